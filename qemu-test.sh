@@ -1,0 +1,442 @@
+#!/usr/bin/env bash
+# qemu-test.sh - boot GoZen under QEMU (TCG) and check what it prints and
+# how it exits.
+#
+#   ./qemu-test.sh              build, then run every scenario
+#   ./qemu-test.sh NAME...      build, then run the named scenarios
+#                               (shell glob patterns such as 'mbi-*' work)
+#   ./qemu-test.sh --list       list scenario names
+#
+# Environment:
+#   QEMU_TEST_KEEP=1            also keep raw serial logs (out/logs/NAME.raw)
+#                               and the mkiso staging directories
+#   QEMU_TEST_NO_BUILD=1        reuse existing images instead of rebuilding
+#   QEMU_TEST_TIMEOUT_SCALE=N   multiply every timeout by the integer N
+#   QEMU_EXTRA_ARGS='...'       extra QEMU arguments for every scenario,
+#                               e.g. '-d int,cpu_reset -D out/qemu.log'
+#   QEMU=...                    QEMU binary (default qemu-system-x86_64)
+#
+# hv reports a result by writing a code to I/O port 0xf4, which QEMU's
+# isa-debug-exit device turns into QEMU exit status 2*code+1:
+#   0 success, 1 test failure, 2 bad boot input, 3 fatal exception/panic.
+# A triple fault under -no-reboot makes QEMU exit 0, which never matches.
+# Serial output (COM1) goes to out/logs/NAME.log with carriage returns and
+# terminal escape sequences removed; the regexes are matched against that.
+
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 2
+
+OUT=out
+LOGDIR=$OUT/logs
+ISODIR=$OUT/iso
+QEMU=${QEMU:-qemu-system-x86_64}
+QEMU_COMMON=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+QEMU_DEFAULT_MEM=1G
+HV=$OUT/hv.bin           # go run ./tools/mkimage -o out
+HV_TEST=$OUT/test/hv.bin # go run ./tools/mkimage -tags testhooks -o out/test
+
+# ---------------------------------------------------------------------------
+# Scenario table.
+#
+#   scenario NAME TIMEOUT CODE 'MUST_MATCH' ['!MUST_NOT_MATCH'...] QEMU-ARGS...
+#       Boot with QEMU-ARGS (e.g. -kernel out/hv.bin -append "...").
+#   iso_scenario NAME TIMEOUT CODE 'MUST_MATCH' ['!MUST_NOT_MATCH'...] MKISO-ARGS... [-- QEMU-ARGS...]
+#       Build out/iso/NAME.iso with `go run ./tools/mkiso MKISO-ARGS...`
+#       (-hv defaults to out/hv.bin) and boot it with -cdrom.
+#
+# CODE is hv's exit code (0..3). MUST_MATCH and MUST_NOT_MATCH are extended
+# regexes (grep -E) applied line by line to the serial log. -m defaults to
+# 1G unless QEMU-ARGS set it. Files under out/ used as inputs can be made in
+# make_inputs below.
+# ---------------------------------------------------------------------------
+define_scenarios() {
+	scenario selftest-kernel 60 0 '^SELFTEST: PASS' '!^SELFTEST: FAIL' -kernel "$HV" -append "selftest"
+	iso_scenario selftest-iso 120 0 '^SELFTEST: PASS' '!^SELFTEST: FAIL' -hv "$HV" -cmdline "selftest"
+	scenario low-ram 30 2 'hv: boot error: .*RAM' -m 32M -kernel "$HV" -append "selftest"
+	scenario bad-option 30 2 'hv: boot error: .*unknown option "bogus"' -kernel "$HV" -append "selftest bogus=1"
+	scenario malformed-option 30 2 'hv: boot error: .*loglvl' -kernel "$HV" -append "loglvl=loud"
+	scenario module-overlap 30 2 'hv: boot error: .*overlaps' -kernel "$HV_TEST" -append "mbinject=overlap" -initrd "$OUT/mod4k.bin"
+	scenario mbi-truncated 30 2 'hv: boot error: .*multiboot' -kernel "$HV_TEST" -append "mbinject=truncate"
+	scenario mbi-garbled 30 2 'hv: boot error: .*multiboot' -kernel "$HV_TEST" -append "mbinject=garble"
+	iso_scenario mb2-iso-module 120 0 'module 0: .*cmdline="hello world"' -hv "$HV" -cmdline "selftest" -module "$OUT/mod.txt:hello world"
+}
+
+# Small input files referenced by scenarios.
+make_inputs() {
+	mkdir -p "$OUT" &&
+		printf 'GoZen test module\n' >"$OUT/mod.txt" &&
+		head -c 4096 /dev/zero | tr '\0' 'M' >"$OUT/mod4k.bin"
+}
+
+# ---------------------------------------------------------------------------
+# Harness.
+# ---------------------------------------------------------------------------
+
+NAMES=()
+declare -A S_TIMEOUT S_CODE S_MATCH S_NOMATCH S_ARGS S_ISOARGS
+
+die() {
+	echo "qemu-test: $*" >&2
+	exit 2
+}
+
+# register KIND NAME TIMEOUT CODE MUST_MATCH [!NOT...] REST...
+register() {
+	(($# >= 5)) || die "scenario ${2:-?}: need NAME TIMEOUT CODE REGEX [ARGS...]"
+	local kind=$1 name=$2 t=$3 code=$4 re=$5 nomatch=()
+	shift 5
+	[[ $name =~ ^[a-z0-9][a-z0-9._-]*$ ]] || die "bad scenario name '$name'"
+	[[ -z ${S_TIMEOUT[$name]+set} ]] || die "duplicate scenario '$name'"
+	[[ $t =~ ^[1-9][0-9]*$ ]] || die "scenario $name: bad timeout '$t'"
+	[[ $code =~ ^[0-3]$ ]] || die "scenario $name: exit code must be 0..3, got '$code'"
+	[[ -n $re ]] || die "scenario $name: empty regex"
+	while (($#)) && [[ $1 == !* ]]; do
+		nomatch+=("${1#!}")
+		shift
+	done
+	NAMES+=("$name")
+	S_TIMEOUT[$name]=$t
+	S_CODE[$name]=$code
+	S_MATCH[$name]=$re
+	S_NOMATCH[$name]=$(quote_words "${nomatch[@]}")
+	if [[ $kind == iso ]]; then
+		local iso=()
+		while (($#)) && [[ $1 != -- ]]; do
+			iso+=("$1")
+			shift
+		done
+		(($#)) && shift
+		[[ " ${iso[*]} " == *" -hv "* ]] || iso=(-hv "$HV" "${iso[@]}")
+		S_ISOARGS[$name]=$(quote_words "${iso[@]}")
+		set -- -cdrom "$ISODIR/$name.iso" "$@"
+	fi
+	S_ARGS[$name]=$(quote_words "$@")
+}
+
+# Quote words so that eval "a=($(quote_words ...))" restores them.
+quote_words() {
+	if (($#)); then
+		printf '%q ' "$@"
+	fi
+}
+
+scenario() { register kernel "$@"; }
+iso_scenario() { register iso "$@"; }
+
+# Strip carriage returns and terminal control sequences (SeaBIOS and GRUB
+# draw on the serial line) so ^ and $ work on what hv prints.
+sanitize() {
+	LC_ALL=C sed \
+		-e $'s/\x1b\\[[0-9;?]*[ -/]*[@-~]//g' \
+		-e $'s/\x1b[()][0-9A-Za-z]//g' \
+		-e $'s/\x1b[@-Z\\\\^_=>c]//g' \
+		-e $'s/\r*$//' |
+		LC_ALL=C tr '\r' '\n' |
+		LC_ALL=C tr -d '\000-\010\013-\037\177'
+}
+
+now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo $((t / 1000))
+}
+
+fmt_secs() { # milliseconds -> "1.2s"
+	printf '%d.%ds' $(($1 / 1000)) $(($1 % 1000 / 100))
+}
+
+describe_status() {
+	case $1 in
+	0) echo "QEMU exited 0: triple fault/reset under -no-reboot or guest power-off, hv never wrote port 0xf4" ;;
+	1) echo "hv exit code 0 (success)" ;;
+	3) echo "hv exit code 1 (test failure)" ;;
+	5) echo "hv exit code 2 (bad boot input)" ;;
+	7) echo "hv exit code 3 (fatal exception/panic)" ;;
+	124 | 137) echo "timeout" ;;
+	*) if (($1 & 1)); then
+		echo "hv exit code $((($1 - 1) / 2)) (not a defined code)"
+	else
+		echo "QEMU exited with status $1"
+	fi ;;
+	esac
+}
+
+# Install what is missing, with apt-get.
+ensure_tools() {
+	local need_iso=$1 pkgs=() sudo=()
+	command -v "$QEMU" >/dev/null || pkgs+=(qemu-system-x86)
+	command -v timeout >/dev/null || pkgs+=(coreutils)
+	if ((need_iso)); then
+		command -v grub-mkrescue >/dev/null || pkgs+=(grub-common)
+		[[ -d /usr/lib/grub/i386-pc ]] || pkgs+=(grub-pc-bin)
+		command -v xorriso >/dev/null || pkgs+=(xorriso)
+		command -v mformat >/dev/null || pkgs+=(mtools)
+	fi
+	((${#pkgs[@]})) || return 0
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null || die "missing packages ${pkgs[*]}: not root and no sudo"
+		sudo=(sudo)
+	fi
+	command -v apt-get >/dev/null || die "missing packages ${pkgs[*]} and no apt-get to install them"
+	echo "==> installing ${pkgs[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||
+		die "apt-get install ${pkgs[*]} failed"
+	command -v "$QEMU" >/dev/null || die "$QEMU still not found after installing packages"
+}
+
+ensure_go() {
+	command -v go >/dev/null && return 0
+	[[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin && return 0
+	die "go not found (expected on PATH or in /usr/local/go/bin)"
+}
+
+declare -A BROKEN # file -> why it is unusable
+
+# step FILE... -- CMD...: run CMD; if it fails, mark FILEs broken.
+step() {
+	local files=()
+	while [[ $1 != -- ]]; do
+		files+=("$1")
+		shift
+	done
+	shift
+	local shown
+	shown=$(show_cmd "$@")
+	echo "==> $shown"
+	if ! "$@"; then
+		local f
+		for f in "${files[@]}"; do
+			BROKEN[$f]="build step failed: $shown"
+		done
+		echo "qemu-test: build step failed: $shown" >&2
+		return 1
+	fi
+}
+
+build() {
+	local need_test=$1 name status=0
+	step "$HV" -- go run ./tools/mkimage -o "$OUT" || status=1
+	if ((need_test)); then
+		step "$HV_TEST" -- go run ./tools/mkimage -tags testhooks -o "$OUT/test" || status=1
+	fi
+	for name in "${SELECTED[@]}"; do
+		[[ -n ${S_ISOARGS[$name]+set} ]] || continue
+		local iso="$ISODIR/$name.iso" args keep=()
+		eval "args=(${S_ISOARGS[$name]})"
+		[[ ${QEMU_TEST_KEEP:-} == 1 ]] && keep=(-keep)
+		rm -f "$iso"
+		mkdir -p "$ISODIR"
+		local a f bad=''
+		for a in "${args[@]}"; do
+			for f in "${!BROKEN[@]}"; do
+				[[ $a == "$f" || $a == "$f":* ]] && bad=$f
+			done
+		done
+		if [[ -n $bad ]]; then
+			BROKEN[$iso]="needs $bad: ${BROKEN[$bad]}"
+			continue
+		fi
+		step "$iso" -- go run ./tools/mkiso "${keep[@]}" -o "$iso" "${args[@]}" || status=1
+	done
+	return "$status"
+}
+
+# Files a QEMU command line reads: -kernel, -cdrom, -initrd modules.
+input_files() {
+	local prev='' a m
+	for a in "$@"; do
+		case $prev in
+		-kernel | -cdrom) echo "$a" ;;
+		-initrd)
+			# "file args,file2 args2"; QEMU escapes a comma in a name as ",,"
+			local mods=${a//,,/$'\x01'} parts
+			IFS=, read -r -a parts <<<"$mods"
+			for m in "${parts[@]}"; do
+				m=${m%% *}
+				echo "${m//$'\x01'/,}"
+			done
+			;;
+		esac
+		prev=$a
+	done
+}
+
+run_scenario() {
+	local name=$1
+	local t=$((${S_TIMEOUT[$name]} * ${QEMU_TEST_TIMEOUT_SCALE:-1}))
+	local code=${S_CODE[$name]} re=${S_MATCH[$name]}
+	local expect=$((code * 2 + 1))
+	local log=$LOGDIR/$name.log raw=$SCRATCH/$name.raw err=$SCRATCH/$name.err ser=$SCRATCH/$name.serial
+	local args nomatch f mem=(-m "$QEMU_DEFAULT_MEM") reasons=()
+	eval "args=(${S_ARGS[$name]})"
+	eval "nomatch=(${S_NOMATCH[$name]})"
+	for f in "${args[@]}"; do
+		[[ $f == -m ]] && mem=()
+	done
+	local extra=()
+	read -r -a extra <<<"${QEMU_EXTRA_ARGS:-}"
+	local cmd=("$QEMU" "${QEMU_COMMON[@]}" "${mem[@]}" "${args[@]}" "${extra[@]}")
+
+	rm -f "$log"
+	while IFS= read -r f; do
+		if [[ -n ${BROKEN[$f]+set} ]]; then
+			reasons+=("$f unusable: ${BROKEN[$f]}")
+		elif [[ ! -f $f ]]; then
+			reasons+=("missing input file $f")
+		fi
+	done < <(input_files "${args[@]}")
+	if ((${#reasons[@]})); then
+		report_fail "$name" "$(join_reasons "${reasons[@]}")" "" "${cmd[@]}"
+		return 1
+	fi
+
+	local start status
+	start=$(now_ms)
+	timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
+	status=$?
+	local elapsed
+	elapsed=$(($(now_ms) - start))
+
+	sanitize <"$raw" >"$ser"
+	{
+		cat "$ser"
+		if [[ -s $err ]]; then
+			echo "===== qemu stderr ====="
+			cat "$err"
+		fi
+	} >"$log"
+	[[ ${QEMU_TEST_KEEP:-} == 1 ]] && cp "$raw" "$LOGDIR/$name.raw"
+
+	if ((status == 124 || status == 137)); then
+		reasons+=("timeout after ${t}s")
+	elif [[ ! -s $raw && -s $err ]]; then
+		# Not even firmware output: QEMU itself gave up (it exits 1 then,
+		# which would otherwise pass for hv's success code).
+		reasons+=("QEMU failed (status $status): $(head -n 1 "$err")")
+	elif ((status != expect)); then
+		reasons+=("expected $(describe_status "$expect"), got $(describe_status "$status")")
+	fi
+	if ! grep -aEq -e "$re" "$ser"; then
+		reasons+=("output lacks /$re/")
+	fi
+	local nre line
+	for nre in "${nomatch[@]}"; do
+		if line=$(grep -aE -m 1 -e "$nre" "$ser"); then
+			reasons+=("output has forbidden /$nre/: $line")
+		fi
+	done
+
+	if ((${#reasons[@]})); then
+		report_fail "$name" "$(join_reasons "${reasons[@]}")" "$log" "${cmd[@]}"
+		return 1
+	fi
+	echo "PASS $name ($(fmt_secs "$elapsed"))"
+}
+
+# Print a command line readably (single quotes only where needed).
+show_cmd() {
+	local out='' w
+	for w in "$@"; do
+		if [[ $w =~ ^[A-Za-z0-9_./,:=+@%-]+$ ]]; then
+			out+=" $w"
+		elif [[ $w != *"'"* ]]; then
+			out+=" '$w'"
+		else
+			out+=" $(printf '%q' "$w")"
+		fi
+	done
+	echo "${out# }"
+}
+
+join_reasons() {
+	local out=$1
+	shift
+	while (($#)); do
+		out+="; $1"
+		shift
+	done
+	echo "$out"
+}
+
+report_fail() {
+	local name=$1 why=$2 log=$3
+	shift 3
+	echo "FAIL $name: $why"
+	echo "    command: $(show_cmd "$@")"
+	if [[ -n $log ]]; then
+		echo "    log: $log (last 30 lines)"
+		tail -n 30 "$log" | sed 's/^/    | /'
+	fi
+}
+
+main() {
+	define_scenarios
+
+	case ${1:-} in
+	--list | -l)
+		printf '%s\n' "${NAMES[@]}"
+		return 0
+		;;
+	--help | -h)
+		sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+		return 0
+		;;
+	-*) die "unknown option '$1' (try --help)" ;;
+	esac
+
+	SELECTED=()
+	if (($#)); then
+		local pat name found
+		declare -A picked=()
+		for pat in "$@"; do
+			found=0
+			for name in "${NAMES[@]}"; do
+				# shellcheck disable=SC2053 # glob match intended
+				if [[ $name == $pat ]]; then
+					found=1
+					[[ -n ${picked[$name]+set} ]] && continue
+					picked[$name]=1
+					SELECTED+=("$name")
+				fi
+			done
+			((found)) || die "no scenario matches '$pat' (see --list)"
+		done
+	else
+		SELECTED=("${NAMES[@]}")
+	fi
+
+	[[ ${QEMU_TEST_TIMEOUT_SCALE:-1} =~ ^[1-9][0-9]*$ ]] ||
+		die "QEMU_TEST_TIMEOUT_SCALE must be a positive integer"
+
+	local need_iso=0 need_test=0 name
+	for name in "${SELECTED[@]}"; do
+		[[ -n ${S_ISOARGS[$name]+set} ]] && need_iso=1
+		[[ "${S_ARGS[$name]} ${S_ISOARGS[$name]:-}" == *"$HV_TEST"* ]] && need_test=1
+	done
+
+	ensure_tools "$need_iso"
+	mkdir -p "$LOGDIR" || die "cannot create $LOGDIR"
+	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/qemu-test.XXXXXX") || die "mktemp failed"
+	trap 'rm -rf "$SCRATCH"' EXIT
+	trap 'echo "qemu-test: interrupted" >&2; exit 130' INT TERM
+	make_inputs || die "cannot create input files in $OUT"
+	if [[ ${QEMU_TEST_NO_BUILD:-} != 1 ]]; then
+		ensure_go
+		build "$need_test"
+	fi
+
+	local passed=0 failed=0
+	for name in "${SELECTED[@]}"; do
+		if run_scenario "$name"; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+		fi
+	done
+	echo "$passed passed, $failed failed"
+	((failed == 0))
+}
+
+main "$@"

@@ -1,0 +1,89 @@
+package rt
+
+import (
+	"gozen/arch/amd64"
+	"gozen/boot/multiboot"
+	"gozen/bootparam"
+)
+
+// This file is rt's surface for hv code running as ordinary Go.
+
+// Stop ends the machine with an exit code (ExitSuccess, ExitFailure,
+// ExitBadBoot, ExitFatal): under QEMU with isa-debug-exit, QEMU exits with
+// status 2*code+1; on hardware the CPU halts.
+func Stop(code uint8) {
+	amd64.DisableInterrupts()
+	stop(code)
+}
+
+// BootError reports bad boot input found after the runtime started (for
+// example an unknown command-line option) and stops with ExitBadBoot.
+func BootError(msg string) {
+	amd64.DisableInterrupts()
+	bootError(msg)
+}
+
+// Cmdline returns the hv command line with the boot image's path removed.
+func Cmdline() string {
+	return string(stripImage())
+}
+
+func stripImage() []byte {
+	return stripImageName(BootInfo.Cmdline(), BootInfo.LoaderName())
+}
+
+// Modules returns the boot modules.
+func Modules() []multiboot.Module { return BootInfo.Modules[:BootInfo.NModules] }
+
+// MemStats describes physical memory.
+type MemStats struct {
+	TotalRAM     uint64 // bytes of RAM in the memory map (usable, ACPI)
+	UsableRAM    uint64 // usable bytes after hv's image, modules and low memory
+	HVPool       uint64 // bytes in hv's pool (page tables, Go heap)
+	HVFree       uint64
+	GuestPool    uint64 // bytes kept for guest domains
+	GuestFree    uint64
+	PagesFaulted uint64 // demand-paged 4 KiB pages so far
+}
+
+// ReadMemStats reports physical memory use.
+func ReadMemStats() MemStats {
+	amd64.DisableInterrupts()
+	defer amd64.EnableInterrupts()
+	var s MemStats
+	for i := 0; i < BootInfo.NRegions; i++ {
+		r := BootInfo.Regions[i]
+		if r.Type == multiboot.RegionUsable || r.Type == multiboot.RegionACPIReclaimable || r.Type == multiboot.RegionACPINVS {
+			s.TotalRAM += r.Len
+		}
+	}
+	s.UsableRAM = usableTotal
+	t, f := HVFrames.Stats()
+	s.HVPool, s.HVFree = t*pageSize, f*pageSize
+	t, f = GuestFrames.Stats()
+	s.GuestPool, s.GuestFree = t*pageSize, f*pageSize
+	s.PagesFaulted = pagesFaulted
+	return s
+}
+
+// Counters are trap statistics.
+type Counters struct {
+	Traps, Syscalls, TimerIRQs, Switches uint64
+	Threads                              int
+}
+
+// ReadCounters returns trap statistics.
+func ReadCounters() Counters {
+	amd64.DisableInterrupts()
+	defer amd64.EnableInterrupts()
+	return Counters{Traps: nTraps, Syscalls: nSyscalls, TimerIRQs: nTimerIRQs, Switches: nSwitches, Threads: threads.Live()}
+}
+
+// CPU returns the CPU features found at boot.
+func CPU() amd64.Features { return features }
+
+// BootTSC reports the TSC value when the clock was calibrated, so boot-time
+// benchmarks can measure from QEMU start.
+func BootTSC() uint64 { return tscBase }
+
+func stripImageName(cmd, loader []byte) []byte { return bootparam.StripImageName(cmd, loader) }

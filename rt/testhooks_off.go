@@ -1,0 +1,9 @@
+//go:build !testhooks
+
+package rt
+
+// TestHooks reports whether this image was built with -tags testhooks.
+const TestHooks = false
+
+func testhookBeforeParse() {}
+func testhookAfterParse()  {}
