@@ -1,6 +1,8 @@
 package rt
 
 import (
+	"strings"
+
 	"gozen/arch/amd64"
 	"gozen/boot/multiboot"
 	"gozen/bootparam"
@@ -25,7 +27,7 @@ func BootError(msg string) {
 
 // Cmdline returns the hv command line with the boot image's path removed.
 func Cmdline() string {
-	return string(stripImage())
+	return strings.TrimSpace(string(stripImage()))
 }
 
 func stripImage() []byte {
@@ -82,8 +84,7 @@ func ReadCounters() Counters {
 // CPU returns the CPU features found at boot.
 func CPU() amd64.Features { return features }
 
-// BootTSC reports the TSC value when the clock was calibrated, so boot-time
-// benchmarks can measure from QEMU start.
-func BootTSC() uint64 { return tscBase }
-
 func stripImageName(cmd, loader []byte) []byte { return bootparam.StripImageName(cmd, loader) }
+
+// LoaderName is the boot loader's name from the multiboot information.
+func LoaderName() string { return string(BootInfo.LoaderName()) }

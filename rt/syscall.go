@@ -22,6 +22,7 @@ const (
 	sysRtSigprocmask    = 14
 	sysRtSigreturn      = 15
 	sysIoctl            = 16
+	sysPrctl            = 157
 	sysPread64          = 17
 	sysSchedYield       = 24
 	sysMincore          = 27
@@ -266,7 +267,7 @@ func sysReadFn(fdn int32, buf, n uint64) int64 {
 		if !userRange(buf, 1, true) {
 			return -EFAULT
 		}
-		b, ok := com1.ReadByte()
+		b, ok := com1.Receive()
 		if !ok {
 			return -EAGAIN
 		}

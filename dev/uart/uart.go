@@ -28,12 +28,12 @@ const (
 	regLSR     = 5 // line status
 	regScratch = 7
 
-	lcrDLAB  = 0x80
-	lcr8N1   = 0x03
-	lsrData  = 0x01 // a received byte is waiting
-	lsrTHRE  = 0x20 // transmit holding register empty
-	clockHz  = 1843200
-	spinMax  = 100000
+	lcrDLAB = 0x80
+	lcr8N1  = 0x03
+	lsrData = 0x01 // a received byte is waiting
+	lsrTHRE = 0x20 // transmit holding register empty
+	clockHz = 1843200
+	spinMax = 100000
 )
 
 // UART is one 16550 port.
@@ -102,8 +102,8 @@ func (u *UART) WriteString(s string) {
 	}
 }
 
-// ReadByte returns a received byte, or ok=false when none is waiting.
-func (u *UART) ReadByte() (b byte, ok bool) {
+// Receive returns a received byte, or ok=false when none is waiting.
+func (u *UART) Receive() (b byte, ok bool) {
 	if u.IO.In8(u.Base+regLSR)&lsrData == 0 {
 		return 0, false
 	}

@@ -93,12 +93,12 @@ func TestWriteGivesUpOnStuckTransmitter(t *testing.T) {
 	}
 }
 
-func TestReadByte(t *testing.T) {
+func TestReceive(t *testing.T) {
 	f := &fake16550{rx: []byte("hi")}
 	u := UART{Base: COM1, IO: f}
 	var got []byte
 	for {
-		b, ok := u.ReadByte()
+		b, ok := u.Receive()
 		if !ok {
 			break
 		}
