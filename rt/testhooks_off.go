@@ -7,3 +7,5 @@ const TestHooks = false
 
 func testhookBeforeParse() {}
 func testhookAfterParse()  {}
+
+func testhookSyscall(nr uint64) bool { return false }

@@ -90,3 +90,18 @@ func blankWord(cmd []byte, key string) {
 		}
 	}
 }
+
+// SysTestFault is a system call number that only testhooks images know: it
+// makes rt fault inside trap context, to show such faults are reported.
+const SysTestFault = 0x7fff
+
+var testNil *uint64
+
+func testhookSyscall(nr uint64) bool {
+	if nr != SysTestFault {
+		return false
+	}
+	kprint("hv: testhooks: faulting in trap context\n")
+	*testNil = 1
+	return true
+}

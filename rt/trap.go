@@ -1,7 +1,6 @@
 package rt
 
 import (
-	"runtime"
 	"unsafe"
 
 	"gozen/arch/amd64"
@@ -212,11 +211,6 @@ func dumpFrame(f *Frame, cr2 uint64) {
 	kprintHex(cr2)
 	kprint("\n  rip ")
 	kprintHex(f.RIP)
-	if fn := funcName(f.RIP); fn != "" {
-		kprint(" (")
-		kprint(fn)
-		kprint(")")
-	}
 	kprint(" cs ")
 	kprintHex(f.CS)
 	kprint(" rflags ")
@@ -257,7 +251,7 @@ func dumpFrame(f *Frame, cr2 uint64) {
 	kprint("\n")
 	// A Go traceback from a raw frame: walk the frame-pointer chain.
 	if f.RIP >= imageLayout.ImageStart && f.RIP < imageLayout.TextEnd {
-		kprint("  frame-pointer backtrace:\n")
+		kprint("  frame-pointer backtrace (resolve with: go tool addr2line out/hv.elf):\n")
 		bp := f.RBP
 		for i := 0; i < 32 && bp >= pageSize && bp&7 == 0; i++ {
 			if _, _, _, ok := kpt.Lookup(bp); !ok && kpt.Root != 0 {
@@ -269,10 +263,6 @@ func dumpFrame(f *Frame, cr2 uint64) {
 			}
 			kprint("    ")
 			kprintHex(ret)
-			if fn := funcName(ret - 1); fn != "" {
-				kprint(" ")
-				kprint(fn)
-			}
 			kprint("\n")
 			bp = *(*uint64)(unsafe.Pointer(uintptr(bp)))
 		}
@@ -280,18 +270,6 @@ func dumpFrame(f *Frame, cr2 uint64) {
 }
 
 var inFatal bool
-
-// funcName names the Go function containing pc, using the binary's own
-// symbol table (read-only, no allocation).
-func funcName(pc uint64) string {
-	if pc < imageLayout.ImageStart || pc >= imageLayout.TextEnd {
-		return ""
-	}
-	if fn := runtime.FuncForPC(uintptr(pc)); fn != nil {
-		return fn.Name()
-	}
-	return ""
-}
 
 // nestedTrap runs on the emergency stack when an exception hits trap
 // context or boot0.

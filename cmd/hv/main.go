@@ -21,11 +21,12 @@ import (
 const Version = "0.1.0-dev"
 
 func main() {
-	params, err := bootparam.Parse(rt.Cmdline())
+	params, err := bootparam.Parse(testhookCmdline(rt.Cmdline()))
 	if err != nil {
 		rt.BootError("command line: " + err.Error())
 	}
 	banner(params)
+	testhookRun()
 	if params.SelfTest {
 		ok := runSelfTest(os.Stdout)
 		if ok {

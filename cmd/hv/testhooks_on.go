@@ -1,0 +1,54 @@
+//go:build testhooks
+
+package main
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+
+	"gozen/rt"
+)
+
+// crash= selects a deliberate failure (testhooks images only), so
+// qemu-test.sh can check that each kind is reported loudly:
+//
+//	crash=trap   a fault inside rt's trap handling
+//	crash=nil    an unrecovered nil dereference in a goroutine
+//	crash=ud     an invalid opcode in Go code
+var crashMode string
+
+func testhookCmdline(cmd string) string {
+	var keep []string
+	for _, w := range strings.Fields(cmd) {
+		if v, ok := strings.CutPrefix(w, "crash="); ok {
+			crashMode = v
+			continue
+		}
+		keep = append(keep, w)
+	}
+	return strings.Join(keep, " ")
+}
+
+func ud2()
+
+func testhookRun() {
+	if crashMode == "" {
+		return
+	}
+	fmt.Println("hv: testhooks: crash=" + crashMode)
+	done := make(chan bool)
+	switch crashMode {
+	case "trap":
+		syscall.Syscall(rt.SysTestFault, 0, 0, 0)
+	case "nil":
+		go func() { deref(nil); done <- true }()
+	case "ud":
+		go func() { ud2(); done <- true }()
+	default:
+		rt.BootError("testhooks: unknown crash= mode")
+	}
+	<-done
+	fmt.Println("hv: testhooks: still running after the crash (wrong)")
+	rt.Stop(rt.ExitFailure)
+}
