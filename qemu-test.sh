@@ -63,6 +63,8 @@ define_scenarios() {
 	iso_scenario mb2-iso-module 120 0 'module 0: .*cmdline="hello world"' -hv "$HV" -cmdline "selftest" -module "$OUT/mod.txt:hello world"
 	iso_scenario mb2-truncated 120 2 'hv: boot error: .*multiboot' -hv "$HV_TEST" -cmdline "mbinject=truncate"
 	iso_scenario mb2-garbled 120 2 'hv: boot error: .*multiboot' -hv "$HV_TEST" -cmdline "mbinject=garble"
+	scenario no-long-mode 30 2 'hv: boot error: .*no long mode' -kernel "$HV" -cpu qemu32
+	scenario no-nx 30 2 'hv: boot error: .*no NX' -kernel "$HV" -cpu qemu64,-nx
 	# Exceptions are loud: a register dump or a Go traceback, then exit code 3.
 	scenario crash-trap 30 3 'rip 0x[0-9a-f]+ cs 0x8' -kernel "$HV_TEST" -append "crash=trap"
 	scenario crash-nil 30 3 'nil pointer dereference' -kernel "$HV_TEST" -append "crash=nil"

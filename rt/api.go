@@ -71,6 +71,7 @@ func ReadMemStats() MemStats {
 // Counters are trap statistics.
 type Counters struct {
 	Traps, Syscalls, TimerIRQs, Switches uint64
+	HVTimerFired                         uint64 // ArmTimer deadlines reached
 	Threads                              int
 }
 
@@ -78,7 +79,7 @@ type Counters struct {
 func ReadCounters() Counters {
 	amd64.DisableInterrupts()
 	defer amd64.EnableInterrupts()
-	return Counters{Traps: nTraps, Syscalls: nSyscalls, TimerIRQs: nTimerIRQs, Switches: nSwitches, Threads: threads.Live()}
+	return Counters{Traps: nTraps, Syscalls: nSyscalls, TimerIRQs: nTimerIRQs, Switches: nSwitches, HVTimerFired: nHVTimerFired, Threads: threads.Live()}
 }
 
 // CPU returns the CPU features found at boot.

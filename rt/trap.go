@@ -18,7 +18,7 @@ var (
 	needResult [thread.Max]bool // woken thread's blocking call result goes to RAX
 	started    bool             // the Go runtime is running
 	// Counters.
-	nTraps, nSyscalls, nTimerIRQs, nSwitches uint64
+	nTraps, nSyscalls, nTimerIRQs, nSwitches, nHVTimerFired uint64
 )
 
 func setCurrent(slot int) {
@@ -66,6 +66,7 @@ func schedule() {
 	threads.Expire(now)
 	if hvDeadline != 0 && now >= hvDeadline {
 		hvDeadline = 0
+		nHVTimerFired++
 	}
 	next := -1
 	if cur := curSlot; cur != idleSlot {

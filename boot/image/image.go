@@ -201,8 +201,8 @@ func putGDT(img []byte, base uint64) {
 }
 
 const (
-	msgNoLM = "hv: boot error: this CPU has no long mode (x86-64); GoZen needs a 64-bit CPU\r\n\x00"
-	msgNoNX = "hv: boot error: this CPU has no NX (no-execute) support\r\n\x00"
+	msgNoLM = "\r\nhv: boot error: this CPU has no long mode (x86-64); GoZen needs a 64-bit CPU\r\n\x00"
+	msgNoNX = "\r\nhv: boot error: this CPU has no NX (no-execute) support\r\n\x00"
 )
 
 var messages = []byte(msgNoLM + msgNoNX)

@@ -37,6 +37,7 @@ func runSelfTest(w io.Writer) bool {
 		nilPanic(),
 		divPanic(),
 		clocks(),
+		oneShot(),
 	}
 	pass := true
 	var fields []string
@@ -242,4 +243,21 @@ func clocks() check {
 	b := time.Now()
 	ok := b.Sub(a) >= 2*time.Millisecond && a.Year() >= 2020
 	return check{"clock", ok, "wall " + a.UTC().Format(time.RFC3339)}
+}
+
+// oneShot: a deadline armed with rt.ArmTimer interrupts a thread that spins
+// without making system calls, at or after the deadline.
+func oneShot() check {
+	before := rt.ReadCounters().HVTimerFired
+	t0 := rt.Nanotime()
+	rt.ArmTimer(t0 + 3_000_000)
+	var firedAt int64
+	for rt.Nanotime()-t0 < 20_000_000 {
+		if firedAt == 0 && rt.ReadCounters().HVTimerFired != before {
+			firedAt = rt.Nanotime() - t0
+		}
+	}
+	n := rt.ReadCounters().HVTimerFired - before
+	ok := n == 1 && firedAt >= 3_000_000
+	return check{"oneshot", ok, fmt.Sprintf("armed +3ms, fired %d time(s) at +%.2fms", n, float64(firedAt)/1e6)}
 }

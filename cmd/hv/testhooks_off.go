@@ -3,4 +3,4 @@
 package main
 
 func testhookCmdline(cmd string) string { return cmd }
-func testhookRun()                       {}
+func testhookRun()                      {}
