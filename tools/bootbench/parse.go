@@ -223,7 +223,7 @@ func Evaluate(s *Scanner, exit time.Duration, status int, timedOut bool) (Run, e
 	r := Run{Exit: exit, Status: status, TimedOut: timedOut, Tail: s.Tail}
 	var errs []error
 	if timedOut {
-		errs = append(errs, fmt.Errorf("timed out after %s (QEMU killed)", fmtDur(exit)))
+		errs = append(errs, fmt.Errorf("timed out after %s ms (QEMU killed)", fmtDur(exit)))
 	} else if status != ExpectedExitStatus {
 		errs = append(errs, fmt.Errorf("QEMU exit status %d, want %d (hv stop code 0)", status, ExpectedExitStatus))
 	}
