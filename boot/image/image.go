@@ -79,6 +79,15 @@ func Build(p Program) ([]byte, layout.Layout, error) {
 	if p.TextStart < base+StubLimit {
 		return nil, l, fmt.Errorf("image: .text at %#x leaves no room for the stub page at %#x", p.TextStart, base)
 	}
+	// .text and rt.entry64 must lie in the text segment's contents: the
+	// stub page is overwritten and the rest of TextEnd's page is padding.
+	textEnd := base + p.Segments[0].Memsz
+	if p.TextStart >= textEnd {
+		return nil, l, fmt.Errorf("image: .text at %#x is outside the text segment [%#x, %#x)", p.TextStart, base, textEnd)
+	}
+	if p.Entry64 < p.TextStart || p.Entry64 >= textEnd {
+		return nil, l, fmt.Errorf("image: rt.entry64 at %#x is outside .text [%#x, %#x)", p.Entry64, p.TextStart, textEnd)
+	}
 	var fileEnd uint64
 	for i, s := range p.Segments {
 		if s.Vaddr%pageSize != 0 || uint64(len(s.Data)) > s.Memsz {
