@@ -36,11 +36,12 @@ QEMU_COMMON=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot
 QEMU_DEFAULT_MEM=1G
 HV=$OUT/hv.bin           # go run ./tools/mkimage -o out
 HV_TEST=$OUT/test/hv.bin # go run ./tools/mkimage -tags testhooks -o out/test
+GUEST=$OUT/guests/testguest.elf # go run ./tools/mkguest -o out/guests
 
 # ---------------------------------------------------------------------------
 # Scenario table.
 #
-#   scenario NAME TIMEOUT CODE 'MUST_MATCH' ['!MUST_NOT_MATCH'...] QEMU-ARGS...
+#   scenario NAME TIMEOUT CODE 'MUST_MATCH' ['+ALSO_MUST_MATCH'...] ['!MUST_NOT_MATCH'...] QEMU-ARGS...
 #       Boot with QEMU-ARGS (e.g. -kernel out/hv.bin -append "...").
 #   iso_scenario NAME TIMEOUT CODE 'MUST_MATCH' ['!MUST_NOT_MATCH'...] MKISO-ARGS... [-- QEMU-ARGS...]
 #       Build out/iso/NAME.iso with `go run ./tools/mkiso MKISO-ARGS...`
@@ -69,6 +70,33 @@ define_scenarios() {
 	scenario crash-trap 30 3 'rip 0x[0-9a-f]+ cs 0x8' -kernel "$HV_TEST" -append "crash=trap"
 	scenario crash-nil 30 3 'nil pointer dereference' -kernel "$HV_TEST" -append "crash=nil"
 	scenario crash-ud 30 3 'SIGILL' -kernel "$HV_TEST" -append "crash=ud"
+
+	# Guest domains under SVM (issue 3). The test guest's modes are in guests/README.md.
+	local one="domain=t1,mem=16M,module=0"
+	scenario guest-hello 60 0 '^\(t1\) hello from the test guest' '+^\(t1\) console hypercall works' \
+		'+signature "GoZenGoZenGo"' '+^\(t1\) timer woke me' '+domain 1 "t1" shut down: poweroff' \
+		-kernel "$HV" -append "$one" -initrd "$GUEST hello"
+	scenario guest-long 60 0 '^\(t1\) long: OK' '+shut down: poweroff' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST long"
+	scenario guest-touch 60 0 '^\(t1\) touched [0-9]+ pages OK' '+shut down: poweroff' -kernel "$HV" -append "$one" -initrd "$GUEST touch"
+	scenario guest-mmio 60 0 '^\(t1\) mmio reads all-ones OK' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST mmio"
+	scenario guest-hostile 120 0 '^\(t1\) hostile: done' '+hostile: gp=[1-9]' '+shut down: poweroff' \
+		-kernel "$HV" -append "$one" -initrd "$GUEST hostile 2000"
+	scenario two-guests 90 0 '^\(a\) alpha 1$' '+^\(b\) beta 1$' '+^\(a\) alpha 8$' '+^\(b\) beta 8$' \
+		'+"a" shut down: poweroff' '+"b" shut down: poweroff' \
+		-kernel "$HV" -append "domain=a,mem=16M,module=0 domain=b,mem=16M,module=1" \
+		-initrd "$GUEST count 8 alpha,$GUEST count 8 beta"
+	scenario triple-fault 90 1 '"bad" crashed: triple fault' '+^\(ok\) ok 6$' '+"ok" shut down: poweroff' '!^\(bad\) .*after' \
+		-kernel "$HV" -append "domain=bad,mem=16M,module=0 domain=ok,mem=16M,module=1" \
+		-initrd "$GUEST triple,$GUEST count 6 ok"
+	scenario outside-memory 90 1 '"bad" crashed: read at guest-physical 0x80000000, outside its 16 MiB' '+"ok" shut down: poweroff' \
+		'!BUG: still alive' \
+		-kernel "$HV" -append "domain=bad,mem=16M,module=0 domain=ok,mem=16M,module=1" \
+		-initrd "$GUEST outside,$GUEST count 4 ok"
+	scenario bad-images 90 0 'domain notelf: kernel image: not an ELF file' '+domain nonote: kernel image: no PVH entry note' \
+		'+domain toosmall: kernel image: .*memory' '+domain outside: kernel image: segment .* ends beyond' \
+		'+domain nomodule: module 9 does not exist' '+"good" shut down: poweroff' \
+		-kernel "$HV" -append "domain=notelf,mem=16M,module=0 domain=nonote,mem=16M,module=1 domain=toosmall,mem=1M,module=2 domain=outside,mem=1536K,module=2 domain=nomodule,mem=16M,module=9 domain=good,mem=16M,module=2" \
+		-initrd "$OUT/mod.txt,$OUT/guests/nonote.elf,$GUEST hello"
 }
 
 # Small input files referenced by scenarios.
@@ -93,21 +121,26 @@ die() {
 # register KIND NAME TIMEOUT CODE MUST_MATCH [!NOT...] REST...
 register() {
 	(($# >= 5)) || die "scenario ${2:-?}: need NAME TIMEOUT CODE REGEX [ARGS...]"
-	local kind=$1 name=$2 t=$3 code=$4 re=$5 nomatch=()
+	local kind=$1 name=$2 t=$3 code=$4 re=$5 nomatch=() match=()
 	shift 5
+	match=("$re")
 	[[ $name =~ ^[a-z0-9][a-z0-9._-]*$ ]] || die "bad scenario name '$name'"
 	[[ -z ${S_TIMEOUT[$name]+set} ]] || die "duplicate scenario '$name'"
 	[[ $t =~ ^[1-9][0-9]*$ ]] || die "scenario $name: bad timeout '$t'"
 	[[ $code =~ ^[0-3]$ ]] || die "scenario $name: exit code must be 0..3, got '$code'"
 	[[ -n $re ]] || die "scenario $name: empty regex"
-	while (($#)) && [[ $1 == !* ]]; do
-		nomatch+=("${1#!}")
+	while (($#)) && [[ $1 == '!'* || $1 == '+'* ]]; do
+		if [[ $1 == !* ]]; then
+			nomatch+=("${1#!}")
+		else
+			match+=("${1#+}")
+		fi
 		shift
 	done
 	NAMES+=("$name")
 	S_TIMEOUT[$name]=$t
 	S_CODE[$name]=$code
-	S_MATCH[$name]=$re
+	S_MATCH[$name]=$(quote_words "${match[@]}")
 	S_NOMATCH[$name]=$(quote_words "${nomatch[@]}")
 	if [[ $kind == iso ]]; then
 		local iso=()
@@ -175,6 +208,7 @@ ensure_tools() {
 	local need_iso=$1 pkgs=() sudo=()
 	command -v "$QEMU" >/dev/null || pkgs+=(qemu-system-x86)
 	command -v timeout >/dev/null || pkgs+=(coreutils)
+	command -v as >/dev/null && command -v ld >/dev/null || pkgs+=(binutils)
 	if ((need_iso)); then
 		command -v grub-mkrescue >/dev/null || pkgs+=(grub-common)
 		[[ -d /usr/lib/grub/i386-pc ]] || pkgs+=(grub-pc-bin)
@@ -226,6 +260,7 @@ step() {
 build() {
 	local need_test=$1 name status=0
 	step "$HV" -- go run ./tools/mkimage -o "$OUT" || status=1
+	step "$GUEST" -- go run ./tools/mkguest -o "$OUT/guests" || status=1
 	if ((need_test)); then
 		step "$HV_TEST" -- go run ./tools/mkimage -tags testhooks -o "$OUT/test" || status=1
 	fi
@@ -274,12 +309,13 @@ input_files() {
 run_scenario() {
 	local name=$1
 	local t=$((${S_TIMEOUT[$name]} * ${QEMU_TEST_TIMEOUT_SCALE:-1}))
-	local code=${S_CODE[$name]} re=${S_MATCH[$name]}
+	local code=${S_CODE[$name]} re match
 	local expect=$((code * 2 + 1))
 	local log=$LOGDIR/$name.log raw=$SCRATCH/$name.raw err=$SCRATCH/$name.err ser=$SCRATCH/$name.serial
 	local args nomatch f mem=(-m "$QEMU_DEFAULT_MEM") reasons=()
 	eval "args=(${S_ARGS[$name]})"
 	eval "nomatch=(${S_NOMATCH[$name]})"
+	eval "match=(${S_MATCH[$name]})"
 	for f in "${args[@]}"; do
 		[[ $f == -m ]] && mem=()
 	done
@@ -326,9 +362,11 @@ run_scenario() {
 	elif ((status != expect)); then
 		reasons+=("expected $(describe_status "$expect"), got $(describe_status "$status")")
 	fi
-	if ! grep -aEq -e "$re" "$ser"; then
-		reasons+=("output lacks /$re/")
-	fi
+	for re in "${match[@]}"; do
+		if ! grep -aEq -e "$re" "$ser"; then
+			reasons+=("output lacks /$re/")
+		fi
+	done
 	local nre line
 	for nre in "${nomatch[@]}"; do
 		if line=$(grep -aE -m 1 -e "$nre" "$ser"); then

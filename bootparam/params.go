@@ -88,6 +88,9 @@ type Params struct {
 	// 0 meaning the built-in default. Option hvmem=<size> (see ParseSize);
 	// must be at least MinHVMem (16M) if given.
 	HVMem uint64
+	// Domains are the domains to build at boot, in command line order.
+	// Option domain=NAME,mem=SIZE,module=N[,vcpus=N], repeatable.
+	Domains []DomainSpec
 	// Raw holds the words of the command line, in order.
 	Raw []string
 }
@@ -124,6 +127,7 @@ var options = []option{
 	{name: "loglvl", kind: kindValue, set: setLogLevel},
 	{name: "selftest", kind: kindFlag, set: setSelfTest},
 	{name: "hvmem", kind: kindValue, set: setHVMem},
+	{name: "domain", kind: kindValue, repeat: true, set: setDomain},
 }
 
 func setConsole(p *Params, val string) error {

@@ -1,6 +1,9 @@
 package rt
 
 import (
+	"unsafe"
+
+	"gozen/mm"
 	"strings"
 
 	"gozen/arch/amd64"
@@ -89,3 +92,61 @@ func stripImageName(cmd, loader []byte) []byte { return bootparam.StripImageName
 
 // LoaderName is the boot loader's name from the multiboot information.
 func LoaderName() string { return string(BootInfo.LoaderName()) }
+
+// Physical memory for hv code. Frames come zeroed and are reached through
+// the direct map: a frame's virtual address equals its physical address.
+// Interrupts are held off while the allocators are touched, because trap
+// context (demand paging) uses the hv pool too.
+
+// AllocHVFrames returns n contiguous zeroed frames from hv's pool, aligned
+// to align frames (a power of two; 1 for none).
+func AllocHVFrames(n, align uint64) (uint64, bool) {
+	return allocFrames(&HVFrames, n, align)
+}
+
+// FreeHVFrames returns frames from AllocHVFrames.
+func FreeHVFrames(pa, n uint64) {
+	amd64.DisableInterrupts()
+	HVFrames.FreeContig(pa, n)
+	amd64.EnableInterrupts()
+}
+
+// AllocGuestFrames returns n contiguous zeroed frames from the guest pool.
+func AllocGuestFrames(n, align uint64) (uint64, bool) {
+	return allocFrames(&GuestFrames, n, align)
+}
+
+// FreeGuestFrames returns frames from AllocGuestFrames.
+func FreeGuestFrames(pa, n uint64) {
+	amd64.DisableInterrupts()
+	GuestFrames.FreeContig(pa, n)
+	amd64.EnableInterrupts()
+}
+
+func allocFrames(a *mm.FrameAllocator, n, align uint64) (uint64, bool) {
+	if n == 0 {
+		return 0, false
+	}
+	amd64.DisableInterrupts()
+	var pa uint64
+	var ok bool
+	if n == 1 && align <= 1 {
+		pa, ok = a.Alloc()
+	} else {
+		pa, ok = a.AllocContig(n, align)
+	}
+	amd64.EnableInterrupts()
+	if ok {
+		clear(unsafe.Slice((*byte)(unsafe.Pointer(uintptr(pa))), n*pageSize))
+	}
+	return pa, ok
+}
+
+// ModuleCmdline returns boot module i's command line without the module's
+// file name when the loader put it first (QEMU does; GRUB does not).
+func ModuleCmdline(i int) string {
+	if i < 0 || i >= BootInfo.NModules {
+		return ""
+	}
+	return strings.TrimSpace(string(stripImageName(BootInfo.Modules[i].Cmdline(), BootInfo.LoaderName())))
+}

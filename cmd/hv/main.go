@@ -34,6 +34,9 @@ func main() {
 		}
 		rt.Stop(rt.ExitFailure)
 	}
+	if len(params.Domains) > 0 {
+		rt.Stop(runDomains(params.Domains))
+	}
 	monitor()
 }
 

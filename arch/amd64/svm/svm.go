@@ -1,0 +1,395 @@
+// Package svm is GoZen's AMD SVM backend: it detects and enables SVM, owns
+// the VMCBs, performs the world switch (run_amd64.s) and turns #VMEXITs into
+// the arch-neutral exits of package hv/backend.
+//
+// Layout facts come from the AMD64 Architecture Programmer's Manual, vol. 2,
+// chapter 15 and appendix B; vmcb_test.go asserts them.
+package svm
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"gozen/arch/amd64"
+	"gozen/hv/backend"
+	"gozen/hv/x86"
+)
+
+// Features is what CPUID says about SVM (leaf 0x8000000A, APM §15.4) and
+// whether firmware left it enabled (VM_CR.SVMDIS).
+type Features struct {
+	Present       bool // CPUID 0x80000001 ECX[2]
+	Disabled      bool // VM_CR.SVMDIS: firmware turned SVM off
+	Revision      uint32
+	NumASIDs      uint32
+	NestedPaging  bool // EDX[0]
+	NRIPSave      bool // EDX[3]
+	VMCBClean     bool // EDX[5]
+	FlushByASID   bool // EDX[6]
+	DecodeAssists bool // EDX[7]
+	PauseFilter   bool // EDX[10]
+	VGIF          bool // EDX[16]
+}
+
+// Detect reads the SVM feature leaves.
+func Detect() Features {
+	var f Features
+	if max, _, _, _ := amd64.Cpuid(0x80000000, 0); max < 0x8000000A {
+		return f
+	}
+	_, _, c, _ := amd64.Cpuid(0x80000001, 0)
+	if c&(1<<2) == 0 {
+		return f
+	}
+	f.Present = true
+	f.Disabled = amd64.Rdmsr(amd64.MSRVMCR)&(1<<4) != 0
+	a, b, _, d := amd64.Cpuid(0x8000000A, 0)
+	f.Revision = a & 0xff
+	f.NumASIDs = b
+	f.NestedPaging = d&(1<<0) != 0
+	f.NRIPSave = d&(1<<3) != 0
+	f.VMCBClean = d&(1<<5) != 0
+	f.FlushByASID = d&(1<<6) != 0
+	f.DecodeAssists = d&(1<<7) != 0
+	f.PauseFilter = d&(1<<10) != 0
+	f.VGIF = d&(1<<16) != 0
+	return f
+}
+
+func (f Features) String() string {
+	var on []string
+	for _, x := range []struct {
+		ok   bool
+		name string
+	}{{f.NestedPaging, "npt"}, {f.NRIPSave, "nrip-save"}, {f.DecodeAssists, "decode-assists"},
+		{f.VGIF, "vgif"}, {f.FlushByASID, "flush-by-asid"}, {f.VMCBClean, "vmcb-clean"}, {f.PauseFilter, "pause-filter"}} {
+		if x.ok {
+			on = append(on, x.name)
+		}
+	}
+	return fmt.Sprintf("SVM rev %d, %d ASIDs, features: %s", f.Revision, f.NumASIDs, strings.Join(on, " "))
+}
+
+// Usable says why GoZen cannot use this CPU's SVM, or nil.
+func (f Features) Usable() error {
+	switch {
+	case !f.Present:
+		return errors.New("this CPU has no AMD SVM (CPUID 0x80000001 ECX.SVM is clear); GoZen needs AMD-V (or, later, Intel VT-x)")
+	case f.Disabled:
+		return errors.New("SVM is disabled by the firmware (VM_CR.SVMDIS is set): enable \"SVM mode\"/\"AMD-V\" in the BIOS setup")
+	case !f.NestedPaging:
+		return errors.New("this CPU's SVM has no nested paging (CPUID 0x8000000A EDX.NP is clear)")
+	case f.NumASIDs < 2:
+		return errors.New("this CPU's SVM reports fewer than 2 ASIDs")
+	}
+	return nil
+}
+
+// Frames is how the backend gets physical memory: zeroed, contiguous,
+// identity-mapped frames (rt.AllocHVFrames on hardware).
+type Frames interface {
+	Alloc(n, align uint64) (pa uint64, ok bool)
+	Free(pa, n uint64)
+}
+
+// Backend is the SVM implementation of backend.Backend for the one
+// physical CPU GoZen uses.
+type Backend struct {
+	feat      Features
+	frames    Frames
+	hsavePA   uint64 // VM_HSAVE_PA: where VMRUN keeps host state
+	hostVMSA  uint64 // VMSAVE area for host FS/GS/TR/... state
+	iopmPA    uint64
+	msrpmPA   uint64
+	iopm      IOPM
+	msrpm     MSRPM
+	asids     ASIDs
+	hostFx    *[fxAreaSize]byte
+	hostFxPA  uintptr
+	hostFxBuf []byte
+}
+
+const fxAreaSize = 512
+
+// New enables SVM on this CPU (EFER.SVME, VM_HSAVE_PA) and sets up the
+// shared I/O and MSR permission maps: everything intercepted except the MSRs
+// VMLOAD/VMSAVE switch anyway.
+func New(frames Frames) (*Backend, error) {
+	f := Detect()
+	if err := f.Usable(); err != nil {
+		return nil, err
+	}
+	b := &Backend{feat: f, frames: frames}
+	var ok [4]bool
+	b.hsavePA, ok[0] = frames.Alloc(1, 1)
+	b.hostVMSA, ok[1] = frames.Alloc(1, 1)
+	b.iopmPA, ok[2] = frames.Alloc(IOPMSize/4096, 1)
+	b.msrpmPA, ok[3] = frames.Alloc(MSRPMSize/4096, 1)
+	if ok != [4]bool{true, true, true, true} {
+		return nil, errors.New("svm: out of memory for SVM structures")
+	}
+	b.iopm = IOPM(unsafe.Slice((*byte)(unsafe.Pointer(uintptr(b.iopmPA))), IOPMSize))
+	b.msrpm = MSRPM(unsafe.Slice((*byte)(unsafe.Pointer(uintptr(b.msrpmPA))), MSRPMSize))
+	b.iopm.InterceptAll()
+	b.msrpm.InterceptAll()
+	// Switched by VMLOAD/VMSAVE (or held in the VMCB): safe to pass through.
+	for _, m := range []uint32{amd64.MSRFSBase, amd64.MSRGSBase, amd64.MSRKernelGS,
+		amd64.MSRSTAR, amd64.MSRLSTAR, 0xC0000083 /* CSTAR */, amd64.MSRFMASK,
+		0x174, 0x175, 0x176 /* SYSENTER_CS/ESP/EIP */} {
+		b.msrpm.Allow(m, true, true)
+	}
+	b.asids.Init(f.NumASIDs)
+	b.hostFxBuf = make([]byte, fxAreaSize+16)
+	b.hostFxPA = alignFx(b.hostFxBuf)
+	amd64.Wrmsr(amd64.MSREFER, amd64.Rdmsr(amd64.MSREFER)|amd64.EFERSVME)
+	amd64.Wrmsr(amd64.MSRVMHsavePA, b.hsavePA)
+	return b, nil
+}
+
+// alignFx returns the first 16-byte aligned address in buf. buf must stay
+// alive (it is held by its owner) and the Go heap does not move objects.
+func alignFx(buf []byte) uintptr {
+	return (uintptr(unsafe.Pointer(&buf[0])) + 15) &^ 15
+}
+
+// Features reports what Detect found.
+func (b *Backend) Features() Features { return b.feat }
+
+// Name implements backend.Backend.
+func (b *Backend) Name() string { return "svm" }
+
+// VCPU is one SVM virtual CPU.
+type VCPU struct {
+	b       *Backend
+	vmcbPA  uint64
+	vmcb    *VMCB
+	regs    x86.Regs
+	fxBuf   []byte
+	fxPA    uintptr
+	asid    uint32
+	gen     uint64
+	flush   bool
+}
+
+// Intercepts every vCPU starts with.
+const (
+	misc1Intercepts = 1<<Misc1INTR | 1<<Misc1NMI | 1<<Misc1SMI | 1<<Misc1INIT | 1<<Misc1CPUID |
+		1<<Misc1HLT | 1<<Misc1INVD | 1<<Misc1IOIOProt | 1<<Misc1MSRProt | 1<<Misc1Shutdown | 1<<Misc1TaskSwitch
+	misc2Intercepts = 1<<Misc2VMRUN | 1<<Misc2VMMCALL | 1<<Misc2VMLOAD | 1<<Misc2VMSAVE | 1<<Misc2STGI |
+		1<<Misc2CLGI | 1<<Misc2SKINIT | 1<<Misc2ICEBP | 1<<Misc2MONITOR | 1<<Misc2MWAIT | 1<<Misc2MWAITCond | 1<<Misc2XSETBV |
+		1<<Misc2RDPRU
+)
+
+// NewVCPU implements backend.Backend.
+func (b *Backend) NewVCPU(nptRoot uint64) (backend.VCPU, error) {
+	pa, ok := b.frames.Alloc(1, 1)
+	if !ok {
+		return nil, errors.New("svm: out of memory for a VMCB")
+	}
+	v := &VCPU{b: b, vmcbPA: pa, vmcb: (*VMCB)(unsafe.Pointer(uintptr(pa)))}
+	v.fxBuf = make([]byte, fxAreaSize+16)
+	v.fxPA = alignFx(v.fxBuf)
+	fx := unsafe.Slice((*byte)(unsafe.Pointer(v.fxPA)), fxAreaSize)
+	fx[0], fx[1] = 0x7f, 0x03                              // FCW: all x87 exceptions masked
+	fx[24], fx[25], fx[26], fx[27] = 0x80, 0x1f, 0x00, 0x00 // MXCSR: all SSE exceptions masked
+	c := v.vmcb
+	c.InterceptMisc1 = misc1Intercepts
+	c.InterceptMisc2 = misc2Intercepts
+	c.InterceptExceptions = 1 << 18 // #MC: never let a guest swallow a machine check
+	c.IOPMBasePA = b.iopmPA
+	c.MSRPMBasePA = b.msrpmPA
+	c.NPControl = 1
+	c.NCR3 = nptRoot
+	c.VIntr = 1 << 24 // V_INTR_MASKING: the guest's IF does not mask host interrupts
+	v.asid, _ = b.asids.Alloc()
+	v.gen = b.asids.Generation()
+	c.ASID = v.asid
+	c.TLBControl = TLBFlushAll
+	return v, nil
+}
+
+// Destroy implements backend.VCPU.
+func (v *VCPU) Destroy() {
+	if v.vmcbPA != 0 {
+		v.b.frames.Free(v.vmcbPA, 1)
+		v.vmcbPA, v.vmcb = 0, nil
+	}
+}
+
+// SetPVHEntry implements backend.VCPU: the state Xen's PVH builder gives
+// (docs/misc/pvh.pandoc): protected mode, paging off, flat 4 GiB segments,
+// a busy 32-bit TSS, EBX = start_info.
+func (v *VCPU) SetPVHEntry(entry, startInfo uint64) {
+	c := v.vmcb
+	flat := func(sel, attr uint16) Segment { return Segment{Selector: sel, Attrib: attr, Limit: 0xffffffff} }
+	c.CS = flat(0x10, AttribCode32)
+	c.DS, c.ES, c.SS, c.FS, c.GS = flat(0x18, AttribData), flat(0x18, AttribData), flat(0x18, AttribData), flat(0x18, AttribData), flat(0x18, AttribData)
+	c.TR = Segment{Selector: 0x20, Attrib: AttribBusyTSS32, Limit: 0x67}
+	c.LDTR = Segment{Attrib: 0x82, Limit: 0xffff}
+	c.GDTR = Segment{Limit: 0xffff}
+	c.IDTR = Segment{Limit: 0xffff}
+	c.CPL = 0
+	c.CR0 = amd64.CR0PE | 1<<4 // PE | ET
+	c.CR3, c.CR4, c.CR2 = 0, 0, 0
+	c.EFER = amd64.EFERSVME // required set while in guest mode; hidden from the guest
+	c.RFLAGS = amd64.RFLAGSReserved
+	c.RIP = entry
+	c.RSP = 0
+	c.RAX = 0
+	c.DR6, c.DR7 = 0xffff0ff0, 0x400
+	c.GPAT = 0x0007040600070406
+	v.regs = x86.Regs{}
+	v.regs[x86.RBX] = startInfo
+}
+
+// Run implements backend.VCPU.
+func (v *VCPU) Run() backend.Exit {
+	c := v.vmcb
+	if g := v.b.asids.Generation(); g != v.gen {
+		// The ASID space wrapped: take a fresh ASID and flush.
+		v.asid, _ = v.b.asids.Alloc()
+		v.gen = v.b.asids.Generation()
+		c.ASID = v.asid
+		v.flush = true
+	}
+	if v.flush {
+		c.TLBControl = TLBFlushAll
+		v.flush = false
+	}
+	c.RAX = v.regs[x86.RAX]
+	c.RSP = v.regs[x86.RSP]
+	run(uintptr(v.vmcbPA), uintptr(v.b.hostVMSA), (*[16]uint64)(&v.regs), v.fxPA, v.b.hostFxPA)
+	v.regs[x86.RAX] = c.RAX
+	v.regs[x86.RSP] = c.RSP
+	c.TLBControl = TLBNoFlush
+	return v.exit()
+}
+
+// exit classifies the #VMEXIT.
+func (v *VCPU) exit() backend.Exit {
+	c := v.vmcb
+	e := backend.Exit{Code: c.ExitCode}
+	if c.ExitIntInfo&(1<<31) != 0 {
+		// An event was being delivered when the exit happened: deliver it
+		// again on the next entry (APM §15.7.2).
+		c.EventInj = c.ExitIntInfo
+	}
+	switch code := c.ExitCode; {
+	case code == ExitINTR, code == ExitNMI, code == ExitSMI, code == ExitINIT, code == ExitVINTR:
+		e.Reason = backend.ExitNone
+	case code == ExitCPUID:
+		e.Reason = backend.ExitCPUID
+	case code == ExitMSR:
+		e.MSR = uint32(v.regs[x86.RCX])
+		if c.ExitInfo1 == 1 {
+			e.Reason = backend.ExitMSRWrite
+		} else {
+			e.Reason = backend.ExitMSRRead
+		}
+	case code == ExitIOIO:
+		io := DecodeIOInfo(c.ExitInfo1)
+		e.Reason = backend.ExitIO
+		e.Port, e.Size, e.In, e.String, e.Rep = io.Port, io.Size, io.In, io.String, io.Rep
+		e.IONextRIP = c.ExitInfo2
+		e.InsnLen = int(c.ExitInfo2 - c.RIP)
+	case code == ExitHLT:
+		e.Reason = backend.ExitHLT
+	case code == ExitVMMCALL:
+		e.Reason = backend.ExitHypercall
+	case code == ExitNPF:
+		n := DecodeNPF(c.ExitInfo1, c.ExitInfo2)
+		e.Reason = backend.ExitNPF
+		e.GPA, e.Write, e.Fetch, e.Present = n.GPA, n.Write, n.Fetch, n.Present
+	case code == ExitShutdown:
+		e.Reason = backend.ExitShutdown
+	case code >= ExitExceptionBase && code < ExitExceptionBase+32:
+		e.Reason = backend.ExitException
+		e.Vector = uint8(code - ExitExceptionBase)
+		e.ErrorCode = uint32(c.ExitInfo1)
+	case code == ExitInvalid:
+		e.Reason = backend.ExitInvalid
+	case code == ExitVMRUN, code == ExitVMLOAD, code == ExitVMSAVE, code == ExitSTGI, code == ExitCLGI,
+		code == ExitSKINIT, code == ExitMONITOR, code == ExitMWAIT, code == ExitMWAITCond, code == ExitRDPRU, code == ExitICEBP:
+		// SVM instructions and friends are not offered to guests: #UD.
+		e.Reason = backend.ExitException
+		e.Vector = 6
+		v.InjectException(6, 0, false)
+		e.Reason = backend.ExitNone
+	default:
+		e.Reason = backend.ExitUnhandled
+	}
+	if v.b.feat.NRIPSave && c.NextRIP != 0 && e.Reason != backend.ExitIO {
+		e.InsnLen = int(c.NextRIP - c.RIP)
+	}
+	return e
+}
+
+// Regs implements backend.VCPU.
+func (v *VCPU) Regs() *x86.Regs { return &v.regs }
+
+// RIP implements backend.VCPU.
+func (v *VCPU) RIP() uint64 { return v.vmcb.RIP }
+
+// SetRIP implements backend.VCPU. Moving past an instruction also ends an
+// interrupt shadow (MOV SS/STI) it created.
+func (v *VCPU) SetRIP(rip uint64) {
+	v.vmcb.RIP = rip
+	v.vmcb.InterruptShadow &^= 1
+}
+
+// RFlags implements backend.VCPU.
+func (v *VCPU) RFlags() uint64 { return v.vmcb.RFLAGS }
+
+// Paging implements backend.VCPU; EFER.SVME is hidden.
+func (v *VCPU) Paging() x86.Paging {
+	c := v.vmcb
+	return x86.Paging{CR0: c.CR0, CR3: c.CR3, CR4: c.CR4, EFER: c.EFER &^ amd64.EFERSVME}
+}
+
+// SetEFER stores a guest EFER write (SVME stays set underneath).
+func (v *VCPU) SetEFER(val uint64) { v.vmcb.EFER = val | amd64.EFERSVME }
+
+// Mode implements backend.VCPU.
+func (v *VCPU) Mode() x86.Mode {
+	c := v.vmcb
+	return x86.ModeOf(c.CR0, c.EFER, c.CS.Attrib&(1<<9) != 0, c.CS.Attrib&(1<<10) != 0)
+}
+
+// CSBase implements backend.VCPU.
+func (v *VCPU) CSBase() uint64 { return v.vmcb.CS.Base }
+
+// CPL implements backend.VCPU.
+func (v *VCPU) CPL() int { return int(v.vmcb.CPL) }
+
+// InjectException implements backend.VCPU.
+func (v *VCPU) InjectException(vector uint8, errCode uint32, hasErr bool) {
+	v.vmcb.EventInj = EventInjection(vector, EventException, errCode, hasErr)
+}
+
+// TLBFlush implements backend.VCPU.
+func (v *VCPU) TLBFlush() { v.flush = true }
+
+// Dump implements backend.VCPU.
+func (v *VCPU) Dump() string {
+	c := v.vmcb
+	r := &v.regs
+	return fmt.Sprintf("exit %s (%#x) info1=%#x info2=%#x intinfo=%#x\n"+
+		"rip=%#x rsp=%#x rflags=%#x cpl=%d cs=%#x/%#x cr0=%#x cr3=%#x cr4=%#x efer=%#x\n"+
+		"rax=%#x rbx=%#x rcx=%#x rdx=%#x rsi=%#x rdi=%#x rbp=%#x",
+		ExitName(c.ExitCode), c.ExitCode, c.ExitInfo1, c.ExitInfo2, c.ExitIntInfo,
+		c.RIP, c.RSP, c.RFLAGS, c.CPL, c.CS.Selector, c.CS.Attrib, c.CR0, c.CR3, c.CR4, c.EFER,
+		r[x86.RAX], r[x86.RBX], r[x86.RCX], r[x86.RDX], r[x86.RSI], r[x86.RDI], r[x86.RBP])
+}
+
+// SetEFER stores a guest write to EFER (hv.ArchMSRs). SVME stays set in the
+// VMCB, as VMRUN requires, and is hidden from the guest by Paging.
+// (Declared above with Paging.)
+
+// PAT returns the guest's PAT (hv.ArchMSRs): with nested paging the VMCB's
+// G_PAT is the guest's PAT.
+func (v *VCPU) PAT() uint64 { return v.vmcb.GPAT }
+
+// SetPAT sets the guest's PAT (hv.ArchMSRs).
+func (v *VCPU) SetPAT(val uint64) { v.vmcb.GPAT = val }

@@ -1,0 +1,106 @@
+package bootparam
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// DomainSpec describes a domain hv builds at boot from a boot module
+// (what Xen calls dom0-less): option
+//
+//	domain=NAME,mem=SIZE,module=N[,vcpus=N]
+//
+// NAME is 1-16 characters of [A-Za-z0-9_-]; mem is the guest's RAM
+// (ParseSize syntax, at least 1M); module is the boot module index holding
+// the kernel image (its module command line becomes the kernel command
+// line); vcpus defaults to 1. The option may be repeated.
+type DomainSpec struct {
+	Name   string
+	Mem    uint64
+	Module int
+	VCPUs  int
+}
+
+// Limits for domain= values.
+const (
+	MaxDomainName = 16
+	MinDomainMem  = 1 << 20
+	MaxVCPUs      = 64
+)
+
+func setDomain(p *Params, val string) error {
+	d, err := ParseDomain(val)
+	if err != nil {
+		return err
+	}
+	for _, o := range p.Domains {
+		if o.Name == d.Name {
+			return fmt.Errorf("domain: name %q used twice", d.Name)
+		}
+	}
+	p.Domains = append(p.Domains, d)
+	return nil
+}
+
+// ParseDomain parses the value of one domain= option.
+func ParseDomain(val string) (DomainSpec, error) {
+	d := DomainSpec{Module: -1, VCPUs: 1}
+	parts := strings.Split(val, ",")
+	d.Name = parts[0]
+	if err := checkName(d.Name); err != nil {
+		return d, err
+	}
+	seen := map[string]bool{}
+	for _, kv := range parts[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || v == "" {
+			return d, fmt.Errorf("domain %s: %q is not key=value", d.Name, kv)
+		}
+		if seen[k] {
+			return d, fmt.Errorf("domain %s: %s given twice", d.Name, k)
+		}
+		seen[k] = true
+		switch k {
+		case "mem":
+			n, ok := ParseSize([]byte(v))
+			if !ok || n < MinDomainMem {
+				return d, fmt.Errorf("domain %s: mem=%q is not a size of at least 1M", d.Name, v)
+			}
+			d.Mem = n
+		case "module":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 255 {
+				return d, fmt.Errorf("domain %s: module=%q is not a module index", d.Name, v)
+			}
+			d.Module = n
+		case "vcpus":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > MaxVCPUs {
+				return d, fmt.Errorf("domain %s: vcpus=%q (want 1..%d)", d.Name, v, MaxVCPUs)
+			}
+			d.VCPUs = n
+		default:
+			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus)", d.Name, k)
+		}
+	}
+	if d.Mem == 0 {
+		return d, fmt.Errorf("domain %s: mem= is required", d.Name)
+	}
+	if d.Module < 0 {
+		return d, fmt.Errorf("domain %s: module= is required", d.Name)
+	}
+	return d, nil
+}
+
+func checkName(n string) error {
+	if n == "" || len(n) > MaxDomainName {
+		return fmt.Errorf("domain: name %q must be 1-%d characters", n, MaxDomainName)
+	}
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("domain: name %q may only contain letters, digits, '-' and '_'", n)
+		}
+	}
+	return nil
+}

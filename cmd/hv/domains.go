@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"unsafe"
+
+	"gozen/arch/amd64/svm"
+	"gozen/bootparam"
+	"gozen/hv"
+	"gozen/mm/npt"
+	"gozen/rt"
+)
+
+// platform is hv's Env and the backends' memory source, over rt.
+type platform struct{}
+
+func (platform) Now() int64              { return rt.Nanotime() }
+func (platform) ArmTimer(deadline int64) { rt.ArmTimer(deadline) }
+
+func (platform) NewGuestMemory() (*npt.Memory, error) {
+	return npt.New(hvTables{}, guestFrames{}, directMap{})
+}
+
+// hvFrames hands out frames from hv's pool (hardware structures).
+type hvFrames struct{}
+
+func (hvFrames) Alloc(n, align uint64) (uint64, bool) { return rt.AllocHVFrames(n, align) }
+func (hvFrames) Free(pa, n uint64)                    { rt.FreeHVFrames(pa, n) }
+
+// guestFrames hands out guest RAM from the guest pool.
+type guestFrames struct{}
+
+func (guestFrames) Alloc(n, align uint64) (uint64, bool) { return rt.AllocGuestFrames(n, align) }
+func (guestFrames) Free(pa, n uint64)                    { rt.FreeGuestFrames(pa, n) }
+
+// hvTables keeps nested page tables in hv's pool.
+type hvTables struct{}
+
+func (hvTables) AllocTable() (uint64, bool) { return rt.AllocHVFrames(1, 1) }
+func (hvTables) FreeTable(pa uint64)        { rt.FreeHVFrames(pa, 1) }
+func (hvTables) Table(pa uint64) *[512]uint64 {
+	return (*[512]uint64)(unsafe.Pointer(uintptr(pa)))
+}
+
+// directMap reaches machine memory: the direct map is an identity map.
+type directMap struct{}
+
+func (directMap) Bytes(pa, n uint64) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(pa))), n)
+}
+
+// runDomains builds the domains the command line asks for from boot modules
+// and runs them until every one has ended. It returns hv's exit code.
+func runDomains(specs []bootparam.DomainSpec) uint8 {
+	be, err := svm.New(hvFrames{})
+	if err != nil {
+		fmt.Println("hv: cannot run domains:", err)
+		return rt.ExitBadBoot
+	}
+	fmt.Println("svm:", be.Features())
+	h := hv.New(be, platform{}, os.Stdout)
+	mods := rt.Modules()
+	started := 0
+	for _, s := range specs {
+		if s.Module >= len(mods) {
+			fmt.Printf("hv: domain %s: module %d does not exist (%d boot modules)\n", s.Name, s.Module, len(mods))
+			continue
+		}
+		m := &mods[s.Module]
+		image := unsafe.Slice((*byte)(unsafe.Pointer(uintptr(m.Start))), m.End-m.Start)
+		cmdline := rt.ModuleCmdline(s.Module)
+		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline}); err != nil {
+			fmt.Printf("hv: domain %s: %v\n", s.Name, err)
+			continue
+		}
+		started++
+	}
+	if started == 0 {
+		fmt.Println("hv: no domain could be started")
+		return rt.ExitFailure
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	t0 := rt.Nanotime()
+	h.Run()
+	elapsed := float64(rt.Nanotime()-t0) / 1e9
+	runtime.ReadMemStats(&after)
+	fmt.Print(h.Summary())
+	n := h.TotalExits()
+	fmt.Printf("hv: %d exits in %.2fs (%.0f/s): %s\n", n, elapsed, float64(n)/elapsed, h.ExitStats())
+	fmt.Printf("hv: %d heap allocations while domains ran (%.4f per exit)\n",
+		after.Mallocs-before.Mallocs, float64(after.Mallocs-before.Mallocs)/float64(max(n, 1)))
+	if h.CleanShutdowns() {
+		fmt.Println("hv: all domains have shut down")
+		return rt.ExitSuccess
+	}
+	fmt.Println("hv: all domains have ended, not all cleanly")
+	return rt.ExitFailure
+}

@@ -1,0 +1,311 @@
+package hv
+
+import (
+	"errors"
+	"fmt"
+
+	"gozen/abi/xen"
+	"gozen/hv/backend"
+	"gozen/loader"
+	"gozen/mm/npt"
+)
+
+// DomainState is a domain's lifecycle state.
+type DomainState int
+
+// Domain states.
+const (
+	DomainBuilding DomainState = iota
+	DomainRunning
+	DomainPaused
+	DomainShutdown // the guest asked to stop (see ShutdownReason)
+	DomainCrashed  // hv stopped it (see CrashReason)
+	DomainDead     // resources released
+)
+
+var domainStateNames = [...]string{"building", "running", "paused", "shutdown", "crashed", "dead"}
+
+func (s DomainState) String() string { return domainStateNames[s] }
+
+// Shutdown reasons (Xen's SHUTDOWN_*).
+const (
+	ShutdownPoweroff = 0
+	ShutdownReboot   = 1
+	ShutdownSuspend  = 2
+	ShutdownCrash    = 3
+	ShutdownWatchdog = 4
+)
+
+var shutdownNames = [...]string{"poweroff", "reboot", "suspend", "crash", "watchdog"}
+
+// ShutdownName names a shutdown reason.
+func ShutdownName(r uint32) string {
+	if int(r) < len(shutdownNames) {
+		return shutdownNames[r]
+	}
+	return fmt.Sprintf("reason %d", r)
+}
+
+// VCPUState is a vCPU's scheduling state.
+type VCPUState int
+
+// vCPU states.
+const (
+	VCPURunnable VCPUState = iota // waiting for the CPU
+	VCPURunning                   // in the guest (or handling its exit)
+	VCPUBlocked                   // halted until a timer or an event
+	VCPUPaused                    // its domain is paused
+	VCPUDown                      // not started (secondary vCPUs before bring-up)
+	VCPUDead
+)
+
+// Domain is a guest.
+type Domain struct {
+	hv       *Hypervisor
+	id       uint16
+	name     string
+	memSize  uint64
+	mem      *npt.Memory
+	vcpus    []*VCPU
+	state    DomainState
+	shutdown uint32
+	crash    string
+	console  lineBuffer
+	// Reports from the test ABI (gozen_op report), by key.
+	reports map[uint32][]uint32
+}
+
+// ID is the domain ID.
+func (d *Domain) ID() uint16 { return d.id }
+
+// Name is the domain's name.
+func (d *Domain) Name() string { return d.name }
+
+// State is the domain's state.
+func (d *Domain) State() DomainState { return d.state }
+
+// StateString describes the state with its reason.
+func (d *Domain) StateString() string {
+	switch d.state {
+	case DomainShutdown:
+		return "shutdown (" + ShutdownName(d.shutdown) + ")"
+	case DomainCrashed:
+		return "crashed: " + d.crash
+	}
+	return d.state.String()
+}
+
+// VCPU is one virtual CPU of a domain.
+type VCPU struct {
+	id         int
+	dom        *Domain
+	arch       backend.VCPU
+	state      VCPUState
+	timer      int64 // one-shot timer deadline (Env.Now units); 0 = none
+	timerFired bool  // the timer fired since the vCPU last halted
+	exitCount  uint64
+	slices     uint64
+	insn       [15]byte // instruction fetch buffer
+}
+
+// DomainConfig describes a domain to build.
+type DomainConfig struct {
+	Name    string
+	Mem     uint64
+	VCPUs   int
+	Kernel  []byte // a PVH ELF image
+	Cmdline string
+}
+
+// CreateDomain builds a domain from a PVH kernel image and starts it. On
+// error nothing of the domain remains and the error says what was wrong
+// with it; other domains are unaffected.
+func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
+	if cfg.VCPUs < 1 {
+		cfg.VCPUs = 1
+	}
+	if cfg.Mem%4096 != 0 {
+		cfg.Mem = (cfg.Mem + 4095) &^ 4095
+	}
+	img, err := loader.ParseELF(cfg.Kernel)
+	if err != nil {
+		return nil, fmt.Errorf("kernel image: %w", err)
+	}
+	if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
+		return nil, fmt.Errorf("kernel image: %w", err)
+	}
+	mem, err := h.env.NewGuestMemory()
+	if err != nil {
+		return nil, err
+	}
+	if err := mem.Populate(cfg.Mem); err != nil {
+		mem.Release()
+		if errors.Is(err, npt.ErrNoMemory) {
+			return nil, fmt.Errorf("not enough free guest memory for %d MiB", cfg.Mem>>20)
+		}
+		return nil, err
+	}
+	d := &Domain{hv: h, name: cfg.Name, memSize: cfg.Mem, mem: mem, state: DomainBuilding, reports: map[uint32][]uint32{}}
+	fail := func(err error) (*Domain, error) {
+		d.release()
+		return nil, err
+	}
+	for _, s := range img.Segments {
+		if err := mem.WritePhys(s.Paddr, s.Data); err != nil {
+			return fail(fmt.Errorf("loading segment at %#x: %w", s.Paddr, err))
+		}
+		if s.Memsz > uint64(len(s.Data)) {
+			if err := mem.Zero(s.Paddr+uint64(len(s.Data)), s.Memsz-uint64(len(s.Data))); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(cfg.Mem), cfg.Cmdline, nil, 0)
+	if err != nil {
+		return fail(fmt.Errorf("boot information: %w", err))
+	}
+	if err := mem.WritePhys(bi.Paddr, bi.Bytes); err != nil {
+		return fail(err)
+	}
+	for i := 0; i < cfg.VCPUs; i++ {
+		a, err := h.be.NewVCPU(mem.Root())
+		if err != nil {
+			return fail(err)
+		}
+		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
+		if i == 0 {
+			a.SetPVHEntry(img.Entry32, bi.StartInfo)
+			v.state = VCPURunnable
+		}
+		d.vcpus = append(d.vcpus, v)
+	}
+	h.mu.Lock()
+	d.id = h.nextID
+	h.nextID++
+	h.domains = append(h.domains, d)
+	h.mu.Unlock()
+	d.state = DomainRunning
+	h.rq.Add(d.vcpus[0])
+	h.kick()
+	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q",
+		d.id, d.name, cfg.Mem>>20, mem.BigPages(), cfg.VCPUs, img.Entry32, cfg.Cmdline)
+	return d, nil
+}
+
+var _ = xen.HVMStartInfoMagic
+
+// release frees the domain's hardware structures and memory.
+func (d *Domain) release() {
+	for _, v := range d.vcpus {
+		d.hv.rq.Remove(v)
+		v.state = VCPUDead
+		v.arch.Destroy()
+	}
+	if d.mem != nil {
+		d.mem.Release()
+		d.mem = nil
+	}
+}
+
+// crashDomain stops d because of something its guest did, with a log line
+// that says what; hv and the other domains carry on.
+func (h *Hypervisor) crashDomain(v *VCPU, why string) {
+	d := v.dom
+	if d.state != DomainRunning && d.state != DomainPaused {
+		return
+	}
+	d.console.flush(h.out, d.name)
+	h.logf("domain %d %q crashed: %s", d.id, d.name, why)
+	fmt.Fprintf(h.out, "hv: vcpu %d state: %s\n", v.id, indent(v.arch.Dump()))
+	d.state = DomainCrashed
+	d.crash = why
+	d.release()
+	d.state = DomainCrashed
+}
+
+// shutdownDomain ends d at its guest's request.
+func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
+	if d.state != DomainRunning && d.state != DomainPaused {
+		return
+	}
+	d.console.flush(h.out, d.name)
+	h.logf("domain %d %q shut down: %s", d.id, d.name, ShutdownName(reason))
+	d.state = DomainShutdown
+	d.shutdown = reason
+	d.release()
+}
+
+// Pause stops scheduling d's vCPUs (safe from the run loop only for now).
+func (h *Hypervisor) Pause(d *Domain) {
+	if d.state != DomainRunning {
+		return
+	}
+	d.state = DomainPaused
+	for _, v := range d.vcpus {
+		if v.state == VCPURunnable || v.state == VCPURunning || v.state == VCPUBlocked {
+			h.rq.Remove(v)
+			v.state = VCPUPaused
+		}
+	}
+}
+
+// Unpause lets d's vCPUs run again.
+func (h *Hypervisor) Unpause(d *Domain) {
+	if d.state != DomainPaused {
+		return
+	}
+	d.state = DomainRunning
+	for _, v := range d.vcpus {
+		if v.state == VCPUPaused {
+			v.state = VCPURunnable
+			h.rq.Add(v)
+		}
+	}
+	h.kick()
+}
+
+// Destroy ends d at once.
+func (h *Hypervisor) Destroy(d *Domain) {
+	if d.state == DomainDead {
+		return
+	}
+	d.release()
+	d.state = DomainDead
+}
+
+// CleanShutdowns reports whether every domain that ended shut down with
+// poweroff.
+func (h *Hypervisor) CleanShutdowns() bool {
+	for _, d := range h.Domains() {
+		if d.state != DomainShutdown || d.shutdown != ShutdownPoweroff {
+			return false
+		}
+	}
+	return true
+}
+
+func indent(s string) string {
+	out := ""
+	for i, l := range splitLines(s) {
+		if i > 0 {
+			out += "\n    "
+		}
+		out += l
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	var lines []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			lines = append(lines, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(lines, s[start:])
+}
+
+// Report returns the values a domain reported through the test ABI under key.
+func (d *Domain) Report(key uint32) []uint32 { return d.reports[key] }

@@ -1,0 +1,231 @@
+// Package hv is GoZen's arch-neutral core: domains and their vCPUs, their
+// lifecycle, the run loop that schedules vCPUs on the physical CPU, and the
+// handling of every guest exit (CPUID, MSRs, I/O, HLT, hypercalls, nested
+// page faults, shutdowns). A hardware backend (package hv/backend's
+// interface; arch/amd64/svm today) enters the guest and reports exits; the
+// core decides what they mean. The core does not import a backend or rt:
+// the hv program wires them in through Env.
+//
+// Concurrency: one goroutine, the run loop (Run), owns every vCPU and runs
+// guests; other goroutines (the console) reach domains only through the
+// methods documented as safe, which take h.mu.
+package hv
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gozen/hv/backend"
+	"gozen/mm/npt"
+	"gozen/sched"
+)
+
+// Env is what the core needs from the platform.
+type Env interface {
+	// Now is monotonic time in nanoseconds.
+	Now() int64
+	// ArmTimer asks for a host interrupt no later than deadline (Now
+	// units), so a running guest exits in time; 0 cancels.
+	ArmTimer(deadline int64)
+	// NewGuestMemory returns empty nested page tables over the guest pool.
+	NewGuestMemory() (*npt.Memory, error)
+}
+
+// TimeSlice is how long a vCPU runs before the next runnable one gets the
+// CPU.
+const TimeSlice = 10 * time.Millisecond
+
+// Hypervisor is the core.
+type Hypervisor struct {
+	be  backend.Backend
+	env Env
+	out io.Writer
+
+	mu      sync.Mutex // guards domains and nextID for other goroutines
+	domains []*Domain
+	nextID  uint16
+
+	rq   sched.RoundRobin[*VCPU]
+	wake chan struct{}
+	// Stats.
+	exits [backend.ExitUnhandled + 1]uint64
+}
+
+// New makes a hypervisor over a backend. Console output (domain lines and
+// hv's own log) goes to out.
+func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
+	return &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1)}
+}
+
+func (h *Hypervisor) logf(format string, args ...any) {
+	fmt.Fprintf(h.out, "hv: "+format+"\n", args...)
+}
+
+// Domains returns a snapshot of the domains (safe from any goroutine).
+func (h *Hypervisor) Domains() []*Domain {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*Domain(nil), h.domains...)
+}
+
+// kick wakes the run loop if it is idle.
+func (h *Hypervisor) kick() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run schedules vCPUs until no domain is left alive, then returns. It must
+// be called from one goroutine only; it locks that goroutine to its thread,
+// because the backend's per-CPU state (the host save area) belongs to it.
+func (h *Hypervisor) Run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	idle := time.NewTimer(time.Hour)
+	defer idle.Stop()
+	for {
+		now := h.env.Now()
+		h.fireTimers(now)
+		v, ok := h.rq.Next()
+		if !ok {
+			if !h.anyAlive() {
+				h.env.ArmTimer(0)
+				return
+			}
+			// Nothing runnable: sleep until the next vCPU timer or a kick.
+			d := time.Hour
+			if dl, ok := h.nextTimer(); ok {
+				d = time.Duration(dl - now)
+			}
+			if d <= 0 {
+				continue
+			}
+			idle.Reset(d)
+			select {
+			case <-idle.C:
+			case <-h.wake:
+				if !idle.Stop() {
+					<-idle.C
+				}
+			}
+			continue
+		}
+		h.runSlice(v, now)
+		// Let hv's other goroutines (console, timers) have the CPU too.
+		runtime.Gosched()
+	}
+}
+
+// runSlice runs v until it blocks, its domain stops, or its slice ends.
+func (h *Hypervisor) runSlice(v *VCPU, now int64) {
+	end := now + int64(TimeSlice)
+	deadline := end
+	if dl, ok := h.nextTimer(); ok && dl < deadline {
+		deadline = dl
+	}
+	h.env.ArmTimer(deadline)
+	v.state = VCPURunning
+	v.slices++
+	for v.state == VCPURunning {
+		e := v.arch.Run()
+		v.exitCount++
+		h.exits[e.Reason]++
+		h.handleExit(v, e)
+		if v.state != VCPURunning {
+			break
+		}
+		now = h.env.Now()
+		if now >= end || (v.timer != 0 && now >= v.timer) {
+			break
+		}
+		if dl, ok := h.nextTimer(); ok && now >= dl {
+			break // another vCPU's timer is due: let fireTimers see it
+		}
+	}
+	if v.state == VCPURunning {
+		v.state = VCPURunnable
+		h.rq.Add(v)
+	}
+}
+
+// fireTimers wakes blocked vCPUs whose timers are due.
+func (h *Hypervisor) fireTimers(now int64) {
+	for _, d := range h.domains {
+		for _, v := range d.vcpus {
+			if v.timer != 0 && now >= v.timer {
+				v.timer = 0
+				v.timerFired = true
+				if v.state == VCPUBlocked {
+					h.unblock(v)
+				}
+			}
+		}
+	}
+}
+
+func (h *Hypervisor) nextTimer() (int64, bool) {
+	var best int64
+	ok := false
+	for _, d := range h.domains {
+		for _, v := range d.vcpus {
+			if v.timer != 0 && (v.state == VCPUBlocked || v.state == VCPURunnable || v.state == VCPURunning) && (!ok || v.timer < best) {
+				best, ok = v.timer, true
+			}
+		}
+	}
+	return best, ok
+}
+
+func (h *Hypervisor) unblock(v *VCPU) {
+	if v.state == VCPUBlocked && v.dom.state == DomainRunning {
+		v.state = VCPURunnable
+		h.rq.Add(v)
+	}
+}
+
+func (h *Hypervisor) anyAlive() bool {
+	for _, d := range h.domains {
+		if d.state == DomainRunning || d.state == DomainPaused {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary describes every domain, one line each (safe from any goroutine).
+func (h *Hypervisor) Summary() string {
+	var b strings.Builder
+	ds := h.Domains()
+	sort.Slice(ds, func(i, j int) bool { return ds[i].id < ds[j].id })
+	fmt.Fprintf(&b, "%-4s %-16s %8s %6s  %s\n", "ID", "Name", "Mem(MiB)", "VCPUs", "State")
+	for _, d := range ds {
+		fmt.Fprintf(&b, "%-4d %-16s %8d %6d  %s\n", d.id, d.name, d.memSize>>20, len(d.vcpus), d.StateString())
+	}
+	return b.String()
+}
+
+// ExitStats reports exit counts by reason.
+func (h *Hypervisor) ExitStats() string {
+	var parts []string
+	for r, n := range h.exits {
+		if n != 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", backend.Reason(r), n))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// TotalExits is the number of guest exits handled so far.
+func (h *Hypervisor) TotalExits() uint64 {
+	var n uint64
+	for _, c := range h.exits {
+		n += c
+	}
+	return n
+}

@@ -1,0 +1,61 @@
+package x86
+
+import "strconv"
+
+// Mode is the guest's execution mode at the faulting instruction: the default
+// operand and address size of its code segment. Its value is the width in
+// bits, as x86asm.Decode expects; the zero Mode is invalid.
+type Mode int
+
+// Execution modes.
+const (
+	Mode16 Mode = 16 // real mode, virtual-8086 mode, or a 16-bit code segment
+	Mode32 Mode = 32 // a 32-bit code segment (protected or compatibility mode)
+	Mode64 Mode = 64 // 64-bit mode (EFER.LMA=1 and CS.L=1)
+)
+
+func (m Mode) valid() bool { return m == Mode16 || m == Mode32 || m == Mode64 }
+
+func (m Mode) String() string {
+	if m.valid() {
+		return strconv.Itoa(int(m)) + "-bit"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Control-register and EFER bits used by this package.
+const (
+	CR0PE = 1 << 0  // protection enable
+	CR0WP = 1 << 16 // supervisor writes honour read-only pages
+	CR0PG = 1 << 31 // paging
+
+	CR4PSE  = 1 << 4  // 4 MiB pages under 32-bit paging
+	CR4PAE  = 1 << 5  // physical address extension
+	CR4LA57 = 1 << 12 // 5-level paging
+	CR4SMEP = 1 << 20 // supervisor-mode execution prevention
+
+	EFERLME = 1 << 8  // long mode enable
+	EFERLMA = 1 << 10 // long mode active
+	EFERNXE = 1 << 11 // no-execute enable
+)
+
+// ModeOf derives the execution mode from CR0.PE, EFER.LMA and the L and D/B
+// bits of the CS descriptor (as cached in the VMCB or VMCS):
+//
+//	CR0.PE=0             → Mode16 (real mode; CS.D is not consulted)
+//	EFER.LMA=1 and CS.L  → Mode64 (L=1 with D=1 is reserved; treated as 64-bit)
+//	otherwise CS.D/B     → Mode32, else Mode16
+//
+// Virtual-8086 mode loads CS with D=0, so it comes out as Mode16.
+func ModeOf(cr0, efer uint64, csL, csDB bool) Mode {
+	switch {
+	case cr0&CR0PE == 0:
+		return Mode16
+	case efer&EFERLMA != 0 && csL:
+		return Mode64
+	case csDB:
+		return Mode32
+	default:
+		return Mode16
+	}
+}

@@ -1,0 +1,189 @@
+// Package npt manages a domain's guest-physical memory: RAM frames from the
+// guest pool mapped by nested page tables (AMD NPT; the same 4-level format
+// serves Intel EPT's layout later with other bits), guest-physical →
+// machine translation, and copying in and out.
+//
+// Pure Go over small interfaces, tested on the host.
+package npt
+
+import (
+	"errors"
+	"fmt"
+
+	"gozen/mm/pgtable"
+)
+
+// Frames supplies zeroed, contiguous machine frames (the guest pool).
+type Frames interface {
+	Alloc(n, align uint64) (pa uint64, ok bool)
+	Free(pa, n uint64)
+}
+
+// Phys gives access to machine memory (the direct map on hardware).
+type Phys interface {
+	Bytes(pa, n uint64) []byte
+}
+
+const (
+	page     = 4096
+	bigPage  = 2 << 20
+	bigPages = bigPage / page
+	// Nested page table leaf permissions. Nested walks are user accesses
+	// (APM §15.25.5), so entries carry the User bit; no NoExec: guest code
+	// runs from RAM.
+	leafFlags = pgtable.Present | pgtable.Writable | pgtable.User
+	// MaxGPA bounds guest-physical addresses GoZen maps (2^47, the
+	// 4-level limit shared with pgtable's canonical check).
+	MaxGPA = 1 << 47
+)
+
+type chunk struct{ gpa, hpa, size uint64 }
+
+// Memory is one domain's guest-physical RAM.
+type Memory struct {
+	pt     pgtable.Table
+	frames Frames
+	phys   Phys
+	size   uint64
+	chunks []chunk
+	big    int // 2 MiB pages in use
+}
+
+// New creates empty nested page tables whose table pages come from tables.
+func New(tables pgtable.Memory, frames Frames, phys Phys) (*Memory, error) {
+	t, err := pgtable.New(tables)
+	if err != nil {
+		return nil, fmt.Errorf("npt: %w", err)
+	}
+	return &Memory{pt: t, frames: frames, phys: phys}, nil
+}
+
+// Root is the machine address of the top-level table (the VMCB's nCR3).
+func (m *Memory) Root() uint64 { return m.pt.Root }
+
+// Size is the RAM populated so far, in bytes from guest-physical 0.
+func (m *Memory) Size() uint64 { return m.size }
+
+// BigPages reports how many 2 MiB pages back the RAM.
+func (m *Memory) BigPages() int { return m.big }
+
+// ErrNoMemory means the guest pool ran out.
+var ErrNoMemory = errors.New("npt: out of guest memory")
+
+// Populate backs guest-physical [0, size) with RAM, using 2 MiB pages where
+// alignment and the pool allow and 4 KiB pages elsewhere. On failure
+// everything populated by this call is released.
+func (m *Memory) Populate(size uint64) error {
+	if m.size != 0 {
+		return errors.New("npt: memory already populated")
+	}
+	if size == 0 || size%page != 0 || size > MaxGPA {
+		return fmt.Errorf("npt: bad memory size %#x", size)
+	}
+	for gpa := uint64(0); gpa < size; {
+		if gpa%bigPage == 0 && size-gpa >= bigPage {
+			if hpa, ok := m.frames.Alloc(bigPages, bigPages); ok {
+				if err := m.pt.Map(gpa, hpa, pgtable.Size2M, leafFlags); err != nil {
+					m.frames.Free(hpa, bigPages)
+					m.Release()
+					return fmt.Errorf("npt: mapping %#x: %w", gpa, err)
+				}
+				m.chunks = append(m.chunks, chunk{gpa, hpa, bigPage})
+				m.big++
+				gpa += bigPage
+				m.size = gpa
+				continue
+			}
+		}
+		hpa, ok := m.frames.Alloc(1, 1)
+		if !ok {
+			m.Release()
+			return ErrNoMemory
+		}
+		if err := m.pt.Map(gpa, hpa, pgtable.Size4K, leafFlags); err != nil {
+			m.frames.Free(hpa, 1)
+			m.Release()
+			return fmt.Errorf("npt: mapping %#x: %w", gpa, err)
+		}
+		if n := len(m.chunks); n > 0 && m.chunks[n-1].size != bigPage &&
+			m.chunks[n-1].gpa+m.chunks[n-1].size == gpa && m.chunks[n-1].hpa+m.chunks[n-1].size == hpa {
+			m.chunks[n-1].size += page
+		} else {
+			m.chunks = append(m.chunks, chunk{gpa, hpa, page})
+		}
+		gpa += page
+		m.size = gpa
+	}
+	return nil
+}
+
+// Release unmaps and frees all RAM and the tables themselves. The Memory is
+// unusable afterwards.
+func (m *Memory) Release() {
+	for _, c := range m.chunks {
+		m.frames.Free(c.hpa, c.size/page)
+	}
+	m.chunks = nil
+	m.size = 0
+	m.big = 0
+	m.pt.Destroy()
+}
+
+// Translate returns the machine address backing gpa.
+func (m *Memory) Translate(gpa uint64) (uint64, bool) {
+	if gpa >= m.size {
+		return 0, false
+	}
+	pa, _, _, ok := m.pt.Lookup(gpa)
+	return pa, ok
+}
+
+// ErrOutside is returned for accesses beyond the populated RAM.
+type ErrOutside struct{ GPA uint64 }
+
+func (e *ErrOutside) Error() string { return fmt.Sprintf("guest-physical %#x is not RAM", e.GPA) }
+
+func (m *Memory) copy(gpa uint64, p []byte, write bool) error {
+	for len(p) > 0 {
+		hpa, ok := m.Translate(gpa)
+		if !ok {
+			return &ErrOutside{gpa}
+		}
+		n := page - gpa%page
+		if n > uint64(len(p)) {
+			n = uint64(len(p))
+		}
+		b := m.phys.Bytes(hpa, n)
+		if write {
+			copy(b, p[:n])
+		} else {
+			copy(p[:n], b)
+		}
+		p = p[n:]
+		gpa += n
+	}
+	return nil
+}
+
+// ReadPhys copies guest-physical memory at gpa into p.
+func (m *Memory) ReadPhys(gpa uint64, p []byte) error { return m.copy(gpa, p, false) }
+
+// WritePhys copies p into guest-physical memory at gpa.
+func (m *Memory) WritePhys(gpa uint64, p []byte) error { return m.copy(gpa, p, true) }
+
+// Zero clears n bytes of guest-physical memory at gpa.
+func (m *Memory) Zero(gpa, n uint64) error {
+	var z [page]byte
+	for n > 0 {
+		k := page - gpa%page
+		if k > n {
+			k = n
+		}
+		if err := m.WritePhys(gpa, z[:k]); err != nil {
+			return err
+		}
+		gpa += k
+		n -= k
+	}
+	return nil
+}

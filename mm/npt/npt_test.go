@@ -1,0 +1,165 @@
+package npt
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"gozen/mm/pgtable"
+)
+
+// fakeMachine is machine memory plus a frame allocator and table pages.
+type fakeMachine struct {
+	mem     map[uint64]*[page]byte // by frame address
+	next    uint64
+	limit   uint64 // frames handed out must stay below this
+	freed   map[uint64]bool
+	tables  int
+	noBig   bool
+}
+
+func newMachine(limit uint64) *fakeMachine {
+	return &fakeMachine{mem: map[uint64]*[page]byte{}, next: 0x1000000, limit: limit, freed: map[uint64]bool{}}
+}
+
+func (f *fakeMachine) Alloc(n, align uint64) (uint64, bool) {
+	if f.noBig && n > 1 {
+		return 0, false
+	}
+	a := align * page
+	pa := (f.next + a - 1) / a * a
+	if pa+n*page > f.limit {
+		return 0, false
+	}
+	f.next = pa + n*page
+	for i := uint64(0); i < n; i++ {
+		f.mem[pa+i*page] = new([page]byte)
+	}
+	return pa, true
+}
+
+func (f *fakeMachine) Free(pa, n uint64) {
+	for i := uint64(0); i < n; i++ {
+		if f.mem[pa+i*page] == nil {
+			panic("free of unallocated frame")
+		}
+		delete(f.mem, pa+i*page)
+		f.freed[pa+i*page] = true
+	}
+}
+
+func (f *fakeMachine) Bytes(pa, n uint64) []byte {
+	fr := f.mem[pa&^(page-1)]
+	if fr == nil {
+		panic("access to unallocated frame")
+	}
+	off := pa % page
+	return fr[off : off+n]
+}
+
+// pgtable.Memory
+func (f *fakeMachine) AllocTable() (uint64, bool) {
+	pa, ok := f.Alloc(1, 1)
+	if ok {
+		f.tables++
+	}
+	return pa, ok
+}
+func (f *fakeMachine) FreeTable(pa uint64) { f.tables--; f.Free(pa, 1) }
+func (f *fakeMachine) Table(pa uint64) *[512]uint64 {
+	return (*[512]uint64)(unsafePointer(f.mem[pa]))
+}
+
+func TestPopulateUsesBigPagesAndTranslates(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, err := New(f, f, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := uint64(16<<20 + 12<<10) // 8 big pages + 3 small ones
+	if err := m.Populate(size); err != nil {
+		t.Fatal(err)
+	}
+	if m.BigPages() != 8 || m.Size() != size {
+		t.Errorf("big=%d size=%#x", m.BigPages(), m.Size())
+	}
+	for _, gpa := range []uint64{0, 0x1234, 2<<20 - 1, 5 << 20, size - 1} {
+		hpa, ok := m.Translate(gpa)
+		if !ok || hpa%page != gpa%page {
+			t.Errorf("translate %#x = %#x %v", gpa, hpa, ok)
+		}
+	}
+	if _, ok := m.Translate(size); ok {
+		t.Error("translated beyond RAM")
+	}
+	// Leaves carry the User bit (nested walks are user accesses).
+	_, flags, sz, _ := m.pt.Lookup(0)
+	if flags&pgtable.User == 0 || flags&pgtable.NoExec != 0 || sz != pgtable.Size2M {
+		t.Errorf("leaf flags %#x size %#x", flags, sz)
+	}
+}
+
+func TestCopyAcrossPages(t *testing.T) {
+	f := newMachine(1 << 32)
+	f.noBig = true // scattered 4 KiB frames
+	m, _ := New(f, f, f)
+	if err := m.Populate(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("GoZen!"), 3000) // 18000 bytes, spans 5 pages
+	if err := m.WritePhys(0x0ffe, data); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(data))
+	if err := m.ReadPhys(0x0ffe, got); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back differs (%v)", err)
+	}
+	var oe *ErrOutside
+	if err := m.ReadPhys(64<<10-2, make([]byte, 4)); !errors.As(err, &oe) || oe.GPA != 64<<10 {
+		t.Errorf("read past end: %v", err)
+	}
+	if err := m.Zero(0x0ffe, 10); err != nil {
+		t.Fatal(err)
+	}
+	m.ReadPhys(0x0ffe, got[:10])
+	if !bytes.Equal(got[:10], make([]byte, 10)) {
+		t.Error("zero failed")
+	}
+}
+
+func TestReleaseFreesEverything(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, _ := New(f, f, f)
+	if err := m.Populate(6<<20 + 8<<10); err != nil {
+		t.Fatal(err)
+	}
+	m.Release()
+	if len(f.mem) != 0 || f.tables != 0 {
+		t.Errorf("%d frames and %d tables still allocated", len(f.mem), f.tables)
+	}
+}
+
+func TestPopulateOutOfMemoryRollsBack(t *testing.T) {
+	f := newMachine(0x1000000 + 5<<20) // room for tables and about 4 MiB
+	m, _ := New(f, f, f)
+	if err := m.Populate(32 << 20); !errors.Is(err, ErrNoMemory) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(f.mem) != 0 {
+		t.Errorf("%d frames leaked", len(f.mem))
+	}
+}
+
+func TestPopulateRejectsBadSizes(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, _ := New(f, f, f)
+	for _, s := range []uint64{0, 100, MaxGPA + page} {
+		if m.Populate(s) == nil {
+			t.Errorf("size %#x accepted", s)
+		}
+	}
+	m.Populate(page)
+	if m.Populate(page) == nil {
+		t.Error("second populate accepted")
+	}
+}
