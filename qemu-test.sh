@@ -92,6 +92,12 @@ define_scenarios() {
 		'!BUG: still alive' \
 		-kernel "$HV" -append "domain=bad,mem=16M,module=0 domain=ok,mem=16M,module=1" \
 		-initrd "$GUEST outside,$GUEST count 4 ok"
+	scenario no-svm 30 2 'hv: cannot run domains: this CPU has no AMD SVM' '+svm: unavailable' \
+		-kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,-svm
+	scenario no-npt 30 2 'hv: cannot run domains: .*no nested paging' -kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,+svm
+	iso_scenario guest-iso 120 0 '^\(t1\) hello: done' '+shut down: poweroff' -hv "$HV" -cmdline "$one" -module "$GUEST:hello"
+	scenario guest-bench 120 0 'report 1: 100000 samples, median [0-9]+' '+heap allocations while domains ran \(0\.0[0-9]* per exit\)' \
+		-kernel "$HV" -append "$one" -initrd "$GUEST bench 100000"
 	scenario bad-images 90 0 'domain notelf: kernel image: not an ELF file' '+domain nonote: kernel image: no PVH entry note' \
 		'+domain toosmall: kernel image: .*memory' '+domain outside: kernel image: segment .* ends beyond' \
 		'+domain nomodule: module 9 does not exist' '+"good" shut down: poweroff' \

@@ -59,7 +59,6 @@ func runDomains(specs []bootparam.DomainSpec) uint8 {
 		fmt.Println("hv: cannot run domains:", err)
 		return rt.ExitBadBoot
 	}
-	fmt.Println("svm:", be.Features())
 	h := hv.New(be, platform{}, os.Stdout)
 	mods := rt.Modules()
 	started := 0

@@ -10,12 +10,12 @@ import (
 
 // fakeMachine is machine memory plus a frame allocator and table pages.
 type fakeMachine struct {
-	mem     map[uint64]*[page]byte // by frame address
-	next    uint64
-	limit   uint64 // frames handed out must stay below this
-	freed   map[uint64]bool
-	tables  int
-	noBig   bool
+	mem    map[uint64]*[page]byte // by frame address
+	next   uint64
+	limit  uint64 // frames handed out must stay below this
+	freed  map[uint64]bool
+	tables int
+	noBig  bool
 }
 
 func newMachine(limit uint64) *fakeMachine {

@@ -162,15 +162,15 @@ func (b *Backend) Name() string { return "svm" }
 
 // VCPU is one SVM virtual CPU.
 type VCPU struct {
-	b       *Backend
-	vmcbPA  uint64
-	vmcb    *VMCB
-	regs    x86.Regs
-	fxBuf   []byte
-	fxPA    uintptr
-	asid    uint32
-	gen     uint64
-	flush   bool
+	b      *Backend
+	vmcbPA uint64
+	vmcb   *VMCB
+	regs   x86.Regs
+	fxBuf  []byte
+	fxPA   uintptr
+	asid   uint32
+	gen    uint64
+	flush  bool
 }
 
 // Intercepts every vCPU starts with.
@@ -192,7 +192,7 @@ func (b *Backend) NewVCPU(nptRoot uint64) (backend.VCPU, error) {
 	v.fxBuf = make([]byte, fxAreaSize+16)
 	v.fxPA = alignFx(v.fxBuf)
 	fx := unsafe.Slice((*byte)(unsafe.Pointer(v.fxPA)), fxAreaSize)
-	fx[0], fx[1] = 0x7f, 0x03                              // FCW: all x87 exceptions masked
+	fx[0], fx[1] = 0x7f, 0x03                               // FCW: all x87 exceptions masked
 	fx[24], fx[25], fx[26], fx[27] = 0x80, 0x1f, 0x00, 0x00 // MXCSR: all SSE exceptions masked
 	c := v.vmcb
 	c.InterceptMisc1 = misc1Intercepts
