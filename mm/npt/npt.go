@@ -187,3 +187,32 @@ func (m *Memory) Zero(gpa, n uint64) error {
 	}
 	return nil
 }
+
+// ReadPhys32 reads a little-endian 32-bit word (x86.PhysWordReader: page
+// walks read entries this way without allocating a buffer).
+func (m *Memory) ReadPhys32(gpa uint64) (uint32, error) {
+	var b [4]byte
+	if gpa%page <= page-4 {
+		hpa, ok := m.Translate(gpa)
+		if !ok {
+			return 0, &ErrOutside{gpa}
+		}
+		copy(b[:], m.phys.Bytes(hpa, 4))
+	} else if err := m.ReadPhys(gpa, b[:]); err != nil {
+		return 0, err
+	}
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24, nil
+}
+
+// ReadPhys64 reads a little-endian 64-bit word (x86.PhysWordReader).
+func (m *Memory) ReadPhys64(gpa uint64) (uint64, error) {
+	lo, err := m.ReadPhys32(gpa)
+	if err != nil {
+		return 0, err
+	}
+	hi, err := m.ReadPhys32(gpa + 4)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(lo) | uint64(hi)<<32, nil
+}

@@ -163,3 +163,23 @@ func TestPopulateRejectsBadSizes(t *testing.T) {
 		t.Error("second populate accepted")
 	}
 }
+
+func TestWordReads(t *testing.T) {
+	f := newMachine(1 << 32)
+	f.noBig = true
+	m, _ := New(f, f, f)
+	m.Populate(16 << 10)
+	m.WritePhys(0xffc, []byte{1, 2, 3, 4, 5, 6, 7, 8}) // straddles a page
+	if v, err := m.ReadPhys64(0xffc); err != nil || v != 0x0807060504030201 {
+		t.Errorf("ReadPhys64 = %#x %v", v, err)
+	}
+	if v, _ := m.ReadPhys32(0x1000); v != 0x08070605 {
+		t.Errorf("ReadPhys32 = %#x", v)
+	}
+	if _, err := m.ReadPhys32(16 << 10); err == nil {
+		t.Error("read beyond RAM")
+	}
+	if n := testing.AllocsPerRun(100, func() { m.ReadPhys32(0x100) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
