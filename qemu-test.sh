@@ -74,7 +74,7 @@ define_scenarios() {
 	# Guest domains under SVM (issue 3). The test guest's modes are in guests/README.md.
 	local one="domain=t1,mem=16M,module=0"
 	scenario guest-hello 60 0 '^\(t1\) hello from the test guest' '+^\(t1\) console hypercall works' \
-		'+signature "GoZenGoZenGo"' '+^\(t1\) timer woke me' '+domain 1 "t1" shut down: poweroff' \
+		'+signature "XenVMMXenVMM"' '+^\(t1\) timer woke me' '+domain 1 "t1" shut down: poweroff' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST hello"
 	scenario guest-long 60 0 '^\(t1\) long: OK' '+shut down: poweroff' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST long"
 	scenario guest-touch 60 0 '^\(t1\) touched [0-9]+ pages OK' '+shut down: poweroff' -kernel "$HV" -append "$one" -initrd "$GUEST touch"

@@ -3,13 +3,24 @@ package hv
 import "gozen/arch/amd64"
 
 // CPUID policy: the host's view, filtered to what GoZen virtualizes, plus
-// hypervisor leaves. Until the Xen ABI lands, leaf 0x40000000 carries
-// GoZen's own signature.
+// hypervisor leaves. Leaves 0x40000000-0x40000005 are Xen's
+// (xen/arch/x86/cpuid.c cpuid_hypervisor_leaves), so guests find a Xen;
+// 0x40000100 carries GoZen's own signature for tools that want to know.
 const (
-	hvLeafBase = 0x40000000
-	hvLeafMax  = 0x40000001
-	// GoZenSignature is returned in EBX, ECX, EDX of leaf 0x40000000.
+	hvLeafBase    = 0x40000000
+	hvLeafMax     = 0x40000005
+	gozenLeafBase = 0x40000100
+	gozenLeafMax  = 0x40000101
+	// XenSignature is returned in EBX, ECX, EDX of leaf 0x40000000.
+	XenSignature = "XenVMMXenVMM"
+	// GoZenSignature is returned in EBX, ECX, EDX of leaf 0x40000100.
 	GoZenSignature = "GoZenGoZenGo"
+	// HypercallPageMSR is the MSR that leaf 0x40000002 names: writing a
+	// guest-physical page address to it fills that page with hypercall stubs.
+	HypercallPageMSR = 0x40000000
+	// Leaf 0x40000004 EAX flags (arch-x86/cpuid.h).
+	xenCPUIDVCPUIDPresent = 1 << 3
+	xenCPUIDDomIDPresent  = 1 << 4
 )
 
 // Feature bits hidden from guests.
@@ -18,8 +29,12 @@ const (
 		1<<5 | // VMX
 		1<<26 | 1<<27 | 1<<28 // XSAVE, OSXSAVE, AVX: guests get FXSAVE state only
 	leaf1ECXHypervisor = 1 << 31
-	leaf7EBXHidden     = 1<<5 | 0xffff<<16 // AVX2 and the AVX-512 family
-	ext1ECXHidden      = 1 << 2            // SVM: no nested virtualization
+	leaf1ECXx2APIC     = 1 << 21
+	// No local APIC is emulated: guests run on event channels (Linux PVH
+	// then boots in PIC mode and uses the Xen clockevent).
+	leaf1EDXAPIC   = 1 << 9
+	leaf7EBXHidden = 1<<5 | 0xffff<<16 // AVX2 and the AVX-512 family
+	ext1ECXHidden  = 1 << 2            // SVM: no nested virtualization
 )
 
 // cpuidFn reads the host's CPUID; tests replace it.
@@ -29,13 +44,25 @@ func le32(s string) uint32 {
 	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
-func (h *Hypervisor) cpuid(leaf, sub uint32) (a, b, c, d uint32) {
+// cpuid answers CPUID for vCPU v (nil in tests of the static leaves).
+func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 	switch {
 	case leaf == hvLeafBase:
-		return hvLeafMax, le32(GoZenSignature[0:4]), le32(GoZenSignature[4:8]), le32(GoZenSignature[8:12])
+		return hvLeafMax, le32(XenSignature[0:4]), le32(XenSignature[4:8]), le32(XenSignature[8:12])
 	case leaf == hvLeafBase+1:
+		return XenVersion, 0, 0, 0
+	case leaf == hvLeafBase+2:
+		return 1, HypercallPageMSR, 0, 0 // one hypercall page, through this MSR
+	case leaf == hvLeafBase+4:
+		if v == nil {
+			return xenCPUIDVCPUIDPresent | xenCPUIDDomIDPresent, 0, 0, 0
+		}
+		return xenCPUIDVCPUIDPresent | xenCPUIDDomIDPresent, uint32(v.id), uint32(v.dom.id), 0
+	case leaf == gozenLeafBase:
+		return gozenLeafMax, le32(GoZenSignature[0:4]), le32(GoZenSignature[4:8]), le32(GoZenSignature[8:12])
+	case leaf == gozenLeafBase+1:
 		return 0x00000001, 0, 0, 0 // GoZen 0.1
-	case leaf > hvLeafBase && leaf < 0x80000000:
+	case leaf >= hvLeafBase && leaf < 0x80000000:
 		return 0, 0, 0, 0
 	}
 	maxBasic, _, _, _ := cpuidFn(0, 0)
@@ -46,7 +73,8 @@ func (h *Hypervisor) cpuid(leaf, sub uint32) (a, b, c, d uint32) {
 	a, b, c, d = cpuidFn(leaf, sub)
 	switch leaf {
 	case 1:
-		c = c&^leaf1ECXHidden | leaf1ECXHypervisor
+		c = c&^(leaf1ECXHidden|leaf1ECXx2APIC) | leaf1ECXHypervisor
+		d &^= leaf1EDXAPIC
 	case 7:
 		if sub == 0 {
 			b &^= leaf7EBXHidden

@@ -26,7 +26,7 @@ func (h *Hypervisor) handleExit(v *VCPU, e backend.Exit) {
 	case backend.ExitNone:
 	case backend.ExitCPUID:
 		r := v.arch.Regs()
-		a, b, c, d := h.cpuid(uint32(r[x86.RAX]), uint32(r[x86.RCX]))
+		a, b, c, d := h.cpuid(v, uint32(r[x86.RAX]), uint32(r[x86.RCX]))
 		r[x86.RAX], r[x86.RBX], r[x86.RCX], r[x86.RDX] = uint64(a), uint64(b), uint64(c), uint64(d)
 		h.skip(v, e)
 	case backend.ExitMSRRead:

@@ -34,6 +34,15 @@ type Env interface {
 	ArmTimer(deadline int64)
 	// NewGuestMemory returns empty nested page tables over the guest pool.
 	NewGuestMemory() (*npt.Memory, error)
+	// TSC reads the time-stamp counter guests see, and TSCHz is its rate.
+	TSC() uint64
+	TSCHz() uint64
+	// AllocPage returns a zeroed machine frame from hv's pool for pages hv
+	// shares with guests (grant-table frames); FreePage returns it.
+	AllocPage() (uint64, error)
+	FreePage(pa uint64)
+	// PageBytes reaches a machine frame.
+	PageBytes(pa uint64) *[4096]byte
 }
 
 // TimeSlice is how long a vCPU runs before the next runnable one gets the
@@ -52,6 +61,9 @@ type Hypervisor struct {
 
 	rq   sched.RoundRobin[*VCPU]
 	wake chan struct{}
+	// Guest time: pvclock scaling of the TSC from tscAnchor, shared by all
+	// domains (see time.go).
+	clock pvclock
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
 }
@@ -59,7 +71,9 @@ type Hypervisor struct {
 // New makes a hypervisor over a backend. Console output (domain lines and
 // hv's own log) goes to out.
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
-	return &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1)}
+	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1)}
+	h.clock = newPVClock(env.TSC(), env.TSCHz())
+	return h
 }
 
 func (h *Hypervisor) logf(format string, args ...any) {

@@ -61,6 +61,7 @@ type fakeVCPU struct {
 	mode     x86.Mode
 	steps    []step
 	injected []uint8
+	irqs     []uint8
 	efer     uint64
 }
 
@@ -84,6 +85,9 @@ func (f *fakeVCPU) TLBFlush()                    {}
 func (f *fakeVCPU) Dump() string                 { return "fake state" }
 func (f *fakeVCPU) Destroy()                     {}
 func (f *fakeVCPU) SetPVHEntry(entry, si uint64) { f.rip = entry; f.regs[x86.RBX] = si }
+func (f *fakeVCPU) Interruptible() bool          { return true }
+func (f *fakeVCPU) InjectInterrupt(vec uint8)    { f.irqs = append(f.irqs, vec) }
+func (f *fakeVCPU) RequestInterruptWindow()      {}
 func (f *fakeVCPU) InjectException(vec uint8, _ uint32, _ bool) {
 	f.injected = append(f.injected, vec)
 }
@@ -207,7 +211,7 @@ func TestCPUIDHypercallShutdown(t *testing.T) {
 	binary.LittleEndian.PutUint32(s[0:], uint32(sig[x86.RBX]))
 	binary.LittleEndian.PutUint32(s[4:], uint32(sig[x86.RCX]))
 	binary.LittleEndian.PutUint32(s[8:], uint32(sig[x86.RDX]))
-	if string(s[:]) != GoZenSignature || sig[x86.RAX] != hvLeafMax {
+	if string(s[:]) != XenSignature || sig[x86.RAX] != hvLeafMax {
 		t.Errorf("CPUID 0x40000000 = %q, max %#x", s, sig[x86.RAX])
 	}
 	if !strings.Contains(out.String(), "(t) hello\n") {
@@ -368,15 +372,24 @@ func TestCPUIDPolicy(t *testing.T) {
 		return 1, 2, 3, 4
 	}
 	h, _, _ := newTestHV()
-	if _, _, c, _ := h.cpuid(1, 0); c&(1<<5|1<<26|1<<28) != 0 || c&(1<<31) == 0 {
+	if _, _, c, _ := h.cpuid(nil, 1, 0); c&(1<<5|1<<26|1<<28) != 0 || c&(1<<31) == 0 {
 		t.Errorf("leaf 1 ECX %#x: VMX/XSAVE/AVX not hidden or hypervisor bit missing", c)
 	}
-	if _, _, c, _ := h.cpuid(0x80000001, 0); c&(1<<2) != 0 {
+	if _, _, c, _ := h.cpuid(nil, 0x80000001, 0); c&(1<<2) != 0 {
 		t.Error("SVM visible to the guest")
 	}
-	for _, leaf := range []uint32{0xe, 0x8000000B, 0x4000FF00, 0x8FFFFFFF} {
-		if a, b, c, d := h.cpuid(leaf, 0); a|b|c|d != 0 {
+	for _, leaf := range []uint32{0xe, 0x8000000B, 0x4000FF00, 0x40000003, 0x8FFFFFFF} {
+		if a, b, c, d := h.cpuid(nil, leaf, 0); a|b|c|d != 0 {
 			t.Errorf("leaf %#x out of range not zero", leaf)
 		}
 	}
 }
+
+func (e *fakeEnv) TSC() uint64   { return uint64(e.now) }
+func (e *fakeEnv) TSCHz() uint64 { return 1_000_000_000 }
+func (e *fakeEnv) AllocPage() (uint64, error) {
+	pa, _ := e.m.Alloc(1, 1)
+	return pa, nil
+}
+func (e *fakeEnv) FreePage(pa uint64)              { e.m.Free(pa, 1) }
+func (e *fakeEnv) PageBytes(pa uint64) *[4096]byte { return e.m.frames[pa] }

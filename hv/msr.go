@@ -78,6 +78,11 @@ func (h *Hypervisor) wrmsr(v *VCPU, e backend.Exit) {
 			return
 		}
 		m.SetPAT(val)
+	case HypercallPageMSR:
+		if !h.fillHypercallPage(v, val) {
+			v.arch.InjectException(gpVector, 0, true)
+			return
+		}
 	case msrAPICBase, msrMTRRDef, msrTSC:
 		// Accepted and ignored: there is no APIC to move and no MTRRs.
 	default:
@@ -97,4 +102,27 @@ func validPAT(v uint64) bool {
 		}
 	}
 	return true
+}
+
+// fillHypercallPage writes Xen's hypercall page for an AMD guest into the
+// guest page whose address is in val (low 12 bits: page index, only 0
+// exists). Slot i (32 bytes) is "mov $i, %eax; vmmcall; ret"; the iret slot
+// (23) holds ud2, as in Xen (xen/arch/x86/hvm/svm/svm.c).
+func (h *Hypervisor) fillHypercallPage(v *VCPU, val uint64) bool {
+	if val&0xfff != 0 {
+		return false
+	}
+	var page [4096]byte
+	for i := 0; i < 4096/32; i++ {
+		s := page[32*i:]
+		if i == 23 {
+			s[0], s[1] = 0x0f, 0x0b
+			continue
+		}
+		s[0] = 0xb8
+		s[1], s[2], s[3], s[4] = byte(i), 0, 0, 0
+		s[5], s[6], s[7] = 0x0f, 0x01, 0xd9
+		s[8] = 0xc3
+	}
+	return v.dom.mem.WritePhys(val, page[:]) == nil
 }

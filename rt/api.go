@@ -150,3 +150,7 @@ func ModuleCmdline(i int) string {
 	}
 	return strings.TrimSpace(string(stripImageName(BootInfo.Modules[i].Cmdline(), BootInfo.LoaderName())))
 }
+
+// ReadTSC returns the time-stamp counter, which guests see unchanged (hv
+// sets no TSC offset).
+func ReadTSC() uint64 { return amd64.Rdtsc() }

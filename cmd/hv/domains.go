@@ -19,6 +19,20 @@ type platform struct{}
 func (platform) Now() int64              { return rt.Nanotime() }
 func (platform) ArmTimer(deadline int64) { rt.ArmTimer(deadline) }
 
+func (platform) TSC() uint64   { return rt.ReadTSC() }
+func (platform) TSCHz() uint64 { return rt.TSCHz() }
+func (platform) AllocPage() (uint64, error) {
+	pa, ok := rt.AllocHVFrames(1, 1)
+	if !ok {
+		return 0, fmt.Errorf("out of hv memory")
+	}
+	return pa, nil
+}
+func (platform) FreePage(pa uint64) { rt.FreeHVFrames(pa, 1) }
+func (platform) PageBytes(pa uint64) *[4096]byte {
+	return (*[4096]byte)(unsafe.Pointer(uintptr(pa)))
+}
+
 func (platform) NewGuestMemory() (*npt.Memory, error) {
 	return npt.New(hvTables{}, guestFrames{}, directMap{})
 }

@@ -77,7 +77,7 @@ long64:
 	movl %ecx, sig64 + 4
 	movl %edx, sig64 + 8
 	movl $sig64, %esi
-	movl $gozen_signature, %edi
+	movl $xen_signature, %edi
 	movl $12, %ecx
 	repe cmpsb
 	jne 2f
@@ -306,8 +306,8 @@ exc64_table:
 idt64_desc:
 	.word NR_EXC * 16 - 1
 	.quad idt64
-gozen_signature:
-	.ascii "GoZenGoZenGo"
+xen_signature:
+	.ascii "XenVMMXenVMM"
 hexdigits64:
 	.ascii "0123456789abcdef"
 console64:

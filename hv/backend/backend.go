@@ -40,6 +40,14 @@ type VCPU interface {
 	CPL() int
 	// InjectException queues an exception for delivery at the next Run.
 	InjectException(vector uint8, errCode uint32, hasErr bool)
+	// Interruptible reports whether the guest can take an external
+	// interrupt now: RFLAGS.IF set, no interrupt shadow, nothing queued.
+	Interruptible() bool
+	// InjectInterrupt queues external interrupt vector for the next Run.
+	InjectInterrupt(vector uint8)
+	// RequestInterruptWindow makes the guest exit (ExitNone) as soon as it
+	// can take an interrupt; the core then injects.
+	RequestInterruptWindow()
 	// SetPVHEntry puts the vCPU in the PVH entry state: 32-bit protected
 	// mode, paging off, flat segments, EIP = entry, EBX = startInfo.
 	SetPVHEntry(entry, startInfo uint64)

@@ -39,6 +39,13 @@ const (
 
 type chunk struct{ gpa, hpa, size uint64 }
 
+// overlay is a frame mapped over (or beyond) RAM: a hypervisor page such as
+// a grant-table frame, or another domain's granted page.
+type overlay struct {
+	hpa      uint64
+	readOnly bool
+}
+
 // Memory is one domain's guest-physical RAM.
 type Memory struct {
 	pt     pgtable.Table
@@ -47,6 +54,10 @@ type Memory struct {
 	size   uint64
 	chunks []chunk
 	big    int // 2 MiB pages in use
+	// Frames mapped at guest frame numbers by MapFrame, and the RAM frame
+	// each one hides (0 if the gfn was not RAM).
+	overlays map[uint64]overlay
+	hidden   map[uint64]uint64
 }
 
 // New creates empty nested page tables whose table pages come from tables.
@@ -120,6 +131,7 @@ func (m *Memory) Populate(size uint64) error {
 // Release unmaps and frees all RAM and the tables themselves. The Memory is
 // unusable afterwards.
 func (m *Memory) Release() {
+	m.overlays, m.hidden = nil, nil
 	for _, c := range m.chunks {
 		m.frames.Free(c.hpa, c.size/page)
 	}
@@ -131,11 +143,97 @@ func (m *Memory) Release() {
 
 // Translate returns the machine address backing gpa.
 func (m *Memory) Translate(gpa uint64) (uint64, bool) {
+	if o, ok := m.overlays[gpa/page]; ok {
+		return o.hpa + gpa%page, true
+	}
 	if gpa >= m.size {
 		return 0, false
 	}
 	pa, _, _, ok := m.pt.Lookup(gpa)
 	return pa, ok
+}
+
+// MapFrame maps machine frame hpa at guest frame gfn, over RAM or beyond it
+// (Xen's add_to_physmap of a hypervisor page, or a grant mapping). A 2 MiB
+// page around gfn is split first. The RAM frame it hides stays the domain's
+// and comes back with UnmapFrame. The caller flushes the guest's TLB.
+func (m *Memory) MapFrame(gfn, hpa uint64, readOnly bool) error {
+	gpa := gfn * page
+	if gpa >= MaxGPA || hpa%page != 0 {
+		return fmt.Errorf("npt: cannot map frame %#x at gfn %#x", hpa, gfn)
+	}
+	if _, ok := m.overlays[gfn]; ok {
+		return fmt.Errorf("npt: gfn %#x already has a frame mapped over it", gfn)
+	}
+	old, _, size, mapped := m.pt.Lookup(gpa)
+	if mapped && size == pgtable.Size2M {
+		if err := m.split(gpa &^ (bigPage - 1)); err != nil {
+			return err
+		}
+	}
+	if mapped {
+		if _, _, ok := m.pt.Unmap(gpa); !ok {
+			return fmt.Errorf("npt: unmapping gfn %#x failed", gfn)
+		}
+	}
+	flags := uint64(leafFlags)
+	if readOnly {
+		flags &^= pgtable.Writable
+	}
+	if err := m.pt.Map(gpa, hpa, pgtable.Size4K, flags); err != nil {
+		if mapped {
+			m.pt.Map(gpa, old&^(page-1), pgtable.Size4K, leafFlags)
+		}
+		return fmt.Errorf("npt: mapping gfn %#x: %w", gfn, err)
+	}
+	if m.overlays == nil {
+		m.overlays, m.hidden = map[uint64]overlay{}, map[uint64]uint64{}
+	}
+	m.overlays[gfn] = overlay{hpa: hpa, readOnly: readOnly}
+	if mapped {
+		m.hidden[gfn] = old &^ (page - 1)
+	}
+	return nil
+}
+
+// UnmapFrame removes a frame mapped by MapFrame and restores the RAM frame
+// it hid, if any. It returns the machine frame that was mapped.
+func (m *Memory) UnmapFrame(gfn uint64) (uint64, error) {
+	o, ok := m.overlays[gfn]
+	if !ok {
+		return 0, fmt.Errorf("npt: no frame mapped at gfn %#x", gfn)
+	}
+	gpa := gfn * page
+	m.pt.Unmap(gpa)
+	delete(m.overlays, gfn)
+	if ram, ok := m.hidden[gfn]; ok {
+		delete(m.hidden, gfn)
+		if err := m.pt.Map(gpa, ram, pgtable.Size4K, leafFlags); err != nil {
+			return o.hpa, err
+		}
+	}
+	return o.hpa, nil
+}
+
+// split turns the 2 MiB page at gpa into 512 4 KiB pages of the same frames.
+func (m *Memory) split(gpa uint64) error {
+	hpa, _, size, ok := m.pt.Lookup(gpa)
+	if !ok || size != pgtable.Size2M {
+		return nil
+	}
+	m.pt.Unmap(gpa)
+	if err := m.pt.MapRange(gpa, hpa, bigPage, leafFlags, pgtable.Size4K); err != nil {
+		m.pt.Map(gpa, hpa, pgtable.Size2M, leafFlags)
+		return fmt.Errorf("npt: splitting the 2 MiB page at %#x: %w", gpa, err)
+	}
+	m.big--
+	return nil
+}
+
+// IsRAM reports whether gfn is the domain's own RAM (not an overlay).
+func (m *Memory) IsRAM(gfn uint64) bool {
+	_, over := m.overlays[gfn]
+	return !over && gfn*page < m.size
 }
 
 // ErrOutside is returned for accesses beyond the populated RAM.

@@ -183,3 +183,50 @@ func TestWordReads(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+func TestMapFrameSplitsAndRestores(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, _ := New(f, f, f)
+	if err := m.Populate(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	ram, _ := m.Translate(0x1000 * 5)
+	extra, _ := f.Alloc(1, 1)
+	copy(f.Bytes(extra, 4), "XTRA")
+	if err := m.MapFrame(5, extra, false); err != nil {
+		t.Fatal(err)
+	}
+	if m.BigPages() != 1 {
+		t.Errorf("big pages %d after split, want 1", m.BigPages())
+	}
+	var b [4]byte
+	m.ReadPhys(5*4096, b[:])
+	if string(b[:]) != "XTRA" {
+		t.Errorf("read %q through the overlay", b)
+	}
+	if hpa, _ := m.Translate(6 * 4096); hpa != ram+4096 {
+		t.Errorf("neighbour moved: %#x", hpa)
+	}
+	if m.IsRAM(5) || !m.IsRAM(6) {
+		t.Error("IsRAM wrong")
+	}
+	// Beyond RAM too (grant frames live in unpopulated space).
+	if err := m.MapFrame(0x10000, extra, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.MapFrame(5, extra, false); err == nil {
+		t.Error("double overlay accepted")
+	}
+	if got, err := m.UnmapFrame(5); err != nil || got != extra {
+		t.Fatal(got, err)
+	}
+	if hpa, _ := m.Translate(5 * 4096); hpa != ram {
+		t.Errorf("RAM not restored: %#x want %#x", hpa, ram)
+	}
+	if _, err := m.UnmapFrame(5); err == nil {
+		t.Error("second unmap accepted")
+	}
+	if _, ok := m.Translate(0x10000 * 4096); !ok {
+		t.Error("overlay beyond RAM not translated")
+	}
+}

@@ -277,7 +277,13 @@ func (v *VCPU) exit() backend.Exit {
 		c.EventInj = c.ExitIntInfo
 	}
 	switch code := c.ExitCode; {
-	case code == ExitINTR, code == ExitNMI, code == ExitSMI, code == ExitINIT, code == ExitVINTR:
+	case code == ExitVINTR:
+		// The interrupt window opened: drop the virtual interrupt; the core
+		// injects the real event.
+		c.VIntr &^= 1<<8 | 0xf<<16 | 1<<20
+		c.InterceptMisc1 &^= 1 << Misc1VINTR
+		e.Reason = backend.ExitNone
+	case code == ExitINTR, code == ExitNMI, code == ExitSMI, code == ExitINIT:
 		e.Reason = backend.ExitNone
 	case code == ExitCPUID:
 		e.Reason = backend.ExitCPUID
@@ -366,6 +372,26 @@ func (v *VCPU) CPL() int { return int(v.vmcb.CPL) }
 // InjectException implements backend.VCPU.
 func (v *VCPU) InjectException(vector uint8, errCode uint32, hasErr bool) {
 	v.vmcb.EventInj = EventInjection(vector, EventException, errCode, hasErr)
+}
+
+// Interruptible implements backend.VCPU.
+func (v *VCPU) Interruptible() bool {
+	c := v.vmcb
+	return c.RFLAGS&amd64.RFLAGSIF != 0 && c.InterruptShadow&1 == 0 && c.EventInj&(1<<31) == 0
+}
+
+// InjectInterrupt implements backend.VCPU.
+func (v *VCPU) InjectInterrupt(vector uint8) {
+	v.vmcb.EventInj = EventInjection(vector, EventExtIntr, 0, false)
+}
+
+// RequestInterruptWindow implements backend.VCPU: a virtual interrupt
+// (V_IRQ, priority 15, ignoring V_TPR) with the VINTR intercept makes the
+// CPU exit exactly when the guest could take it (APM §15.21.4).
+func (v *VCPU) RequestInterruptWindow() {
+	c := v.vmcb
+	c.VIntr |= 1<<8 | 0xf<<16 | 1<<20
+	c.InterceptMisc1 |= 1 << Misc1VINTR
 }
 
 // TLBFlush implements backend.VCPU.
