@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"gozen/event"
+
 	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/loader"
@@ -73,6 +75,8 @@ type Domain struct {
 	console  lineBuffer
 	// Reports from the test ABI (gozen_op report), by key.
 	reports map[uint32][]uint32
+	xen     xenDomain
+	ev      *event.Domain
 }
 
 // ID is the domain ID.
@@ -106,6 +110,7 @@ type VCPU struct {
 	exitCount  uint64
 	slices     uint64
 	insn       [15]byte // instruction fetch buffer
+	xen        xenVCPU
 }
 
 // DomainConfig describes a domain to build.
@@ -182,6 +187,14 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	h.mu.Lock()
 	d.id = h.nextID
 	h.nextID++
+	h.mu.Unlock()
+	if err := h.addEvents(d); err != nil {
+		return fail(fmt.Errorf("event channels: %w", err))
+	}
+	if err := h.setupXen(d); err != nil {
+		return fail(err)
+	}
+	h.mu.Lock()
 	h.domains = append(h.domains, d)
 	h.mu.Unlock()
 	d.state = DomainRunning
@@ -200,6 +213,10 @@ func (d *Domain) release() {
 		d.hv.rq.Remove(v)
 		v.state = VCPUDead
 		v.arch.Destroy()
+	}
+	if d.ev != nil {
+		d.hv.events.RemoveDomain(d.ev)
+		d.ev = nil
 	}
 	if d.mem != nil {
 		d.mem.Release()

@@ -118,6 +118,9 @@ func (h *Hypervisor) halt(v *VCPU) {
 		v.timerFired = false
 		return
 	}
+	if v.dom.xen.upcallVector != 0 && v.upcallPending() {
+		return // an event is already waiting
+	}
 	v.state = VCPUBlocked
 }
 

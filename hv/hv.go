@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"gozen/event"
 	"gozen/hv/backend"
 	"gozen/mm/npt"
 	"gozen/sched"
@@ -64,6 +65,8 @@ type Hypervisor struct {
 	// Guest time: pvclock scaling of the TSC from tscAnchor, shared by all
 	// domains (see time.go).
 	clock pvclock
+	// events is the event-channel registry of all domains.
+	events *event.System
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
 }
@@ -73,6 +76,7 @@ type Hypervisor struct {
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1)}
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
+	h.events = event.NewSystem()
 	return h
 }
 
@@ -146,7 +150,11 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 	h.env.ArmTimer(deadline)
 	v.state = VCPURunning
 	v.slices++
+	h.setRunstate(v, runstateRunning)
 	for v.state == VCPURunning {
+		if v.dom.xen.upcallVector != 0 {
+			h.deliverUpcall(v)
+		}
 		e := v.arch.Run()
 		v.exitCount++
 		h.exits[e.Reason]++
@@ -162,9 +170,15 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 			break // another vCPU's timer is due: let fireTimers see it
 		}
 	}
-	if v.state == VCPURunning {
+	switch v.state {
+	case VCPURunning:
 		v.state = VCPURunnable
 		h.rq.Add(v)
+		h.setRunstate(v, runstateRunnable)
+	case VCPUBlocked:
+		h.setRunstate(v, runstateBlocked)
+	case VCPURunnable:
+		h.setRunstate(v, runstateRunnable)
 	}
 }
 
@@ -174,6 +188,11 @@ func (h *Hypervisor) fireTimers(now int64) {
 		for _, v := range d.vcpus {
 			if v.timer != 0 && now >= v.timer {
 				v.timer = 0
+				if v.xen.xenTimer {
+					v.xen.xenTimer = false
+					h.raiseTimer(v) // VIRQ_TIMER; wakes v through kickVCPU
+					continue
+				}
 				v.timerFired = true
 				if v.state == VCPUBlocked {
 					h.unblock(v)
@@ -194,6 +213,14 @@ func (h *Hypervisor) nextTimer() (int64, bool) {
 		}
 	}
 	return best, ok
+}
+
+// kickVCPU is called when an event becomes pending for v: a blocked vCPU
+// wakes; a runnable one takes the upcall on its next entry.
+func (h *Hypervisor) kickVCPU(v *VCPU) {
+	if v.state == VCPUBlocked {
+		h.unblock(v)
+	}
 }
 
 func (h *Hypervisor) unblock(v *VCPU) {

@@ -73,12 +73,12 @@ func (h *Hypervisor) guestRead(v *VCPU, gva uint64, p []byte) error {
 }
 
 func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
+	if v.arch.CPL() != 0 {
+		return -errEPERM // HVM guests make hypercalls from kernel mode only
+	}
 	switch nr {
 	case hcXenVersion:
-		if a[0] == xenverVersion {
-			return XenVersion
-		}
-		return -errENOSYS
+		return h.xenVersion(v, a[0], a[1])
 	case hcConsoleIO:
 		switch a[0] {
 		case consoleWrite:
@@ -97,23 +97,26 @@ func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
 		}
 		return -errENOSYS
 	case hcSchedOp:
-		switch a[0] {
-		case schedYield:
-			v.state = VCPURunnable
-			h.rq.Add(v)
-			return 0
-		case schedBlock:
-			h.halt(v)
-			return 0
-		case schedShutdown:
-			var b [4]byte
-			if err := h.guestRead(v, a[1], b[:]); err != nil {
-				return -errEFAULT
-			}
-			h.shutdownDomain(v.dom, binary.LittleEndian.Uint32(b[:]))
+		return h.schedOp(v, a[0], a[1])
+	case hcMemoryOp:
+		return h.memoryOp(v, a[0], a[1])
+	case hcHVMOp:
+		return h.hvmOp(v, a[0], a[1])
+	case hcVCPUOp:
+		return h.vcpuOp(v, a[0], a[1], a[2])
+	case hcVMAssist:
+		return h.vmAssist(a[0], a[1])
+	case hcSetTimerOp:
+		if a[0] == 0 {
+			v.timer, v.xen.xenTimer = 0, false
 			return 0
 		}
-		return -errENOSYS
+		h.setXenTimer(v, int64(a[0]))
+		return 0
+	case hcEventChannelOp:
+		return h.eventChannelOp(v, a[0], a[1])
+	case hcGrantTableOp:
+		return h.grantTableOp(v, a[0], a[1], a[2])
 	case hcGoZenOp:
 		switch a[0] {
 		case gozenTimer:
@@ -125,6 +128,7 @@ func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
 			if v.timer == 0 {
 				v.timer = 1
 			}
+			v.xen.xenTimer = false
 			v.timerFired = false
 			return 0
 		case gozenReport:

@@ -22,6 +22,13 @@ const (
 	// low RAM Linux needs for its real-mode trampoline, and the legacy
 	// VGA/BIOS hole.
 	LowLoadLimit = 0x100000
+	// ConsoleGFN and StoreGFN are the guest frames of the console ring and
+	// the xenstore ring (HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_PFN), right
+	// after the boot information and reserved with it.
+	ConsoleGFN = (BootInfoBase + BootInfoLimit) / pageSize
+	StoreGFN   = ConsoleGFN + 1
+	// specialEnd ends the reserved special pages.
+	specialEnd = (StoreGFN + 1) * pageSize
 
 	legacyHoleStart = 0xA0000 // legacy VGA and BIOS area, reserved up to LowLoadLimit
 	pageSize        = 0x1000
@@ -31,8 +38,9 @@ const (
 // bytes of RAM from address 0:
 //
 //	[0,        0x1000)   RAM
-//	[0x1000,   0x3000)   reserved: the boot information pages
-//	[0x3000,   0xA0000)  RAM (Linux needs some here for its real-mode trampoline)
+//	[0x1000,   0x5000)   reserved: the boot information pages, the console
+//	                     ring (0x3000) and the xenstore ring (0x4000)
+//	[0x5000,   0xA0000)  RAM (Linux needs some here for its real-mode trampoline)
 //	[0xA0000,  0x100000) reserved: legacy VGA and BIOS
 //	[0x100000, memSize)  RAM
 //
@@ -45,8 +53,8 @@ func GuestMemoryMap(memSize uint64) []xen.HVMMemmapEntry {
 		typ        uint32
 	}{
 		{0, BootInfoBase, xen.MemmapTypeRAM},
-		{BootInfoBase, BootInfoBase + BootInfoLimit, xen.MemmapTypeReserved},
-		{BootInfoBase + BootInfoLimit, legacyHoleStart, xen.MemmapTypeRAM},
+		{BootInfoBase, specialEnd, xen.MemmapTypeReserved},
+		{specialEnd, legacyHoleStart, xen.MemmapTypeRAM},
 		{legacyHoleStart, LowLoadLimit, xen.MemmapTypeReserved},
 		{LowLoadLimit, memSize, xen.MemmapTypeRAM},
 	}

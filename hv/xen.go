@@ -1,0 +1,251 @@
+package hv
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"gozen/hv/x86"
+	"gozen/loader"
+)
+
+// The Xen guest ABI a PVH domain sees: shared_info, vcpu_info and its time
+// area, the runstate area, HVM parameters (callback vector, console ring)
+// and the hypercalls that manage them. Event channels and grant tables are
+// in packages event and grant; xen_events.go wires them in.
+//
+// Guest memory holding Xen structures is reached through the domain's
+// nested page tables (page), never through guest-provided machine
+// addresses, and every structure is checked to lie inside one page.
+
+const pageSize = 4096
+
+// Offsets in Xen structures (xen/include/public/xen.h, x86-64).
+const (
+	vcpuInfoSize          = 64
+	vcpuInfoUpcallPending = 0
+	vcpuInfoUpcallMask    = 1
+	vcpuInfoTime          = 32
+	timeInfoSize          = 32
+	sharedInfoWCVersion   = 3072
+	sharedInfoWCSec       = 3076
+	sharedInfoWCNsec      = 3080
+	sharedInfoWCSecHi     = 3084
+	maxLegacyVCPUs        = 32 // vcpu_info slots in shared_info
+	runstateSize          = 48
+	pvclockTSCStable      = 1
+)
+
+// HVM parameters (hvm/params.h).
+const (
+	paramCallbackIRQ  = 0
+	paramStorePFN     = 1
+	paramStoreEvtchn  = 2
+	paramConsolePFN   = 17
+	paramConsoleEvtch = 18
+	numParams         = 39
+	callbackTypeShift = 56
+	callbackVector    = 2
+)
+
+// xenDomain is a domain's Xen state.
+type xenDomain struct {
+	sharedInfo   uint64 // gfn of shared_info, 0 = not yet mapped
+	params       [numParams]uint64
+	upcallVector uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
+	consoleGFN   uint64
+	consolePort  uint32
+	consoleRing  consoleRing
+	vmAssist     uint64
+}
+
+// xenVCPU is a vCPU's Xen state.
+type xenVCPU struct {
+	vcpuInfoGFN uint64 // registered vcpu_info (VCPUOP_register_vcpu_info)
+	vcpuInfoOff uint64
+	vcpuInfoSet bool
+	runstateGVA uint64 // guest-virtual runstate area, 0 = none
+	runstate    int32
+	stateEntry  int64
+	stateTime   [4]int64
+	xenTimer    bool // v.timer belongs to VCPUOP_set_singleshot_timer
+	polling     bool // blocked in SCHEDOP_poll
+}
+
+// page returns the domain's guest page gfn, or nil if it is not backed.
+func (d *Domain) page(gfn uint64) *[4096]byte {
+	if d.mem == nil {
+		return nil
+	}
+	hpa, ok := d.mem.Translate(gfn * pageSize)
+	if !ok {
+		return nil
+	}
+	return d.hv.env.PageBytes(hpa &^ (pageSize - 1))
+}
+
+// vcpuInfo returns vCPU v's vcpu_info bytes (registered, or its slot in
+// shared_info), or nil when it has none yet.
+func (v *VCPU) vcpuInfo() []byte {
+	d := v.dom
+	if v.xen.vcpuInfoSet {
+		p := d.page(v.xen.vcpuInfoGFN)
+		if p == nil {
+			return nil
+		}
+		return p[v.xen.vcpuInfoOff : v.xen.vcpuInfoOff+vcpuInfoSize]
+	}
+	if d.xen.sharedInfo == 0 || v.id >= maxLegacyVCPUs {
+		return nil
+	}
+	p := d.page(d.xen.sharedInfo)
+	if p == nil {
+		return nil
+	}
+	return p[v.id*vcpuInfoSize : (v.id+1)*vcpuInfoSize]
+}
+
+// writeTimeInfo fills a vcpu_time_info. GoZen's guest clock is one formula
+// of the TSC (time.go), so this is written once per location.
+func (h *Hypervisor) writeTimeInfo(b []byte) {
+	le := binary.LittleEndian
+	ver := le.Uint32(b[0:]) | 1
+	le.PutUint32(b[0:], ver) // odd: update in progress
+	le.PutUint64(b[8:], h.clock.anchor)
+	le.PutUint64(b[16:], 0)
+	le.PutUint32(b[24:], h.clock.mul)
+	b[28] = byte(h.clock.shift)
+	b[29] = pvclockTSCStable
+	le.PutUint32(b[0:], ver+1)
+}
+
+// writeWallclock puts the Unix time of system time 0 into shared_info.
+func (h *Hypervisor) writeWallclock(p *[4096]byte) {
+	le := binary.LittleEndian
+	boot := time.Now().UnixNano() - h.systemTime()
+	sec := uint64(boot / 1e9)
+	ver := le.Uint32(p[sharedInfoWCVersion:]) | 1
+	le.PutUint32(p[sharedInfoWCVersion:], ver)
+	le.PutUint32(p[sharedInfoWCSec:], uint32(sec))
+	le.PutUint32(p[sharedInfoWCNsec:], uint32(boot%1e9))
+	le.PutUint32(p[sharedInfoWCSecHi:], uint32(sec>>32))
+	le.PutUint32(p[sharedInfoWCVersion:], ver+1)
+}
+
+// mapSharedInfo implements XENMEM_add_to_physmap(XENMAPSPACE_shared_info):
+// the page at gfn becomes shared_info. GoZen uses the guest's own RAM page
+// there (zeroed), so no machine page changes hands.
+func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) int64 {
+	if !d.mem.IsRAM(gfn) {
+		return -errEINVAL
+	}
+	p := d.page(gfn)
+	if p == nil {
+		return -errEINVAL
+	}
+	*p = [4096]byte{}
+	d.xen.sharedInfo = gfn
+	h.writeWallclock(p)
+	for _, v := range d.vcpus {
+		if !v.xen.vcpuInfoSet && v.id < maxLegacyVCPUs {
+			h.writeTimeInfo(p[v.id*vcpuInfoSize+vcpuInfoTime:])
+		}
+	}
+	h.eventsSharedInfo(d, gfn)
+	return 0
+}
+
+// registerVCPUInfo implements VCPUOP_register_vcpu_info.
+func (h *Hypervisor) registerVCPUInfo(v *VCPU, gfn, off uint64) int64 {
+	if off > pageSize-vcpuInfoSize || v.xen.vcpuInfoSet {
+		return -errEINVAL
+	}
+	p := v.dom.page(gfn)
+	if p == nil {
+		return -errEINVAL
+	}
+	// Carry over what the old slot held, as Xen does.
+	var old [vcpuInfoSize]byte
+	if b := v.vcpuInfo(); b != nil {
+		copy(old[:], b)
+	}
+	v.xen.vcpuInfoGFN, v.xen.vcpuInfoOff, v.xen.vcpuInfoSet = gfn, off, true
+	b := p[off : off+vcpuInfoSize]
+	copy(b, old[:])
+	h.writeTimeInfo(b[vcpuInfoTime:])
+	h.eventsVCPUInfo(v, gfn, off)
+	return 0
+}
+
+// upcallPending reports whether v has an event upcall waiting. With the
+// callback vector, Xen ignores evtchn_upcall_mask (the guest's IF gates it).
+func (v *VCPU) upcallPending() bool {
+	return v.dom.ev != nil && v.dom.ev.UpcallPending(v.id)
+}
+
+// deliverUpcall injects the domain's callback vector into v when an event
+// is pending, or arranges an exit for when v can take it.
+func (h *Hypervisor) deliverUpcall(v *VCPU) {
+	vec := v.dom.xen.upcallVector
+	if vec == 0 || !v.upcallPending() {
+		return
+	}
+	if v.arch.Interruptible() {
+		v.arch.InjectInterrupt(vec)
+	} else {
+		v.arch.RequestInterruptWindow()
+	}
+}
+
+// Runstates (vcpu.h).
+const (
+	runstateRunning  = 0
+	runstateRunnable = 1
+	runstateBlocked  = 2
+	runstateOffline  = 3
+)
+
+// setRunstate accounts time in the previous state and publishes the new one
+// to the guest's runstate area, if it registered one.
+func (h *Hypervisor) setRunstate(v *VCPU, state int32) {
+	x := &v.xen
+	now := h.systemTime()
+	if x.stateEntry != 0 && x.runstate >= 0 && x.runstate < 4 {
+		x.stateTime[x.runstate] += now - x.stateEntry
+	}
+	x.runstate, x.stateEntry = state, now
+	if x.runstateGVA == 0 {
+		return
+	}
+	var b [runstateSize]byte
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(state))
+	le.PutUint64(b[8:], uint64(now))
+	for i, t := range x.stateTime {
+		le.PutUint64(b[16+8*i:], uint64(t))
+	}
+	// Written through the guest's current page tables, as Xen does; a
+	// failure (the guest unmapped it) just stops the updates.
+	if err := x86.WriteVirt(v.dom.mem, v.arch.Paging(), x.runstateGVA, b[:], false); err != nil {
+		x.runstateGVA = 0
+	}
+}
+
+// setupXen prepares a new domain's Xen state: the console ring page and
+// its event channel.
+func (h *Hypervisor) setupXen(d *Domain) error {
+	d.xen.consoleGFN = loader.ConsoleGFN
+	if !d.mem.IsRAM(d.xen.consoleGFN) {
+		return errors.New("domain too small for the console ring")
+	}
+	d.mem.Zero(d.xen.consoleGFN*pageSize, pageSize)
+	port, err := h.eventsConsolePort(d)
+	if err != nil {
+		return err
+	}
+	d.xen.consolePort = port
+	d.xen.params[paramConsolePFN] = d.xen.consoleGFN
+	d.xen.params[paramConsoleEvtch] = uint64(port)
+	// No xenstored yet: STORE_PFN = 0 makes Linux skip xenbus.
+	return nil
+}
