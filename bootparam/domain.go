@@ -9,17 +9,19 @@ import (
 // DomainSpec describes a domain hv builds at boot from a boot module
 // (what Xen calls dom0-less): option
 //
-//	domain=NAME,mem=SIZE,module=N[,vcpus=N]
+//	domain=NAME,mem=SIZE,module=N[,vcpus=N][,ramdisk=M]
 //
 // NAME is 1-16 characters of [A-Za-z0-9_-]; mem is the guest's RAM
 // (ParseSize syntax, at least 1M); module is the boot module index holding
 // the kernel image (its module command line becomes the kernel command
-// line); vcpus defaults to 1. The option may be repeated.
+// line); ramdisk is the module holding its initial ramdisk (Linux's
+// initrd); vcpus defaults to 1. The option may be repeated.
 type DomainSpec struct {
-	Name   string
-	Mem    uint64
-	Module int
-	VCPUs  int
+	Name    string
+	Mem     uint64
+	Module  int
+	VCPUs   int
+	Ramdisk int // boot module holding the initial ramdisk; -1 for none
 }
 
 // Limits for domain= values.
@@ -45,7 +47,7 @@ func setDomain(p *Params, val string) error {
 
 // ParseDomain parses the value of one domain= option.
 func ParseDomain(val string) (DomainSpec, error) {
-	d := DomainSpec{Module: -1, VCPUs: 1}
+	d := DomainSpec{Module: -1, VCPUs: 1, Ramdisk: -1}
 	parts := strings.Split(val, ",")
 	d.Name = parts[0]
 	if err := checkName(d.Name); err != nil {
@@ -74,6 +76,12 @@ func ParseDomain(val string) (DomainSpec, error) {
 				return d, fmt.Errorf("domain %s: module=%q is not a module index", d.Name, v)
 			}
 			d.Module = n
+		case "ramdisk":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 255 {
+				return d, fmt.Errorf("domain %s: ramdisk=%q is not a module index", d.Name, v)
+			}
+			d.Ramdisk = n
 		case "vcpus":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > MaxVCPUs {
@@ -81,7 +89,7 @@ func ParseDomain(val string) (DomainSpec, error) {
 			}
 			d.VCPUs = n
 		default:
-			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus)", d.Name, k)
+			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus, ramdisk)", d.Name, k)
 		}
 	}
 	if d.Mem == 0 {

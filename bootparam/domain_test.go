@@ -10,7 +10,7 @@ func TestParseDomains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DomainSpec{{"a", 16 << 20, 0, 1}, {"b-2", 32 << 20, 1, 2}}
+	want := []DomainSpec{{"a", 16 << 20, 0, 1, -1}, {"b-2", 32 << 20, 1, 2, -1}}
 	if len(p.Domains) != 2 || p.Domains[0] != want[0] || p.Domains[1] != want[1] {
 		t.Errorf("got %+v", p.Domains)
 	}

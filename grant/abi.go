@@ -45,26 +45,26 @@ const (
 
 // Copy flags (gnttab_copy.flags, GNTCOPY_*).
 const (
-	GNTCOPYSourceGref = 1 << 0 // GNTCOPY_source_gref: source.u is a grant ref
-	GNTCOPYDestGref   = 1 << 1 // GNTCOPY_dest_gref: dest.u is a grant ref
-	GNTCOPYCanFail    = 1 << 2 // GNTCOPY_can_fail (ignored, as in Xen)
+	GNTCopySourceGref = 1 << 0 // GNTCOPY_source_gref: source.u is a grant ref
+	GNTCopyDestGref   = 1 << 1 // GNTCOPY_dest_gref: dest.u is a grant ref
+	GNTCopyCanFail    = 1 << 2 // GNTCOPY_can_fail (ignored, as in Xen)
 )
 
 // GNTTABOP_* sub-operation numbers of HYPERVISOR_grant_table_op.
 const (
-	OpMapGrantRef     = 0
-	OpUnmapGrantRef   = 1
-	OpSetupTable      = 2
-	OpDumpTable       = 3
-	OpTransfer        = 4
-	OpCopy            = 5
-	OpQuerySize       = 6
-	OpUnmapAndReplace = 7
-	OpSetVersion      = 8
-	OpGetStatusFrames = 9
-	OpGetVersion      = 10
-	OpSwapGrantRef    = 11
-	OpCacheFlush      = 12
+	GnttabOpMapGrantRef     = 0
+	GnttabOpUnmapGrantRef   = 1
+	GnttabOpSetupTable      = 2
+	GnttabOpDumpTable       = 3
+	GnttabOpTransfer        = 4
+	GnttabOpCopy            = 5
+	GnttabOpQuerySize       = 6
+	GnttabOpUnmapAndReplace = 7
+	GnttabOpSetVersion      = 8
+	GnttabOpGetStatusFrames = 9
+	GnttabOpGetVersion      = 10
+	GnttabOpSwapGrantRef    = 11
+	GnttabOpCacheFlush      = 12
 )
 
 // XENMAPIDX_grant_table_status: the bit of XENMEM_add_to_physmap's idx

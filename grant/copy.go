@@ -48,8 +48,8 @@ func (s *System) copyOne(ld *Domain, op *CopyOp) int16 {
 	if !s.alive(ld) {
 		return GNTSTBadDomain
 	}
-	srcGref := op.Flags&GNTCOPYSourceGref != 0
-	dstGref := op.Flags&GNTCOPYDestGref != 0
+	srcGref := op.Flags&GNTCopySourceGref != 0
+	dstGref := op.Flags&GNTCopyDestGref != 0
 
 	// gnttab_copy_lock_domains
 	src, st := s.copyDomain(ld, op.Src.Domid, srcGref)

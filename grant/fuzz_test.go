@@ -255,8 +255,8 @@ func (f *fuzzer) step() {
 		for i := range ops {
 			fl := uint16(f.next() % 8)
 			ops[i] = CopyOp{
-				Src:   f.copyPtr(d, fl&GNTCOPYSourceGref != 0),
-				Dst:   f.copyPtr(d, fl&GNTCOPYDestGref != 0),
+				Src:   f.copyPtr(d, fl&GNTCopySourceGref != 0),
+				Dst:   f.copyPtr(d, fl&GNTCopyDestGref != 0),
 				Flags: fl,
 			}
 			switch f.next() % 4 {

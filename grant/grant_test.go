@@ -210,7 +210,7 @@ func TestPinnedByOtherDomain(t *testing.T) {
 	setEntry(e.a, 8, GTFPermitAccess|GTFReading|GTFWriting, 3, 5)
 	_, st = e.s.MapGrantRef(c, idA, 8, GNTMAPHostMap, addr(hostGFN))
 	wantStatus(t, "C maps B's pin", st, GNTSTGeneralError)
-	ops := []CopyOp{{Src: CopyPtr{Ref: 8, Domid: idA}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 8, Flags: GNTCOPYSourceGref}}
+	ops := []CopyOp{{Src: CopyPtr{Ref: 8, Domid: idA}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 8, Flags: GNTCopySourceGref}}
 	e.s.Copy(c, ops)
 	wantStatus(t, "C copies from B's pin", ops[0].Status, GNTSTGeneralError)
 	wantStatus(t, "unmap", e.s.UnmapGrantRef(e.b, addr(hostGFN), h), GNTSTOkay)
@@ -280,7 +280,7 @@ func TestPinOverflow(t *testing.T) {
 	hr, st := e.s.MapGrantRef(e.b, idA, 8, GNTMAPHostMap|GNTMAPReadonly, addr(hostGFN+pinLimit))
 	wantStatus(t, "read-only map", st, GNTSTOkay)
 	// A writable copy needs a writable pin too.
-	ops := []CopyOp{{Src: CopyPtr{GFN: 0, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 8, Domid: idA}, Len: 1, Flags: GNTCOPYDestGref}}
+	ops := []CopyOp{{Src: CopyPtr{GFN: 0, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 8, Domid: idA}, Len: 1, Flags: GNTCopyDestGref}}
 	e.s.Copy(e.b, ops)
 	wantStatus(t, "copy into overflowing pin", ops[0].Status, GNTSTGeneralError)
 	for i, h := range hs {
@@ -377,15 +377,15 @@ func TestCopy(t *testing.T) {
 
 	ops := []CopyOp{
 		// B pulls from A's read-only grant into its own page 1 (netback rx style).
-		{Src: CopyPtr{Ref: 30, Domid: idA, Offset: 10}, Dst: CopyPtr{GFN: 1, Domid: DomIDSelf, Offset: 20}, Len: 100, Flags: GNTCOPYSourceGref},
+		{Src: CopyPtr{Ref: 30, Domid: idA, Offset: 10}, Dst: CopyPtr{GFN: 1, Domid: DomIDSelf, Offset: 20}, Len: 100, Flags: GNTCopySourceGref},
 		// B pushes its page 9 into A's writable grant.
-		{Src: CopyPtr{GFN: 9, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 31, Domid: idA, Offset: 4000}, Len: 96, Flags: GNTCOPYDestGref},
+		{Src: CopyPtr{GFN: 9, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 31, Domid: idA, Offset: 4000}, Len: 96, Flags: GNTCopyDestGref},
 		// gref to gref: A's ref 30 into A's ref 31.
-		{Src: CopyPtr{Ref: 30, Domid: idA}, Dst: CopyPtr{Ref: 31, Domid: idA}, Len: 8, Flags: GNTCOPYSourceGref | GNTCOPYDestGref},
+		{Src: CopyPtr{Ref: 30, Domid: idA}, Dst: CopyPtr{Ref: 31, Domid: idA}, Len: 8, Flags: GNTCopySourceGref | GNTCopyDestGref},
 		// Own frames both sides.
 		{Src: CopyPtr{GFN: 9, Domid: DomIDSelf, Offset: 1}, Dst: CopyPtr{GFN: 2, Domid: DomIDSelf}, Len: PageSize - 1},
 		// Whole page.
-		{Src: CopyPtr{Ref: 30, Domid: idA}, Dst: CopyPtr{GFN: 3, Domid: DomIDSelf}, Len: PageSize, Flags: GNTCOPYSourceGref},
+		{Src: CopyPtr{Ref: 30, Domid: idA}, Dst: CopyPtr{GFN: 3, Domid: DomIDSelf}, Len: PageSize, Flags: GNTCopySourceGref},
 	}
 	e.s.Copy(e.b, ops)
 	for _, op := range ops {
@@ -414,7 +414,7 @@ func TestCopy(t *testing.T) {
 	wantFlags(t, e.a, 31, GTFPermitAccess)
 
 	// A copies in the other direction, out of B's grant to itself.
-	ops = []CopyOp{{Src: CopyPtr{Ref: 40, Domid: idB, Offset: 5}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 3, Flags: GNTCOPYSourceGref}}
+	ops = []CopyOp{{Src: CopyPtr{Ref: 40, Domid: idB, Offset: 5}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 3, Flags: GNTCopySourceGref}}
 	e.s.Copy(e.a, ops)
 	wantStatus(t, "A pulls", ops[0].Status, GNTSTOkay)
 	if got := e.ma.guestRead(0, 0, 3); string(got) != "BBB" {
@@ -423,14 +423,14 @@ func TestCopy(t *testing.T) {
 	wantFlags(t, e.b, 40, GTFPermitAccess)
 
 	// A copies via its own grant using DOMID_SELF: the grant is to B, not A.
-	ops = []CopyOp{{Src: CopyPtr{Ref: 31, Domid: DomIDSelf}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 3, Flags: GNTCOPYSourceGref}}
+	ops = []CopyOp{{Src: CopyPtr{Ref: 31, Domid: DomIDSelf}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 3, Flags: GNTCopySourceGref}}
 	e.s.Copy(e.a, ops)
 	wantStatus(t, "own gref granted to another", ops[0].Status, GNTSTGeneralError)
 	// A self-grant works, by DOMID_SELF and by A's own id.
 	grant(e.a, 32, idA, 6, false)
 	ops = []CopyOp{
-		{Src: CopyPtr{GFN: 4, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 32, Domid: DomIDSelf}, Len: 3, Flags: GNTCOPYDestGref},
-		{Src: CopyPtr{Ref: 32, Domid: idA}, Dst: CopyPtr{GFN: 7, Domid: DomIDSelf}, Len: 3, Flags: GNTCOPYSourceGref},
+		{Src: CopyPtr{GFN: 4, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 32, Domid: DomIDSelf}, Len: 3, Flags: GNTCopyDestGref},
+		{Src: CopyPtr{Ref: 32, Domid: idA}, Dst: CopyPtr{GFN: 7, Domid: DomIDSelf}, Len: 3, Flags: GNTCopySourceGref},
 	}
 	e.s.Copy(e.a, ops)
 	wantStatus(t, "self grant dst", ops[0].Status, GNTSTOkay)
@@ -446,8 +446,8 @@ func TestCopyWhileMapped(t *testing.T) {
 	h, _ := e.s.MapGrantRef(e.b, idA, 8, GNTMAPHostMap|GNTMAPReadonly, addr(hostGFN))
 	e.ma.guestWrite(5, 0, []byte("xyz"))
 	ops := []CopyOp{
-		{Src: CopyPtr{Ref: 8, Domid: idA}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 3, Flags: GNTCOPYSourceGref},
-		{Src: CopyPtr{GFN: 0, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 8, Domid: idA}, Len: 3, Flags: GNTCOPYDestGref},
+		{Src: CopyPtr{Ref: 8, Domid: idA}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 3, Flags: GNTCopySourceGref},
+		{Src: CopyPtr{GFN: 0, Domid: DomIDSelf}, Dst: CopyPtr{Ref: 8, Domid: idA}, Len: 3, Flags: GNTCopyDestGref},
 	}
 	e.s.Copy(e.b, ops)
 	wantStatus(t, "copy from mapped", ops[0].Status, GNTSTOkay)
@@ -494,23 +494,23 @@ func TestCopyErrors(t *testing.T) {
 		{"len 0 with garbage", CopyOp{Src: CopyPtr{Ref: 1 << 30, Domid: 999, Offset: 9999}, Dst: CopyPtr{GFN: 1 << 40, Domid: 3}, Len: 0, Flags: 0xFFFF}, GNTSTOkay},
 		{"src gfn not DOMID_SELF", CopyOp{Src: CopyPtr{GFN: 0, Domid: idA}, Dst: dst, Len: 1}, GNTSTPermissionDenied},
 		{"src gfn own id", CopyOp{Src: CopyPtr{GFN: 0, Domid: idB}, Dst: dst, Len: 1}, GNTSTPermissionDenied},
-		{"dst gfn not DOMID_SELF", CopyOp{Src: src, Dst: CopyPtr{GFN: 0, Domid: idA}, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTPermissionDenied},
-		{"src unknown domain", CopyOp{Src: CopyPtr{Ref: 31, Domid: 3}, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTBadDomain},
-		{"dst unknown domain", CopyOp{Src: src, Dst: CopyPtr{Ref: 1, Domid: 77}, Len: 1, Flags: GNTCOPYSourceGref | GNTCOPYDestGref}, GNTSTBadDomain},
-		{"bad src gref", CopyOp{Src: CopyPtr{Ref: EntriesPerFrame, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTBadGntref},
-		{"bad dst gref", CopyOp{Src: dst, Dst: CopyPtr{Ref: 1 << 31, Domid: idA}, Len: 1, Flags: GNTCOPYDestGref}, GNTSTBadGntref},
-		{"src not granted", CopyOp{Src: CopyPtr{Ref: 50, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTGeneralError},
-		{"src granted elsewhere", CopyOp{Src: CopyPtr{Ref: 33, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTGeneralError},
-		{"dst read-only grant", CopyOp{Src: dst, Dst: CopyPtr{Ref: 30, Domid: idA}, Len: 1, Flags: GNTCOPYDestGref}, GNTSTGeneralError},
-		{"src frame not RAM", CopyOp{Src: CopyPtr{Ref: 32, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTBadPage},
+		{"dst gfn not DOMID_SELF", CopyOp{Src: src, Dst: CopyPtr{GFN: 0, Domid: idA}, Len: 1, Flags: GNTCopySourceGref}, GNTSTPermissionDenied},
+		{"src unknown domain", CopyOp{Src: CopyPtr{Ref: 31, Domid: 3}, Dst: dst, Len: 1, Flags: GNTCopySourceGref}, GNTSTBadDomain},
+		{"dst unknown domain", CopyOp{Src: src, Dst: CopyPtr{Ref: 1, Domid: 77}, Len: 1, Flags: GNTCopySourceGref | GNTCopyDestGref}, GNTSTBadDomain},
+		{"bad src gref", CopyOp{Src: CopyPtr{Ref: EntriesPerFrame, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCopySourceGref}, GNTSTBadGntref},
+		{"bad dst gref", CopyOp{Src: dst, Dst: CopyPtr{Ref: 1 << 31, Domid: idA}, Len: 1, Flags: GNTCopyDestGref}, GNTSTBadGntref},
+		{"src not granted", CopyOp{Src: CopyPtr{Ref: 50, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCopySourceGref}, GNTSTGeneralError},
+		{"src granted elsewhere", CopyOp{Src: CopyPtr{Ref: 33, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCopySourceGref}, GNTSTGeneralError},
+		{"dst read-only grant", CopyOp{Src: dst, Dst: CopyPtr{Ref: 30, Domid: idA}, Len: 1, Flags: GNTCopyDestGref}, GNTSTGeneralError},
+		{"src frame not RAM", CopyOp{Src: CopyPtr{Ref: 32, Domid: idA}, Dst: dst, Len: 1, Flags: GNTCopySourceGref}, GNTSTBadPage},
 		{"own src gfn not RAM", CopyOp{Src: CopyPtr{GFN: 1000, Domid: DomIDSelf}, Dst: dst, Len: 1}, GNTSTBadPage},
-		{"own dst gfn not RAM", CopyOp{Src: src, Dst: CopyPtr{GFN: hostGFN, Domid: DomIDSelf}, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTBadPage},
-		{"src crosses page", CopyOp{Src: CopyPtr{Ref: 31, Domid: idA, Offset: 4000}, Dst: dst, Len: 97, Flags: GNTCOPYSourceGref}, GNTSTBadCopyArg},
-		{"dst crosses page", CopyOp{Src: src, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf, Offset: 1}, Len: PageSize, Flags: GNTCOPYSourceGref}, GNTSTBadCopyArg},
-		{"offset beyond page", CopyOp{Src: CopyPtr{Ref: 31, Domid: idA, Offset: 0xFFFF}, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTBadCopyArg},
-		{"len beyond page", CopyOp{Src: src, Dst: dst, Len: 0xFFFF, Flags: GNTCOPYSourceGref}, GNTSTBadCopyArg},
-		{"bad domain before bad gref", CopyOp{Src: CopyPtr{Ref: 1 << 31, Domid: idA}, Dst: CopyPtr{Ref: 0, Domid: 500}, Len: 1, Flags: GNTCOPYSourceGref | GNTCOPYDestGref}, GNTSTBadDomain},
-		{"bad gref before bounds", CopyOp{Src: CopyPtr{Ref: 1 << 31, Domid: idA, Offset: 5000}, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}, GNTSTBadGntref},
+		{"own dst gfn not RAM", CopyOp{Src: src, Dst: CopyPtr{GFN: hostGFN, Domid: DomIDSelf}, Len: 1, Flags: GNTCopySourceGref}, GNTSTBadPage},
+		{"src crosses page", CopyOp{Src: CopyPtr{Ref: 31, Domid: idA, Offset: 4000}, Dst: dst, Len: 97, Flags: GNTCopySourceGref}, GNTSTBadCopyArg},
+		{"dst crosses page", CopyOp{Src: src, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf, Offset: 1}, Len: PageSize, Flags: GNTCopySourceGref}, GNTSTBadCopyArg},
+		{"offset beyond page", CopyOp{Src: CopyPtr{Ref: 31, Domid: idA, Offset: 0xFFFF}, Dst: dst, Len: 1, Flags: GNTCopySourceGref}, GNTSTBadCopyArg},
+		{"len beyond page", CopyOp{Src: src, Dst: dst, Len: 0xFFFF, Flags: GNTCopySourceGref}, GNTSTBadCopyArg},
+		{"bad domain before bad gref", CopyOp{Src: CopyPtr{Ref: 1 << 31, Domid: idA}, Dst: CopyPtr{Ref: 0, Domid: 500}, Len: 1, Flags: GNTCopySourceGref | GNTCopyDestGref}, GNTSTBadDomain},
+		{"bad gref before bounds", CopyOp{Src: CopyPtr{Ref: 1 << 31, Domid: idA, Offset: 5000}, Dst: dst, Len: 1, Flags: GNTCopySourceGref}, GNTSTBadGntref},
 	}
 	ops := make([]CopyOp, len(cases))
 	for i, c := range cases {
@@ -532,7 +532,7 @@ func TestCopyErrors(t *testing.T) {
 		}
 	}
 	// A released caller copies nothing.
-	ops = []CopyOp{{Src: src, Dst: dst, Len: 1, Flags: GNTCOPYSourceGref}}
+	ops = []CopyOp{{Src: src, Dst: dst, Len: 1, Flags: GNTCopySourceGref}}
 	e.s.ReleaseDomain(e.b)
 	e.s.Copy(e.b, ops)
 	wantStatus(t, "released caller", ops[0].Status, GNTSTBadDomain)
@@ -745,7 +745,7 @@ func TestReleaseGranterLingers(t *testing.T) {
 	// No new use of A's grants.
 	_, st := e.s.MapGrantRef(e.b, idA, 9, GNTMAPHostMap, addr(hostGFN+1))
 	wantStatus(t, "map from dying", st, GNTSTBadDomain)
-	ops := []CopyOp{{Src: CopyPtr{Ref: 9, Domid: idA}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 1, Flags: GNTCOPYSourceGref}}
+	ops := []CopyOp{{Src: CopyPtr{Ref: 9, Domid: idA}, Dst: CopyPtr{GFN: 0, Domid: DomIDSelf}, Len: 1, Flags: GNTCopySourceGref}}
 	e.s.Copy(e.b, ops)
 	wantStatus(t, "copy from dying", ops[0].Status, GNTSTBadDomain)
 	if _, err := e.s.NewDomain(idA, newFakeMem(e.m, 1), DomainOptions{}); !errors.Is(err, EEXIST) {

@@ -30,9 +30,16 @@ const (
 		1<<26 | 1<<27 | 1<<28 // XSAVE, OSXSAVE, AVX: guests get FXSAVE state only
 	leaf1ECXHypervisor = 1 << 31
 	leaf1ECXx2APIC     = 1 << 21
-	// No local APIC is emulated: guests run on event channels (Linux PVH
-	// then boots in PIC mode and uses the Xen clockevent).
-	leaf1EDXAPIC   = 1 << 9
+	// Hidden from leaf 1 EDX: no local APIC is emulated (guests run on
+	// event channels; Linux PVH then boots in PIC mode with the Xen
+	// clockevent), and no machine-check or MTRR MSRs exist (Xen emulates
+	// them; GoZen does not yet).
+	leaf1EDXHidden = 1<<7 | // MCE
+		1<<9 | // APIC
+		1<<12 | // MTRR
+		1<<14 | // MCA
+		1<<22 | // ACPI thermal MSRs
+		1<<29 // TM
 	leaf7EBXHidden = 1<<5 | 0xffff<<16 // AVX2 and the AVX-512 family
 	ext1ECXHidden  = 1 << 2            // SVM: no nested virtualization
 )
@@ -74,7 +81,7 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 	switch leaf {
 	case 1:
 		c = c&^(leaf1ECXHidden|leaf1ECXx2APIC) | leaf1ECXHypervisor
-		d &^= leaf1EDXAPIC
+		d &^= leaf1EDXHidden
 	case 7:
 		if sub == 0 {
 			b &^= leaf7EBXHidden
@@ -84,6 +91,7 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 		return 0, 0, 0, 0
 	case 0x80000001:
 		c &^= ext1ECXHidden
+		d &^= 1<<7 | 1<<9 | 1<<12 | 1<<14 // the same MCE/APIC/MTRR/MCA bits AMD mirrors here
 	case 0x8000000A:
 		return 0, 0, 0, 0
 	}

@@ -118,8 +118,9 @@ type DomainConfig struct {
 	Name    string
 	Mem     uint64
 	VCPUs   int
-	Kernel  []byte // a PVH ELF image
+	Kernel  []byte // a PVH ELF image, or a Linux bzImage holding one
 	Cmdline string
+	Ramdisk []byte // optional initial ramdisk (start_info module 0)
 }
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
@@ -132,7 +133,15 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	if cfg.Mem%4096 != 0 {
 		cfg.Mem = (cfg.Mem + 4095) &^ 4095
 	}
-	img, err := loader.ParseELF(cfg.Kernel)
+	kernel := cfg.Kernel
+	if loader.IsBzImage(kernel) {
+		vmlinux, err := loader.ExtractVmlinux(kernel)
+		if err != nil {
+			return nil, fmt.Errorf("kernel image: %w", err)
+		}
+		kernel = vmlinux
+	}
+	img, err := loader.ParseELF(kernel)
 	if err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
@@ -165,7 +174,17 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 			}
 		}
 	}
-	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(cfg.Mem), cfg.Cmdline, nil, 0)
+	var mods []loader.ModulePlacement
+	if cfg.Ramdisk != nil {
+		mods, err = img.PlaceModules(cfg.Mem, []loader.Module{{Data: cfg.Ramdisk}})
+		if err != nil {
+			return fail(fmt.Errorf("ramdisk: %w", err))
+		}
+		if err := mem.WritePhys(mods[0].Paddr, cfg.Ramdisk); err != nil {
+			return fail(fmt.Errorf("ramdisk: %w", err))
+		}
+	}
+	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(cfg.Mem), cfg.Cmdline, mods, 0)
 	if err != nil {
 		return fail(fmt.Errorf("boot information: %w", err))
 	}

@@ -150,9 +150,13 @@ func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 		if n > len(mm) {
 			n = len(mm)
 		}
-		out := make([]byte, 24*n)
+		// XENMEM_memory_map returns packed 20-byte e820 entries
+		// {addr u64, size u64, type u32}, not start_info's 24-byte ones.
+		out := make([]byte, 20*n)
 		for i := 0; i < n; i++ {
-			mm[i].Encode(out[24*i:])
+			le.PutUint64(out[20*i:], mm[i].Addr)
+			le.PutUint64(out[20*i+8:], mm[i].Size)
+			le.PutUint32(out[20*i+16:], mm[i].Type)
 		}
 		if !h.copyOut(v, le.Uint64(b[8:]), out) {
 			return -errEFAULT

@@ -436,11 +436,11 @@ func (s *EvtchnSend) UnmarshalBinary(b []byte) error {
 // EvtchnStatus is struct evtchn_status (24 bytes). U holds the union u,
 // whose meaning depends on Status; use the accessor methods.
 type EvtchnStatus struct {
-	Dom    uint16 // IN: DomIDSelf unless privileged
-	Port   uint32 // IN
-	Status uint32 // OUT: EVTCHNSTAT_*
-	VCPU   uint32 // OUT: vCPU the port notifies
-	U      [evtchnStatusUnionSize]byte
+	Dom    uint16                      // IN: DomIDSelf unless privileged
+	Port   uint32                      // IN
+	Status uint32                      // OUT: EVTCHNSTAT_*
+	VCPU   uint32                      // OUT: vCPU the port notifies
+	U      [evtchnStatusUnionSize]byte // u: see the accessors
 }
 
 // UnboundDom returns u.unbound.dom: for EVTCHNSTAT_unbound, the domain
@@ -652,11 +652,11 @@ func (r *EvtchnReset) UnmarshalBinary(b []byte) error {
 // EvtchnInitControl is struct evtchn_init_control (24 bytes), the argument
 // of EVTCHNOP_init_control.
 type EvtchnInitControl struct {
-	ControlGFN uint64 // IN: page holding the control block
-	Offset     uint32 // IN: offset of the block in that page
-	VCPU       uint32 // IN
-	LinkBits   uint8  // OUT: EVTCHN_FIFO_LINK_BITS as Xen implements it
-	Pad        [evtchnInitControlPadSize]uint8
+	ControlGFN uint64                          // IN: page holding the control block
+	Offset     uint32                          // IN: offset of the block in that page
+	VCPU       uint32                          // IN
+	LinkBits   uint8                           // OUT: EVTCHN_FIFO_LINK_BITS as Xen implements it
+	Pad        [evtchnInitControlPadSize]uint8 // _pad
 }
 
 // Encode writes c into b[:EvtchnInitControlSize]. It panics if b is shorter.
@@ -784,8 +784,8 @@ func (p *EvtchnSetPriority) UnmarshalBinary(b []byte) error {
 // union of the argument structures (alloc_unbound to unmask), whose
 // encoding U holds.
 type EvtchnOp struct {
-	Cmd uint32 // EVTCHNOP_*
-	U   [evtchnOpUnionSize]byte
+	Cmd uint32                  // EVTCHNOP_*
+	U   [evtchnOpUnionSize]byte // u: the encoded argument structure
 }
 
 // Encode writes o into b[:EvtchnOpSize]. It panics if b is shorter.

@@ -241,10 +241,10 @@ const XenCompileInfoSize = 144
 // XenCompileInfo is struct xen_compile_info (version.h), filled by
 // XENVER_compile_info. Each field is a NUL-padded string, truncated to fit.
 type XenCompileInfo struct {
-	Compiler      [64]byte
-	CompileBy     [16]byte
-	CompileDomain [32]byte
-	CompileDate   [32]byte
+	Compiler      [64]byte // compiler: the compiler that built Xen
+	CompileBy     [16]byte // compile_by: the user who built it
+	CompileDomain [32]byte // compile_domain: the build host's domain
+	CompileDate   [32]byte // compile_date
 }
 
 // Encode writes c into b[:XenCompileInfoSize]. It panics if b is shorter.

@@ -272,7 +272,7 @@ func (e *GrantEntryV1) UnmarshalBinary(b []byte) error {
 // start of every version-2 entry.
 type GrantEntryHeader struct {
 	Flags uint16 // GTF_*
-	DomID uint16
+	DomID uint16 // domid
 }
 
 // Encode writes h into b[:GrantEntryHeaderSize]. It panics if b is shorter.
@@ -628,7 +628,7 @@ func (x *GnttabTransfer) UnmarshalBinary(b []byte) error {
 // when the matching GNTCOPY_*_gref flag is set) and a GMFN.
 type GnttabCopyPtr struct {
 	U      uint64 // u.ref or u.gmfn
-	DomID  uint16
+	DomID  uint16 // domid
 	Offset uint16 // byte offset in the page
 }
 
@@ -913,7 +913,7 @@ func (g *GnttabGetStatusFrames) UnmarshalBinary(b []byte) error {
 // GnttabGetVersion is struct gnttab_get_version (8 bytes).
 type GnttabGetVersion struct {
 	Dom     uint16 // IN
-	Pad     uint16
+	Pad     uint16 // pad
 	Version uint32 // OUT
 }
 

@@ -239,7 +239,7 @@ const (
 // HVMOP_set_param and HVMOP_get_param.
 type XenHVMParam struct {
 	DomID uint16 // IN: DomIDSelf from a guest
-	Pad   uint16
+	Pad   uint16 // pad
 	Index uint32 // IN: HVM_PARAM_*
 	Value uint64 // IN (set) or OUT (get)
 }
@@ -286,9 +286,9 @@ func (x *XenHVMParam) UnmarshalBinary(b []byte) error {
 // XenHVMPagetableDying is struct xen_hvm_pagetable_dying (16 bytes), the
 // argument of HVMOP_pagetable_dying.
 type XenHVMPagetableDying struct {
-	DomID uint16
-	Pad   [3]uint16
-	GPA   uint64 // guest-physical address of the dying top-level table
+	DomID uint16    // domid
+	Pad   [3]uint16 // pad
+	GPA   uint64    // guest-physical address of the dying top-level table
 }
 
 // Encode writes x into b[:XenHVMPagetableDyingSize]. It panics if b is
@@ -375,10 +375,10 @@ func (x *XenHVMGetTime) UnmarshalBinary(b []byte) error {
 // XenHVMGetMemType is struct xen_hvm_get_mem_type (16 bytes), the argument
 // of HVMOP_get_mem_type.
 type XenHVMGetMemType struct {
-	DomID   uint16 // IN
-	MemType uint16 // OUT: HVMMem* value
-	Pad     [2]uint16
-	PFN     uint64 // IN
+	DomID   uint16    // IN
+	MemType uint16    // OUT: HVMMem* value
+	Pad     [2]uint16 // pad
+	PFN     uint64    // IN
 }
 
 // Encode writes x into b[:XenHVMGetMemTypeSize]. It panics if b is shorter.

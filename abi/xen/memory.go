@@ -289,7 +289,7 @@ func (x *XenMemoryExchange) UnmarshalBinary(b []byte) error {
 // XenMemoryDomain is struct xen_memory_domain (2 bytes), the argument of
 // XENMEM_current_reservation, maximum_reservation and maximum_gpfn.
 type XenMemoryDomain struct {
-	DomID uint16
+	DomID uint16 // domid
 }
 
 // Encode writes x into b[:XenMemoryDomainSize]. It panics if b is shorter.
@@ -531,7 +531,7 @@ func (x *XenAddToPhysmapBatch) UnmarshalBinary(b []byte) error {
 // XenRemoveFromPhysmap is struct xen_remove_from_physmap (16 bytes), the
 // argument of XENMEM_remove_from_physmap.
 type XenRemoveFromPhysmap struct {
-	DomID uint16
+	DomID uint16 // domid
 	GPFN  uint64 // frame to unmap
 }
 
@@ -621,8 +621,8 @@ func (x *XenMemoryMap) UnmarshalBinary(b []byte) error {
 // XenForeignMemoryMap is struct xen_foreign_memory_map (24 bytes), the
 // argument of XENMEM_set_memory_map.
 type XenForeignMemoryMap struct {
-	DomID uint16
-	Map   XenMemoryMap
+	DomID uint16       // domid
+	Map   XenMemoryMap // map
 }
 
 // Encode writes x into b[:XenForeignMemoryMapSize], with zeros in the
@@ -775,9 +775,9 @@ func (x *XenMemAcquireResource) UnmarshalBinary(b []byte) error {
 
 // XenVmemrange is struct xen_vmemrange (24 bytes), one vNUMA memory range.
 type XenVmemrange struct {
-	Start uint64
-	End   uint64
-	Flags uint32
+	Start uint64 // start
+	End   uint64 // end
+	Flags uint32 // flags
 	NID   uint32 // virtual node
 }
 
@@ -825,7 +825,7 @@ func (x *XenVmemrange) UnmarshalBinary(b []byte) error {
 // uint64 pad, so each occupies 8 bytes.
 type XenVnumaTopologyInfo struct {
 	DomID        uint16 // IN
-	Pad          uint16
+	Pad          uint16 // pad
 	NrVnodes     uint32 // IN/OUT
 	NrVCPUs      uint32 // IN/OUT
 	NrVmemranges uint32 // IN/OUT
@@ -888,9 +888,9 @@ func (x *XenVnumaTopologyInfo) UnmarshalBinary(b []byte) error {
 // offset 16 and no padding. (The Go struct is 24 bytes in memory; its
 // encoding is E820EntrySize bytes.) Types are the MemmapType* values.
 type E820Entry struct {
-	Addr uint64
-	Size uint64
-	Type uint32
+	Addr uint64 // addr: base address
+	Size uint64 // size: length in bytes
+	Type uint32 // type: MemmapType* value
 }
 
 // Encode writes e into b[:E820EntrySize]. It panics if b is shorter.

@@ -116,7 +116,7 @@ func (s *SchedShutdown) UnmarshalBinary(b []byte) error {
 // SchedPoll is struct sched_poll (24 bytes), the argument of SCHEDOP_poll.
 type SchedPoll struct {
 	Ports   uint64 // guest handle: array of NrPorts evtchn_port_t (uint32)
-	NrPorts uint32
+	NrPorts uint32 // nr_ports
 	Timeout uint64 // absolute system time in ns; Xen treats 0 as no timeout
 }
 
@@ -250,7 +250,7 @@ func (w *SchedWatchdog) UnmarshalBinary(b []byte) error {
 // SCHEDOP_pin_override: a physical CPU to pin the calling vCPU to, or a
 // negative value to undo the override.
 type SchedPinOverride struct {
-	PCPU int32
+	PCPU int32 // pcpu
 }
 
 // Encode writes p into b[:SchedPinOverrideSize]. It panics if b is shorter.

@@ -103,14 +103,14 @@ func EvtchnWordBit(port uint32) (word, bit uint32) { return port / 64, port % 64
 //
 // (a right shift if TSCShift is negative); see SystemTimeAt.
 type VCPUTimeInfo struct {
-	Version        uint32 // seqlock-style update counter
-	Pad0           uint32
-	TSCTimestamp   uint64 // TSC at the last update
-	SystemTime     uint64 // ns since boot at TSCTimestamp
-	TSCToSystemMul uint32 // 32.32 fixed-point multiplier, TSC ticks to ns
-	TSCShift       int8   // pre-shift of the TSC delta
-	Flags          uint8  // XenPVClock* flags
-	Pad1           [2]uint8
+	Version        uint32   // seqlock-style update counter
+	Pad0           uint32   // pad0
+	TSCTimestamp   uint64   // TSC at the last update
+	SystemTime     uint64   // ns since boot at TSCTimestamp
+	TSCToSystemMul uint32   // 32.32 fixed-point multiplier, TSC ticks to ns
+	TSCShift       int8     // pre-shift of the TSC delta
+	Flags          uint8    // XenPVClock* flags
+	Pad1           [2]uint8 // pad1
 }
 
 // SystemTimeAt returns the system time in ns that t gives for TSC value
@@ -250,11 +250,11 @@ func (a *ArchVCPUInfo) UnmarshalBinary(b []byte) error {
 // EvtchnPendingSel and then EvtchnUpcallPending=1; the upcall is delivered
 // only while EvtchnUpcallMask is 0.
 type VCPUInfo struct {
-	EvtchnUpcallPending uint8  // set by Xen when an event is pending
-	EvtchnUpcallMask    uint8  // set by the guest to hold off upcalls
-	EvtchnPendingSel    uint64 // which evtchn_pending words to scan
-	Arch                ArchVCPUInfo
-	Time                VCPUTimeInfo
+	EvtchnUpcallPending uint8        // set by Xen when an event is pending
+	EvtchnUpcallMask    uint8        // set by the guest to hold off upcalls
+	EvtchnPendingSel    uint64       // which evtchn_pending words to scan
+	Arch                ArchVCPUInfo // arch
+	Time                VCPUTimeInfo // time: the pvclock
 }
 
 // Encode writes v into b[:VCPUInfoSize]. The padding after
@@ -308,7 +308,7 @@ func (v *VCPUInfo) UnmarshalBinary(b []byte) error {
 type ArchSharedInfo struct {
 	MaxPFN                uint64 // valid entries in the p2m table
 	PFNToMFNFrameListList uint64 // frame of the 3-level p2m list; 0 unset, ~0 invalid
-	NMIReason             uint64
+	NMIReason             uint64 // nmi_reason
 	P2MCR3                uint64 // cr3 of the address space of P2MVaddr; 0 if none
 	P2MVaddr              uint64 // virtual address of the linear p2m list
 	P2MGeneration         uint64 // odd while the guest updates the p2m mapping
@@ -366,14 +366,14 @@ func (a *ArchSharedInfo) UnmarshalBinary(b []byte) error {
 // Wall-clock time is WcSecHi<<32|WcSec seconds plus WcNsec ns since the Unix
 // epoch at system time 0, guarded by WcVersion like VCPUTimeInfo.Version.
 type SharedInfo struct {
-	VCPUInfo      [XenLegacyMaxVCPUs]VCPUInfo
-	EvtchnPending [EvtchnWords]uint64 // 2-level ABI: pending bit per port
-	EvtchnMask    [EvtchnWords]uint64 // 2-level ABI: mask bit per port
-	WcVersion     uint32              // odd while the wall clock is updated
-	WcSec         uint32              // low 32 bits of the seconds
-	WcNsec        uint32
-	WcSecHi       uint32 // high 32 bits of the seconds (x86-64 only)
-	Arch          ArchSharedInfo
+	VCPUInfo      [XenLegacyMaxVCPUs]VCPUInfo // vcpu_info: vCPUs 0-31
+	EvtchnPending [EvtchnWords]uint64         // 2-level ABI: pending bit per port
+	EvtchnMask    [EvtchnWords]uint64         // 2-level ABI: mask bit per port
+	WcVersion     uint32                      // odd while the wall clock is updated
+	WcSec         uint32                      // low 32 bits of the seconds
+	WcNsec        uint32                      // wc_nsec
+	WcSecHi       uint32                      // high 32 bits of the seconds (x86-64 only)
+	Arch          ArchSharedInfo              // arch
 }
 
 // Encode writes s into b[:SharedInfoSize]. It panics if b is shorter.

@@ -151,7 +151,7 @@ func (v *VCPURunstateInfo) UnmarshalBinary(b []byte) error {
 // guest handle, a pointer and a uint64 "p": a guest-virtual address for
 // op 5, a guest-physical one for op 14.
 type VCPURegisterRunstateMemoryArea struct {
-	Addr uint64
+	Addr uint64 // addr (union of h, v and p)
 }
 
 // Encode writes a into b[:VCPURegisterRunstateMemoryAreaSize]. It panics if
@@ -320,7 +320,7 @@ func (r *VCPURegisterVCPUInfo) UnmarshalBinary(b []byte) error {
 // VCPUGetPhysid is struct vcpu_get_physid (8 bytes). On x86 bits 31-0 are
 // the APIC id and bits 63-32 the ACPI id of the physical CPU.
 type VCPUGetPhysid struct {
-	PhysID uint64
+	PhysID uint64 // phys_id: APIC id | ACPI id<<32
 }
 
 // Encode writes p into b[:VCPUGetPhysidSize]. It panics if b is shorter.
@@ -360,7 +360,7 @@ func (p *VCPUGetPhysid) UnmarshalBinary(b []byte) error {
 // bytes): the address of a VCPUTimeInfo (virtual for op 13, physical for
 // op 15).
 type VCPURegisterTimeMemoryArea struct {
-	Addr uint64
+	Addr uint64 // addr (union of h, v and p)
 }
 
 // Encode writes a into b[:VCPURegisterTimeMemoryAreaSize]. It panics if b is

@@ -84,7 +84,16 @@ func runDomains(specs []bootparam.DomainSpec) uint8 {
 		m := &mods[s.Module]
 		image := unsafe.Slice((*byte)(unsafe.Pointer(uintptr(m.Start))), m.End-m.Start)
 		cmdline := rt.ModuleCmdline(s.Module)
-		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline}); err != nil {
+		var ramdisk []byte
+		if s.Ramdisk >= 0 {
+			if s.Ramdisk >= len(mods) {
+				fmt.Printf("hv: domain %s: ramdisk module %d does not exist\n", s.Name, s.Ramdisk)
+				continue
+			}
+			r := &mods[s.Ramdisk]
+			ramdisk = unsafe.Slice((*byte)(unsafe.Pointer(uintptr(r.Start))), r.End-r.Start)
+		}
+		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk}); err != nil {
 			fmt.Printf("hv: domain %s: %v\n", s.Name, err)
 			continue
 		}
