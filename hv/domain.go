@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"gozen/event"
+	"gozen/grant"
 
 	"gozen/abi/xen"
 	"gozen/hv/backend"
@@ -77,6 +78,7 @@ type Domain struct {
 	reports map[uint32][]uint32
 	xen     xenDomain
 	ev      *event.Domain
+	gnt     *grant.Domain
 }
 
 // ID is the domain ID.
@@ -210,6 +212,9 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	if err := h.addEvents(d); err != nil {
 		return fail(fmt.Errorf("event channels: %w", err))
 	}
+	if err := h.addGrants(d); err != nil {
+		return fail(fmt.Errorf("grant table: %w", err))
+	}
 	if err := h.setupXen(d); err != nil {
 		return fail(err)
 	}
@@ -236,6 +241,20 @@ func (d *Domain) release() {
 	if d.ev != nil {
 		d.hv.events.RemoveDomain(d.ev)
 		d.ev = nil
+	}
+	if d.gnt != nil {
+		// Other domains' grants this one mapped are undone. If others still
+		// map this domain's grants, its grant state lingers (as a Xen
+		// zombie) until they let go; its RAM is released below only when
+		// nothing is mapped (see releaseMemory).
+		lingering := d.hv.grants.ReleaseDomain(d.gnt)
+		d.gnt = nil
+		if lingering {
+			// Its pages are still mapped by other domains: keep them (and
+			// the nested tables) rather than hand them to someone else.
+			d.hv.logf("domain %d %q: keeping its memory while other domains map its grants", d.id, d.name)
+			return
+		}
 	}
 	if d.mem != nil {
 		d.mem.Release()

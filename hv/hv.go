@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"gozen/event"
+	"gozen/grant"
 	"gozen/hv/backend"
 	"gozen/mm/npt"
 	"gozen/sched"
@@ -67,6 +68,8 @@ type Hypervisor struct {
 	clock pvclock
 	// events is the event-channel registry of all domains.
 	events *event.System
+	// grants is the grant-table registry of all domains.
+	grants *grant.System
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
 }
@@ -77,6 +80,7 @@ func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1)}
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
+	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}})
 	return h
 }
 
