@@ -92,6 +92,13 @@ define_scenarios() {
 		'!BUG: still alive' \
 		-kernel "$HV" -append "domain=bad,mem=16M,module=0 domain=ok,mem=16M,module=1" \
 		-initrd "$GUEST outside,$GUEST count 4 ok"
+	# Unmodified Debian Linux 6.1 as a PVH domU (issue 4): kernel from
+	# scripts/get-kernel.sh, u-root initramfs from tools/mkdomu.
+	local lx="$OUT/linux"
+	scenario linux-domu 400 0 '"linux" shut down: poweroff' '+^\(linux\) Linux .*6\.1\.0' '+Xen HVM callback vector' \
+		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
+		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	scenario no-svm 30 2 'hv: cannot run domains: this CPU has no AMD SVM' '+svm: unavailable' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,-svm
 	scenario no-npt 30 2 'hv: cannot run domains: .*no nested paging' -kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,+svm
@@ -117,7 +124,7 @@ make_inputs() {
 # ---------------------------------------------------------------------------
 
 NAMES=()
-declare -A S_TIMEOUT S_CODE S_MATCH S_NOMATCH S_ARGS S_ISOARGS
+declare -A S_TIMEOUT S_CODE S_MATCH S_NOMATCH S_ARGS S_ISOARGS S_CHAT
 
 die() {
 	echo "qemu-test: $*" >&2
@@ -135,7 +142,12 @@ register() {
 	[[ $t =~ ^[1-9][0-9]*$ ]] || die "scenario $name: bad timeout '$t'"
 	[[ $code =~ ^[0-3]$ ]] || die "scenario $name: exit code must be 0..3, got '$code'"
 	[[ -n $re ]] || die "scenario $name: empty regex"
-	while (($#)) && [[ $1 == '!'* || $1 == '+'* ]]; do
+	while (($#)) && [[ $1 == '!'* || $1 == '+'* || $1 == @chat=* ]]; do
+		if [[ $1 == @chat=* ]]; then
+			S_CHAT[$name]=${1#@chat=}
+			shift
+			continue
+		fi
 		if [[ $1 == !* ]]; then
 			nomatch+=("${1#!}")
 		else
@@ -267,6 +279,10 @@ build() {
 	local need_test=$1 name status=0
 	step "$HV" -- go run ./tools/mkimage -o "$OUT" || status=1
 	step "$GUEST" -- go run ./tools/mkguest -o "$OUT/guests" || status=1
+	if selected_uses "$OUT/linux/"; then
+		step "$OUT/linux/vmlinuz" -- ./scripts/get-kernel.sh "$OUT/linux" || status=1
+		step "$OUT/linux/vmlinux" "$OUT/linux/initramfs.cpio" -- go run ./tools/mkdomu -o "$OUT/linux" -vmlinux || status=1
+	fi
 	if ((need_test)); then
 		step "$HV_TEST" -- go run ./tools/mkimage -tags testhooks -o "$OUT/test" || status=1
 	fi
@@ -312,6 +328,50 @@ input_files() {
 	done
 }
 
+# run_chat LIMIT RAW ERR CHATFILE CMD...: run CMD with its console on a FIFO
+# and play CHATFILE against it: "expect REGEX" waits (up to LIMIT seconds in
+# all) until the sanitized console output matches, "send TEXT" types TEXT and
+# Enter, "sleep N" pauses. Returns CMD's exit status (124 on timeout).
+# selected_uses TEXT: whether a selected scenario's arguments mention TEXT.
+selected_uses() {
+	local name
+	for name in "${SELECTED[@]}"; do
+		[[ "${S_ARGS[$name]} ${S_ISOARGS[$name]:-}" == *"$1"* ]] && return 0
+	done
+	return 1
+}
+
+run_chat() {
+	local limit=$1 raw=$2 err=$3 chat=$4
+	shift 4
+	local fifo pid deadline op arg
+	fifo=$(mktemp -u "$SCRATCH/chat.XXXXXX")
+	mkfifo "$fifo"
+	timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &
+	pid=$!
+	exec {chatfd}>"$fifo"
+	deadline=$((SECONDS + limit))
+	while read -r op arg; do
+		case $op in
+		expect)
+			until sanitize <"$raw" | grep -aEq -e "$arg"; do
+				if ((SECONDS >= deadline)) || ! kill -0 "$pid" 2>/dev/null; then
+					break 2
+				fi
+				sleep 0.5
+			done
+			;;
+		send) printf '%s\r' "$arg" >&"$chatfd" ;;
+		sleep) sleep "$arg" ;;
+		esac
+	done <"$chat"
+	wait "$pid"
+	local st=$?
+	exec {chatfd}>&-
+	rm -f "$fifo"
+	return "$st"
+}
+
 run_scenario() {
 	local name=$1
 	local t=$((${S_TIMEOUT[$name]} * ${QEMU_TEST_TIMEOUT_SCALE:-1}))
@@ -344,8 +404,13 @@ run_scenario() {
 
 	local start status
 	start=$(now_ms)
-	timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
-	status=$?
+	if [[ -n ${S_CHAT[$name]:-} ]]; then
+		run_chat "$t" "$raw" "$err" "${S_CHAT[$name]}" "${cmd[@]}"
+		status=$?
+	else
+		timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
+		status=$?
+	fi
 	local elapsed
 	elapsed=$(($(now_ms) - start))
 

@@ -153,20 +153,21 @@ const (
 	// portsPerBucket is how many ports the table grows by at a time
 	// (EVTCHNS_PER_BUCKET).
 	portsPerBucket = 64
+	// maxDomainID is the highest ID of a real domain.
+	maxDomainID = DomIDFirstReserved - 1
 )
 
 // Xen error numbers (xen/include/public/errno.h). Operations return them
 // negated.
 const (
-	ePERM       = 1
-	eNOENT      = 2
-	eSRCH       = 3
-	eNXIO       = 6
-	eBUSY       = 16
-	eEXIST      = 17
-	eINVAL      = 22
-	eNOSPC      = 28
-	eNOSYS      = 38
-	eOPNOTSUPP  = 95
-	maxDomainID = DomIDFirstReserved - 1
+	ePERM      = 1
+	eNOENT     = 2
+	eSRCH      = 3
+	eNXIO      = 6
+	eBUSY      = 16
+	eEXIST     = 17
+	eINVAL     = 22
+	eNOSPC     = 28
+	eNOSYS     = 38
+	eOPNOTSUPP = 95
 )

@@ -71,8 +71,8 @@ type kick struct {
 
 // recorder is a Notifier and PortNotifier that logs its calls.
 type recorder struct {
-	kicks []kick
-	ports []uint32
+	kicks  []kick
+	ports  []uint32
 	onKick func(h DomainHandle, vcpu int)
 }
 

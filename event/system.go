@@ -16,7 +16,7 @@ type GuestMem interface {
 // DomainHandle is an opaque value the hypervisor attaches to a domain
 // (Config.Handle), typically its own domain object. The package only passes
 // it back in Notifier calls.
-type DomainHandle interface{}
+type DomainHandle any
 
 // Notifier is how the package asks the hypervisor to act on a vCPU: wake it
 // if blocked and make it take an upcall when it can.

@@ -768,3 +768,102 @@ func TestPortGrowth(t *testing.T) {
 		t.Fatal("port 4095 bits")
 	}
 }
+
+// TestHotPathsDoNotAllocate: Send, RaiseVIRQ, Unmask and the upcall
+// queries allocate nothing, under either ABI, kicks included.
+func TestHotPathsDoNotAllocate(t *testing.T) {
+	e := newEnv(t)
+	a := e.add(1, 2, 16, false)
+	b := e.add(2, 1, 16, false)
+	var n nopNotifier
+	a.Table.notifier, b.Table.notifier = n, n // no logging allocations
+	a.Table.portNotifier, b.Table.portNotifier = n, n
+	ok(t, "shared a", a.SetSharedInfo(shGFN))
+	ok(t, "shared b", b.SetSharedInfo(shGFN))
+	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	bp := port(t)(b.BindInterdomain(1, ap))
+	tp := port(t)(a.BindVIRQ(VIRQTimer, 1))
+	ash := a.mem.Page(shGFN)
+	run := func(name string) {
+		allocs := testing.AllocsPerRun(100, func() {
+			clear(ash[:3072]) // guest consumed everything: each call signals
+			b.Send(bp)
+			a.RaiseVIRQ(VIRQTimer, 1)
+			setBit(ash, 2560, tp, true)
+			a.Unmask(tp)
+			a.UpcallPending(1)
+			a.UpcallMasked(0)
+		})
+		if allocs != 0 {
+			t.Fatalf("%s: %v allocations per run", name, allocs)
+		}
+	}
+	run("2-level")
+	_, rc := a.InitControl(0, cbGFN, 0)
+	ok(t, "init 0", rc)
+	_, rc = a.InitControl(1, cbGFN, 128)
+	ok(t, "init 1", rc)
+	ok(t, "expand", a.ExpandArray(arrGFN))
+	arr, cb := a.mem.Page(arrGFN), a.mem.Page(cbGFN)
+	allocs := testing.AllocsPerRun(100, func() {
+		clear(arr[:])
+		clear(cb[:256])
+		clear(ash[:3072])
+		b.Send(bp)
+		a.RaiseVIRQ(VIRQTimer, 1)
+		a.Unmask(tp)
+		a.UpcallPending(1)
+	})
+	if allocs != 0 {
+		t.Fatalf("FIFO: %v allocations per run", allocs)
+	}
+}
+
+type nopNotifier struct{}
+
+func (nopNotifier) Kick(DomainHandle, int)           {}
+func (nopNotifier) PortPending(DomainHandle, uint32) {}
+
+// TestConcurrentUse: operations from several goroutines are serialized
+// (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t)
+	a := e.add(1, 2, 8, false)
+	b := e.add(2, 2, 8, false)
+	var n nopNotifier
+	a.Table.notifier, b.Table.notifier = n, n
+	a.Table.portNotifier, b.Table.portNotifier = nil, nil
+	ok(t, "shared a", a.SetSharedInfo(shGFN))
+	ok(t, "shared b", b.SetSharedInfo(shGFN))
+	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	bp := port(t)(b.BindInterdomain(1, ap))
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			for i := 0; i < 500; i++ {
+				switch g {
+				case 0:
+					a.Send(ap)
+				case 1:
+					b.Send(bp)
+				case 2:
+					if p, rc := a.BindIPI(uint32(i % 2)); rc == 0 {
+						a.Send(p)
+						a.Close(p)
+					}
+				case 3:
+					b.UpcallPending(i % 2)
+					b.Status(DomIDSelf, bp)
+					e.sys.Lookup(1)
+				}
+			}
+			done <- true
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	if err := e.sys.check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -8,8 +8,13 @@ import (
 // lineBuffer collects a domain's console bytes into lines, which go to hv's
 // console prefixed by the domain's name.
 type lineBuffer struct {
-	buf []byte
+	buf     []byte
+	touched int64 // Env.Now of the last write, for flushing prompts
 }
+
+// partialFlushDelay is how long an unfinished line (a shell prompt, typed
+// characters being echoed) waits for more output before hv prints it.
+const partialFlushDelay = 150e6 // ns
 
 const maxLine = 256
 

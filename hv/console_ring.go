@@ -39,6 +39,7 @@ func (h *Hypervisor) drainConsole(d *Domain) {
 	}
 	le.PutUint32(p[consOutCons:], prod)
 	d.console.write(h.out, d.name, buf[:n])
+	d.console.touched = h.env.Now()
 	// Tell the guest there is room again.
 	if d.ev != nil && n > 0 {
 		d.ev.Signal(d.xen.consolePort)

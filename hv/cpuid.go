@@ -30,12 +30,10 @@ const (
 		1<<26 | 1<<27 | 1<<28 // XSAVE, OSXSAVE, AVX: guests get FXSAVE state only
 	leaf1ECXHypervisor = 1 << 31
 	leaf1ECXx2APIC     = 1 << 21
-	// Hidden from leaf 1 EDX: no local APIC is emulated (guests run on
-	// event channels; Linux PVH then boots in PIC mode with the Xen
-	// clockevent), and no machine-check or MTRR MSRs exist (Xen emulates
-	// them; GoZen does not yet).
+	// Hidden from leaf 1 EDX: no machine-check or MTRR MSRs exist (Xen
+	// emulates them; GoZen does not yet). The local APIC stays visible:
+	// hv emulates a minimal one (lapic.go).
 	leaf1EDXHidden = 1<<7 | // MCE
-		1<<9 | // APIC
 		1<<12 | // MTRR
 		1<<14 | // MCA
 		1<<22 | // ACPI thermal MSRs
@@ -91,7 +89,7 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 		return 0, 0, 0, 0
 	case 0x80000001:
 		c &^= ext1ECXHidden
-		d &^= 1<<7 | 1<<9 | 1<<12 | 1<<14 // the same MCE/APIC/MTRR/MCA bits AMD mirrors here
+		d &^= 1<<7 | 1<<12 | 1<<14 // the same MCE/MTRR/MCA bits AMD mirrors here
 	case 0x8000000A:
 		return 0, 0, 0, 0
 	}

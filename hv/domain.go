@@ -113,6 +113,7 @@ type VCPU struct {
 	slices     uint64
 	insn       [15]byte // instruction fetch buffer
 	xen        xenVCPU
+	lapic      lapic
 }
 
 // DomainConfig describes a domain to build.
@@ -186,6 +187,9 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 	}
+	if err := mem.WritePhys(loader.MPTableBase, loader.MPTable(cfg.VCPUs)); err != nil {
+		return fail(fmt.Errorf("MP table: %w", err))
+	}
 	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(cfg.Mem), cfg.Cmdline, mods, 0)
 	if err != nil {
 		return fail(fmt.Errorf("boot information: %w", err))
@@ -199,6 +203,7 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 			return fail(err)
 		}
 		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
+		v.lapic.reset(i)
 		if i == 0 {
 			a.SetPVHEntry(img.Entry32, bi.StartInfo)
 			v.state = VCPURunnable

@@ -118,10 +118,38 @@ func (h *Hypervisor) halt(v *VCPU) {
 		v.timerFired = false
 		return
 	}
+	if v.arch.RFlags()&(1<<9) == 0 {
+		// Interrupts off: only GoZen's test timer (gozen_op) can end this
+		// HLT. Otherwise the vCPU is down for good (Linux's machine_halt),
+		// as in Xen's hvm_hlt; when the last one goes, the domain powers off.
+		if v.timer != 0 && !v.xen.xenTimer {
+			v.state = VCPUBlocked
+			return
+		}
+		h.vcpuDown(v)
+		return
+	}
 	if v.dom.xen.upcallVector != 0 && v.upcallPending() {
 		return // an event is already waiting
 	}
+	if _, ok := v.lapic.highest(); ok {
+		return // an IPI is waiting
+	}
 	v.state = VCPUBlocked
+}
+
+// vcpuDown takes v offline; the domain powers off when none is left.
+func (h *Hypervisor) vcpuDown(v *VCPU) {
+	v.state = VCPUDown
+	h.rq.Remove(v)
+	h.setRunstate(v, runstateOffline)
+	for _, o := range v.dom.vcpus {
+		if o.state != VCPUDown && o.state != VCPUDead {
+			return
+		}
+	}
+	h.logf("domain %d %q: all vCPUs halted with interrupts off; powering off", v.dom.id, v.dom.name)
+	h.shutdownDomain(v.dom, ShutdownPoweroff)
 }
 
 func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
@@ -178,7 +206,17 @@ func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
 		h.crashDomain(v, fmt.Sprintf("MMIO at %#x: %v", e.GPA, err))
 		return
 	}
-	if !op.Write {
+	if e.GPA&^0xfff == LAPICBase {
+		if op.Size != 4 {
+			h.crashDomain(v, fmt.Sprintf("local APIC access of %d bytes at %#x", op.Size, e.GPA))
+			return
+		}
+		if op.Write {
+			h.lapicWrite(v, e.GPA&0xfff, uint32(op.Value))
+		} else {
+			op.Complete(v.arch.Regs(), uint64(h.lapicRead(v, e.GPA&0xfff)), mode)
+		}
+	} else if !op.Write {
 		op.Complete(v.arch.Regs(), ^uint64(0), mode)
 	}
 	rip := v.arch.RIP() + uint64(op.Len)

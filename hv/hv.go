@@ -63,6 +63,11 @@ type Hypervisor struct {
 
 	rq   sched.RoundRobin[*VCPU]
 	wake chan struct{}
+	// input carries console keystrokes from Input to the run loop; focus
+	// is the domain ID they go to (0: hv itself).
+	input chan []byte
+	focus uint16
+	esc   int // consecutive focus-switch keys seen
 	// Guest time: pvclock scaling of the TSC from tscAnchor, shared by all
 	// domains (see time.go).
 	clock pvclock
@@ -71,13 +76,18 @@ type Hypervisor struct {
 	// grants is the grant-table registry of all domains.
 	grants *grant.System
 	// Stats.
-	exits [backend.ExitUnhandled + 1]uint64
+	exits       [backend.ExitUnhandled + 1]uint64
+	hcCount     [80]uint64 // hypercalls by number
+	vcpuOpCount [16]uint64
+	// Debug makes the run loop print a status line every few seconds.
+	Debug     bool
+	lastDebug int64
 }
 
 // New makes a hypervisor over a backend. Console output (domain lines and
 // hv's own log) goes to out.
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
-	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1)}
+	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
 	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}})
@@ -113,7 +123,13 @@ func (h *Hypervisor) Run() {
 	defer idle.Stop()
 	for {
 		now := h.env.Now()
+		if h.Debug && now-h.lastDebug > 5e9 {
+			h.lastDebug = now
+			h.debugStatus()
+		}
 		h.fireTimers(now)
+		h.pollInput()
+		partial := h.flushStaleConsoles(now)
 		v, ok := h.rq.Next()
 		if !ok {
 			if !h.anyAlive() {
@@ -128,9 +144,20 @@ func (h *Hypervisor) Run() {
 			if d <= 0 {
 				continue
 			}
+			if h.Debug && d > 5*time.Second {
+				d = 5 * time.Second
+			}
+			if partial && d > partialFlushDelay {
+				d = partialFlushDelay
+			}
 			idle.Reset(d)
 			select {
 			case <-idle.C:
+			case b := <-h.input:
+				h.handleInput(b)
+				if !idle.Stop() {
+					<-idle.C
+				}
 			case <-h.wake:
 				if !idle.Stop() {
 					<-idle.C
@@ -156,8 +183,10 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 	v.slices++
 	h.setRunstate(v, runstateRunning)
 	for v.state == VCPURunning {
-		if v.dom.xen.upcallVector != 0 {
+		if v.dom.xen.upcallVector != 0 && v.upcallPending() {
 			h.deliverUpcall(v)
+		} else {
+			h.deliverIPI(v)
 		}
 		e := v.arch.Run()
 		v.exitCount++
@@ -273,4 +302,42 @@ func (h *Hypervisor) TotalExits() uint64 {
 		n += c
 	}
 	return n
+}
+
+// debugStatus prints where every vCPU is, for loglvl=debug.
+func (h *Hypervisor) debugStatus() {
+	fmt.Fprintf(h.out, "hv: debug: exits %s\n", h.ExitStats())
+	var hc []string
+	for nr, n := range h.hcCount {
+		if n != 0 {
+			hc = append(hc, fmt.Sprintf("%d:%d", nr, n))
+		}
+	}
+	fmt.Fprintf(h.out, "hv: debug: hypercalls %s vcpu_op %v\n", strings.Join(hc, " "), h.vcpuOpCount)
+	for _, d := range h.domains {
+		for _, v := range d.vcpus {
+			if v.state == VCPUDead {
+				continue
+			}
+			fmt.Fprintf(h.out, "hv: debug: d%d v%d state %d rip %#x rflags %#x timer %d (now %d) upcall %v vector %#x\n",
+				d.id, v.id, v.state, v.arch.RIP(), v.arch.RFlags(), v.timer, h.env.Now(), v.upcallPending(), d.xen.upcallVector)
+		}
+	}
+}
+
+// flushStaleConsoles prints unfinished console lines that have waited long
+// enough, and reports whether any unfinished line is still waiting.
+func (h *Hypervisor) flushStaleConsoles(now int64) bool {
+	waiting := false
+	for _, d := range h.domains {
+		if len(d.console.buf) == 0 {
+			continue
+		}
+		if now-d.console.touched >= partialFlushDelay {
+			d.console.flush(h.out, d.name)
+		} else {
+			waiting = true
+		}
+	}
+	return waiting
 }

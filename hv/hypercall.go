@@ -55,6 +55,12 @@ func (h *Hypervisor) hypercall(v *VCPU) {
 	r := v.arch.Regs()
 	mode := v.arch.Mode()
 	nr, a := hypercallArgs(r, mode)
+	if nr < uint64(len(h.hcCount)) {
+		h.hcCount[nr]++
+		if nr == hcVCPUOp && a[0] < 16 {
+			h.vcpuOpCount[a[0]]++
+		}
+	}
 	ret := h.dispatch(v, nr, a)
 	if v.dom.state != DomainRunning {
 		return

@@ -84,14 +84,18 @@ have_valid() {
 if ! resolve; then
 	apt_update || true
 	if ! resolve; then
-		if have_valid; then
-			log "cannot resolve $meta_pkg with apt (offline?); keeping $outdir/vmlinuz from $(field package) $(field version)"
+		if have_valid && [[ -z ${KERNEL_PKG:-} || ${KERNEL_PKG:-} == "$(field package)" ]]; then
+			log "cannot resolve ${KERNEL_PKG:-$meta_pkg} with apt (offline?); keeping $outdir/vmlinuz from $(field package) $(field version)"
 			exit 0
 		fi
 		die "apt knows no candidate for ${KERNEL_PKG:-$meta_pkg}; is deb.debian.org in the sources and reachable?"
 	fi
 fi
-log "$meta_pkg -> $pkg $ver"
+if [[ -n ${KERNEL_PKG:-} ]]; then
+	log "KERNEL_PKG: $pkg $ver"
+else
+	log "$meta_pkg -> $pkg $ver"
+fi
 
 if have_valid && [[ $(field package) == "$pkg" && $(field version) == "$ver" ]]; then
 	log "up to date: $outdir/vmlinuz is $pkg $ver (sha256 $(field sha256))"

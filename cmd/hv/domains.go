@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"gozen/arch/amd64/svm"
@@ -67,13 +68,14 @@ func (directMap) Bytes(pa, n uint64) []byte {
 
 // runDomains builds the domains the command line asks for from boot modules
 // and runs them until every one has ended. It returns hv's exit code.
-func runDomains(specs []bootparam.DomainSpec) uint8 {
+func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	be, err := svm.New(hvFrames{})
 	if err != nil {
 		fmt.Println("hv: cannot run domains:", err)
 		return rt.ExitBadBoot
 	}
 	h := hv.New(be, platform{}, os.Stdout)
+	h.Debug = debug
 	mods := rt.Modules()
 	started := 0
 	for _, s := range specs {
@@ -103,6 +105,7 @@ func runDomains(specs []bootparam.DomainSpec) uint8 {
 		fmt.Println("hv: no domain could be started")
 		return rt.ExitFailure
 	}
+	go forwardInput(h)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	t0 := rt.Nanotime()
@@ -120,4 +123,19 @@ func runDomains(specs []bootparam.DomainSpec) uint8 {
 	}
 	fmt.Println("hv: all domains have ended, not all cleanly")
 	return rt.ExitFailure
+}
+
+// forwardInput passes serial-console keystrokes to the hypervisor, which
+// gives them to the focused domain.
+func forwardInput(h *hv.Hypervisor) {
+	buf := make([]byte, 64)
+	for {
+		n, err := os.Stdin.Read(buf)
+		if n > 0 {
+			h.Input(buf[:n])
+			continue
+		}
+		_ = err // no byte waiting (EAGAIN): poll again shortly
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -36,7 +36,7 @@ func main() {
 		rt.Stop(rt.ExitFailure)
 	}
 	if len(params.Domains) > 0 {
-		rt.Stop(runDomains(params.Domains))
+		rt.Stop(runDomains(params.Domains, params.LogLevel >= bootparam.LogDebug))
 	}
 	monitor()
 }

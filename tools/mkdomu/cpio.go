@@ -41,7 +41,7 @@ func (e cpioEntry) typeChar() byte {
 }
 
 func (e cpioEntry) String() string {
-	s := fmt.Sprintf("%c%s %9d %s", e.typeChar(), fs.FileMode(e.Mode&0o777).String()[1:], e.Size, e.Name)
+	s := fmt.Sprintf("%c%s %9d %s", e.typeChar(), fs.FileMode(e.Mode & 0o777).String()[1:], e.Size, e.Name)
 	if e.Mode&sIFMT == sIFLNK {
 		s += " -> " + string(e.Data)
 	}
