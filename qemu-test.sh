@@ -99,6 +99,13 @@ define_scenarios() {
 		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
+	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '!crashed' @chat=tests/linux-short.chat \
+		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"
+	scenario linux-two 500 0 '"one" shut down: poweroff' '+"two" shut down: poweroff' '+^\(one\) GOZEN-USERSPACE-UP' \
+		'+^\(two\) GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-two.chat \
+		-m 1536M -kernel "$HV" -append "hvmem=200M domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	scenario no-svm 30 2 'hv: cannot run domains: this CPU has no AMD SVM' '+svm: unavailable' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,-svm
 	scenario no-npt 30 2 'hv: cannot run domains: .*no nested paging' -kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,+svm
@@ -331,7 +338,7 @@ input_files() {
 # run_chat LIMIT RAW ERR CHATFILE CMD...: run CMD with its console on a FIFO
 # and play CHATFILE against it: "expect REGEX" waits (up to LIMIT seconds in
 # all) until the sanitized console output matches, "send TEXT" types TEXT and
-# Enter, "sleep N" pauses. Returns CMD's exit status (124 on timeout).
+# Enter, "key ESCAPES" types raw bytes (printf escapes), "sleep N" pauses. Returns CMD's exit status (124 on timeout).
 # selected_uses TEXT: whether a selected scenario's arguments mention TEXT.
 selected_uses() {
 	local name
@@ -362,6 +369,7 @@ run_chat() {
 			done
 			;;
 		send) printf '%s\r' "$arg" >&"$chatfd" ;;
+		key) printf "$arg" >&"$chatfd" ;; # printf escapes, e.g. \x1d
 		sleep) sleep "$arg" ;;
 		esac
 	done <"$chat"

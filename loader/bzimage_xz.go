@@ -2,7 +2,6 @@ package loader
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -24,7 +23,7 @@ import (
 // the stream footer, is read first: it gives each block's sizes, so the
 // output is bounded before any decoding starts and each LZMA2 decoder gets a
 // dictionary no larger than its block's output. Integrity checks (CRC32,
-// CRC64, SHA-256) are verified.
+// CRC64) are verified; SHA-256 streams are refused.
 
 const (
 	xzHeaderMagic = "\xFD7zXZ\x00"
@@ -334,8 +333,10 @@ func xzCheckSize(id byte) (uint64, error) {
 		return 4, nil
 	case 0x04: // CRC64
 		return 8, nil
-	case 0x0A: // SHA-256
-		return 32, nil
+	case 0x0A:
+		// SHA-256 would pull crypto/sha256 and, with it, the FIPS module's
+		// 32 MiB of static memory into hv. Kernels use CRC32.
+		return 0, errors.New("unsupported integrity check type 0xa (SHA-256): only CRC32 and CRC64 are verified")
 	}
 	return 0, fmt.Errorf("unsupported integrity check type %#x", id)
 }
@@ -349,9 +350,6 @@ func xzVerifyCheck(id byte, data, sum []byte) error {
 		ok = crc32.ChecksumIEEE(data) == le.Uint32(sum)
 	case 0x04:
 		ok = crc64.Checksum(data, crc64Table) == le.Uint64(sum)
-	case 0x0A:
-		s := sha256.Sum256(data)
-		ok = bytes.Equal(s[:], sum)
 	}
 	if !ok {
 		return errors.New("integrity check mismatch: the decompressed data is corrupt")

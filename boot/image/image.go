@@ -39,6 +39,9 @@ const (
 	pageSize     = 0x1000
 )
 
+// MaxImageSize bounds the loaded image (text, data, bss and boot tables).
+const MaxImageSize = 16 << 20
+
 // Multiboot constants.
 const (
 	MB1HeaderMagic = 0x1BADB002
@@ -121,6 +124,11 @@ func Build(p Program) ([]byte, layout.Layout, error) {
 	l.ImageEnd = l.StubTables + layout.StubTablePages*pageSize
 	if l.ImageEnd > layout.StubMapLimit {
 		return nil, l, errors.New("image: image must end below 4 GiB")
+	}
+	if l.ImageEnd-l.ImageStart > MaxImageSize {
+		return nil, l, fmt.Errorf("image: hv takes %d MiB with its bss (limit %d MiB): a dependency brought a large static array "+
+			"(go tool nm -size -sort size out/hv.elf shows which); hv must fit in small machines to report too little RAM",
+			(l.ImageEnd-l.ImageStart)>>20, MaxImageSize>>20)
 	}
 	for i := range img[:StubLimit] {
 		img[i] = 0
