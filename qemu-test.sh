@@ -352,6 +352,7 @@ run_chat() {
 	local limit=$1 raw=$2 err=$3 chat=$4
 	shift 4
 	local fifo pid deadline op arg
+	: >"$raw"
 	fifo=$(mktemp -u "$SCRATCH/chat.XXXXXX")
 	mkfifo "$fifo"
 	timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &

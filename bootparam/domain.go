@@ -9,7 +9,7 @@ import (
 // DomainSpec describes a domain hv builds at boot from a boot module
 // (what Xen calls dom0-less): option
 //
-//	domain=NAME,mem=SIZE,module=N[,vcpus=N][,ramdisk=M]
+//	domain=NAME,mem=SIZE,module=N[,vcpus=N][,ramdisk=M][,weight=W][,cap=P]
 //
 // NAME is 1-16 characters of [A-Za-z0-9_-]; mem is the guest's RAM
 // (ParseSize syntax, at least 1M); module is the boot module index holding
@@ -22,6 +22,8 @@ type DomainSpec struct {
 	Module  int
 	VCPUs   int
 	Ramdisk int // boot module holding the initial ramdisk; -1 for none
+	Weight  int // scheduler weight, 1..65535; 0 for the default (256)
+	Cap     int // CPU cap in percent of one CPU; 0 for none
 }
 
 // Limits for domain= values.
@@ -82,6 +84,18 @@ func ParseDomain(val string) (DomainSpec, error) {
 				return d, fmt.Errorf("domain %s: ramdisk=%q is not a module index", d.Name, v)
 			}
 			d.Ramdisk = n
+		case "weight":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				return d, fmt.Errorf("domain %s: weight=%q (want 1..65535)", d.Name, v)
+			}
+			d.Weight = n
+		case "cap":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100 {
+				return d, fmt.Errorf("domain %s: cap=%q (want 0..100 percent)", d.Name, v)
+			}
+			d.Cap = n
 		case "vcpus":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > MaxVCPUs {
@@ -89,7 +103,7 @@ func ParseDomain(val string) (DomainSpec, error) {
 			}
 			d.VCPUs = n
 		default:
-			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus, ramdisk)", d.Name, k)
+			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus, ramdisk, weight, cap)", d.Name, k)
 		}
 	}
 	if d.Mem == 0 {

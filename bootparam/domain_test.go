@@ -6,11 +6,11 @@ import (
 )
 
 func TestParseDomains(t *testing.T) {
-	p, err := Parse("domain=a,mem=16M,module=0 domain=b-2,module=1,mem=0x2000000,vcpus=2")
+	p, err := Parse("domain=a,mem=16M,module=0 domain=b-2,module=1,mem=0x2000000,vcpus=2,weight=512,cap=25")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DomainSpec{{"a", 16 << 20, 0, 1, -1}, {"b-2", 32 << 20, 1, 2, -1}}
+	want := []DomainSpec{{"a", 16 << 20, 0, 1, -1, 0, 0}, {"b-2", 32 << 20, 1, 2, -1, 512, 25}}
 	if len(p.Domains) != 2 || p.Domains[0] != want[0] || p.Domains[1] != want[1] {
 		t.Errorf("got %+v", p.Domains)
 	}

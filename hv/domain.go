@@ -11,6 +11,7 @@ import (
 	"gozen/hv/backend"
 	"gozen/loader"
 	"gozen/mm/npt"
+	"gozen/sched"
 )
 
 // DomainState is a domain's lifecycle state.
@@ -77,6 +78,7 @@ type Domain struct {
 	// Reports from the test ABI (gozen_op report), by key.
 	reports map[uint32][]uint32
 	xen     xenDomain
+	cpuTime int64 // ns its vCPUs ran
 	ev      *event.Domain
 	gnt     *grant.Domain
 }
@@ -111,6 +113,7 @@ type VCPU struct {
 	timerFired bool  // the timer fired since the vCPU last halted
 	exitCount  uint64
 	slices     uint64
+	cpuTime    int64    // ns spent running
 	insn       [15]byte // instruction fetch buffer
 	xen        xenVCPU
 	lapic      lapic
@@ -124,6 +127,9 @@ type DomainConfig struct {
 	Kernel  []byte // a PVH ELF image, or a Linux bzImage holding one
 	Cmdline string
 	Ramdisk []byte // optional initial ramdisk (start_info module 0)
+	// Weight (1..65535, default 256) and Cap (percent of one CPU, 0 for
+	// none) set the domain's CPU share, as in Xen's credit scheduler.
+	Weight, Cap int
 }
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
@@ -226,6 +232,14 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	h.mu.Lock()
 	h.domains = append(h.domains, d)
 	h.mu.Unlock()
+	weight := uint64(cfg.Weight)
+	if weight == 0 {
+		weight = sched.DefaultWeight
+	}
+	h.rq.SetGroup(int(d.id), weight, uint64(cfg.Cap))
+	for _, v := range d.vcpus {
+		h.rq.Join(v, int(d.id))
+	}
 	d.state = DomainRunning
 	h.rq.Add(d.vcpus[0])
 	h.kick()
@@ -239,7 +253,7 @@ var _ = xen.HVMStartInfoMagic
 // release frees the domain's hardware structures and memory.
 func (d *Domain) release() {
 	for _, v := range d.vcpus {
-		d.hv.rq.Remove(v)
+		d.hv.rq.Leave(v)
 		v.state = VCPUDead
 		v.arch.Destroy()
 	}
@@ -290,6 +304,7 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	}
 	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q shut down: %s", d.id, d.name, ShutdownName(reason))
+	h.logCPUTimes()
 	d.state = DomainShutdown
 	d.shutdown = reason
 	d.release()
@@ -369,3 +384,15 @@ func splitLines(s string) []string {
 
 // Report returns the values a domain reported through the test ABI under key.
 func (d *Domain) Report(key uint32) []uint32 { return d.reports[key] }
+
+// CPUTime is how long d's vCPUs have run.
+func (d *Domain) CPUTime() int64 { return d.cpuTime }
+
+// logCPUTimes prints how much CPU every domain has had so far.
+func (h *Hypervisor) logCPUTimes() {
+	line := "CPU time so far:"
+	for _, o := range h.domains {
+		line += fmt.Sprintf(" %s %.3fs", o.name, float64(o.cpuTime)/1e9)
+	}
+	h.logf("%s", line)
+}

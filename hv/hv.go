@@ -61,7 +61,8 @@ type Hypervisor struct {
 	domains []*Domain
 	nextID  uint16
 
-	rq   sched.RoundRobin[*VCPU]
+	// rq is the scheduler: weighted fair share with caps, per domain.
+	rq   sched.FairShare[*VCPU]
 	wake chan struct{}
 	// input carries console keystrokes from Input to the run loop; focus
 	// is the domain ID they go to (0: hv itself).
@@ -130,16 +131,20 @@ func (h *Hypervisor) Run() {
 		h.fireTimers(now)
 		h.pollInput()
 		partial := h.flushStaleConsoles(now)
-		v, ok := h.rq.Next()
+		v, ok := h.rq.Pick(now)
 		if !ok {
 			if !h.anyAlive() {
 				h.env.ArmTimer(0)
 				return
 			}
-			// Nothing runnable: sleep until the next vCPU timer or a kick.
+			// Nothing may run: sleep until the next vCPU timer, the end of
+			// the accounting period (capped vCPUs), or a kick.
 			d := time.Hour
 			if dl, ok := h.nextTimer(); ok {
 				d = time.Duration(dl - now)
+			}
+			if h.rq.Len() > 0 {
+				d = min(d, time.Duration(h.rq.NextRefill(now)-now))
 			}
 			if d <= 0 {
 				continue
@@ -173,7 +178,11 @@ func (h *Hypervisor) Run() {
 
 // runSlice runs v until it blocks, its domain stops, or its slice ends.
 func (h *Hypervisor) runSlice(v *VCPU, now int64) {
+	start := now
 	end := now + int64(TimeSlice)
+	if b := h.rq.Budget(v, now); b >= 0 && now+b < end {
+		end = now + max(b, 100_000) // a capped domain stops at its cap
+	}
 	deadline := end
 	if dl, ok := h.nextTimer(); ok && dl < deadline {
 		deadline = dl
@@ -203,15 +212,21 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 			break // another vCPU's timer is due: let fireTimers see it
 		}
 	}
+	ran := h.env.Now() - start
+	h.rq.Charge(v, ran)
+	v.cpuTime += ran
+	v.dom.cpuTime += ran
 	switch v.state {
 	case VCPURunning:
 		v.state = VCPURunnable
-		h.rq.Add(v)
 		h.setRunstate(v, runstateRunnable)
 	case VCPUBlocked:
+		h.rq.Remove(v)
 		h.setRunstate(v, runstateBlocked)
 	case VCPURunnable:
 		h.setRunstate(v, runstateRunnable)
+	default:
+		h.rq.Remove(v)
 	}
 }
 

@@ -299,8 +299,7 @@ func (h *Hypervisor) setXenTimer(v *VCPU, deadline int64) {
 func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 	switch cmd {
 	case schedYield:
-		v.state = VCPURunnable
-		h.rq.Add(v)
+		v.state = VCPURunnable // ends the slice; the scheduler picks again
 		return 0
 	case schedBlock:
 		if !v.upcallPending() && !v.timerFired {

@@ -95,7 +95,7 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 			r := &mods[s.Ramdisk]
 			ramdisk = unsafe.Slice((*byte)(unsafe.Pointer(uintptr(r.Start))), r.End-r.Start)
 		}
-		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk}); err != nil {
+		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap}); err != nil {
 			fmt.Printf("hv: domain %s: %v\n", s.Name, err)
 			continue
 		}

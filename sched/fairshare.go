@@ -1,0 +1,228 @@
+package sched
+
+// FairShare is a weighted fair-share scheduler with caps, on the model of
+// Xen's credit scheduler: every group (a domain) has a weight, and over time
+// each runnable group gets CPU time in proportion to its weight, shared
+// among its runnable entities (vCPUs); a group with a cap gets at most that
+// percentage of one CPU per accounting period, even when the CPU would
+// otherwise idle.
+//
+// It is implemented as stride scheduling, which gives the same long-run
+// shares as credit with exact arithmetic and no periodic credit refill:
+// each entity has a virtual time ("pass") that advances by the time it runs
+// divided by its weight; the runnable, uncapped entity with the smallest
+// pass runs next. An entity that wakes up is not allowed to bank the time
+// it slept: its pass is raised to the current minimum, as a credit
+// scheduler caps credit.
+//
+// Pure and host-tested; times are nanoseconds supplied by the caller.
+type FairShare[T comparable] struct {
+	ents   map[T]*fsEnt
+	groups map[int]*fsGroup
+	// Period is the accounting period for caps (default 30 ms, like
+	// Xen's credit accounting tick).
+	Period      int64
+	periodStart int64
+}
+
+type fsEnt struct {
+	group    int
+	runnable bool
+	pass     uint64
+}
+
+type fsGroup struct {
+	weight uint64
+	cap    uint64 // percent of one CPU per period; 0 = none
+	used   int64  // ns used in the current period
+	ents   int
+}
+
+// Defaults, as in Xen's credit scheduler.
+const (
+	DefaultWeight = 256
+	MaxWeight     = 65535
+	DefaultPeriod = 30e6
+	passScale     = 1 << 16
+)
+
+func (s *FairShare[T]) init() {
+	if s.ents == nil {
+		s.ents = map[T]*fsEnt{}
+		s.groups = map[int]*fsGroup{}
+	}
+	if s.Period == 0 {
+		s.Period = DefaultPeriod
+	}
+}
+
+// SetGroup sets the weight (1..MaxWeight) and cap (0..100 percent, 0 for
+// none) of group g.
+func (s *FairShare[T]) SetGroup(g int, weight, capPercent uint64) {
+	s.init()
+	if weight < 1 {
+		weight = 1
+	}
+	if weight > MaxWeight {
+		weight = MaxWeight
+	}
+	if capPercent > 100 {
+		capPercent = 100
+	}
+	gr := s.group(g)
+	gr.weight, gr.cap = weight, capPercent
+}
+
+func (s *FairShare[T]) group(g int) *fsGroup {
+	gr, ok := s.groups[g]
+	if !ok {
+		gr = &fsGroup{weight: DefaultWeight}
+		s.groups[g] = gr
+	}
+	return gr
+}
+
+// Join makes e a member of group g (not yet runnable).
+func (s *FairShare[T]) Join(e T, g int) {
+	s.init()
+	if old, ok := s.ents[e]; ok {
+		s.groups[old.group].ents--
+	}
+	s.ents[e] = &fsEnt{group: g, pass: s.minPass()}
+	s.group(g).ents++
+}
+
+// Leave forgets e.
+func (s *FairShare[T]) Leave(e T) {
+	if en, ok := s.ents[e]; ok {
+		s.groups[en.group].ents--
+		delete(s.ents, e)
+	}
+}
+
+func (s *FairShare[T]) minPass() uint64 {
+	var m uint64
+	first := true
+	for _, en := range s.ents {
+		if en.runnable && (first || en.pass < m) {
+			m, first = en.pass, false
+		}
+	}
+	return m
+}
+
+// Add makes e runnable when it wakes up; it is a no-op for an entity that
+// is already runnable (a preempted entity stays runnable and keeps its
+// pass). Unknown entities join group 0.
+func (s *FairShare[T]) Add(e T) {
+	s.init()
+	en, ok := s.ents[e]
+	if !ok {
+		s.Join(e, 0)
+		en = s.ents[e]
+	}
+	if en.runnable {
+		return
+	}
+	if m := s.minPass(); en.pass < m {
+		en.pass = m // no banking of sleep time
+	}
+	en.runnable = true
+}
+
+// Remove makes e not runnable (blocked, paused).
+func (s *FairShare[T]) Remove(e T) {
+	if en, ok := s.ents[e]; ok {
+		en.runnable = false
+	}
+}
+
+// Contains reports whether e is runnable.
+func (s *FairShare[T]) Contains(e T) bool {
+	en, ok := s.ents[e]
+	return ok && en.runnable
+}
+
+// Len is the number of runnable entities.
+func (s *FairShare[T]) Len() int {
+	n := 0
+	for _, en := range s.ents {
+		if en.runnable {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *FairShare[T]) roll(now int64) {
+	s.init()
+	if now-s.periodStart >= s.Period {
+		s.periodStart = now - (now-s.periodStart)%s.Period
+		for _, g := range s.groups {
+			g.used = 0
+		}
+	}
+}
+
+func (s *FairShare[T]) capped(g *fsGroup) bool {
+	return g.cap != 0 && g.used*100 >= int64(g.cap)*s.Period
+}
+
+// Pick returns the runnable, uncapped entity to run now. It stays
+// runnable: after running it, call Charge, and Remove if it blocked. ok is
+// false when nothing may run.
+func (s *FairShare[T]) Pick(now int64) (e T, ok bool) {
+	s.roll(now)
+	var best *fsEnt
+	for k, en := range s.ents {
+		if !en.runnable || s.capped(s.groups[en.group]) {
+			continue
+		}
+		if best == nil || en.pass < best.pass {
+			best, e = en, k
+		}
+	}
+	return e, best != nil
+}
+
+// Budget is how long e may run from now before its group reaches its cap
+// (-1: no cap).
+func (s *FairShare[T]) Budget(e T, now int64) int64 {
+	s.roll(now)
+	en, ok := s.ents[e]
+	if !ok {
+		return -1
+	}
+	g := s.groups[en.group]
+	if g.cap == 0 {
+		return -1
+	}
+	left := int64(g.cap)*s.Period/100 - g.used
+	if left < 0 {
+		left = 0
+	}
+	return left
+}
+
+// Charge accounts ran nanoseconds of CPU to e.
+func (s *FairShare[T]) Charge(e T, ran int64) {
+	en, ok := s.ents[e]
+	if !ok || ran <= 0 {
+		return
+	}
+	g := s.groups[en.group]
+	g.used += ran
+	// A group's weight is shared by its entities.
+	per := g.weight * passScale / uint64(max(g.ents, 1))
+	if per == 0 {
+		per = 1
+	}
+	en.pass += uint64(ran) * passScale * passScale / per / passScale
+}
+
+// NextRefill is when the current accounting period ends (capped groups may
+// run again then).
+func (s *FairShare[T]) NextRefill(now int64) int64 {
+	s.roll(now)
+	return s.periodStart + s.Period
+}

@@ -1,0 +1,118 @@
+package sched
+
+import (
+	"math"
+	"testing"
+)
+
+// simulate runs always-runnable entities for total ns in slices and returns
+// the CPU time each got.
+func simulate(s *FairShare[string], ents []string, total, slice int64) map[string]int64 {
+	got := map[string]int64{}
+	for _, e := range ents {
+		s.Add(e)
+	}
+	for now := int64(0); now < total; {
+		e, ok := s.Pick(now)
+		if !ok {
+			now = s.NextRefill(now) // everyone capped: idle
+			continue
+		}
+		run := slice
+		if b := s.Budget(e, now); b >= 0 && b < run {
+			run = b
+			if run == 0 {
+				run = 1
+			}
+		}
+		s.Charge(e, run)
+		got[e] += run
+		now += run
+	}
+	return got
+}
+
+func TestWeightsGiveProportionalShares(t *testing.T) {
+	var s FairShare[string]
+	s.SetGroup(1, 256, 0)
+	s.SetGroup(2, 512, 0)
+	s.Join("a", 1)
+	s.Join("b", 2)
+	got := simulate(&s, []string{"a", "b"}, 10e9, 10e6)
+	ratio := float64(got["b"]) / float64(got["a"])
+	if math.Abs(ratio-2) > 0.1 {
+		t.Errorf("512:256 got %v:%v ns, ratio %.3f, want 2", got["b"], got["a"], ratio)
+	}
+}
+
+func TestGroupWeightIsSharedByItsVCPUs(t *testing.T) {
+	var s FairShare[string]
+	s.SetGroup(1, 256, 0)
+	s.SetGroup(2, 256, 0)
+	s.Join("a0", 1)
+	s.Join("a1", 1)
+	s.Join("b", 2)
+	got := simulate(&s, []string{"a0", "a1", "b"}, 9e9, 10e6)
+	a := got["a0"] + got["a1"]
+	if r := float64(a) / float64(got["b"]); math.Abs(r-1) > 0.1 {
+		t.Errorf("two-vCPU domain got %d, one-vCPU domain %d: ratio %.3f, want 1", a, got["b"], r)
+	}
+}
+
+func TestCapHolds(t *testing.T) {
+	var s FairShare[string]
+	s.SetGroup(1, 256, 25)
+	s.Join("capped", 1)
+	got := simulate(&s, []string{"capped"}, 3e9, 10e6)
+	if share := float64(got["capped"]) / 3e9; share > 0.26 || share < 0.24 {
+		t.Errorf("capped alone got %.3f of the CPU, want 0.25", share)
+	}
+	var s2 FairShare[string]
+	s2.SetGroup(1, 256, 25)
+	s2.SetGroup(2, 256, 0)
+	s2.Join("capped", 1)
+	s2.Join("free", 2)
+	got = simulate(&s2, []string{"capped", "free"}, 3e9, 10e6)
+	if share := float64(got["capped"]) / 3e9; share > 0.26 {
+		t.Errorf("capped next to a busy domain got %.3f of the CPU, want <= 0.25", share)
+	}
+	if share := float64(got["free"]) / 3e9; share < 0.74 {
+		t.Errorf("uncapped domain got %.3f, want the rest", share)
+	}
+}
+
+func TestWakerDoesNotBankSleep(t *testing.T) {
+	var s FairShare[string]
+	s.Join("busy", 1)
+	s.Join("sleeper", 2)
+	s.Add("busy")
+	for i := 0; i < 100; i++ { // busy runs alone for a while
+		e, _ := s.Pick(int64(i) * 10e6)
+		s.Charge(e, 10e6)
+	}
+	s.Add("sleeper")
+	// Now they must alternate, not let the sleeper run 100 slices in a row.
+	runs := map[string]int{}
+	for i := 0; i < 10; i++ {
+		e, _ := s.Pick(0)
+		s.Charge(e, 10e6)
+		runs[e]++
+	}
+	if runs["sleeper"] > 6 {
+		t.Errorf("sleeper ran %d of 10 slices after waking", runs["sleeper"])
+	}
+}
+
+func TestRemoveAndLeave(t *testing.T) {
+	var s FairShare[string]
+	s.Add("x")
+	s.Add("y")
+	s.Remove("x")
+	if s.Contains("x") || !s.Contains("y") || s.Len() != 1 {
+		t.Fatal("remove")
+	}
+	s.Leave("y")
+	if _, ok := s.Pick(0); ok {
+		t.Error("nothing should be runnable")
+	}
+}
