@@ -106,6 +106,16 @@ define_scenarios() {
 		'+^\(two\) GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-two.chat \
 		-m 1536M -kernel "$HV" -append "hvmem=200M domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
+	# Xen ABI between test guests: interdomain events, grants, hostile hypercalls.
+	local two="domain=a,mem=16M,module=0 domain=b,mem=16M,module=1"
+	scenario evtchn-pingpong 90 0 '^\(a\) evtping: 1000 round trips done' '+^\(b\) evtpong: done' \
+		'+"a" report 2: 1000 samples' -kernel "$HV" -append "$two" -initrd "$GUEST evtping 1000 2,$GUEST evtpong 1000"
+	scenario grant-copy 90 0 '^\(b\) grantdst: copy OK' '+^\(b\) grantdst: map OK' '+^\(a\) grantsrc: saw the peer.s write' \
+		'!FAIL' -kernel "$HV" -append "$two" -initrd "$GUEST grantsrc,$GUEST grantdst"
+	scenario linux-fuzz 500 0 '^\(fuzz\) hcfuzz: done 100000 calls' '+"linux" shut down: poweroff' '+^\(linux\) 6\.1\.0' \
+		'!"linux" crashed' @chat=tests/linux-fuzz.chat \
+		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1 domain=fuzz,mem=16M,module=2" \
+		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio,$GUEST hcfuzz 100000 7"
 	scenario no-svm 30 2 'hv: cannot run domains: this CPU has no AMD SVM' '+svm: unavailable' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,-svm
 	scenario no-npt 30 2 'hv: cannot run domains: .*no nested paging' -kernel "$HV" -append "$one" -initrd "$GUEST hello" -cpu qemu64,+svm

@@ -97,6 +97,9 @@ func (h *Hypervisor) pollReady(v *VCPU, ports uint64, n uint32) bool {
 	return false
 }
 
+// evtchnArgSize is the argument struct size of each EVTCHNOP (0: not served).
+var evtchnArgSize = [...]int{0: 12, 1: 12, 3: 4, 4: 4, 5: 24, 6: 8, 7: 8, 8: 8, 9: 4, 10: 2, 11: 24, 12: 8, 13: 8}
+
 // eventChannelOp implements event_channel_op (event_channel.h).
 func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 	ev := v.dom.ev
@@ -104,10 +107,10 @@ func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 		return -errENOSYS
 	}
 	var b [24]byte
-	size := map[uint64]int{0: 12, 1: 12, 3: 4, 4: 4, 5: 24, 6: 8, 7: 8, 8: 8, 9: 4, 10: 2, 11: 24, 12: 8, 13: 8}[cmd]
-	if size == 0 {
+	if cmd >= uint64(len(evtchnArgSize)) || evtchnArgSize[cmd] == 0 {
 		return -errENOSYS
 	}
+	size := evtchnArgSize[cmd]
 	if !h.copyIn(v, arg, b[:size]) {
 		return -errEFAULT
 	}

@@ -132,6 +132,11 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_hostile, mode_hostile
 	.long name_long,    mode_long
 	.long name_bench,   mode_bench
+	.long name_evtpong, mode_evtpong
+	.long name_evtping, mode_evtping
+	.long name_grantsrc, mode_grantsrc
+	.long name_grantdst, mode_grantdst
+	.long name_hcfuzz,  mode_hcfuzz
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -142,6 +147,11 @@ name_mmio:	.asciz "mmio"
 name_hostile:	.asciz "hostile"
 name_long:	.asciz "long"
 name_bench:	.asciz "bench"
+name_evtpong:	.asciz "evtpong"
+name_evtping:	.asciz "evtping"
+name_grantsrc:	.asciz "grantsrc"
+name_grantdst:	.asciz "grantdst"
+name_hcfuzz:	.asciz "hcfuzz"
 	.globl empty_string
 empty_string:	.asciz ""
 

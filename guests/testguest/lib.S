@@ -108,6 +108,20 @@ putdec:
 	popal
 	ret
 
+# putsdec: print EAX as a signed decimal number (hypercall results, GNTST_* codes).
+	.globl putsdec
+putsdec:
+	testl %eax, %eax
+	jns putdec
+	pushl %eax
+	movb $'-', %al
+	call putc
+	popl %eax
+	negl %eax
+	call putdec
+	negl %eax
+	ret
+
 # strlen: ECX = length of the string at ESI.
 	.globl strlen
 strlen:
@@ -169,6 +183,19 @@ gozen_report:
 	movl %eax, %ecx			# key
 	movl $GOZEN_OP_report, %ebx	# EDX = pointer already
 	movl $HC_gozen_op, %eax
+	vmmcall
+	movl %eax, 28(%esp)
+	popal
+	ret
+
+# sched_yield: sched_op(SCHEDOP_yield, NULL): let the other domains run.
+# EAX = the hypercall's result.
+	.globl sched_yield
+sched_yield:
+	pushal
+	movl $SCHEDOP_yield, %ebx
+	xorl %ecx, %ecx
+	movl $HC_sched_op, %eax
 	vmmcall
 	movl %eax, 28(%esp)
 	popal

@@ -9,6 +9,7 @@
 	.text
 
 # fail: shut down with reason crash (after a mode printed what went wrong).
+	.globl fail, poweroff
 fail:
 	movl $SHUTDOWN_crash, %eax
 	jmp shutdown
@@ -616,6 +617,7 @@ default_tag:	.asciz "count"
 
 	.bss
 	.balign 4096
+	.globl bench_samples		# evtping (xen.S) keeps its samples here too
 bench_samples:	.skip 4 * BENCH_MAX	# u32 TSC deltas
 	.balign 4
 excl:		.skip 8 * 8		# excluded page ranges {first, end}
