@@ -497,19 +497,18 @@ mode_grantdst:
 	jmp poweroff
 
 # ---- hcfuzz N SEED [verbose]: N pseudo-random hypercalls ---------------------------------
-# Numbers: half the time one of the Xen hypercalls hv implements, else any of 0..63;
-# never sched_op (29) or sched_op_compat (6), which could shut the guest down or block
+# Never sched_op (29) or sched_op_compat (6), which could shut the guest down or block
 # it for good, nor console_io(CONSOLEIO_write) (garbage output). Half the calls follow
-# a recipe (fuzz_recipe): a call that takes a structure, with the structure built
-# field by field from plausible values. In the others the first argument is
-# a small number (0..15) 3 times in 4, else anything; each other argument is a small
-# number (1/4), a pointer into the scratch region
-# [FUZZ_SCRATCH, +1 MiB) whose first 64 bytes get fresh field values just before the
-# call (1/2), or anything (1/4, mostly outside RAM). Field values (fuzz_value) are
-# small numbers, DOMID_SELF, scratch pointers and scratch frame numbers, zero, or
-# anything; so the frames and pointers hv follows are mostly in the scratch region or
-# in the low pages below the image, which the guest does not need any more. The
-# scratch region is refilled at every progress line.
+# a recipe (fuzz_recipe): a command that takes a structure, built field by field from
+# plausible values. The others take a number, half the time one of the Xen hypercalls
+# hv implements, else any of 0..63; a first argument 0..15 (3 times in 4) or anything;
+# and other arguments that are each a small number (1/4), a pointer into the scratch
+# region [FUZZ_SCRATCH, +1 MiB) whose first 64 bytes get fresh fuzz_values just
+# before the call (1/2), or anything (1/4, mostly outside RAM). fuzz_value gives small
+# numbers, DOMID_SELF, scratch pointers and frame numbers, zero, or anything; so the
+# frames and pointers hv follows are mostly in the scratch region or in the low pages
+# below the image, which the guest no longer needs. The scratch region is refilled at
+# every progress line.
 	.globl mode_hcfuzz
 mode_hcfuzz:
 	call parse_dec

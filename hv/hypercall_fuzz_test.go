@@ -1,0 +1,64 @@
+package hv
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"gozen/hv/backend"
+	"gozen/hv/x86"
+)
+
+// FuzzHypercalls drives the hypercall dispatcher with arbitrary numbers,
+// argument registers and guest memory contents: every argument structure
+// the core parses (memory_op, hvm_op, vcpu_op, sched_op, event_channel_op,
+// grant_table_op, xen_version, console_io, ...) is read from fuzzed guest
+// memory. hv must answer with an error code, never panic, and never touch
+// memory outside the calling domain (the peer domain's RAM is checked).
+func FuzzHypercalls(f *testing.F) {
+	f.Add(uint8(hcMemoryOp), uint64(7), uint64(0x200000), []byte{0xf0, 0x7f, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10})
+	f.Add(uint8(hcEventChannelOp), uint64(6), uint64(0x200000), []byte{0xf0, 0x7f, 2, 0})
+	f.Add(uint8(hcGrantTableOp), uint64(5), uint64(0x200000), []byte{8, 0, 0, 0, 0, 0, 0, 0, 1, 0})
+	f.Add(uint8(hcVCPUOp), uint64(10), uint64(0), []byte{0x10, 0, 0, 0, 0, 0, 0, 0, 0x40})
+	f.Add(uint8(hcHVMOp), uint64(0), uint64(0x200000), []byte{0xf0, 0x7f, 0, 0, 0, 0, 0, 0, 0xf3, 0, 0, 0, 0, 0, 0, 2})
+	f.Add(uint8(hcSchedOp), uint64(3), uint64(0x200000), []byte{0, 0, 0x20})
+	f.Fuzz(func(t *testing.T, nr uint8, cmd, ptr uint64, mem []byte) {
+		h, be, _ := newTestHV(nil, nil)
+		code := append([]byte{}, insnVMMCALL...)
+		a, err := h.CreateDomain(DomainConfig{Name: "a", Mem: 4 << 20, Kernel: pvhELF(code)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := h.CreateDomain(DomainConfig{Name: "b", Mem: 4 << 20, Kernel: pvhELF(code)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Fill a's memory at 0x200000 with the fuzz data; pointers in the
+		// data then point at more of it.
+		if len(mem) > 8192 {
+			mem = mem[:8192]
+		}
+		a.mem.WritePhys(0x200000, mem)
+		var before [4096]byte
+		b.mem.ReadPhys(0x200000, before[:])
+		v := a.vcpus[0]
+		v.state = VCPURunning
+		fv := be.vcpus[0]
+		fv.mode = x86.Mode64
+		args := [5]uint64{cmd, ptr, 0x200000 + uint64(len(mem))/2, 1, ptr ^ 0x1000}
+		if len(mem) >= 8 {
+			args[2] = binary.LittleEndian.Uint64(mem) // a pointer or count from the data
+		}
+		ret := h.dispatch(v, uint64(nr), args)
+		if ret > 1<<40 {
+			t.Errorf("hypercall %d returned %#x", nr, ret)
+		}
+		var after [4096]byte
+		if b.mem != nil {
+			b.mem.ReadPhys(0x200000, after[:])
+			if before != after {
+				t.Errorf("hypercall %d from domain a changed domain b's memory", nr)
+			}
+		}
+		_ = backend.ExitNone
+	})
+}
