@@ -154,11 +154,24 @@ func (s *FairShare[T]) Len() int {
 	return n
 }
 
+// roll starts a new accounting period when the old one is over. A capped
+// group's overrun (a slice cannot stop exactly on its budget) is carried
+// into the next period, token-bucket style, so the long-run share equals the
+// cap.
 func (s *FairShare[T]) roll(now int64) {
 	s.init()
-	if now-s.periodStart >= s.Period {
-		s.periodStart = now - (now-s.periodStart)%s.Period
-		for _, g := range s.groups {
+	if now-s.periodStart < s.Period {
+		return
+	}
+	periods := (now - s.periodStart) / s.Period
+	s.periodStart += periods * s.Period
+	for _, g := range s.groups {
+		if g.cap == 0 {
+			g.used = 0
+			continue
+		}
+		g.used -= periods * int64(g.cap) * s.Period / 100
+		if g.used < 0 {
 			g.used = 0
 		}
 	}
