@@ -97,6 +97,7 @@ func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
 				return -errEFAULT
 			}
 			v.dom.console.write(h.out, v.dom.name, buf)
+			v.dom.console.touched = h.env.Now()
 			return 0
 		case consoleRead:
 			return 0

@@ -57,6 +57,8 @@ type xenDomain struct {
 	consolePort  uint32
 	consoleRing  consoleRing
 	vmAssist     uint64
+	// grantFrames is where each grant-table frame is mapped (index -> gfn).
+	grantFrames map[uint64]uint64
 }
 
 // xenVCPU is a vCPU's Xen state.
@@ -136,6 +138,9 @@ func (h *Hypervisor) writeWallclock(p *[4096]byte) {
 // the page at gfn becomes shared_info. GoZen uses the guest's own RAM page
 // there (zeroed), so no machine page changes hands.
 func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) int64 {
+	if d.xen.sharedInfo != 0 && d.xen.sharedInfo == gfn {
+		return 0 // already there: keep its contents, as Xen does
+	}
 	if !d.mem.IsRAM(gfn) {
 		return -errEINVAL
 	}

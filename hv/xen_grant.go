@@ -86,15 +86,27 @@ func (h *Hypervisor) mapGrantFrame(v *VCPU, idx, gfn uint64) int64 {
 	if err != nil {
 		return -errEINVAL
 	}
-	if !d.mem.IsRAM(gfn) {
-		if hpa, ok := d.mem.Translate(gfn * pageSize); ok && hpa == mfn*pageSize {
+	if old, ok := d.xen.grantFrames[idx]; ok {
+		if old == gfn {
 			return 0 // already there
 		}
-		d.mem.UnmapFrame(gfn) // a previous frame at this gfn, if any
+		// A frame lives at one gfn: move it, as Xen does, so a guest cannot
+		// make hv build page tables for endless aliases.
+		d.mem.UnmapFrame(old)
+		delete(d.xen.grantFrames, idx)
+	}
+	if !d.mem.IsRAM(gfn) {
+		if _, ok := d.mem.Translate(gfn * pageSize); ok {
+			return -errEBUSY // something else (a grant mapping) is there
+		}
 	}
 	if err := d.mem.MapFrame(gfn, mfn*pageSize, false); err != nil {
 		return -errEINVAL
 	}
+	if d.xen.grantFrames == nil {
+		d.xen.grantFrames = map[uint64]uint64{}
+	}
+	d.xen.grantFrames[idx] = gfn
 	d.flushTLBs()
 	return 0
 }

@@ -31,6 +31,7 @@ const (
 	errENOENT     = 2
 	errESRCH      = 3
 	errENOMEM     = 12
+	errEBUSY      = 16
 	errEEXIST     = 17
 	errENOSPC     = 28
 	errETIME      = 62
