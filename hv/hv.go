@@ -246,6 +246,12 @@ func (h *Hypervisor) fireTimers(now int64) {
 					h.unblock(v)
 				}
 			}
+			if v.xen.pollTimer != 0 && now >= v.xen.pollTimer {
+				v.xen.pollTimer = 0 // SCHEDOP_poll timed out: return 0
+				if v.xen.polling && v.state == VCPUBlocked {
+					h.unblock(v)
+				}
+			}
 		}
 	}
 }
@@ -255,8 +261,12 @@ func (h *Hypervisor) nextTimer() (int64, bool) {
 	ok := false
 	for _, d := range h.domains {
 		for _, v := range d.vcpus {
-			if v.timer != 0 && (v.state == VCPUBlocked || v.state == VCPURunnable || v.state == VCPURunning) && (!ok || v.timer < best) {
+			live := v.state == VCPUBlocked || v.state == VCPURunnable || v.state == VCPURunning
+			if v.timer != 0 && live && (!ok || v.timer < best) {
 				best, ok = v.timer, true
+			}
+			if v.xen.pollTimer != 0 && live && (!ok || v.xen.pollTimer < best) {
+				best, ok = v.xen.pollTimer, true
 			}
 		}
 	}
@@ -273,6 +283,7 @@ func (h *Hypervisor) kickVCPU(v *VCPU) {
 
 func (h *Hypervisor) unblock(v *VCPU) {
 	if v.state == VCPUBlocked && v.dom.state == DomainRunning {
+		v.xen.polling, v.xen.pollTimer = false, 0
 		v.state = VCPURunnable
 		h.rq.Add(v)
 	}

@@ -70,8 +70,9 @@ type xenVCPU struct {
 	runstate    int32
 	stateEntry  int64
 	stateTime   [4]int64
-	xenTimer    bool // v.timer belongs to VCPUOP_set_singleshot_timer
-	polling     bool // blocked in SCHEDOP_poll
+	xenTimer    bool  // v.timer belongs to VCPUOP_set_singleshot_timer
+	polling     bool  // blocked in SCHEDOP_poll
+	pollTimer   int64 // its timeout (Env.Now units), 0 = none
 }
 
 // page returns the domain's guest page gfn, or nil if it is not backed.

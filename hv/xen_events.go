@@ -79,22 +79,31 @@ func (h *Hypervisor) raiseTimer(v *VCPU) {
 }
 
 // pollReady reads SCHEDOP_poll's port list and reports whether one of the
-// ports is already pending; otherwise v is marked as polling.
-func (h *Hypervisor) pollReady(v *VCPU, ports uint64, n uint32) bool {
-	if n == 0 || n > 128 {
-		return true // nothing sensible to wait for: return at once
+// ports is already pending. Errors follow Xen's do_poll: more ports than
+// the domain can have is -EINVAL, an unreadable list -EFAULT, a port out of
+// range -EINVAL.
+func (h *Hypervisor) pollReady(v *VCPU, ports uint64, n uint32) (bool, int64) {
+	if n > 128 {
+		return false, -errEINVAL
+	}
+	if n == 0 {
+		return false, 0 // no ports: wait for the timeout (or any event)
 	}
 	buf := make([]byte, 4*n)
 	if !h.copyIn(v, ports, buf) {
-		return true
+		return false, -errEFAULT
 	}
+	ready := false
 	for i := uint32(0); i < n; i++ {
-		if v.dom.ev.IsPending(le.Uint32(buf[4*i:])) {
-			return true
+		p := le.Uint32(buf[4*i:])
+		if p == 0 || p > v.dom.ev.MaxPort() {
+			return false, -errEINVAL
+		}
+		if v.dom.ev.IsPending(p) {
+			ready = true
 		}
 	}
-	v.xen.polling = true
-	return false
+	return ready, 0
 }
 
 // evtchnArgSize is the argument struct size of each EVTCHNOP (0: not served).

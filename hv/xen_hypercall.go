@@ -320,13 +320,20 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 		if !h.copyIn(v, arg, b[:]) {
 			return -errEFAULT
 		}
+		ready, e := h.pollReady(v, le.Uint64(b[0:]), le.Uint32(b[8:]))
+		if e != 0 || ready {
+			return e
+		}
+		// Its own timeout, separate from the vCPU's single-shot timer
+		// (which keeps running, as in Xen).
 		if to := le.Uint64(b[16:]); to != 0 {
-			h.setXenTimer(v, int64(to))
-			v.xen.xenTimer = false // wakes the poller, no VIRQ_TIMER
+			v.xen.pollTimer = h.deadlineFromSystem(int64(to))
+			if v.xen.pollTimer == 0 {
+				v.xen.pollTimer = 1
+			}
 		}
-		if !h.pollReady(v, le.Uint64(b[0:]), le.Uint32(b[8:])) {
-			v.state = VCPUBlocked
-		}
+		v.xen.polling = true
+		v.state = VCPUBlocked
 		return 0
 	case 5: // SCHEDOP_shutdown_code
 		return 0
