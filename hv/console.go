@@ -18,7 +18,9 @@ const partialFlushDelay = 150e6 // ns
 
 const maxLine = 256
 
-func (l *lineBuffer) write(out io.Writer, name string, p []byte) {
+// write adds guest output p, written at time now (Env.Now).
+func (l *lineBuffer) write(out io.Writer, name string, p []byte, now int64) {
+	l.touched = now
 	for _, c := range p {
 		switch {
 		case c == '\n':

@@ -38,8 +38,7 @@ func (h *Hypervisor) drainConsole(d *Domain) {
 		buf[i] = p[consOut+(cons+i)%consOutSize]
 	}
 	le.PutUint32(p[consOutCons:], prod)
-	d.console.write(h.out, d.name, buf[:n])
-	d.console.touched = h.env.Now()
+	d.console.write(h.out, d.name, buf[:n], h.env.Now())
 	// Tell the guest there is room again.
 	if d.ev != nil && n > 0 {
 		d.ev.Signal(d.xen.consolePort)

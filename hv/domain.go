@@ -3,6 +3,7 @@ package hv
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"gozen/event"
 	"gozen/grant"
@@ -359,28 +360,7 @@ func (h *Hypervisor) CleanShutdowns() bool {
 	return true
 }
 
-func indent(s string) string {
-	out := ""
-	for i, l := range splitLines(s) {
-		if i > 0 {
-			out += "\n    "
-		}
-		out += l
-	}
-	return out
-}
-
-func splitLines(s string) []string {
-	var lines []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			lines = append(lines, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(lines, s[start:])
-}
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 
 // Report returns the values a domain reported through the test ABI under key.
 func (d *Domain) Report(key uint32) []uint32 { return d.reports[key] }

@@ -71,13 +71,18 @@ func (h *Hypervisor) skip(v *VCPU, e backend.Exit) bool {
 			return false
 		}
 	}
-	a := v.arch
-	rip := a.RIP() + uint64(n)
-	if a.Mode() != x86.Mode64 {
+	advanceRIP(v, n)
+	return true
+}
+
+// advanceRIP moves v past an n-byte instruction; outside 64-bit mode the
+// instruction pointer wraps at 4 GiB.
+func advanceRIP(v *VCPU, n int) {
+	rip := v.arch.RIP() + uint64(n)
+	if v.arch.Mode() != x86.Mode64 {
 		rip &= 0xffffffff
 	}
-	a.SetRIP(rip)
-	return true
+	v.arch.SetRIP(rip)
 }
 
 // fetch reads the instruction bytes at the guest's RIP into v.insn (a
@@ -162,8 +167,7 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 	switch {
 	case e.Port == DebugPort && !e.In:
 		b := byte(r[x86.RAX])
-		v.dom.console.write(h.out, v.dom.name, []byte{b})
-		v.dom.console.touched = h.env.Now()
+		v.dom.console.write(h.out, v.dom.name, []byte{b}, h.env.Now())
 	case e.In:
 		// No device: the bus floats high.
 		mask := uint64(1)<<(8*e.Size) - 1
@@ -220,9 +224,5 @@ func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
 	} else if !op.Write {
 		op.Complete(v.arch.Regs(), ^uint64(0), mode)
 	}
-	rip := v.arch.RIP() + uint64(op.Len)
-	if mode != x86.Mode64 {
-		rip &= 0xffffffff
-	}
-	v.arch.SetRIP(rip)
+	advanceRIP(v, op.Len)
 }

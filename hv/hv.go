@@ -192,9 +192,7 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 	v.slices++
 	h.setRunstate(v, runstateRunning)
 	for v.state == VCPURunning {
-		if v.dom.xen.upcallVector != 0 && v.upcallPending() {
-			h.deliverUpcall(v)
-		} else {
+		if !h.deliverUpcall(v) {
 			h.deliverIPI(v)
 		}
 		e := v.arch.Run()

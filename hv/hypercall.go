@@ -73,11 +73,6 @@ func (h *Hypervisor) hypercall(v *VCPU) {
 	r[x86.RAX] = uint64(ret)
 }
 
-// guestRead copies from guest-virtual memory of v, as the guest would read it.
-func (h *Hypervisor) guestRead(v *VCPU, gva uint64, p []byte) error {
-	return x86.ReadVirt(v.dom.mem, v.arch.Paging(), gva, p, v.arch.CPL() == 3)
-}
-
 func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
 	if v.arch.CPL() != 0 {
 		return -errEPERM // HVM guests make hypercalls from kernel mode only
@@ -93,11 +88,10 @@ func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
 				return -errEINVAL
 			}
 			buf := make([]byte, n)
-			if err := h.guestRead(v, a[2], buf); err != nil {
+			if !h.copyIn(v, a[2], buf) {
 				return -errEFAULT
 			}
-			v.dom.console.write(h.out, v.dom.name, buf)
-			v.dom.console.touched = h.env.Now()
+			v.dom.console.write(h.out, v.dom.name, buf, h.env.Now())
 			return 0
 		case consoleRead:
 			return 0
@@ -131,10 +125,7 @@ func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
 			if us > 3600e6 {
 				return -errEINVAL
 			}
-			v.timer = h.env.Now() + int64(us)*1000
-			if v.timer == 0 {
-				v.timer = 1
-			}
+			v.timer = deadline(h.env.Now() + int64(us)*1000)
 			v.xen.xenTimer = false
 			v.timerFired = false
 			return 0
@@ -152,7 +143,7 @@ func (h *Hypervisor) report(v *VCPU, key uint32, gva, count uint64) int64 {
 		return -errEINVAL
 	}
 	buf := make([]byte, 4*count)
-	if err := h.guestRead(v, gva, buf); err != nil {
+	if !h.copyIn(v, gva, buf) {
 		return -errEFAULT
 	}
 	vals := make([]uint32, count)

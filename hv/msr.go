@@ -1,6 +1,7 @@
 package hv
 
 import (
+	"gozen/abi/xen"
 	"gozen/arch/amd64"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
@@ -104,25 +105,14 @@ func validPAT(v uint64) bool {
 	return true
 }
 
-// fillHypercallPage writes Xen's hypercall page for an AMD guest into the
-// guest page whose address is in val (low 12 bits: page index, only 0
-// exists). Slot i (32 bytes) is "mov $i, %eax; vmmcall; ret"; the iret slot
-// (23) holds ud2, as in Xen (xen/arch/x86/hvm/svm/svm.c).
+// fillHypercallPage writes Xen's hypercall page into the guest page whose
+// address is in val (low 12 bits: page index, only 0 exists), with stubs
+// for the backend's hypercall instruction (abi/xen.FillHypercallPage).
 func (h *Hypervisor) fillHypercallPage(v *VCPU, val uint64) bool {
 	if val&0xfff != 0 {
 		return false
 	}
-	var page [4096]byte
-	for i := 0; i < 4096/32; i++ {
-		s := page[32*i:]
-		if i == 23 {
-			s[0], s[1] = 0x0f, 0x0b
-			continue
-		}
-		s[0] = 0xb8
-		s[1], s[2], s[3], s[4] = byte(i), 0, 0, 0
-		s[5], s[6], s[7] = 0x0f, 0x01, 0xd9
-		s[8] = 0xc3
-	}
+	var page [xen.HypercallPageSize]byte
+	xen.FillHypercallPage(page[:], h.be.Name() == "svm")
 	return v.dom.mem.WritePhys(val, page[:]) == nil
 }

@@ -1,6 +1,6 @@
 package hv
 
-import "math/bits"
+import "gozen/abi/xen"
 
 // Guest time (Xen "system time"): nanoseconds since the hypervisor started,
 // computed from the TSC exactly as a guest computes it from vcpu_time_info
@@ -15,49 +15,40 @@ type pvclock struct {
 	hz     uint64
 }
 
-// newPVClock derives mul and shift for a TSC of hz ticks per second, as Xen's
-// set_time_scale does: bring hz into (1e9, 2e9] by halving or doubling, then
-// mul = 2^32 * 1e9 / hz'.
+// newPVClock derives mul and shift for a TSC of hz ticks per second as Xen
+// does (abi/xen.PVClockScale).
 func newPVClock(anchor, hz uint64) pvclock {
 	if hz == 0 {
 		hz = 1_000_000_000
 	}
-	shift := int8(0)
-	t := hz
-	for t > 2_000_000_000 {
-		t >>= 1
-		shift--
-	}
-	for t <= 1_000_000_000 {
-		t <<= 1
-		shift++
-	}
-	mul, _ := bits.Div64(1_000_000_000>>32, 1_000_000_000<<32, t)
-	return pvclock{anchor: anchor, mul: uint32(mul), shift: shift, hz: hz}
+	mul, shift := xen.PVClockScale(hz)
+	return pvclock{anchor: anchor, mul: mul, shift: shift, hz: hz}
 }
 
-// nanos converts a TSC value to system time.
+// nanos converts a TSC value to system time with the guest's formula.
 func (c pvclock) nanos(tsc uint64) int64 {
-	d := tsc - c.anchor
-	if c.shift < 0 {
-		d >>= uint(-c.shift)
-	} else {
-		d <<= uint(c.shift)
-	}
-	hi, lo := bits.Mul64(d, uint64(c.mul))
-	return int64(hi<<32 | lo>>32)
+	return int64(xen.ScaleDelta(tsc-c.anchor, c.mul, c.shift))
 }
 
 // systemTime is the current guest system time.
 func (h *Hypervisor) systemTime() int64 { return h.clock.nanos(h.env.TSC()) }
 
-// deadlineFromSystem converts an absolute guest system time into the
-// hypervisor's Env.Now units.
+// deadlineFromSystem converts an absolute guest system time into a vCPU
+// timer deadline in the hypervisor's Env.Now units.
 func (h *Hypervisor) deadlineFromSystem(t int64) int64 {
 	now := h.env.Now()
 	d := t - h.systemTime()
 	if d < 0 {
 		d = 0
 	}
-	return now + d
+	return deadline(now + d)
+}
+
+// deadline returns t as a timer deadline: vCPU timers use 0 for "none", so
+// a deadline that happens to be 0 becomes 1.
+func deadline(t int64) int64 {
+	if t == 0 {
+		return 1
+	}
+	return t
 }

@@ -190,17 +190,19 @@ func (v *VCPU) upcallPending() bool {
 }
 
 // deliverUpcall injects the domain's callback vector into v when an event
-// is pending, or arranges an exit for when v can take it.
-func (h *Hypervisor) deliverUpcall(v *VCPU) {
+// is pending, or arranges an exit for when v can take it. It reports
+// whether an event was pending.
+func (h *Hypervisor) deliverUpcall(v *VCPU) bool {
 	vec := v.dom.xen.upcallVector
 	if vec == 0 || !v.upcallPending() {
-		return
+		return false
 	}
 	if v.arch.Interruptible() {
 		v.arch.InjectInterrupt(vec)
 	} else {
 		v.arch.RequestInterruptWindow()
 	}
+	return true
 }
 
 // Runstates (vcpu.h).

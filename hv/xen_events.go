@@ -1,6 +1,8 @@
 package hv
 
 import (
+	"strconv"
+
 	"gozen/event"
 )
 
@@ -193,18 +195,4 @@ func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 // xenError wraps a negative Xen errno as a Go error.
 type xenError int
 
-func (e xenError) Error() string { return "xen error " + itoa(int(-e)) }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
+func (e xenError) Error() string { return "xen error " + strconv.Itoa(int(-e)) }

@@ -289,9 +289,6 @@ func (h *Hypervisor) vcpuOp(v *VCPU, cmd, id, arg uint64) int64 {
 // deadline already past fires at once (Linux BUGs on anything else).
 func (h *Hypervisor) setXenTimer(v *VCPU, deadline int64) {
 	v.timer = h.deadlineFromSystem(deadline)
-	if v.timer == 0 {
-		v.timer = 1
-	}
 	v.xen.xenTimer = true
 	v.timerFired = false
 }
@@ -328,9 +325,6 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 		// (which keeps running, as in Xen).
 		if to := le.Uint64(b[16:]); to != 0 {
 			v.xen.pollTimer = h.deadlineFromSystem(int64(to))
-			if v.xen.pollTimer == 0 {
-				v.xen.pollTimer = 1
-			}
 		}
 		v.xen.polling = true
 		v.state = VCPUBlocked
