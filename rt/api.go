@@ -34,7 +34,7 @@ func Cmdline() string {
 }
 
 func stripImage() []byte {
-	return stripImageName(BootInfo.Cmdline(), BootInfo.LoaderName())
+	return bootparam.StripImageName(BootInfo.Cmdline(), BootInfo.LoaderName())
 }
 
 // Modules returns the boot modules.
@@ -87,8 +87,6 @@ func ReadCounters() Counters {
 
 // CPU returns the CPU features found at boot.
 func CPU() amd64.Features { return features }
-
-func stripImageName(cmd, loader []byte) []byte { return bootparam.StripImageName(cmd, loader) }
 
 // LoaderName is the boot loader's name from the multiboot information.
 func LoaderName() string { return string(BootInfo.LoaderName()) }
@@ -148,7 +146,7 @@ func ModuleCmdline(i int) string {
 	if i < 0 || i >= BootInfo.NModules {
 		return ""
 	}
-	return strings.TrimSpace(string(stripImageName(BootInfo.Modules[i].Cmdline(), BootInfo.LoaderName())))
+	return strings.TrimSpace(string(bootparam.StripImageName(BootInfo.Modules[i].Cmdline(), BootInfo.LoaderName())))
 }
 
 // ReadTSC returns the time-stamp counter, which guests see unchanged (hv
