@@ -202,12 +202,13 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 		if v.state != VCPURunning {
 			break
 		}
+		// The slice ends at its deadline (its end, or the earliest vCPU timer
+		// as of its start: other vCPUs' timers cannot change while this one
+		// runs), or when this vCPU's own timer, which it may just have set,
+		// is due. fireTimers then sees the timer.
 		now = h.env.Now()
-		if now >= end || (v.timer != 0 && now >= v.timer) {
+		if now >= deadline || (v.timer != 0 && now >= v.timer) {
 			break
-		}
-		if dl, ok := h.nextTimer(); ok && now >= dl {
-			break // another vCPU's timer is due: let fireTimers see it
 		}
 	}
 	ran := h.env.Now() - start
