@@ -126,6 +126,17 @@ const (
 	EvtchnFIFOControlBlockSize = 72 // struct evtchn_fifo_control_block
 )
 
+// Offsets of the fields of struct evtchn_fifo_control_block, for code that
+// updates a live control block in guest memory.
+const (
+	// EvtchnFIFOControlBlockReadyOffset is offsetof(ready): a 32-bit word,
+	// bit q set when queue q is non-empty.
+	EvtchnFIFOControlBlockReadyOffset = 0
+	// EvtchnFIFOControlBlockHeadOffset is offsetof(head): the 32-bit head
+	// port of each of the EvtchnFIFOMaxQueues queues, by priority.
+	EvtchnFIFOControlBlockHeadOffset = 8
+)
+
 // Sizes of the unions and padding inside the event-channel structures.
 const (
 	evtchnStatusUnionSize    = 8  // sizeof(evtchn_status.u)

@@ -44,6 +44,8 @@ func TestEvtchnConstants(t *testing.T) {
 		{"EVTCHN_FIFO_LINK_MASK", EvtchnFIFOLinkMask, 0x1ffff},
 		{"EVTCHN_FIFO_NR_CHANNELS", EvtchnFIFONrChannels, 131072},
 		{"~EVTCHN_FIFO_EVENT_WORDS_PER_PAGE (xen/common/event_fifo.c)", EvtchnFIFOEventWordsPerPage, 1024},
+		{"offsetof(struct evtchn_fifo_control_block, ready)", EvtchnFIFOControlBlockReadyOffset, 0},
+		{"offsetof(struct evtchn_fifo_control_block, head)", EvtchnFIFOControlBlockHeadOffset, 8},
 		{"sizeof(((struct evtchn_status *)0)->u)", evtchnStatusUnionSize, 8},
 		{"sizeof(((struct evtchn_op *)0)->u)", evtchnOpUnionSize, 24},
 		{"sizeof(((struct evtchn_init_control *)0)->_pad)", evtchnInitControlPadSize, 7},

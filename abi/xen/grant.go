@@ -110,6 +110,11 @@ const (
 	// GNTMAPContainsPTE is GNTMAP_contains_pte: HostAddr is the machine
 	// address of the PTE to update (PV).
 	GNTMAPContainsPTE = 1 << 4
+	// GNTMAPCanFail is GNTMAP_can_fail (bit 5). Xen never gave it a meaning
+	// or an implementation and dropped it from grant_table.h in 4.16; older
+	// headers (4.0 to 4.15) define it, so guests built against them may set
+	// it.
+	GNTMAPCanFail = 1 << 5
 	// GNTMAPGuestAvail0 is _GNTMAP_guest_avail0: the first of the bits the
 	// guest may have Xen copy into available PTE bits
 	// (XENFEAT_gnttab_map_avail_bits).
@@ -125,6 +130,10 @@ const (
 	GNTCopySourceGref = 1 << 0
 	// GNTCopyDestGref is GNTCOPY_dest_gref: Dest.U is a grant reference.
 	GNTCopyDestGref = 1 << 1
+	// GNTCopyCanFail is GNTCOPY_can_fail (bit 2). Xen never implemented it
+	// and dropped it from grant_table.h in 4.3; older headers (4.0 to 4.2)
+	// define it.
+	GNTCopyCanFail = 1 << 2
 )
 
 // Operations of GnttabCacheFlush.Op (GNTTAB_CACHE_* in grant_table.h).
