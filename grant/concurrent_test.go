@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 // A guest vCPU flipping its own bits of an entry (here the cache attribute
@@ -22,26 +24,26 @@ func TestConcurrentGuestUpdates(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for !stop.Load() {
-			atomic.OrUint32(p, GTFPCD)
-			atomic.AndUint32(p, ^uint32(GTFPCD))
+			atomic.OrUint32(p, xen.GTFPCD)
+			atomic.AndUint32(p, ^uint32(xen.GTFPCD))
 			toggles += 2
 		}
 	}()
 	ok, unstable := 0, 0
 	for i := 0; i < 20000; i++ {
-		h, st := e.s.MapGrantRef(e.b, idA, 8, GNTMAPHostMap, addr(hostGFN))
+		h, st := e.s.MapGrantRef(e.b, idA, 8, xen.GNTMAPHostMap, addr(hostGFN))
 		switch st {
-		case GNTSTOkay:
+		case xen.GNTSTOkay:
 			ok++
-			if f := uint16(atomic.LoadUint32(p)); f&(GTFReading|GTFWriting) != GTFReading|GTFWriting {
+			if f := uint16(atomic.LoadUint32(p)); f&(xen.GTFReading|xen.GTFWriting) != xen.GTFReading|xen.GTFWriting {
 				stop.Store(true)
 				wg.Wait()
 				t.Fatalf("map %d: status bits lost: %#x", i, f)
 			}
-			if st := e.s.UnmapGrantRef(e.b, addr(hostGFN), h); st != GNTSTOkay {
+			if st := e.s.UnmapGrantRef(e.b, addr(hostGFN), h); st != xen.GNTSTOkay {
 				t.Fatalf("unmap: %d", st)
 			}
-		case GNTSTGeneralError:
+		case xen.GNTSTGeneralError:
 			unstable++
 		default:
 			t.Fatalf("map: %d", st)
@@ -50,7 +52,7 @@ func TestConcurrentGuestUpdates(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	f := uint16(atomic.LoadUint32(p))
-	if f != GTFPermitAccess {
+	if f != xen.GTFPermitAccess {
 		t.Fatalf("final flags %#x", f)
 	}
 	if d := uint16(atomic.LoadUint32(p) >> 16); d != idB {

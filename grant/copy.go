@@ -1,5 +1,7 @@
 package grant
 
+import "gozen/abi/xen"
+
 // CopyPtr is one side of struct gnttab_copy.
 type CopyPtr struct {
 	// Ref is the grant ref (the union u.ref) when the op's flags say this
@@ -43,31 +45,31 @@ type copyBuf struct {
 // copyOne is gnttab_copy_one; the checks come in Xen's order.
 func (s *System) copyOne(ld *Domain, op *CopyOp) int16 {
 	if op.Len == 0 {
-		return GNTSTOkay
+		return xen.GNTSTOkay
 	}
 	if !s.alive(ld) {
-		return GNTSTBadDomain
+		return xen.GNTSTBadDomain
 	}
-	srcGref := op.Flags&GNTCopySourceGref != 0
-	dstGref := op.Flags&GNTCopyDestGref != 0
+	srcGref := op.Flags&xen.GNTCopySourceGref != 0
+	dstGref := op.Flags&xen.GNTCopyDestGref != 0
 
 	// gnttab_copy_lock_domains
 	src, st := s.copyDomain(ld, op.Src.Domid, srcGref)
-	if st != GNTSTOkay {
+	if st != xen.GNTSTOkay {
 		return st
 	}
 	dst, st := s.copyDomain(ld, op.Dst.Domid, dstGref)
-	if st != GNTSTOkay {
+	if st != xen.GNTSTOkay {
 		return st
 	}
 
 	sb := copyBuf{dom: src, readonly: true}
-	if st := s.claim(ld, &sb, &op.Src, srcGref); st != GNTSTOkay {
+	if st := s.claim(ld, &sb, &op.Src, srcGref); st != xen.GNTSTOkay {
 		return st
 	}
 	defer s.release(&sb)
 	db := copyBuf{dom: dst}
-	if st := s.claim(ld, &db, &op.Dst, dstGref); st != GNTSTOkay {
+	if st := s.claim(ld, &db, &op.Dst, dstGref); st != xen.GNTSTOkay {
 		return st
 	}
 	defer s.release(&db)
@@ -76,41 +78,41 @@ func (s *System) copyOne(ld *Domain, op *CopyOp) int16 {
 	// sub-page bounds checks cannot fail here.)
 	so, do, n := int(op.Src.Offset), int(op.Dst.Offset), int(op.Len)
 	if so+n > PageSize || do+n > PageSize {
-		return GNTSTBadCopyArg
+		return xen.GNTSTBadCopyArg
 	}
 	copy(db.page[do:do+n], sb.page[so:so+n])
-	return GNTSTOkay
+	return xen.GNTSTOkay
 }
 
 // copyDomain is gnttab_copy_lock_domain: only DOMID_SELF may be addressed
 // by frame.
 func (s *System) copyDomain(ld *Domain, domid uint16, isGref bool) (*Domain, int16) {
-	if domid != DomIDSelf && !isGref {
-		return nil, GNTSTPermissionDenied
+	if domid != xen.DomIDSelf && !isGref {
+		return nil, xen.GNTSTPermissionDenied
 	}
 	d := s.byAnyID(ld, domid)
 	if d == nil {
-		return nil, GNTSTBadDomain
+		return nil, xen.GNTSTBadDomain
 	}
-	return d, GNTSTOkay
+	return d, xen.GNTSTOkay
 }
 
 // claim is gnttab_copy_claim_buf.
 func (s *System) claim(ld *Domain, b *copyBuf, p *CopyPtr, isGref bool) int16 {
 	if isGref {
 		page, st := s.acquireForCopy(b.dom, p.Ref, ld.ID, b.readonly)
-		if st != GNTSTOkay {
+		if st != xen.GNTSTOkay {
 			return st
 		}
 		b.ref, b.page, b.haveGrnt = p.Ref, page, true
-		return GNTSTOkay
+		return xen.GNTSTOkay
 	}
 	page, _, st := b.dom.pagedFrame(p.GFN)
-	if st != GNTSTOkay {
+	if st != xen.GNTSTOkay {
 		return st
 	}
 	b.page = page
-	return GNTSTOkay
+	return xen.GNTSTOkay
 }
 
 // release is gnttab_copy_release_buf / release_grant_for_copy.
@@ -132,7 +134,7 @@ func (s *System) release(b *copyBuf) {
 // gref for ldom and return the page behind it.
 func (s *System) acquireForCopy(rd *Domain, gref uint32, ldom uint16, readonly bool) (*[PageSize]byte, int16) {
 	if gref >= rd.nrEntries() {
-		return nil, GNTSTBadGntref
+		return nil, xen.GNTSTBadGntref
 	}
 	act := &rd.active[gref]
 	cnt := &act.hostW
@@ -140,11 +142,11 @@ func (s *System) acquireForCopy(rd *Domain, gref uint32, ldom uint16, readonly b
 		cnt = &act.hostR
 	}
 	if act.pinned() && (act.domid != ldom || *cnt >= pinLimit) {
-		return nil, GNTSTGeneralError
+		return nil, xen.GNTSTGeneralError
 	}
 	var page *[PageSize]byte
 	if !act.pinned() || (!readonly && act.hostW == 0) {
-		if st := rd.setStatus(gref, act, readonly, false, ldom); st != GNTSTOkay {
+		if st := rd.setStatus(gref, act, readonly, false, ldom); st != xen.GNTSTOkay {
 			return nil, st
 		}
 		gfn := uint64(loadFrame(rd.frameField(gref)))
@@ -153,10 +155,10 @@ func (s *System) acquireForCopy(rd *Domain, gref uint32, ldom uint16, readonly b
 			// another frame than the pinned one: Xen fails this too (it
 			// compares the mfns). Do not even look at the new frame.
 			rd.reduceStatusForPin(gref, act, readonly)
-			return nil, GNTSTGeneralError
+			return nil, xen.GNTSTGeneralError
 		}
 		pg, mfn, st := rd.pagedFrame(gfn)
-		if st != GNTSTOkay {
+		if st != xen.GNTSTOkay {
 			rd.reduceStatusForPin(gref, act, readonly)
 			return nil, st
 		}
@@ -165,7 +167,7 @@ func (s *System) acquireForCopy(rd *Domain, gref uint32, ldom uint16, readonly b
 		} else if mfn != act.mfn {
 			// The entry now names another frame than the one pinned.
 			rd.reduceStatusForPin(gref, act, readonly)
-			return nil, GNTSTGeneralError
+			return nil, xen.GNTSTGeneralError
 		}
 		page = pg
 	} else {
@@ -173,11 +175,11 @@ func (s *System) acquireForCopy(rd *Domain, gref uint32, ldom uint16, readonly b
 		// uses the pinned mfn directly; here memory is reached by gfn, so
 		// make sure the gfn still leads to that frame.
 		pg, mfn, st := rd.pagedFrame(act.gfn)
-		if st != GNTSTOkay || mfn != act.mfn {
-			return nil, GNTSTBadPage
+		if st != xen.GNTSTOkay || mfn != act.mfn {
+			return nil, xen.GNTSTBadPage
 		}
 		page = pg
 	}
 	*cnt++
-	return page, GNTSTOkay
+	return page, xen.GNTSTOkay
 }

@@ -3,6 +3,11 @@
 // domains (split drivers: blkfront/blkback, netfront/netback, xenstore and
 // console rings).
 //
+// Xen's numbers (GTF_*, GNTMAP_*, GNTCOPY_*, GNTST_*, DOMID_* and the error
+// numbers, as xen.Errno) are those of gozen/abi/xen, the only package
+// outside the standard library that this one imports, so it runs under
+// `go test` on the host.
+//
 // It follows xen/common/grant_table.c closely, restricted to what a
 // translated (HVM/PVH, "paging_mode_external") guest may do:
 //

@@ -1,6 +1,10 @@
 package grant
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"gozen/abi/xen"
+)
 
 func loadHdr(p *uint32) uint32   { return atomic.LoadUint32(p) }
 func loadFrame(p *uint32) uint32 { return atomic.LoadUint32(p) }
@@ -17,29 +21,29 @@ const setStatusRetries = 4
 // but Xen checks it on v1 entries too). Every failure is
 // GNTST_general_error, as in Xen.
 func (d *Domain) setStatus(ref uint32, act *active, readonly, mapflag bool, ldom uint16) int16 {
-	mask := uint16(GTFTypeMask)
+	mask := uint16(xen.GTFTypeMask)
 	if mapflag {
-		mask |= GTFSubPage
+		mask |= xen.GTFSubPage
 	}
 	p := d.hdr(ref)
 	cur := atomic.LoadUint32(p)
 	for retries := 0; ; retries++ {
 		flags, domid := uint16(cur), uint16(cur>>16)
-		if !act.pinned() && (flags&mask != GTFPermitAccess || domid != ldom) {
-			return GNTSTGeneralError
+		if !act.pinned() && (flags&mask != xen.GTFPermitAccess || domid != ldom) {
+			return xen.GNTSTGeneralError
 		}
-		nflags := flags | GTFReading
+		nflags := flags | xen.GTFReading
 		if !readonly {
-			if flags&GTFReadonly != 0 {
-				return GNTSTGeneralError
+			if flags&xen.GTFReadonly != 0 {
+				return xen.GNTSTGeneralError
 			}
-			nflags |= GTFWriting
+			nflags |= xen.GTFWriting
 		}
 		if atomic.CompareAndSwapUint32(p, cur, cur&^0xFFFF|uint32(nflags)) {
-			return GNTSTOkay
+			return xen.GNTSTOkay
 		}
 		if retries == setStatusRetries {
-			return GNTSTGeneralError // "Shared grant entry is unstable"
+			return xen.GNTSTGeneralError // "Shared grant entry is unstable"
 		}
 		cur = atomic.LoadUint32(p)
 	}
@@ -51,10 +55,10 @@ func (d *Domain) setStatus(ref uint32, act *active, readonly, mapflag bool, ldom
 func (d *Domain) reduceStatusForPin(ref uint32, act *active, readonly bool) {
 	var clear uint32
 	if !act.pinned() {
-		clear |= GTFReading
+		clear |= xen.GTFReading
 	}
 	if !readonly && act.hostW == 0 {
-		clear |= GTFWriting
+		clear |= xen.GTFWriting
 	}
 	if clear != 0 {
 		atomic.AndUint32(d.hdr(ref), ^clear)
@@ -66,11 +70,11 @@ func (d *Domain) reduceStatusForPin(ref uint32, act *active, readonly bool) {
 func (d *Domain) pagedFrame(gfn uint64) (*[PageSize]byte, uint64, int16) {
 	page := d.Mem.Page(gfn)
 	if page == nil {
-		return nil, 0, GNTSTBadPage
+		return nil, 0, xen.GNTSTBadPage
 	}
 	mfn, ok := d.Mem.Translate(gfn)
 	if !ok {
-		return nil, 0, GNTSTBadPage
+		return nil, 0, xen.GNTSTBadPage
 	}
-	return page, mfn, GNTSTOkay
+	return page, mfn, xen.GNTSTOkay
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 // machine is host memory: machine frames by number.
@@ -176,7 +178,7 @@ func newEnv(t testing.TB, cfg Config) *env {
 // then flags, which go last.
 func setEntry(d *Domain, ref uint32, flags, domid uint16, frame uint32) {
 	f := d.frames[ref/EntriesPerFrame].page
-	off := (ref % EntriesPerFrame) * EntrySize
+	off := (ref % EntriesPerFrame) * xen.GrantEntryV1Size
 	binary.LittleEndian.PutUint16(f[off+2:], domid)
 	atomic.StoreUint32(d.frameField(ref), frame)
 	p := d.hdr(ref)
@@ -190,9 +192,9 @@ func setEntry(d *Domain, ref uint32, flags, domid uint16, frame uint32) {
 
 // grant makes d grant gfn to domid at ref (GTF_permit_access [| readonly]).
 func grant(d *Domain, ref uint32, domid uint16, gfn uint32, readonly bool) {
-	fl := uint16(GTFPermitAccess)
+	fl := uint16(xen.GTFPermitAccess)
 	if readonly {
-		fl |= GTFReadonly
+		fl |= xen.GTFReadonly
 	}
 	setEntry(d, ref, fl, domid, gfn)
 }
@@ -203,7 +205,7 @@ func endAccess(d *Domain, ref uint32) bool {
 	p := (*uint32)(d.hdr(ref))
 	for {
 		old := atomic.LoadUint32(p)
-		if uint16(old)&(GTFReading|GTFWriting) != 0 {
+		if uint16(old)&(xen.GTFReading|xen.GTFWriting) != 0 {
 			return false
 		}
 		if atomic.CompareAndSwapUint32(p, old, old&^0xFFFF) {

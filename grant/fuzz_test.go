@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sync/atomic"
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 // fuzzer drives random grant operations against two domains, A and B, each
@@ -61,7 +63,7 @@ func (f *fuzzer) pickDomid(d *Domain) uint16 {
 	case b < 13:
 		return 3
 	}
-	return DomIDSelf
+	return xen.DomIDSelf
 }
 
 // fuzzRefs are the refs pickRef returns that can exist (tables have at most
@@ -103,7 +105,7 @@ func (f *fuzzer) onPage(owner int, gfn uint64) {
 		h := atomic.LoadUint32(d.hdr(ref))
 		fl, domid := uint16(h), uint16(h>>16)
 		frame := uint64(atomic.LoadUint32(d.frameField(ref)))
-		if fl&GTFTypeMask == GTFPermitAccess && domid == f.cur.ID && frame == gfn {
+		if fl&xen.GTFTypeMask == xen.GTFPermitAccess && domid == f.cur.ID && frame == gfn {
 			return
 		}
 		if a := &d.active[ref]; a.pinned() && a.domid == f.cur.ID && a.gfn == gfn {
@@ -129,10 +131,10 @@ func (f *fuzzer) writable(owner int) map[uint64]bool {
 		if mine && a.hostW > 0 {
 			w[a.gfn] = true
 		}
-		if fl&GTFReadonly != 0 {
+		if fl&xen.GTFReadonly != 0 {
 			continue
 		}
-		if fl&GTFTypeMask == GTFPermitAccess && domid == f.cur.ID {
+		if fl&xen.GTFTypeMask == xen.GTFPermitAccess && domid == f.cur.ID {
 			w[uint64(atomic.LoadUint32(d.frameField(ref)))] = true
 		}
 		if mine {
@@ -158,8 +160,8 @@ func (f *fuzzer) guestSetEntry(d *Domain, ref uint32, flags, domid uint16, frame
 	p := d.hdr(ref)
 	for {
 		old := atomic.LoadUint32(p)
-		keep := uint16(old) & (GTFReading | GTFWriting)
-		nf := flags&^(GTFReading|GTFWriting) | keep
+		keep := uint16(old) & (xen.GTFReading | xen.GTFWriting)
+		nf := flags&^(xen.GTFReading|xen.GTFWriting) | keep
 		if atomic.CompareAndSwapUint32(p, old, uint32(domid)<<16|uint32(nf)) {
 			return
 		}
@@ -182,18 +184,18 @@ func (f *fuzzer) step() {
 			return
 		}
 		b := f.next()
-		flags := uint16(GTFPermitAccess)
+		flags := uint16(xen.GTFPermitAccess)
 		if b&0x30 == 0x30 {
-			flags = uint16(b & GTFTypeMask)
+			flags = uint16(b & xen.GTFTypeMask)
 		}
 		if b&0x04 != 0 {
-			flags |= GTFReadonly
+			flags |= xen.GTFReadonly
 		}
 		if b&0xE0 == 0xE0 {
-			flags |= GTFSubPage
+			flags |= xen.GTFSubPage
 		}
 		if b&0x08 != 0 {
-			flags |= GTFPAT
+			flags |= xen.GTFPAT
 		}
 		f.guestSetEntry(d, ref, flags, f.pickDomid(d), uint32(f.next()%(fuzzRAM+1)))
 	case 2: // the guest ends a grant, as Linux does
@@ -203,8 +205,8 @@ func (f *fuzzer) step() {
 		}
 	case 3: // map
 		flagChoices := []uint32{
-			GNTMAPHostMap, GNTMAPHostMap, GNTMAPHostMap | GNTMAPReadonly, GNTMAPHostMap | GNTMAPReadonly,
-			0, GNTMAPReadonly, GNTMAPDeviceMap | GNTMAPHostMap, GNTMAPHostMap | GNTMAPCanFail,
+			xen.GNTMAPHostMap, xen.GNTMAPHostMap, xen.GNTMAPHostMap | xen.GNTMAPReadonly, xen.GNTMAPHostMap | xen.GNTMAPReadonly,
+			0, xen.GNTMAPReadonly, xen.GNTMAPDeviceMap | xen.GNTMAPHostMap, xen.GNTMAPHostMap | xen.GNTMAPCanFail,
 		}
 		dom := f.pickDomid(d)
 		ref := f.pickRef()
@@ -214,7 +216,7 @@ func (f *fuzzer) step() {
 			gfn = uint64(f.next() % fuzzRAM) // over RAM: the physmap refuses
 		}
 		h, st := f.s.MapGrantRef(d, dom, ref, flags, addr(gfn))
-		if st == GNTSTOkay {
+		if st == xen.GNTSTOkay {
 			f.maps[di] = append(f.maps[di], fuzzMap{h, gfn})
 		} else if h != InvalidHandle {
 			f.t.Fatalf("failed map returned handle %d", h)
@@ -237,7 +239,7 @@ func (f *fuzzer) step() {
 			ha = addr(fuzzSlot0 + uint64(f.next()%fuzzSlots))
 		}
 		st := f.s.UnmapGrantRef(d, ha, h)
-		removed := st == GNTSTOkay && ha != 0
+		removed := st == xen.GNTSTOkay && ha != 0
 		if idx >= 0 && removed {
 			f.maps[di] = append(f.maps[di][:idx], f.maps[di][idx+1:]...)
 		} else if idx < 0 && removed {
@@ -255,8 +257,8 @@ func (f *fuzzer) step() {
 		for i := range ops {
 			fl := uint16(f.next() % 8)
 			ops[i] = CopyOp{
-				Src:   f.copyPtr(d, fl&GNTCopySourceGref != 0),
-				Dst:   f.copyPtr(d, fl&GNTCopyDestGref != 0),
+				Src:   f.copyPtr(d, fl&xen.GNTCopySourceGref != 0),
+				Dst:   f.copyPtr(d, fl&xen.GNTCopyDestGref != 0),
 				Flags: fl,
 			}
 			switch f.next() % 4 {
@@ -279,7 +281,7 @@ func (f *fuzzer) step() {
 			}
 		}
 		for _, op := range ops {
-			if op.Status > 0 || op.Status < GNTSTNoSpace {
+			if op.Status > 0 || op.Status < xen.GNTSTNoSpace {
 				f.t.Fatalf("copy status %d", op.Status)
 			}
 		}
@@ -308,7 +310,7 @@ func (f *fuzzer) copyPtr(d *Domain, isGref bool) CopyPtr {
 	case b < 5 && isGref:
 		p.Domid = f.pickDomid(d)
 	case b < 5:
-		p.Domid = DomIDSelf
+		p.Domid = xen.DomIDSelf
 	default:
 		p.Domid = f.pickDomid(d)
 	}
@@ -339,7 +341,7 @@ func (f *fuzzer) check() {
 				t.Fatalf("mapping %+v of an entry not pinned for d%d: %+v", m, md.ID, a)
 			}
 			pm := f.mems[mi].foreign[m.gfn]
-			if pm.mfn != a.mfn || pm.ro != (m.flags&GNTMAPReadonly != 0) {
+			if pm.mfn != a.mfn || pm.ro != (m.flags&xen.GNTMAPReadonly != 0) {
 				t.Fatalf("physmap %+v disagrees with mapping %+v / %+v", pm, m, a)
 			}
 			pins[rd]++
@@ -353,7 +355,7 @@ func (f *fuzzer) check() {
 		for _, ref := range liveRefs(d) {
 			fl := uint16(atomic.LoadUint32(d.hdr(ref)))
 			a := &d.active[ref]
-			if (fl&GTFReading != 0) != a.pinned() || (fl&GTFWriting != 0) != (a.hostW > 0) {
+			if (fl&xen.GTFReading != 0) != a.pinned() || (fl&xen.GTFWriting != 0) != (a.hostW > 0) {
 				t.Fatalf("d%d ref %d: flags %#x but pins w%d r%d", d.ID, ref, fl, a.hostW, a.hostR)
 			}
 		}
@@ -393,7 +395,7 @@ func runGrantOps(t *testing.T, data []byte) {
 	for i, d := range f.doms {
 		f.cur = d
 		for _, m := range f.maps[i] {
-			if st := f.s.UnmapGrantRef(d, addr(m.gfn), m.handle); st != GNTSTOkay {
+			if st := f.s.UnmapGrantRef(d, addr(m.gfn), m.handle); st != xen.GNTSTOkay {
 				t.Fatalf("final unmap d%d handle %d: %d", d.ID, m.handle, st)
 			}
 		}
@@ -402,7 +404,7 @@ func runGrantOps(t *testing.T, data []byte) {
 	f.check()
 	for _, d := range f.doms {
 		for ref := uint32(0); ref < d.nrEntries(); ref++ {
-			if fl := uint16(atomic.LoadUint32(d.hdr(ref))); fl&(GTFReading|GTFWriting) != 0 {
+			if fl := uint16(atomic.LoadUint32(d.hdr(ref))); fl&(xen.GTFReading|xen.GTFWriting) != 0 {
 				t.Fatalf("d%d ref %d: flags %#x with nothing mapped", d.ID, ref, fl)
 			}
 		}
@@ -458,7 +460,7 @@ func runGrantOpsReleasing(t *testing.T, data []byte) {
 	// is mapped any more.
 	f.cur = o
 	for _, m := range f.maps[1-victim] {
-		if st := f.s.UnmapGrantRef(o, addr(m.gfn), m.handle); st != GNTSTOkay {
+		if st := f.s.UnmapGrantRef(o, addr(m.gfn), m.handle); st != xen.GNTSTOkay {
 			t.Fatalf("survivor unmap: %d", st)
 		}
 	}
@@ -467,7 +469,7 @@ func runGrantOpsReleasing(t *testing.T, data []byte) {
 		t.Fatalf("victim d%d not gone: %v", v.ID, f.gone)
 	}
 	for ref := uint32(0); ref < o.nrEntries(); ref++ {
-		if fl := uint16(atomic.LoadUint32(o.hdr(ref))); fl&(GTFReading|GTFWriting) != 0 {
+		if fl := uint16(atomic.LoadUint32(o.hdr(ref))); fl&(xen.GTFReading|xen.GTFWriting) != 0 {
 			t.Fatalf("survivor ref %d: flags %#x", ref, fl)
 		}
 	}

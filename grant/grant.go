@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"unsafe"
+
+	"gozen/abi/xen"
 )
 
 // Mem is a domain's guest-physical memory as this package needs it.
@@ -150,21 +152,21 @@ type Domain struct {
 // NewDomain registers domain id with its memory and allocates its first
 // table frame.
 func (s *System) NewDomain(id uint16, mem Mem, opt DomainOptions) (*Domain, error) {
-	if id >= DomIDFirstReserved {
-		return nil, fmt.Errorf("grant: domain id %#x is reserved: %w", id, EINVAL)
+	if id >= xen.DomIDFirstReserved {
+		return nil, fmt.Errorf("grant: domain id %#x is reserved: %w", id, xen.EINVAL)
 	}
 	if mem == nil {
-		return nil, fmt.Errorf("grant: domain %d: no memory: %w", id, EINVAL)
+		return nil, fmt.Errorf("grant: domain %d: no memory: %w", id, xen.EINVAL)
 	}
 	if s.cfg.Frames == nil {
-		return nil, fmt.Errorf("grant: no FrameSource configured: %w", EINVAL)
+		return nil, fmt.Errorf("grant: no FrameSource configured: %w", xen.EINVAL)
 	}
 	maxFrames := s.cfg.MaxGrantFrames
 	if opt.MaxGrantFrames > 0 {
 		maxFrames = opt.MaxGrantFrames
 	}
 	if maxFrames < InitialGrantFrames || maxFrames > maxGrantFramesLimit {
-		return nil, fmt.Errorf("grant: domain %d: bad max grant frames %d: %w", id, maxFrames, EINVAL)
+		return nil, fmt.Errorf("grant: domain %d: bad max grant frames %d: %w", id, maxFrames, xen.EINVAL)
 	}
 	maxMT := s.cfg.MaxMaptrack
 	if opt.MaxMaptrack > 0 {
@@ -176,7 +178,7 @@ func (s *System) NewDomain(id uint16, mem Mem, opt DomainOptions) (*Domain, erro
 	s.lock()
 	defer s.unlock()
 	if _, ok := s.doms[id]; ok {
-		return nil, fmt.Errorf("grant: domain %d already exists: %w", id, EEXIST)
+		return nil, fmt.Errorf("grant: domain %d already exists: %w", id, xen.EEXIST)
 	}
 	d := &Domain{ID: id, Mem: mem, sys: s, privileged: opt.Privileged, maxFrames: maxFrames}
 	d.mt.init(maxMT)
@@ -213,13 +215,13 @@ func (d *Domain) nrEntries() uint32 { return uint32(len(d.frames)) * EntriesPerF
 // flags in the low half), which guests and Xen update atomically.
 func (d *Domain) hdr(ref uint32) *uint32 {
 	f := d.frames[ref/EntriesPerFrame].page
-	return (*uint32)(unsafe.Pointer(&f[(ref%EntriesPerFrame)*EntrySize]))
+	return (*uint32)(unsafe.Pointer(&f[(ref%EntriesPerFrame)*xen.GrantEntryV1Size]))
 }
 
 // frameField returns the entry's frame word.
 func (d *Domain) frameField(ref uint32) *uint32 {
 	f := d.frames[ref/EntriesPerFrame].page
-	return (*uint32)(unsafe.Pointer(&f[(ref%EntriesPerFrame)*EntrySize+4]))
+	return (*uint32)(unsafe.Pointer(&f[(ref%EntriesPerFrame)*xen.GrantEntryV1Size+4]))
 }
 
 // alive reports whether d is registered and not released.
@@ -238,7 +240,7 @@ func (s *System) byID(id uint16) *Domain {
 
 // byAnyID is byID that also resolves DOMID_SELF (rcu_lock_domain_by_any_id).
 func (s *System) byAnyID(caller *Domain, id uint16) *Domain {
-	if id == DomIDSelf {
+	if id == xen.DomIDSelf {
 		return caller
 	}
 	return s.byID(id)
@@ -269,14 +271,14 @@ func (d *Domain) FrameMFN(idx int) (uint64, error) {
 	s.lock()
 	defer s.unlock()
 	if d.dying || idx < 0 {
-		return 0, EINVAL
+		return 0, xen.EINVAL
 	}
 	if idx >= len(d.frames) {
 		if idx+1 <= d.maxFrames {
 			_ = d.grow(idx + 1) // as in Xen, only the outcome matters
 		}
 		if idx >= len(d.frames) {
-			return 0, EINVAL
+			return 0, xen.EINVAL
 		}
 	}
 	return d.frames[idx].mfn, nil
@@ -328,12 +330,12 @@ func (s *System) QuerySize(caller *Domain, dom uint16) (nrFrames, maxNrFrames ui
 	defer s.unlock()
 	d := s.byAnyID(caller, dom)
 	if d == nil || !s.alive(caller) {
-		return 0, 0, GNTSTBadDomain
+		return 0, 0, xen.GNTSTBadDomain
 	}
 	if !permitted(caller, d) {
-		return 0, 0, GNTSTPermissionDenied
+		return 0, 0, xen.GNTSTPermissionDenied
 	}
-	return uint32(len(d.frames)), uint32(d.maxFrames), GNTSTOkay
+	return uint32(len(d.frames)), uint32(d.maxFrames), xen.GNTSTOkay
 }
 
 // SetupTable is GNTTABOP_setup_table: grow dom's table to at least nrFrames
@@ -346,24 +348,24 @@ func (s *System) SetupTable(caller *Domain, dom uint16, nrFrames uint32) (mfns [
 	defer s.unlock()
 	d := s.byAnyID(caller, dom)
 	if d == nil || !s.alive(caller) {
-		return nil, GNTSTBadDomain
+		return nil, xen.GNTSTBadDomain
 	}
 	if !permitted(caller, d) {
-		return nil, GNTSTPermissionDenied
+		return nil, xen.GNTSTPermissionDenied
 	}
 	if nrFrames > uint32(d.maxFrames) {
-		return nil, GNTSTGeneralError
+		return nil, xen.GNTSTGeneralError
 	}
 	if int(nrFrames) > len(d.frames) {
 		if d.grow(int(nrFrames)) != nil {
-			return nil, GNTSTGeneralError
+			return nil, xen.GNTSTGeneralError
 		}
 	}
 	mfns = make([]uint64, nrFrames)
 	for i := range mfns {
 		mfns[i] = d.frames[i].mfn
 	}
-	return mfns, GNTSTOkay
+	return mfns, xen.GNTSTOkay
 }
 
 // SetVersion is GNTTABOP_set_version for the caller's table. Only version
@@ -371,27 +373,27 @@ func (s *System) SetupTable(caller *Domain, dom uint16, nrFrames uint32) (mfns [
 // whose max grant version is 1; Linux then stays on v1), anything else with
 // EINVAL. The returned version, to be written back to the guest's op, is
 // always the table's version, 1.
-func (s *System) SetVersion(caller *Domain, version uint32) (uint32, Errno) {
+func (s *System) SetVersion(caller *Domain, version uint32) (uint32, xen.Errno) {
 	switch version {
 	case 1:
 		return 1, 0
 	case 2:
-		return 1, ENOSYS
+		return 1, xen.ENOSYS
 	}
-	return 1, EINVAL
+	return 1, xen.EINVAL
 }
 
 // GetVersion is GNTTABOP_get_version: ESRCH for an unknown domain, EPERM
 // for another domain unless the caller is privileged.
-func (s *System) GetVersion(caller *Domain, dom uint16) (uint32, Errno) {
+func (s *System) GetVersion(caller *Domain, dom uint16) (uint32, xen.Errno) {
 	s.lock()
 	defer s.unlock()
 	d := s.byAnyID(caller, dom)
 	if d == nil || !s.alive(caller) {
-		return 0, ESRCH
+		return 0, xen.ESRCH
 	}
 	if !permitted(caller, d) {
-		return 0, EPERM
+		return 0, xen.EPERM
 	}
 	return 1, 0
 }
@@ -460,7 +462,7 @@ func (s *System) ReleaseDomain(d *Domain) (lingering bool) {
 		if m.flags == 0 {
 			continue
 		}
-		if m.flags&GNTMAPHostMap != 0 {
+		if m.flags&xen.GNTMAPHostMap != 0 {
 			_ = d.Mem.UnmapForeign(m.gfn)
 		}
 		s.dropMapping(d, uint32(h))

@@ -1,5 +1,7 @@
 package grant
 
+import "gozen/abi/xen"
+
 // InvalidHandle is what MapGrantRef returns as the handle on failure (Linux's
 // INVALID_GRANT_HANDLE). Xen itself leaves the op's handle untouched.
 const InvalidHandle = ^uint32(0)
@@ -51,26 +53,26 @@ func (s *System) mapOne(ld *Domain, op *MapOp) {
 	// Only host mappings exist for a translated guest; a request for none
 	// at all is a bad gntref, device/application/PTE mappings a general
 	// error, as in Xen.
-	if op.Flags&(GNTMAPDeviceMap|GNTMAPHostMap) == 0 {
-		op.Status = GNTSTBadGntref
+	if op.Flags&(xen.GNTMAPDeviceMap|xen.GNTMAPHostMap) == 0 {
+		op.Status = xen.GNTSTBadGntref
 		return
 	}
-	if op.Flags&(GNTMAPDeviceMap|GNTMAPApplicationMap|GNTMAPContainsPTE) != 0 || !s.alive(ld) {
-		op.Status = GNTSTGeneralError
+	if op.Flags&(xen.GNTMAPDeviceMap|xen.GNTMAPApplicationMap|xen.GNTMAPContainsPTE) != 0 || !s.alive(ld) {
+		op.Status = xen.GNTSTGeneralError
 		return
 	}
 	rd := s.byID(op.Dom)
 	if rd == nil {
-		op.Status = GNTSTBadDomain
+		op.Status = xen.GNTSTBadDomain
 		return
 	}
 	h := ld.mt.get()
 	if h < 0 {
-		op.Status = GNTSTNoSpace
+		op.Status = xen.GNTSTNoSpace
 		return
 	}
 	st := s.pinForMap(ld, rd, op)
-	if st != GNTSTOkay {
+	if st != xen.GNTSTOkay {
 		ld.mt.put(h)
 		op.Status = st
 		return
@@ -85,7 +87,7 @@ func (s *System) mapOne(ld *Domain, op *MapOp) {
 	s.mapped[act.mfn]++
 	op.Handle = uint32(h)
 	op.DevBusAddr = act.mfn << 12
-	op.Status = GNTSTOkay
+	op.Status = xen.GNTSTOkay
 }
 
 // pinForMap validates and pins rd's entry op.Ref for ld and creates the
@@ -93,25 +95,25 @@ func (s *System) mapOne(ld *Domain, op *MapOp) {
 func (s *System) pinForMap(ld, rd *Domain, op *MapOp) int16 {
 	ref := op.Ref
 	if ref >= rd.nrEntries() {
-		return GNTSTBadGntref
+		return xen.GNTSTBadGntref
 	}
-	readonly := op.Flags&GNTMAPReadonly != 0
+	readonly := op.Flags&xen.GNTMAPReadonly != 0
 	act := &rd.active[ref]
 	cnt := &act.hostW
 	if readonly {
 		cnt = &act.hostR
 	}
 	if act.pinned() && (act.domid != ld.ID || *cnt >= pinLimit) {
-		return GNTSTGeneralError
+		return xen.GNTSTGeneralError
 	}
 	if !act.pinned() || (!readonly && act.hostW == 0) {
-		if st := rd.setStatus(ref, act, readonly, true, ld.ID); st != GNTSTOkay {
+		if st := rd.setStatus(ref, act, readonly, true, ld.ID); st != xen.GNTSTOkay {
 			return st
 		}
 		if !act.pinned() {
 			gfn := uint64(loadFrame(rd.frameField(ref)))
 			_, mfn, st := rd.pagedFrame(gfn)
-			if st != GNTSTOkay {
+			if st != xen.GNTSTOkay {
 				rd.reduceStatusForPin(ref, act, readonly)
 				return st
 			}
@@ -122,13 +124,13 @@ func (s *System) pinForMap(ld, rd *Domain, op *MapOp) int16 {
 
 	// create_grant_p2m_mapping: nothing but host_map (and readonly) may be
 	// asked for.
-	st := GNTSTOkay
-	if op.Flags&^GNTMAPReadonly != GNTMAPHostMap {
-		st = GNTSTGeneralError
+	st := int16(xen.GNTSTOkay)
+	if op.Flags&^xen.GNTMAPReadonly != xen.GNTMAPHostMap {
+		st = xen.GNTSTGeneralError
 	} else if ld.Mem.MapForeign(op.HostAddr>>12, act.mfn, readonly) != nil {
-		st = GNTSTGeneralError
+		st = xen.GNTSTGeneralError
 	}
-	if st != GNTSTOkay {
+	if st != xen.GNTSTOkay {
 		*cnt--
 		rd.reduceStatusForPin(ref, act, readonly)
 	}
@@ -156,31 +158,31 @@ func (s *System) UnmapGrantRef(mapper *Domain, hostAddr uint64, handle uint32) i
 // unmapOne is unmap_common + unmap_common_complete for a translated mapper.
 func (s *System) unmapOne(ld *Domain, hostAddr uint64, handle uint32) int16 {
 	if !s.alive(ld) {
-		return GNTSTBadHandle
+		return xen.GNTSTBadHandle
 	}
 	m := ld.mt.lookup(handle)
 	if m == nil {
-		return GNTSTBadHandle
+		return xen.GNTSTBadHandle
 	}
 	rd := s.doms[m.dom] // present: a domain with pinned grants lingers
 	if rd == nil || m.ref >= rd.nrEntries() {
-		return GNTSTBadHandle
+		return xen.GNTSTBadHandle
 	}
 	// As in Xen, a zero host_addr leaves the host mapping (and so the
 	// handle) in place. Otherwise the address must be the mapping's: Xen
 	// checks the p2m entry there is a grant mapping of the same frame
 	// (replace_grant_p2m_mapping); this package remembers the gfn instead.
-	if hostAddr == 0 || m.flags&GNTMAPHostMap == 0 {
-		return GNTSTOkay
+	if hostAddr == 0 || m.flags&xen.GNTMAPHostMap == 0 {
+		return xen.GNTSTOkay
 	}
 	if hostAddr>>12 != m.gfn {
-		return GNTSTGeneralError
+		return xen.GNTSTGeneralError
 	}
 	if ld.Mem.UnmapForeign(m.gfn) != nil {
-		return GNTSTGeneralError
+		return xen.GNTSTGeneralError
 	}
 	s.dropMapping(ld, handle)
-	return GNTSTOkay
+	return xen.GNTSTOkay
 }
 
 // dropMapping releases the pin behind ld's mapping handle h (whose host
@@ -188,7 +190,7 @@ func (s *System) unmapOne(ld *Domain, hostAddr uint64, handle uint32) int16 {
 func (s *System) dropMapping(ld *Domain, h uint32) {
 	m := &ld.mt.ents[h]
 	rd := s.doms[m.dom]
-	readonly := m.flags&GNTMAPReadonly != 0
+	readonly := m.flags&xen.GNTMAPReadonly != 0
 	if rd != nil && m.ref < rd.nrEntries() {
 		act := &rd.active[m.ref]
 		if readonly {
