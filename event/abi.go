@@ -1,6 +1,10 @@
 package event
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"gozen/abi/xen"
+)
 
 // ABI is a delivery ABI: how "port p is pending / masked" is represented in
 // guest memory (Xen's struct evtchn_port_ops). The two implementations are
@@ -28,7 +32,7 @@ type ABI interface {
 type twoLevel struct{}
 
 func (twoLevel) Name() string  { return "2-level" }
-func (twoLevel) MaxPorts() int { return TwoLevelNumChannels }
+func (twoLevel) MaxPorts() int { return xen.Evtchn2LNrChannels }
 
 func (twoLevel) init(*Table, uint32) {}
 
@@ -36,7 +40,7 @@ func (twoLevel) init(*Table, uint32) {}
 // masked, set the selector bit port/64 of the vCPU, and if that was clear,
 // mark an upcall pending.
 func (twoLevel) setPending(t *Table, vcpu, port uint32) {
-	if port >= TwoLevelNumChannels {
+	if port >= xen.Evtchn2LNrChannels {
 		return
 	}
 	p := t.sharedPage()
@@ -44,12 +48,12 @@ func (twoLevel) setPending(t *Table, vcpu, port uint32) {
 		t.chans[port].pending = true
 		return
 	}
-	if testAndSetBit(p[sharedPending:sharedPending+sharedBitmapSize], port) {
+	if testAndSetBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port) {
 		return
 	}
-	if !testBit(p[sharedMask:sharedMask+sharedBitmapSize], port) {
+	if !testBit(p[xen.SharedInfoEvtchnMaskOffset:xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize], port) {
 		if vi := t.vcpuInfo(vcpu); vi != nil {
-			if !testAndSetBit(vi[vcpuPendingSel:vcpuPendingSel+8], port/64) {
+			if !testAndSetBit(vi[xen.VCPUInfoPendingSelOffset:xen.VCPUInfoPendingSelOffset+8], port/64) {
 				t.markEventsPending(vcpu)
 			}
 		} else {
@@ -61,31 +65,31 @@ func (twoLevel) setPending(t *Table, vcpu, port uint32) {
 
 func (twoLevel) clearPending(t *Table, port uint32) {
 	t.chans[port].pending = false
-	if port >= TwoLevelNumChannels {
+	if port >= xen.Evtchn2LNrChannels {
 		return
 	}
 	if p := t.sharedPage(); p != nil {
-		testAndClearBit(p[sharedPending:sharedPending+sharedBitmapSize], port)
+		testAndClearBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port)
 	}
 }
 
 // unmask: clear the mask bit; if it was set and the port is pending, set
 // the selector bit and mark an upcall as setPending would.
 func (twoLevel) unmask(t *Table, port uint32) {
-	if port >= TwoLevelNumChannels {
+	if port >= xen.Evtchn2LNrChannels {
 		return
 	}
 	p := t.sharedPage()
 	if p == nil {
 		return
 	}
-	if !testAndClearBit(p[sharedMask:sharedMask+sharedBitmapSize], port) ||
-		!testBit(p[sharedPending:sharedPending+sharedBitmapSize], port) {
+	if !testAndClearBit(p[xen.SharedInfoEvtchnMaskOffset:xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize], port) ||
+		!testBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port) {
 		return
 	}
 	v := t.chans[port].vcpu
 	if vi := t.vcpuInfo(v); vi != nil {
-		if !testAndSetBit(vi[vcpuPendingSel:vcpuPendingSel+8], port/64) {
+		if !testAndSetBit(vi[xen.VCPUInfoPendingSelOffset:xen.VCPUInfoPendingSelOffset+8], port/64) {
 			t.markEventsPending(v)
 		}
 	} else {
@@ -94,27 +98,27 @@ func (twoLevel) unmask(t *Table, port uint32) {
 }
 
 func (twoLevel) isPending(t *Table, port uint32) bool {
-	if port >= TwoLevelNumChannels {
+	if port >= xen.Evtchn2LNrChannels {
 		return false
 	}
 	p := t.sharedPage()
 	if p == nil {
 		return t.chans[port].pending
 	}
-	return testBit(p[sharedPending:sharedPending+sharedBitmapSize], port)
+	return testBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port)
 }
 
 func (twoLevel) isMasked(t *Table, port uint32) bool {
-	if port >= TwoLevelNumChannels {
+	if port >= xen.Evtchn2LNrChannels {
 		return true
 	}
 	p := t.sharedPage()
-	return p != nil && testBit(p[sharedMask:sharedMask+sharedBitmapSize], port)
+	return p != nil && testBit(p[xen.SharedInfoEvtchnMaskOffset:xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize], port)
 }
 
 func (twoLevel) isBusy(*Table, uint32) bool { return false }
 
-func (twoLevel) setPriority(*Table, uint32, uint32) int { return -eNOSYS }
+func (twoLevel) setPriority(*Table, uint32, uint32) int { return -int(xen.ENOSYS) }
 
 // le32 and put32 access a little-endian guest word.
 func le32(b []byte) uint32     { return binary.LittleEndian.Uint32(b) }

@@ -8,6 +8,11 @@
 // error numbers are Xen's, returned as negative ints (-EINVAL = -22, ...) so
 // that a hypercall handler can hand them straight back to the guest.
 //
+// Xen's numbers and layouts (DOMID_*, VIRQ_*, EVTCHNSTAT_*, the FIFO and
+// 2-level ABIs, shared_info and vcpu_info offsets, error numbers) are those
+// of gozen/abi/xen, the only package outside the standard library that
+// this one imports, so it runs under `go test` on the host.
+//
 // # Model
 //
 // A System is the registry of domains (domid → *Domain); every cross-domain
@@ -62,85 +67,36 @@
 // guest list.
 package event
 
-// Constants below mirror gozen/abi/xen (Xen's public headers); they are kept
-// local so that this package depends on nothing but the standard library.
+import "gozen/abi/xen"
 
-// Domain IDs with special meaning (xen/include/public/xen.h).
+// VIRQTimer is xen.VIRQTimer (VIRQ_TIMER, per vCPU), under the name package
+// hv uses with Table.RaiseVIRQ.
+const VIRQTimer = xen.VIRQTimer
+
+// FIFO event word bits as masks; abi/xen gives their bit numbers
+// (EVTCHN_FIFO_PENDING and so on).
 const (
-	DomIDFirstReserved = 0x7FF0 // domain IDs at or above this are not real domains
-	DomIDSelf          = 0x7FF0 // "the calling domain"
-	DomIDXen           = 0x7FF2 // the hypervisor itself: remote end of Listener channels
+	FIFOPending = 1 << xen.EvtchnFIFOPending
+	FIFOMasked  = 1 << xen.EvtchnFIFOMasked
+	FIFOLinked  = 1 << xen.EvtchnFIFOLinked
+	FIFOBusy    = 1 << xen.EvtchnFIFOBusy
 )
 
-// Virtual IRQs (xen/include/public/xen.h).
+// Sizes derived from the ABI.
 const (
-	VIRQTimer    = 0  // per vCPU: timer
-	VIRQDebug    = 1  // per vCPU: dump debug info
-	VIRQConsole  = 2  // global: bytes received on the emergency console
-	VIRQDomExc   = 3  // global: exceptional event for some domain
-	VIRQTbuf     = 4  // global
-	VIRQDebugger = 6  // global
-	VIRQXenoprof = 7  // per vCPU
-	VIRQConRing  = 8  // global
-	VIRQPCPU     = 9  // global
-	VIRQMemEvent = 10 // global
-	VIRQArgo     = 11 // per domain
-	VIRQEnomem   = 12 // global
-	VIRQXenPMU   = 13 // per vCPU
-	VIRQArch0    = 16 // x86: global
-	NumVIRQs     = 24 // NR_VIRQS
-)
-
-// Channel states as reported by Status (EVTCHNSTAT_*).
-const (
-	StatClosed      = 0
-	StatUnbound     = 1
-	StatInterdomain = 2
-	StatPIRQ        = 3
-	StatVIRQ        = 4
-	StatIPI         = 5
-)
-
-// FIFO ABI constants (xen/include/public/event_channel.h).
-const (
-	FIFOPriorityMax     = 0  // highest priority
-	FIFOPriorityDefault = 7  // priority of a newly bound port
-	FIFOPriorityMin     = 15 // lowest priority
-	FIFOMaxQueues       = 16
-	FIFOLinkBits        = 17 // EVTCHN_FIFO_LINK_BITS, returned by InitControl
-	FIFONumChannels     = 1 << FIFOLinkBits
-	FIFOPending         = 1 << 31 // event word bits
-	FIFOMasked          = 1 << 30
-	FIFOLinked          = 1 << 29
-	FIFOBusy            = 1 << 28
-	FIFOLinkMask        = 1<<FIFOLinkBits - 1
-
-	fifoWordsPerPage     = pageSize / 4
-	fifoMaxArrayPages    = FIFONumChannels / fifoWordsPerPage // 128
-	fifoControlBlockSize = 8 + 4*FIFOMaxQueues                // ready, _rsvd, head[16]
-	fifoCBReady          = 0
-	fifoCBHead           = 8
-)
-
-// 2-level ABI and shared structure layout (x86-64).
-const (
-	TwoLevelNumChannels = 64 * 64 // EVTCHN_2L_NR_CHANNELS with 64-bit xen_ulong_t
-
 	pageSize = 4096
 
-	// shared_info
-	sharedVCPUInfo   = 0    // vcpu_info[32]
-	sharedPending    = 2048 // evtchn_pending[64] (u64)
-	sharedMask       = 2560 // evtchn_mask[64] (u64)
-	sharedBitmapSize = 512
-	legacyVCPUs      = 32 // XEN_LEGACY_MAX_VCPUS
+	// fifoMaxArrayPages is the number of event-array pages that hold an
+	// event word for every FIFO port (128).
+	fifoMaxArrayPages = xen.EvtchnFIFONrChannels / xen.EvtchnFIFOEventWordsPerPage
 
-	// vcpu_info
-	vcpuInfoSize       = 64
-	vcpuUpcallPending  = 0 // u8
-	vcpuUpcallMask     = 1 // u8
-	vcpuPendingSel     = 8 // xen_ulong_t
-	vcpuInfoEventBytes = 16
+	// sharedBitmapSize is the size in bytes of shared_info's evtchn_pending
+	// and of its evtchn_mask: xen.EvtchnWords 64-bit words each.
+	sharedBitmapSize = xen.EvtchnWords * 8
+
+	// vcpuInfoEventBytes is the event part of a vcpu_info: upcall flags and
+	// selector, everything before arch.
+	vcpuInfoEventBytes = xen.VCPUInfoArchOffset
 )
 
 // Limits.
@@ -154,20 +110,5 @@ const (
 	// (EVTCHNS_PER_BUCKET).
 	portsPerBucket = 64
 	// maxDomainID is the highest ID of a real domain.
-	maxDomainID = DomIDFirstReserved - 1
-)
-
-// Xen error numbers (xen/include/public/errno.h). Operations return them
-// negated.
-const (
-	ePERM      = 1
-	eNOENT     = 2
-	eSRCH      = 3
-	eNXIO      = 6
-	eBUSY      = 16
-	eEXIST     = 17
-	eINVAL     = 22
-	eNOSPC     = 28
-	eNOSYS     = 38
-	eOPNOTSUPP = 95
+	maxDomainID = xen.DomIDFirstReserved - 1
 )

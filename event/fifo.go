@@ -1,5 +1,7 @@
 package event
 
+import "gozen/abi/xen"
+
 // fifoABI is the FIFO ABI (Xen's event_fifo.c): one 32-bit event word per
 // port in guest event-array pages, and per vCPU a control block holding a
 // READY bitmap and the heads of 16 priority queues. The hypervisor keeps
@@ -10,19 +12,19 @@ type fifoABI struct {
 }
 
 func (*fifoABI) Name() string  { return "FIFO" }
-func (*fifoABI) MaxPorts() int { return FIFONumChannels }
+func (*fifoABI) MaxPorts() int { return xen.EvtchnFIFONrChannels }
 
 // word returns the 4 bytes of port's event word, or nil if its event-array
 // page has not been added (or is no longer RAM).
 func (f *fifoABI) word(t *Table, port uint32) []byte {
-	if port >= uint32(len(f.arrays))*fifoWordsPerPage {
+	if port >= uint32(len(f.arrays))*xen.EvtchnFIFOEventWordsPerPage {
 		return nil
 	}
-	p := t.mem.Page(f.arrays[port/fifoWordsPerPage])
+	p := t.mem.Page(f.arrays[port/xen.EvtchnFIFOEventWordsPerPage])
 	if p == nil {
 		return nil
 	}
-	off := (port % fifoWordsPerPage) * 4
+	off := (port % xen.EvtchnFIFOEventWordsPerPage) * 4
 	return p[off : off+4]
 }
 
@@ -36,10 +38,10 @@ func (t *Table) controlBlock(v uint32) []byte {
 	if p == nil {
 		return nil
 	}
-	return p[vs.cbOff : vs.cbOff+fifoControlBlockSize]
+	return p[vs.cbOff : vs.cbOff+xen.EvtchnFIFOControlBlockSize]
 }
 
-func (*fifoABI) init(t *Table, port uint32) { t.chans[port].prio = FIFOPriorityDefault }
+func (*fifoABI) init(t *Table, port uint32) { t.chans[port].prio = xen.EvtchnFIFOPriorityDefault }
 
 // setPending sets PENDING and, if the event is neither masked nor already
 // linked, links it at the tail of queue (vcpu, priority): LINK of the old
@@ -71,7 +73,7 @@ func (f *fifoABI) setPending(t *Table, vcpu, port uint32) {
 	// If the event was the tail of the queue it was last on, that queue
 	// is empty now (the guest unlinked it): forget the tail, so that
 	// linking to it later cannot corrupt the queue the event joins now.
-	if ch.lastVCPU < uint32(len(t.vcpus)) && ch.lastPrio < FIFOMaxQueues {
+	if ch.lastVCPU < uint32(len(t.vcpus)) && ch.lastPrio < xen.EvtchnFIFOMaxQueues {
 		if oq := &t.vcpus[ch.lastVCPU].tail[ch.lastPrio]; *oq == port {
 			*oq = 0
 		}
@@ -83,16 +85,16 @@ func (f *fifoABI) setPending(t *Table, vcpu, port uint32) {
 	if *q != 0 && *q != port {
 		if tw := f.word(t, *q); tw != nil {
 			if tv := le32(tw); tv&FIFOLinked != 0 {
-				put32(tw, tv&^(FIFOBusy|FIFOLinkMask)|port)
+				put32(tw, tv&^(FIFOBusy|xen.EvtchnFIFOLinkMask)|port)
 				linked = true
 			}
 		}
 	}
 	if !linked {
-		put32(cb[fifoCBHead+4*prio:], port)
+		put32(cb[xen.EvtchnFIFOControlBlockHeadOffset+4*prio:], port)
 	}
 	*q = port
-	if !linked && !testAndSetBit(cb[fifoCBReady:fifoCBReady+4], prio) {
+	if !linked && !testAndSetBit(cb[xen.EvtchnFIFOControlBlockReadyOffset:xen.EvtchnFIFOControlBlockReadyOffset+4], prio) {
 		t.markEventsPending(vcpu)
 	}
 }
@@ -137,8 +139,8 @@ func (f *fifoABI) isBusy(t *Table, port uint32) bool {
 }
 
 func (*fifoABI) setPriority(t *Table, port, priority uint32) int {
-	if priority > FIFOPriorityMin {
-		return -eINVAL
+	if priority > xen.EvtchnFIFOPriorityMin {
+		return -int(xen.EINVAL)
 	}
 	t.chans[port].prio = uint8(priority)
 	return 0
@@ -157,20 +159,20 @@ func (t *Table) InitControl(vcpu uint32, gfn uint64, offset uint32) (linkBits ui
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	if vcpu >= uint32(len(t.vcpus)) {
-		return 0, -eNOENT
+		return 0, -int(xen.ENOENT)
 	}
-	if offset > pageSize-fifoControlBlockSize || offset%8 != 0 {
-		return 0, -eINVAL
+	if offset > pageSize-xen.EvtchnFIFOControlBlockSize || offset%8 != 0 {
+		return 0, -int(xen.EINVAL)
 	}
 	vs := &t.vcpus[vcpu]
 	if t.fifo != nil && vs.cbSet {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	if t.mem.Page(gfn) == nil {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	vs.cbGFN, vs.cbOff, vs.cbSet = gfn, offset, true
 	if t.fifo == nil {
@@ -178,22 +180,22 @@ func (t *Table) InitControl(vcpu uint32, gfn uint64, offset uint32) (linkBits ui
 	} else {
 		t.replayPending(1, uint32(len(t.chans)), &vcpu)
 	}
-	return FIFOLinkBits, 0
+	return xen.EvtchnFIFOLinkBits, 0
 }
 
 // switchToFIFO is Xen's setup_event_array + setup_ports.
 func (t *Table) switchToFIFO() {
 	p := t.sharedPage()
-	for port := uint32(1); port < uint32(len(t.chans)) && port < TwoLevelNumChannels; port++ {
+	for port := uint32(1); port < uint32(len(t.chans)) && port < xen.Evtchn2LNrChannels; port++ {
 		ch := &t.chans[port]
-		if p != nil && testBit(p[sharedPending:sharedPending+sharedBitmapSize], port) {
+		if p != nil && testBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port) {
 			ch.pending = true
 		}
-		ch.prio = FIFOPriorityDefault
+		ch.prio = xen.EvtchnFIFOPriorityDefault
 		ch.lastVCPU, ch.lastPrio = 0, 0
 	}
 	for v := range t.vcpus {
-		t.vcpus[v].tail = [FIFOMaxQueues]uint32{}
+		t.vcpus[v].tail = [xen.EvtchnFIFOMaxQueues]uint32{}
 	}
 	t.fifo = &fifoABI{arrays: make([]uint64, 0, 4)}
 	t.ops = t.fifo
@@ -208,18 +210,18 @@ func (t *Table) ExpandArray(gfn uint64) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead || t.fifo == nil {
-		return -eOPNOTSUPP
+		return -int(xen.EOPNOTSUPP)
 	}
 	f := t.fifo
 	if len(f.arrays) >= fifoMaxArrayPages {
-		return -eNOSPC
+		return -int(xen.ENOSPC)
 	}
 	if t.mem.Page(gfn) == nil {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
-	from := uint32(len(f.arrays)) * fifoWordsPerPage
+	from := uint32(len(f.arrays)) * xen.EvtchnFIFOEventWordsPerPage
 	f.arrays = append(f.arrays, gfn)
-	t.replayPending(from, from+fifoWordsPerPage, nil)
+	t.replayPending(from, from+xen.EvtchnFIFOEventWordsPerPage, nil)
 	return 0
 }
 
@@ -232,7 +234,7 @@ func (t *Table) fifoDestroy() {
 	for v := range t.vcpus {
 		vs := &t.vcpus[v]
 		vs.cbSet, vs.cbGFN, vs.cbOff = false, 0, 0
-		vs.tail = [FIFOMaxQueues]uint32{}
+		vs.tail = [xen.EvtchnFIFOMaxQueues]uint32{}
 	}
 	for p := range t.chans {
 		ch := &t.chans[p]

@@ -3,6 +3,8 @@ package event
 import (
 	"slices"
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 // Frames used by the FIFO tests.
@@ -21,7 +23,7 @@ func fifoDom(t *testing.T, e *env, id uint16, vcpus int) (*tdom, []*fifoGuest) {
 	for v := 0; v < vcpus; v++ {
 		lb, rc := d.InitControl(uint32(v), cbGFN, uint32(128*v))
 		ok(t, "init_control", rc)
-		if lb != FIFOLinkBits {
+		if lb != xen.EvtchnFIFOLinkBits {
 			t.Fatalf("link_bits %d", lb)
 		}
 		gs = append(gs, &fifoGuest{mem: d.mem, arrays: []uint64{arrGFN}, cbGFN: cbGFN, cbOff: 128 * v})
@@ -46,19 +48,19 @@ func setWord(d *tdom, port uint32, v uint32) {
 func TestFIFOInitControlChecks(t *testing.T) {
 	e := newEnv(t)
 	d := e.add(1, 2, 8, false)
-	wantErr(t, "expand under 2L", d.ExpandArray(arrGFN), eOPNOTSUPP)
+	wantErr(t, "expand under 2L", d.ExpandArray(arrGFN), int(xen.EOPNOTSUPP))
 	_, rc := d.InitControl(2, cbGFN, 0)
-	wantErr(t, "bad vcpu", rc, eNOENT)
+	wantErr(t, "bad vcpu", rc, int(xen.ENOENT))
 	_, rc = d.InitControl(0, cbGFN, 4096-72+8)
-	wantErr(t, "crosses page", rc, eINVAL)
+	wantErr(t, "crosses page", rc, int(xen.EINVAL))
 	_, rc = d.InitControl(0, cbGFN, 0xffffffff)
-	wantErr(t, "huge offset", rc, eINVAL)
+	wantErr(t, "huge offset", rc, int(xen.EINVAL))
 	_, rc = d.InitControl(0, cbGFN, 4)
-	wantErr(t, "misaligned", rc, eINVAL)
+	wantErr(t, "misaligned", rc, int(xen.EINVAL))
 	_, rc = d.InitControl(0, 1000, 0)
-	wantErr(t, "not RAM", rc, eINVAL)
+	wantErr(t, "not RAM", rc, int(xen.EINVAL))
 	_, rc = d.InitControl(0, ^uint64(0), 0)
-	wantErr(t, "huge gfn", rc, eINVAL)
+	wantErr(t, "huge gfn", rc, int(xen.EINVAL))
 	if d.ABI().Name() != "2-level" {
 		t.Fatal("a failed init_control switched ABI")
 	}
@@ -68,22 +70,22 @@ func TestFIFOInitControlChecks(t *testing.T) {
 		t.Fatal("FIFO not active")
 	}
 	_, rc = d.InitControl(0, cbGFN, 0)
-	wantErr(t, "twice", rc, eINVAL)
+	wantErr(t, "twice", rc, int(xen.EINVAL))
 	_, rc = d.InitControl(1, 1000, 0)
-	wantErr(t, "second vcpu not RAM", rc, eINVAL)
+	wantErr(t, "second vcpu not RAM", rc, int(xen.EINVAL))
 	_, rc = d.InitControl(1, cbGFN, 0)
 	ok(t, "second vcpu", rc)
 
-	wantErr(t, "expand not RAM", d.ExpandArray(1000), eINVAL)
+	wantErr(t, "expand not RAM", d.ExpandArray(1000), int(xen.EINVAL))
 	for i := 0; i < 128; i++ {
 		ok(t, "expand", d.ExpandArray(arrGFN))
 	}
-	wantErr(t, "expand past 128 pages", d.ExpandArray(arrGFN), eNOSPC)
+	wantErr(t, "expand past 128 pages", d.ExpandArray(arrGFN), int(xen.ENOSPC))
 	if d.MaxPort() != DefaultMaxPort {
 		t.Fatal("MaxPort")
 	}
-	wantErr(t, "priority 16", d.SetPriority(0, 16), eINVAL)
-	wantErr(t, "priority port", d.SetPriority(1<<25, 1), eINVAL)
+	wantErr(t, "priority 16", d.SetPriority(0, 16), int(xen.EINVAL))
+	wantErr(t, "priority port", d.SetPriority(1<<25, 1), int(xen.EINVAL))
 }
 
 // TestFIFOLinkOrder: events are queued per priority, in order within a
@@ -132,7 +134,7 @@ func TestFIFOLinkOrder(t *testing.T) {
 	}
 	// Linked onto b without touching READY or upcall.
 	ok(t, "send a", d.Send(a))
-	if word(d, b)&FIFOLinkMask != a || len(d.rec.kicks) != 1 {
+	if word(d, b)&xen.EvtchnFIFOLinkMask != a || len(d.rec.kicks) != 1 {
 		t.Fatal("second event")
 	}
 	if got := gs[0].consume(100); !slices.Equal(got, []uint32{b, a}) {
@@ -158,7 +160,7 @@ func TestFIFOMask(t *testing.T) {
 	ok(t, "send q", d.Send(q))
 	ok(t, "send q again", d.Send(q))
 	ok(t, "unmask", d.Unmask(p))
-	if word(d, p) != FIFOPending|FIFOLinked || word(d, q)&FIFOLinkMask != p || len(d.rec.kicks) != 1 {
+	if word(d, p) != FIFOPending|FIFOLinked || word(d, q)&xen.EvtchnFIFOLinkMask != p || len(d.rec.kicks) != 1 {
 		t.Fatalf("unmask: words %#x %#x", word(d, p), word(d, q))
 	}
 	if got := gs[0].consume(100); !slices.Equal(got, []uint32{q, p}) {
@@ -178,8 +180,8 @@ func TestFIFOMask(t *testing.T) {
 func TestFIFOVCPUsAndMove(t *testing.T) {
 	e := newEnv(t)
 	d, gs := fifoDom(t, e, 1, 2)
-	u := port(t)(d.AllocUnbound(DomIDSelf, DomIDSelf))
-	p := port(t)(d.BindInterdomain(DomIDSelf, u)) // p is pending now (bind)
+	u := port(t)(d.AllocUnbound(xen.DomIDSelf, xen.DomIDSelf))
+	p := port(t)(d.BindInterdomain(xen.DomIDSelf, u)) // p is pending now (bind)
 	if got := gs[0].consume(10); !slices.Equal(got, []uint32{p}) {
 		t.Fatalf("bind pending: %v", got)
 	}
@@ -196,7 +198,7 @@ func TestFIFOVCPUsAndMove(t *testing.T) {
 	ok(t, "bind_vcpu", d.BindVCPU(p, 1))
 	ok(t, "send u→p", d.Send(u))
 	ok(t, "send i0", d.Send(i0))
-	if le32(d.mem.Page(cbGFN)[8+4*7:]) != i0 || word(d, p)&FIFOLinkMask != 0 {
+	if le32(d.mem.Page(cbGFN)[8+4*7:]) != i0 || word(d, p)&xen.EvtchnFIFOLinkMask != 0 {
 		t.Fatal("old queue tail not invalidated")
 	}
 	if got := gs[1].consume(10); !slices.Equal(got, []uint32{i1, p}) {
@@ -214,16 +216,16 @@ func TestFIFOSwitchFrom2L(t *testing.T) {
 	d := e.add(1, 1, 16, false)
 	ok(t, "shared", d.SetSharedInfo(shGFN))
 	a := port(t)(d.BindIPI(0))
-	b := port(t)(d.BindVIRQ(VIRQTimer, 0))
+	b := port(t)(d.BindVIRQ(xen.VIRQTimer, 0))
 	ok(t, "send a", d.Send(a))
-	if d.SetPriority(a, 1) != -eNOSYS {
+	if d.SetPriority(a, 1) != -int(xen.ENOSYS) {
 		t.Fatal("2L priority")
 	}
 	_, rc := d.InitControl(0, cbGFN, 0)
 	ok(t, "init", rc)
 	d.rec.reset()
 	// No event array yet: new events are recorded.
-	if !d.RaiseVIRQ(VIRQTimer, 0) {
+	if !d.RaiseVIRQ(xen.VIRQTimer, 0) {
 		t.Fatal("raise")
 	}
 	if !d.IsPending(b) || !d.IsMasked(b) {
@@ -242,11 +244,11 @@ func TestFIFOSwitchFrom2L(t *testing.T) {
 	ok(t, "priority", d.SetPriority(a, 0))
 
 	// Back to 2-level with EVTCHNOP_reset; and FIFO again.
-	ok(t, "reset", d.Reset(DomIDSelf))
+	ok(t, "reset", d.Reset(xen.DomIDSelf))
 	if d.ABI().Name() != "2-level" {
 		t.Fatal("reset kept FIFO")
 	}
-	wantErr(t, "expand after reset", d.ExpandArray(arrGFN), eOPNOTSUPP)
+	wantErr(t, "expand after reset", d.ExpandArray(arrGFN), int(xen.EOPNOTSUPP))
 	_, rc = d.InitControl(0, cbGFN, 0)
 	ok(t, "init again", rc)
 	if err := e.sys.check(); err != nil {
@@ -273,7 +275,7 @@ func TestFIFOPortsBeyondArray(t *testing.T) {
 		t.Fatalf("last %d", last)
 	}
 	_, rc = d.BindIPI(0)
-	wantErr(t, "past MaxPort", rc, eNOSPC)
+	wantErr(t, "past MaxPort", rc, int(xen.ENOSPC))
 	ok(t, "send 1500", d.Send(1500))
 	ok(t, "send 5000", d.Send(5000))
 	for i := uint64(1); i < 5; i++ {
@@ -334,7 +336,7 @@ func TestFIFOHostileWords(t *testing.T) {
 	}
 	// A LINK pointing at itself or far away is never followed.
 	setWord(d, 1, FIFOLinked|1)
-	setWord(d, 2, FIFOLinked|FIFOLinkMask)
+	setWord(d, 2, FIFOLinked|xen.EvtchnFIFOLinkMask)
 	p := port(t)(d.BindIPI(0))
 	ok(t, "send", d.Send(p))
 	if err := e.sys.check(); err != nil {
@@ -372,7 +374,7 @@ func TestFIFOInterdomain(t *testing.T) {
 	f, gs := fifoDom(t, e, 1, 1)
 	l := e.add(2, 1, 8, false)
 	ok(t, "shared", l.SetSharedInfo(shGFN))
-	lp := port(t)(l.AllocUnbound(DomIDSelf, 1))
+	lp := port(t)(l.AllocUnbound(xen.DomIDSelf, 1))
 	fp := port(t)(f.BindInterdomain(2, lp))
 	gs[0].consume(10) // the bind's own pending
 	for i := 0; i < 5; i++ {

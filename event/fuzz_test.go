@@ -3,6 +3,8 @@ package event
 import (
 	"fmt"
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 const fuzzPages = 12 // frames 0..11 are RAM in each fuzzed domain
@@ -111,7 +113,7 @@ func (in *fuzzInput) offset() uint32 {
 func (in *fuzzInput) domid(self, other uint16) uint16 {
 	switch in.u8() % 5 {
 	case 0:
-		return DomIDSelf
+		return xen.DomIDSelf
 	case 1:
 		return self
 	case 2:
@@ -206,7 +208,7 @@ func runFuzzOps(t *testing.T, data []byte) {
 			what = fmt.Sprintf("close(%d)=%d", p, x.Close(p))
 		case 5:
 			p := in.port()
-			if st, rc := x.Status(DomIDSelf, p); rc == 0 && st.State == StatInterdomain && st.RemoteDom == y.ID() {
+			if st, rc := x.Status(xen.DomIDSelf, p); rc == 0 && st.State == xen.EvtchnStatInterdomain && st.RemoteDom == y.ID() {
 				touchY = true
 			}
 			what = fmt.Sprintf("send(%d)=%d", p, x.Send(p))
@@ -214,7 +216,7 @@ func runFuzzOps(t *testing.T, data []byte) {
 			dom := in.domid(x.ID(), y.ID())
 			p := in.port()
 			st, rc := x.Status(dom, p)
-			if rc == 0 && st.State > StatIPI {
+			if rc == 0 && st.State > xen.EvtchnStatIPI {
 				t.Fatalf("status state %d", st.State)
 			}
 			what = fmt.Sprintf("status(%d,%d)=%d", dom, p, rc)
@@ -236,11 +238,11 @@ func runFuzzOps(t *testing.T, data []byte) {
 			v, g, off := in.vcpu(), in.gfn(), in.offset()
 			lb, rc := x.InitControl(v, g, off)
 			if rc == 0 {
-				if lb != FIFOLinkBits {
+				if lb != xen.EvtchnFIFOLinkBits {
 					t.Fatal("link bits")
 				}
 				x.fifo = true
-				x.cbs[v] = region{g, int(off), int(off) + fifoControlBlockSize}
+				x.cbs[v] = region{g, int(off), int(off) + xen.EvtchnFIFOControlBlockSize}
 				x.guests[v] = &fifoGuest{mem: x.mem, cbGFN: g, cbOff: int(off)}
 			}
 			what = fmt.Sprintf("init_control(%d,%d,%d)=%d", v, g, off, rc)
@@ -255,7 +257,7 @@ func runFuzzOps(t *testing.T, data []byte) {
 			v, g, off := in.vcpu(), in.gfn(), in.offset()
 			rc := x.RegisterVCPUInfo(v, g, off)
 			if rc == 0 {
-				x.vinfo[v] = region{g, int(off), int(off) + vcpuInfoSize}
+				x.vinfo[v] = region{g, int(off), int(off) + xen.VCPUInfoSize}
 			}
 			what = fmt.Sprintf("register_vcpu_info(%d,%d,%d)=%d", v, g, off, rc)
 		case 14:
@@ -348,7 +350,7 @@ func runFuzzOps(t *testing.T, data []byte) {
 		t.Fatal("removing a domain wrote the other's memory")
 	}
 	for p := uint32(1); p < uint32(len(doms[1].chans)); p++ {
-		if st, _ := doms[1].Status(DomIDSelf, p); st.State == StatInterdomain && st.RemoteDom == 1 {
+		if st, _ := doms[1].Status(xen.DomIDSelf, p); st.State == xen.EvtchnStatInterdomain && st.RemoteDom == 1 {
 			t.Fatalf("port %d still connected to a removed domain", p)
 		}
 	}

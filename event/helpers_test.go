@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/bits"
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 // fakeMem is guest memory: frames 0..n-1 are RAM, everything else is not.
@@ -161,7 +163,7 @@ type fifoGuest struct {
 	arrays []uint64
 	cbGFN  uint64
 	cbOff  int
-	head   [FIFOMaxQueues]uint32 // Linux's per-CPU cached heads
+	head   [xen.EvtchnFIFOMaxQueues]uint32 // Linux's per-CPU cached heads
 }
 
 func (g *fifoGuest) word(port uint32) []byte {
@@ -177,7 +179,7 @@ func (g *fifoGuest) word(port uint32) []byte {
 }
 
 func (g *fifoGuest) cb() []byte {
-	return g.mem.Page(g.cbGFN)[g.cbOff : g.cbOff+fifoControlBlockSize]
+	return g.mem.Page(g.cbGFN)[g.cbOff : g.cbOff+xen.EvtchnFIFOControlBlockSize]
 }
 
 // consume handles events in priority order and returns the ports that were
@@ -194,7 +196,7 @@ func (g *fifoGuest) consume(limit int) []uint32 {
 		prio := uint32(bits.TrailingZeros32(ready))
 		h := g.head[prio]
 		if h == 0 {
-			h = le32(cb[fifoCBHead+4*prio:])
+			h = le32(cb[xen.EvtchnFIFOControlBlockHeadOffset+4*prio:])
 		}
 		w := g.word(h)
 		if w == nil {
@@ -203,8 +205,8 @@ func (g *fifoGuest) consume(limit int) []uint32 {
 			continue
 		}
 		v := le32(w)
-		put32(w, v&^(FIFOLinked|FIFOLinkMask))
-		next := v & FIFOLinkMask
+		put32(w, v&^(FIFOLinked|xen.EvtchnFIFOLinkMask))
+		next := v & xen.EvtchnFIFOLinkMask
 		if next == 0 {
 			put32(cb[0:], le32(cb[0:])&^(1<<prio))
 		}
@@ -232,8 +234,8 @@ func (s *System) check() error {
 		if (t.fifo == nil) != (t.ops.Name() == "2-level") {
 			return fmt.Errorf("dom %d: ops/fifo mismatch", id)
 		}
-		if t.fifo == nil && len(t.chans) > TwoLevelNumChannels {
-			for p := TwoLevelNumChannels; p < len(t.chans); p++ {
+		if t.fifo == nil && len(t.chans) > xen.Evtchn2LNrChannels {
+			for p := xen.Evtchn2LNrChannels; p < len(t.chans); p++ {
 				if t.chans[p].state != csFree {
 					return fmt.Errorf("dom %d: port %d bound beyond 2-level range", id, p)
 				}
@@ -244,7 +246,7 @@ func (s *System) check() error {
 			if ch.usable() && ch.vcpu >= uint32(len(t.vcpus)) {
 				return fmt.Errorf("dom %d port %d: vcpu %d", id, p, ch.vcpu)
 			}
-			if ch.prio > FIFOPriorityMin || ch.lastPrio > FIFOPriorityMin || ch.lastVCPU >= uint32(len(t.vcpus)) {
+			if ch.prio > xen.EvtchnFIFOPriorityMin || ch.lastPrio > xen.EvtchnFIFOPriorityMin || ch.lastVCPU >= uint32(len(t.vcpus)) {
 				return fmt.Errorf("dom %d port %d: bad FIFO queue fields", id, p)
 			}
 			switch ch.state {
@@ -281,10 +283,10 @@ func (s *System) check() error {
 					return fmt.Errorf("dom %d vcpu %d: VIRQ %d → port %d is not that VIRQ", id, v, virq, p)
 				}
 			}
-			if vs.infoSet && vs.infoOff > pageSize-vcpuInfoSize {
+			if vs.infoSet && vs.infoOff > pageSize-xen.VCPUInfoSize {
 				return fmt.Errorf("dom %d vcpu %d: vcpu_info offset", id, v)
 			}
-			if vs.cbSet && (t.fifo == nil || vs.cbOff > pageSize-fifoControlBlockSize) {
+			if vs.cbSet && (t.fifo == nil || vs.cbOff > pageSize-xen.EvtchnFIFOControlBlockSize) {
 				return fmt.Errorf("dom %d vcpu %d: control block", id, v)
 			}
 			for q, tail := range vs.tail {

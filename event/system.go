@@ -3,6 +3,8 @@ package event
 import (
 	"errors"
 	"sync"
+
+	"gozen/abi/xen"
 )
 
 // GuestMem gives access to a domain's guest-physical memory (the shared_info
@@ -45,9 +47,9 @@ type Listener interface {
 type System struct {
 	mu       sync.Mutex
 	doms     map[uint16]*Domain
-	global   [NumVIRQs]*Domain // explicit global VIRQ handlers
-	hardware *Domain           // default global VIRQ handler
-	calls    []call            // callbacks to make once mu is released
+	global   [xen.NrVIRQs]*Domain // explicit global VIRQ handlers
+	hardware *Domain              // default global VIRQ handler
+	calls    []call               // callbacks to make once mu is released
 }
 
 // call is a deferred callback.
@@ -72,7 +74,7 @@ func NewSystem() *System {
 
 // Config describes a domain for System.AddDomain.
 type Config struct {
-	ID    uint16 // domain ID, below DomIDFirstReserved
+	ID    uint16 // domain ID, below xen.DomIDFirstReserved
 	VCPUs int    // number of vCPUs, 1..MaxVCPUs
 	Mem   GuestMem
 	// Notifier receives kicks (and, if it implements PortNotifier,
@@ -116,8 +118,8 @@ func (s *System) AddDomain(c Config) (*Domain, error) {
 	if maxPort == 0 {
 		maxPort = DefaultMaxPort
 	}
-	if maxPort > FIFONumChannels-1 {
-		maxPort = FIFONumChannels - 1
+	if maxPort > xen.EvtchnFIFONrChannels-1 {
+		maxPort = xen.EvtchnFIFONrChannels - 1
 	}
 	d := &Domain{id: c.ID, privileged: c.Privileged}
 	t := &Table{
@@ -192,23 +194,23 @@ func (s *System) RemoveDomain(d *Domain) {
 // default (the first privileged domain). It returns -EINVAL for a VIRQ that
 // is not global or a domain that is not registered here.
 func (s *System) SetGlobalVIRQHandler(virq uint32, d *Domain) int {
-	if virq >= NumVIRQs || virqKind(virq) != virqGlobal {
-		return -eINVAL
+	if virq >= xen.NrVIRQs || virqKind(virq) != virqGlobal {
+		return -int(xen.EINVAL)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d != nil && (d.Table == nil || d.sys != s || s.doms[d.id] != d) {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	s.global[virq] = d
 	return 0
 }
 
-// RaiseGlobalVIRQ raises a global VIRQ (such as VIRQConsole) in its
+// RaiseGlobalVIRQ raises a global VIRQ (such as xen.VIRQConsole) in its
 // handler domain (Xen's send_global_virq). It reports whether a bound port
 // was found.
 func (s *System) RaiseGlobalVIRQ(virq uint32) bool {
-	if virq >= NumVIRQs || virqKind(virq) != virqGlobal {
+	if virq >= xen.NrVIRQs || virqKind(virq) != virqGlobal {
 		return false
 	}
 	s.mu.Lock()
@@ -227,10 +229,10 @@ func (s *System) globalHandler(virq uint32) *Domain {
 	return s.hardware
 }
 
-// resolve maps a domain ID from a hypercall (DomIDSelf allowed) to a
+// resolve maps a domain ID from a hypercall (xen.DomIDSelf allowed) to a
 // registered domain.
 func (s *System) resolve(self *Domain, id uint16) *Domain {
-	if id == DomIDSelf {
+	if id == xen.DomIDSelf {
 		return self
 	}
 	return s.doms[id]
@@ -273,13 +275,13 @@ func (d *Domain) mayControl(target *Domain) bool {
 	return target == d || d.privileged
 }
 
-// Status describes one port (EVTCHNOP_status). State is one of the Stat*
-// constants; the other fields are filled as the state says:
+// Status describes one port (EVTCHNOP_status). State is one of the
+// xen.EvtchnStat* constants; the other fields are filled as the state says:
 //
-//	StatUnbound:     RemoteDom = the domain allowed to bind it
-//	StatInterdomain: RemoteDom, RemotePort = the other end (DomIDXen, 0
-//	                 for a Listener channel)
-//	StatVIRQ:        VIRQ
+//	xen.EvtchnStatUnbound:     RemoteDom = the domain allowed to bind it
+//	xen.EvtchnStatInterdomain: RemoteDom, RemotePort = the other end
+//	                           (xen.DomIDXen, 0 for a Listener channel)
+//	xen.EvtchnStatVirq:        VIRQ
 //
 // VCPU is the vCPU notified for the port.
 type Status struct {
@@ -290,8 +292,8 @@ type Status struct {
 	VIRQ       uint32
 }
 
-// AllocUnbound allocates a port in domain dom (DomIDSelf or an ID) that
-// domain remote (DomIDSelf meaning the caller) may later bind with
+// AllocUnbound allocates a port in domain dom (xen.DomIDSelf or an ID) that
+// domain remote (xen.DomIDSelf meaning the caller) may later bind with
 // BindInterdomain (EVTCHNOP_alloc_unbound). Errors: -ESRCH for an unknown
 // dom, -ENOSPC when dom has no free port, -EPERM when the caller may not act
 // on dom.
@@ -300,11 +302,11 @@ func (d *Domain) AllocUnbound(dom, remote uint16) (uint32, int) {
 	s.mu.Lock()
 	defer s.unlock()
 	if d.dead {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	target := s.resolve(d, dom)
 	if target == nil {
-		return 0, -eSRCH
+		return 0, -int(xen.ESRCH)
 	}
 	t := target.Table
 	port, rc := t.freePort()
@@ -312,9 +314,9 @@ func (d *Domain) AllocUnbound(dom, remote uint16) (uint32, int) {
 		return 0, rc
 	}
 	if !d.mayControl(target) {
-		return 0, -ePERM
+		return 0, -int(xen.EPERM)
 	}
-	if remote == DomIDSelf {
+	if remote == xen.DomIDSelf {
 		remote = d.id
 	}
 	ch := &t.chans[port]
@@ -336,11 +338,11 @@ func (d *Domain) BindInterdomain(remoteDom uint16, remotePort uint32) (uint32, i
 	s.mu.Lock()
 	defer s.unlock()
 	if d.dead {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	rd := s.resolve(d, remoteDom)
 	if rd == nil {
-		return 0, -eSRCH
+		return 0, -int(xen.ESRCH)
 	}
 	lt, rt := d.Table, rd.Table
 	lport, rc := lt.freePort()
@@ -348,11 +350,11 @@ func (d *Domain) BindInterdomain(remoteDom uint16, remotePort uint32) (uint32, i
 		return 0, rc
 	}
 	if !rt.validPort(remotePort) {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	rch := &rt.chans[remotePort]
 	if rch.state != csUnbound || rch.remoteID != d.id {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	lch := &lt.chans[lport]
 	lch.state = csInterdomain
@@ -373,7 +375,7 @@ func (d *Domain) BindInterdomain(remoteDom uint16, remotePort uint32) (uint32, i
 // BindListener allocates a port whose other end is the hypervisor itself:
 // each EVTCHNOP_send on it calls l.Notify, and the hypervisor signals the
 // guest with Signal. The port notifies vCPU vcpu. Status reports it as
-// interdomain with DomIDXen, port 0. The guest may close it like any
+// interdomain with xen.DomIDXen, port 0. The guest may close it like any
 // interdomain port. Errors: -ENOENT for a bad vCPU, -ENOSPC, -EINVAL for a
 // nil listener or a removed domain.
 func (d *Domain) BindListener(vcpu uint32, l Listener) (uint32, int) {
@@ -381,11 +383,11 @@ func (d *Domain) BindListener(vcpu uint32, l Listener) (uint32, int) {
 	s.mu.Lock()
 	defer s.unlock()
 	if d.dead || l == nil {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	t := d.Table
 	if vcpu >= uint32(len(t.vcpus)) {
-		return 0, -eNOENT
+		return 0, -int(xen.ENOENT)
 	}
 	port, rc := t.freePort()
 	if rc != 0 {
@@ -408,7 +410,7 @@ func (d *Domain) Signal(port uint32) int {
 	defer s.unlock()
 	t := d.Table
 	if d.dead || !t.validPort(port) || t.chans[port].state != csListener {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	t.setPending(t.chans[port].vcpu, port)
 	return 0
@@ -422,7 +424,7 @@ func (d *Domain) Close(port uint32) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if d.dead {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	return d.closePort(port)
 }
@@ -437,17 +439,17 @@ func (d *Domain) Send(port uint32) int {
 	defer s.unlock()
 	t := d.Table
 	if d.dead || !t.validPort(port) {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	ch := &t.chans[port]
 	switch ch.state {
 	case csInterdomain:
 		if ch.remote == nil || ch.remote.Table == nil || !ch.remote.validPort(ch.remotePort) {
-			return -eINVAL // cannot happen: peers are kept consistent
+			return -int(xen.EINVAL) // cannot happen: peers are kept consistent
 		}
 		rt := ch.remote.Table
 		if rt.chans[ch.remotePort].state != csInterdomain {
-			return -eINVAL // cannot happen: peers are kept consistent
+			return -int(xen.EINVAL) // cannot happen: peers are kept consistent
 		}
 		rt.setPending(rt.chans[ch.remotePort].vcpu, ch.remotePort)
 	case csIPI:
@@ -457,7 +459,7 @@ func (d *Domain) Send(port uint32) int {
 	case csUnbound:
 		// silently dropped, as in Xen
 	default:
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	return 0
 }
@@ -470,39 +472,39 @@ func (d *Domain) Status(dom uint16, port uint32) (Status, int) {
 	s.mu.Lock()
 	defer s.unlock()
 	if d.dead {
-		return Status{}, -eINVAL
+		return Status{}, -int(xen.EINVAL)
 	}
 	target := s.resolve(d, dom)
 	if target == nil {
-		return Status{}, -eSRCH
+		return Status{}, -int(xen.ESRCH)
 	}
 	t := target.Table
 	if !t.validPort(port) {
-		return Status{}, -eINVAL
+		return Status{}, -int(xen.EINVAL)
 	}
 	if !d.mayControl(target) {
-		return Status{}, -ePERM
+		return Status{}, -int(xen.EPERM)
 	}
 	ch := &t.chans[port]
 	st := Status{VCPU: ch.vcpu}
 	switch ch.state {
 	case csUnbound:
-		st.State = StatUnbound
+		st.State = xen.EvtchnStatUnbound
 		st.RemoteDom = ch.remoteID
 	case csInterdomain:
-		st.State = StatInterdomain
+		st.State = xen.EvtchnStatInterdomain
 		st.RemoteDom = ch.remoteID
 		st.RemotePort = ch.remotePort
 	case csListener:
-		st.State = StatInterdomain
-		st.RemoteDom = DomIDXen
+		st.State = xen.EvtchnStatInterdomain
+		st.RemoteDom = xen.DomIDXen
 	case csVIRQ:
-		st.State = StatVIRQ
+		st.State = xen.EvtchnStatVirq
 		st.VIRQ = uint32(ch.virq)
 	case csIPI:
-		st.State = StatIPI
+		st.State = xen.EvtchnStatIPI
 	default:
-		st.State = StatClosed
+		st.State = xen.EvtchnStatClosed
 	}
 	return st, 0
 }
@@ -515,14 +517,14 @@ func (d *Domain) Reset(dom uint16) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if d.dead {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	target := s.resolve(d, dom)
 	if target == nil {
-		return -eSRCH
+		return -int(xen.ESRCH)
 	}
 	if !d.mayControl(target) {
-		return -ePERM
+		return -int(xen.EPERM)
 	}
 	t := target.Table
 	for p := uint32(1); p < uint32(len(t.chans)); p++ {

@@ -1,5 +1,7 @@
 package event
 
+import "gozen/abi/xen"
+
 // Table is one domain's event-channel state: its ports, its vCPUs' event
 // structures and the active ABI. It is reached through its Domain (which
 // embeds it); its methods are the operations that involve only this domain.
@@ -65,8 +67,8 @@ type vcpuState struct {
 	cbSet      bool // FIFO control block registered
 	cbGFN      uint64
 	cbOff      uint32
-	virq       [NumVIRQs]uint32 // VIRQ → port (0: unbound)
-	tail       [FIFOMaxQueues]uint32
+	virq       [xen.NrVIRQs]uint32 // VIRQ → port (0: unbound)
+	tail       [xen.EvtchnFIFOMaxQueues]uint32
 }
 
 // VIRQ kinds (Xen's enum virq_type).
@@ -76,12 +78,12 @@ const (
 	virqGlobal
 )
 
-// virqKind classifies a VIRQ below NumVIRQs as Xen does on x86.
+// virqKind classifies a VIRQ below xen.NrVIRQs as Xen does on x86.
 func virqKind(virq uint32) int {
 	switch virq {
-	case VIRQTimer, VIRQDebug, VIRQXenoprof, VIRQXenPMU:
+	case xen.VIRQTimer, xen.VIRQDebug, xen.VIRQXenoprof, xen.VIRQXenPMU:
 		return virqVCPU
-	case VIRQArgo:
+	case xen.VIRQArgo:
 		return virqDomain
 	}
 	return virqGlobal
@@ -132,7 +134,7 @@ func (c *channel) usable() bool { return c.state > csReserved }
 // skipped.
 func (t *Table) freePort() (uint32, int) {
 	if t.dead {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	limit := t.portLimit()
 	for p := uint32(1); p <= limit; p++ {
@@ -148,18 +150,18 @@ func (t *Table) freePort() (uint32, int) {
 		t.chans = grown
 		return p, 0
 	}
-	return 0, -eNOSPC
+	return 0, -int(xen.ENOSPC)
 }
 
 // closePort is Xen's evtchn_close.
 func (t *Table) closePort(port uint32) int {
 	if !t.validPort(port) {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	ch := &t.chans[port]
 	switch ch.state {
 	case csFree, csReserved:
-		return -eINVAL
+		return -int(xen.EINVAL)
 	case csVIRQ:
 		v := uint32(0)
 		if virqKind(uint32(ch.virq)) == virqVCPU {
@@ -218,21 +220,21 @@ func (t *Table) BindVIRQ(virq, vcpu uint32) (uint32, int) {
 	s := t.sys
 	s.mu.Lock()
 	defer s.unlock()
-	if t.dead || virq >= NumVIRQs {
-		return 0, -eINVAL
+	if t.dead || virq >= xen.NrVIRQs {
+		return 0, -int(xen.EINVAL)
 	}
 	kind := virqKind(virq)
 	if kind != virqVCPU && vcpu != 0 {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	if vcpu >= uint32(len(t.vcpus)) {
-		return 0, -eNOENT
+		return 0, -int(xen.ENOENT)
 	}
 	if kind == virqGlobal && s.globalHandler(virq) != t.dom {
-		return 0, -eBUSY
+		return 0, -int(xen.EBUSY)
 	}
 	if t.vcpus[vcpu].virq[virq] != 0 {
-		return 0, -eEXIST
+		return 0, -int(xen.EEXIST)
 	}
 	port, rc := t.freePort()
 	if rc != 0 {
@@ -254,10 +256,10 @@ func (t *Table) BindIPI(vcpu uint32) (uint32, int) {
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead {
-		return 0, -eINVAL
+		return 0, -int(xen.EINVAL)
 	}
 	if vcpu >= uint32(len(t.vcpus)) {
-		return 0, -eNOENT
+		return 0, -int(xen.ENOENT)
 	}
 	port, rc := t.freePort()
 	if rc != 0 {
@@ -279,23 +281,23 @@ func (t *Table) BindVCPU(port, vcpu uint32) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	if vcpu >= uint32(len(t.vcpus)) {
-		return -eNOENT
+		return -int(xen.ENOENT)
 	}
 	if !t.validPort(port) {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	ch := &t.chans[port]
 	switch ch.state {
 	case csVIRQ:
 		if virqKind(uint32(ch.virq)) == virqVCPU {
-			return -eINVAL
+			return -int(xen.EINVAL)
 		}
 	case csUnbound, csInterdomain, csListener:
 	default:
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	ch.vcpu = vcpu
 	return 0
@@ -308,7 +310,7 @@ func (t *Table) Unmask(port uint32) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead || !t.validPort(port) {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	if t.chans[port].usable() {
 		t.ops.unmask(t, port)
@@ -324,7 +326,7 @@ func (t *Table) SetPriority(port, priority uint32) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead || !t.validPort(port) {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	return t.ops.setPriority(t, port, priority)
 }
@@ -347,7 +349,7 @@ func (t *Table) RaiseVIRQ(virq uint32, vcpu int) bool {
 }
 
 func (t *Table) raiseVIRQ(virq, vcpu uint32) bool {
-	if t.dead || virq >= NumVIRQs || vcpu >= uint32(len(t.vcpus)) {
+	if t.dead || virq >= xen.NrVIRQs || vcpu >= uint32(len(t.vcpus)) {
 		return false
 	}
 	port := t.vcpus[vcpu].virq[virq]
@@ -367,7 +369,7 @@ func (t *Table) VIRQEnabled(virq uint32, vcpu int) bool {
 	s := t.sys
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if virq >= NumVIRQs || vcpu < 0 || vcpu >= len(t.vcpus) {
+	if virq >= xen.NrVIRQs || vcpu < 0 || vcpu >= len(t.vcpus) {
 		return false
 	}
 	if virqKind(virq) != virqVCPU {

@@ -2,6 +2,8 @@ package event
 
 import (
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 const shGFN = 3 // where the tests put shared_info
@@ -123,8 +125,8 @@ func TestTwoLevelMaskAndUnmask(t *testing.T) {
 	if !bit(sh, 2560, 0) {
 		t.Fatal("unmask touched port 0")
 	}
-	wantErr(t, "unmask huge", a.Unmask(1<<31), eINVAL)
-	wantErr(t, "unmask beyond table", a.Unmask(64), eINVAL)
+	wantErr(t, "unmask huge", a.Unmask(1<<31), int(xen.EINVAL))
+	wantErr(t, "unmask beyond table", a.Unmask(64), int(xen.EINVAL))
 }
 
 // TestRegisteredVCPUInfo: after VCPUOP_register_vcpu_info, upcalls go to the
@@ -138,18 +140,18 @@ func TestRegisteredVCPUInfo(t *testing.T) {
 	sh[64+32] = 0xAB // vCPU 1 legacy slot: some time field
 	sh[64+1] = 1     // and upcall_mask
 
-	wantErr(t, "bad vcpu", a.RegisterVCPUInfo(2, 5, 0), eNOENT)
-	wantErr(t, "offset beyond page", a.RegisterVCPUInfo(1, 5, 4096), eINVAL)
-	wantErr(t, "huge gfn", a.RegisterVCPUInfo(1, 1<<52, 0), eINVAL)
-	wantErr(t, "crosses page", a.RegisterVCPUInfo(1, 5, 4096-56), eNXIO)
-	wantErr(t, "misaligned", a.RegisterVCPUInfo(1, 5, 4), eNXIO)
-	wantErr(t, "not RAM", a.RegisterVCPUInfo(1, 100, 0), eINVAL)
+	wantErr(t, "bad vcpu", a.RegisterVCPUInfo(2, 5, 0), int(xen.ENOENT))
+	wantErr(t, "offset beyond page", a.RegisterVCPUInfo(1, 5, 4096), int(xen.EINVAL))
+	wantErr(t, "huge gfn", a.RegisterVCPUInfo(1, 1<<52, 0), int(xen.EINVAL))
+	wantErr(t, "crosses page", a.RegisterVCPUInfo(1, 5, 4096-56), int(xen.ENXIO))
+	wantErr(t, "misaligned", a.RegisterVCPUInfo(1, 5, 4), int(xen.ENXIO))
+	wantErr(t, "not RAM", a.RegisterVCPUInfo(1, 100, 0), int(xen.EINVAL))
 	if len(a.rec.kicks) != 0 {
 		t.Fatal("failed registration kicked")
 	}
 
 	ok(t, "register", a.RegisterVCPUInfo(1, 5, 4096-64))
-	wantErr(t, "again", a.RegisterVCPUInfo(1, 6, 0), eBUSY)
+	wantErr(t, "again", a.RegisterVCPUInfo(1, 6, 0), int(xen.EBUSY))
 	vi := a.mem.Page(5)[4096-64:]
 	if vi[32] != 0xAB || vi[1] != 1 {
 		t.Fatal("old vcpu_info not copied")
@@ -219,7 +221,7 @@ func TestNoSharedInfoYet(t *testing.T) {
 	for i := range sh {
 		sh[i] = 0xEE // whatever the guest had there
 	}
-	wantErr(t, "not RAM", a.SetSharedInfo(99), eINVAL)
+	wantErr(t, "not RAM", a.SetSharedInfo(99), int(xen.EINVAL))
 	ok(t, "shared", a.SetSharedInfo(shGFN))
 	if g, set := a.SharedInfo(); !set || g != shGFN {
 		t.Fatal("SharedInfo")
@@ -260,10 +262,10 @@ func TestInterdomainPingPong(t *testing.T) {
 	ok(t, "b shared", b.SetSharedInfo(shGFN))
 	ash, bsh := a.mem.Page(shGFN), b.mem.Page(shGFN)
 
-	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
-	st, rc := a.Status(DomIDSelf, ap)
+	ap := port(t)(a.AllocUnbound(xen.DomIDSelf, 2))
+	st, rc := a.Status(xen.DomIDSelf, ap)
 	ok(t, "status", rc)
-	if st != (Status{State: StatUnbound, RemoteDom: 2}) {
+	if st != (Status{State: xen.EvtchnStatUnbound, RemoteDom: 2}) {
 		t.Fatalf("unbound status %+v", st)
 	}
 	// Sending on an unbound port is dropped silently.
@@ -277,12 +279,12 @@ func TestInterdomainPingPong(t *testing.T) {
 	if !bit(bsh, 2048, bp) || len(b.rec.kicks) != 1 {
 		t.Fatal("bind did not mark the local end pending")
 	}
-	st, _ = a.Status(DomIDSelf, ap)
-	if st != (Status{State: StatInterdomain, RemoteDom: 2, RemotePort: bp}) {
+	st, _ = a.Status(xen.DomIDSelf, ap)
+	if st != (Status{State: xen.EvtchnStatInterdomain, RemoteDom: 2, RemotePort: bp}) {
 		t.Fatalf("a status %+v", st)
 	}
-	st, _ = b.Status(DomIDSelf, bp)
-	if st != (Status{State: StatInterdomain, RemoteDom: 1, RemotePort: ap}) {
+	st, _ = b.Status(xen.DomIDSelf, bp)
+	if st != (Status{State: xen.EvtchnStatInterdomain, RemoteDom: 1, RemotePort: ap}) {
 		t.Fatalf("b status %+v", st)
 	}
 
@@ -311,8 +313,8 @@ func TestInterdomainPingPong(t *testing.T) {
 	}
 
 	// A channel to oneself works too.
-	p1 := port(t)(a.AllocUnbound(DomIDSelf, DomIDSelf))
-	p2 := port(t)(a.BindInterdomain(DomIDSelf, p1))
+	p1 := port(t)(a.AllocUnbound(xen.DomIDSelf, xen.DomIDSelf))
+	p2 := port(t)(a.BindInterdomain(xen.DomIDSelf, p1))
 	clear(ash[2048:2560])
 	ok(t, "self send", a.Send(p1))
 	if !bit(ash, 2048, p2) || bit(ash, 2048, p1) {
@@ -329,26 +331,26 @@ func TestBindInterdomainChecks(t *testing.T) {
 	a := e.add(1, 1, 8, false)
 	b := e.add(2, 1, 8, false)
 	c := e.add(3, 1, 8, false)
-	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	ap := port(t)(a.AllocUnbound(xen.DomIDSelf, 2))
 
 	_, rc := c.BindInterdomain(1, ap)
-	wantErr(t, "offered to someone else", rc, eINVAL)
+	wantErr(t, "offered to someone else", rc, int(xen.EINVAL))
 	_, rc = b.BindInterdomain(9, ap)
-	wantErr(t, "unknown domain", rc, eSRCH)
+	wantErr(t, "unknown domain", rc, int(xen.ESRCH))
 	_, rc = b.BindInterdomain(1, 1<<30)
-	wantErr(t, "huge port", rc, eINVAL)
+	wantErr(t, "huge port", rc, int(xen.EINVAL))
 	_, rc = b.BindInterdomain(1, 0)
-	wantErr(t, "port 0", rc, eINVAL)
+	wantErr(t, "port 0", rc, int(xen.EINVAL))
 	ipi := port(t)(a.BindIPI(0))
 	_, rc = b.BindInterdomain(1, ipi)
-	wantErr(t, "not unbound", rc, eINVAL)
+	wantErr(t, "not unbound", rc, int(xen.EINVAL))
 	port(t)(b.BindInterdomain(1, ap))
 	_, rc = b.BindInterdomain(1, ap)
-	wantErr(t, "already bound", rc, eINVAL)
+	wantErr(t, "already bound", rc, int(xen.EINVAL))
 	// A failed bind leaves no port allocated in the caller.
-	st, rc := c.Status(DomIDSelf, 1)
+	st, rc := c.Status(xen.DomIDSelf, 1)
 	ok(t, "status", rc)
-	if st.State != StatClosed {
+	if st.State != xen.EvtchnStatClosed {
 		t.Fatal("failed bind leaked a port")
 	}
 }
@@ -361,17 +363,17 @@ func TestAllocUnboundChecks(t *testing.T) {
 	priv := e.add(0, 1, 8, true)
 
 	_, rc := a.AllocUnbound(7, 2)
-	wantErr(t, "unknown dom", rc, eSRCH)
+	wantErr(t, "unknown dom", rc, int(xen.ESRCH))
 	_, rc = a.AllocUnbound(2, 1)
-	wantErr(t, "other dom", rc, ePERM)
+	wantErr(t, "other dom", rc, int(xen.EPERM))
 	bp := port(t)(priv.AllocUnbound(2, 1))
-	st, _ := b.Status(DomIDSelf, bp)
-	if st.State != StatUnbound || st.RemoteDom != 1 {
+	st, _ := b.Status(xen.DomIDSelf, bp)
+	if st.State != xen.EvtchnStatUnbound || st.RemoteDom != 1 {
 		t.Fatalf("status %+v", st)
 	}
 	// DOMID_SELF as remote means the caller, not the target.
-	bp2 := port(t)(priv.AllocUnbound(2, DomIDSelf))
-	st, _ = b.Status(DomIDSelf, bp2)
+	bp2 := port(t)(priv.AllocUnbound(2, xen.DomIDSelf))
+	st, _ = b.Status(xen.DomIDSelf, bp2)
 	if st.RemoteDom != 0 {
 		t.Fatalf("remote %d, want the caller 0", st.RemoteDom)
 	}
@@ -382,14 +384,14 @@ func TestAllocUnboundChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
-		if p, rc := small.AllocUnbound(DomIDSelf, 0); rc != 0 || p != uint32(i) {
+		if p, rc := small.AllocUnbound(xen.DomIDSelf, 0); rc != 0 || p != uint32(i) {
 			t.Fatalf("alloc %d: %d %d", i, p, rc)
 		}
 	}
-	_, rc = small.AllocUnbound(DomIDSelf, 0)
-	wantErr(t, "full", rc, eNOSPC)
+	_, rc = small.AllocUnbound(xen.DomIDSelf, 0)
+	wantErr(t, "full", rc, int(xen.ENOSPC))
 	_, rc = small.BindIPI(0)
-	wantErr(t, "full ipi", rc, eNOSPC)
+	wantErr(t, "full ipi", rc, int(xen.ENOSPC))
 	ok(t, "close", small.Close(2))
 	if p, rc := small.BindIPI(0); rc != 0 || p != 2 {
 		t.Fatal("freed port not reused")
@@ -407,7 +409,7 @@ func TestClose(t *testing.T) {
 	ok(t, "shared", a.SetSharedInfo(shGFN))
 	sh := a.mem.Page(shGFN)
 
-	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	ap := port(t)(a.AllocUnbound(xen.DomIDSelf, 2))
 	bp := port(t)(b.BindInterdomain(1, ap))
 	ok(t, "b→a", b.Send(bp))
 	if !bit(sh, 2048, ap) {
@@ -417,42 +419,42 @@ func TestClose(t *testing.T) {
 	if bit(sh, 2048, ap) {
 		t.Fatal("close did not clear pending")
 	}
-	st, _ := a.Status(DomIDSelf, ap)
-	if st.State != StatClosed {
+	st, _ := a.Status(xen.DomIDSelf, ap)
+	if st.State != xen.EvtchnStatClosed {
 		t.Fatal("closed port not closed")
 	}
-	st, _ = b.Status(DomIDSelf, bp)
-	if st != (Status{State: StatUnbound, RemoteDom: 1}) {
+	st, _ = b.Status(xen.DomIDSelf, bp)
+	if st != (Status{State: xen.EvtchnStatUnbound, RemoteDom: 1}) {
 		t.Fatalf("peer after close: %+v", st)
 	}
 	ok(t, "send on now-unbound", b.Send(bp))
-	wantErr(t, "send on closed", a.Send(ap), eINVAL)
-	wantErr(t, "close twice", a.Close(ap), eINVAL)
-	wantErr(t, "close 0", a.Close(0), eINVAL)
-	wantErr(t, "close huge", a.Close(^uint32(0)), eINVAL)
+	wantErr(t, "send on closed", a.Send(ap), int(xen.EINVAL))
+	wantErr(t, "close twice", a.Close(ap), int(xen.EINVAL))
+	wantErr(t, "close 0", a.Close(0), int(xen.EINVAL))
+	wantErr(t, "close huge", a.Close(^uint32(0)), int(xen.EINVAL))
 	// The peer's port is now offered to a again.
 	ap2 := port(t)(a.BindInterdomain(2, bp))
-	st, _ = b.Status(DomIDSelf, bp)
-	if st.State != StatInterdomain || st.RemotePort != ap2 {
+	st, _ = b.Status(xen.DomIDSelf, bp)
+	if st.State != xen.EvtchnStatInterdomain || st.RemotePort != ap2 {
 		t.Fatal("rebind")
 	}
 
 	// VIRQ: closing frees the VIRQ for rebinding.
-	vp := port(t)(a.BindVIRQ(VIRQTimer, 1))
+	vp := port(t)(a.BindVIRQ(xen.VIRQTimer, 1))
 	ok(t, "close virq", a.Close(vp))
-	if a.VIRQEnabled(VIRQTimer, 1) || a.RaiseVIRQ(VIRQTimer, 1) {
+	if a.VIRQEnabled(xen.VIRQTimer, 1) || a.RaiseVIRQ(xen.VIRQTimer, 1) {
 		t.Fatal("closed VIRQ still bound")
 	}
-	port(t)(a.BindVIRQ(VIRQTimer, 1))
+	port(t)(a.BindVIRQ(xen.VIRQTimer, 1))
 
 	// IPI and unbound close plainly; the notify vCPU resets to 0.
 	ip := port(t)(a.BindIPI(1))
 	ok(t, "close ipi", a.Close(ip))
-	up := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	up := port(t)(a.AllocUnbound(xen.DomIDSelf, 2))
 	if up != ip {
 		t.Fatalf("lowest free port not reused: %d vs %d", up, ip)
 	}
-	st, _ = a.Status(DomIDSelf, up)
+	st, _ = a.Status(xen.DomIDSelf, up)
 	if st.VCPU != 0 {
 		t.Fatal("notify vCPU not reset")
 	}
@@ -470,70 +472,70 @@ func TestVIRQ(t *testing.T) {
 	ok(t, "shared", a.SetSharedInfo(shGFN))
 	sh := a.mem.Page(shGFN)
 
-	_, rc := a.BindVIRQ(NumVIRQs, 0)
-	wantErr(t, "bad virq", rc, eINVAL)
+	_, rc := a.BindVIRQ(xen.NrVIRQs, 0)
+	wantErr(t, "bad virq", rc, int(xen.EINVAL))
 	_, rc = a.BindVIRQ(^uint32(0), 0)
-	wantErr(t, "huge virq", rc, eINVAL)
-	_, rc = a.BindVIRQ(VIRQTimer, 2)
-	wantErr(t, "bad vcpu", rc, eNOENT)
-	_, rc = a.BindVIRQ(VIRQConsole, 1)
-	wantErr(t, "global on vcpu 1", rc, eINVAL)
-	_, rc = a.BindVIRQ(VIRQArgo, 1)
-	wantErr(t, "domain virq on vcpu 1", rc, eINVAL)
-	_, rc = a.BindVIRQ(VIRQConsole, 0)
-	wantErr(t, "global, not handler", rc, eBUSY)
+	wantErr(t, "huge virq", rc, int(xen.EINVAL))
+	_, rc = a.BindVIRQ(xen.VIRQTimer, 2)
+	wantErr(t, "bad vcpu", rc, int(xen.ENOENT))
+	_, rc = a.BindVIRQ(xen.VIRQConsole, 1)
+	wantErr(t, "global on vcpu 1", rc, int(xen.EINVAL))
+	_, rc = a.BindVIRQ(xen.VIRQArgo, 1)
+	wantErr(t, "domain virq on vcpu 1", rc, int(xen.EINVAL))
+	_, rc = a.BindVIRQ(xen.VIRQConsole, 0)
+	wantErr(t, "global, not handler", rc, int(xen.EBUSY))
 
-	t0 := port(t)(a.BindVIRQ(VIRQTimer, 0))
-	t1 := port(t)(a.BindVIRQ(VIRQTimer, 1))
-	_, rc = a.BindVIRQ(VIRQTimer, 1)
-	wantErr(t, "again", rc, eEXIST)
-	st, _ := a.Status(DomIDSelf, t1)
-	if st != (Status{State: StatVIRQ, VCPU: 1, VIRQ: VIRQTimer}) {
+	t0 := port(t)(a.BindVIRQ(xen.VIRQTimer, 0))
+	t1 := port(t)(a.BindVIRQ(xen.VIRQTimer, 1))
+	_, rc = a.BindVIRQ(xen.VIRQTimer, 1)
+	wantErr(t, "again", rc, int(xen.EEXIST))
+	st, _ := a.Status(xen.DomIDSelf, t1)
+	if st != (Status{State: xen.EvtchnStatVirq, VCPU: 1, VIRQ: xen.VIRQTimer}) {
 		t.Fatalf("status %+v", st)
 	}
-	wantErr(t, "bind_vcpu per-vCPU virq", a.BindVCPU(t1, 0), eINVAL)
+	wantErr(t, "bind_vcpu per-vCPU virq", a.BindVCPU(t1, 0), int(xen.EINVAL))
 
-	if !a.RaiseVIRQ(VIRQTimer, 1) {
+	if !a.RaiseVIRQ(xen.VIRQTimer, 1) {
 		t.Fatal("raise")
 	}
 	if !bit(sh, 2048, t1) || bit(sh, 2048, t0) || sh[64] != 1 || sh[0] != 0 {
 		t.Fatal("timer raised on the wrong vCPU")
 	}
-	if a.RaiseVIRQ(VIRQDebug, 0) || a.RaiseVIRQ(VIRQTimer, 5) || a.RaiseVIRQ(VIRQTimer, -1) || a.RaiseVIRQ(99, 0) {
+	if a.RaiseVIRQ(xen.VIRQDebug, 0) || a.RaiseVIRQ(xen.VIRQTimer, 5) || a.RaiseVIRQ(xen.VIRQTimer, -1) || a.RaiseVIRQ(99, 0) {
 		t.Fatal("raise of unbound/bad VIRQ reported delivery")
 	}
-	if !a.VIRQEnabled(VIRQTimer, 0) || a.VIRQEnabled(VIRQDebug, 0) || a.VIRQEnabled(VIRQTimer, 9) {
+	if !a.VIRQEnabled(xen.VIRQTimer, 0) || a.VIRQEnabled(xen.VIRQDebug, 0) || a.VIRQEnabled(xen.VIRQTimer, 9) {
 		t.Fatal("VIRQEnabled")
 	}
 
 	// Global VIRQ: the privileged domain handles it by default.
-	cp := port(t)(dom0.BindVIRQ(VIRQConsole, 0))
+	cp := port(t)(dom0.BindVIRQ(xen.VIRQConsole, 0))
 	ok(t, "dom0 shared", dom0.SetSharedInfo(shGFN))
-	if !e.sys.RaiseGlobalVIRQ(VIRQConsole) || !bit(dom0.mem.Page(shGFN), 2048, cp) {
+	if !e.sys.RaiseGlobalVIRQ(xen.VIRQConsole) || !bit(dom0.mem.Page(shGFN), 2048, cp) {
 		t.Fatal("global VIRQ")
 	}
-	if e.sys.RaiseGlobalVIRQ(VIRQTimer) || e.sys.RaiseGlobalVIRQ(NumVIRQs) {
+	if e.sys.RaiseGlobalVIRQ(xen.VIRQTimer) || e.sys.RaiseGlobalVIRQ(xen.NrVIRQs) {
 		t.Fatal("RaiseGlobalVIRQ of a per-vCPU/bad VIRQ")
 	}
 	// Hand VIRQ_CON_RING to a; it binds it and moves it to vCPU 1.
-	wantErr(t, "handler for per-vCPU virq", e.sys.SetGlobalVIRQHandler(VIRQTimer, a.Domain), eINVAL)
-	ok(t, "handler", e.sys.SetGlobalVIRQHandler(VIRQConRing, a.Domain))
-	rp := port(t)(a.BindVIRQ(VIRQConRing, 0))
+	wantErr(t, "handler for per-vCPU virq", e.sys.SetGlobalVIRQHandler(xen.VIRQTimer, a.Domain), int(xen.EINVAL))
+	ok(t, "handler", e.sys.SetGlobalVIRQHandler(xen.VIRQConRing, a.Domain))
+	rp := port(t)(a.BindVIRQ(xen.VIRQConRing, 0))
 	ok(t, "bind_vcpu global", a.BindVCPU(rp, 1))
 	clear(sh[64 : 64+16])
-	if !e.sys.RaiseGlobalVIRQ(VIRQConRing) || !bit(sh, 2048, rp) || u64(sh[64+8:]) == 0 {
+	if !e.sys.RaiseGlobalVIRQ(xen.VIRQConRing) || !bit(sh, 2048, rp) || u64(sh[64+8:]) == 0 {
 		t.Fatal("global VIRQ not delivered to its bound vCPU")
 	}
-	if !a.VIRQEnabled(VIRQConRing, 1) {
+	if !a.VIRQEnabled(xen.VIRQConRing, 1) {
 		t.Fatal("VIRQEnabled for a global VIRQ checks vCPU 0's table")
 	}
 	ok(t, "close", a.Close(rp))
-	if a.VIRQEnabled(VIRQConRing, 0) {
+	if a.VIRQEnabled(xen.VIRQConRing, 0) {
 		t.Fatal("global VIRQ left in table")
 	}
-	ok(t, "restore default", e.sys.SetGlobalVIRQHandler(VIRQConRing, nil))
-	_, rc = a.BindVIRQ(VIRQConRing, 0)
-	wantErr(t, "no longer handler", rc, eBUSY)
+	ok(t, "restore default", e.sys.SetGlobalVIRQHandler(xen.VIRQConRing, nil))
+	_, rc = a.BindVIRQ(xen.VIRQConRing, 0)
+	wantErr(t, "no longer handler", rc, int(xen.EBUSY))
 	if err := e.sys.check(); err != nil {
 		t.Fatal(err)
 	}
@@ -546,13 +548,13 @@ func TestIPI(t *testing.T) {
 	ok(t, "shared", a.SetSharedInfo(shGFN))
 	sh := a.mem.Page(shGFN)
 	_, rc := a.BindIPI(3)
-	wantErr(t, "bad vcpu", rc, eNOENT)
+	wantErr(t, "bad vcpu", rc, int(xen.ENOENT))
 	p := port(t)(a.BindIPI(2))
-	st, _ := a.Status(DomIDSelf, p)
-	if st != (Status{State: StatIPI, VCPU: 2}) {
+	st, _ := a.Status(xen.DomIDSelf, p)
+	if st != (Status{State: xen.EvtchnStatIPI, VCPU: 2}) {
 		t.Fatalf("status %+v", st)
 	}
-	wantErr(t, "bind_vcpu ipi", a.BindVCPU(p, 0), eINVAL)
+	wantErr(t, "bind_vcpu ipi", a.BindVCPU(p, 0), int(xen.EINVAL))
 	ok(t, "send", a.Send(p))
 	if sh[128] != 1 || sh[0] != 0 || sh[64] != 0 || a.rec.kicks[0].vcpu != 2 {
 		t.Fatal("IPI on wrong vCPU")
@@ -567,24 +569,24 @@ func TestStatusChecks(t *testing.T) {
 	priv := e.add(0, 1, 8, true)
 	bp := port(t)(b.BindIPI(0))
 	_, rc := a.Status(2, bp)
-	wantErr(t, "other domain", rc, ePERM)
+	wantErr(t, "other domain", rc, int(xen.EPERM))
 	_, rc = a.Status(9, 1)
-	wantErr(t, "unknown", rc, eSRCH)
-	_, rc = a.Status(DomIDSelf, 64)
-	wantErr(t, "invalid port", rc, eINVAL)
+	wantErr(t, "unknown", rc, int(xen.ESRCH))
+	_, rc = a.Status(xen.DomIDSelf, 64)
+	wantErr(t, "invalid port", rc, int(xen.EINVAL))
 	st, rc := priv.Status(2, bp)
 	ok(t, "privileged", rc)
-	if st.State != StatIPI {
+	if st.State != xen.EvtchnStatIPI {
 		t.Fatal("privileged status")
 	}
-	st, rc = a.Status(DomIDSelf, 0)
+	st, rc = a.Status(xen.DomIDSelf, 0)
 	ok(t, "port 0", rc)
-	if st.State != StatClosed {
+	if st.State != xen.EvtchnStatClosed {
 		t.Fatal("port 0 status")
 	}
-	st, rc = a.Status(DomIDSelf, 63)
+	st, rc = a.Status(xen.DomIDSelf, 63)
 	ok(t, "free port in table", rc)
-	if st.State != StatClosed {
+	if st.State != xen.EvtchnStatClosed {
 		t.Fatal("free port status")
 	}
 }
@@ -593,13 +595,13 @@ func TestStatusChecks(t *testing.T) {
 func TestBindVCPUChecks(t *testing.T) {
 	e := newEnv(t)
 	a := e.add(1, 2, 8, false)
-	up := port(t)(a.AllocUnbound(DomIDSelf, 0))
-	wantErr(t, "bad vcpu", a.BindVCPU(up, 2), eNOENT)
-	wantErr(t, "bad port", a.BindVCPU(1<<20, 1), eINVAL)
-	wantErr(t, "free port", a.BindVCPU(up+1, 1), eINVAL)
-	wantErr(t, "port 0", a.BindVCPU(0, 1), eINVAL)
+	up := port(t)(a.AllocUnbound(xen.DomIDSelf, 0))
+	wantErr(t, "bad vcpu", a.BindVCPU(up, 2), int(xen.ENOENT))
+	wantErr(t, "bad port", a.BindVCPU(1<<20, 1), int(xen.EINVAL))
+	wantErr(t, "free port", a.BindVCPU(up+1, 1), int(xen.EINVAL))
+	wantErr(t, "port 0", a.BindVCPU(0, 1), int(xen.EINVAL))
 	ok(t, "unbound", a.BindVCPU(up, 1))
-	st, _ := a.Status(DomIDSelf, up)
+	st, _ := a.Status(xen.DomIDSelf, up)
 	if st.VCPU != 1 {
 		t.Fatal("vcpu not changed")
 	}
@@ -610,8 +612,8 @@ func TestSetPriority2L(t *testing.T) {
 	e := newEnv(t)
 	a := e.add(1, 1, 8, false)
 	p := port(t)(a.BindIPI(0))
-	wantErr(t, "2-level", a.SetPriority(p, 3), eNOSYS)
-	wantErr(t, "bad port", a.SetPriority(1<<31, 3), eINVAL)
+	wantErr(t, "2-level", a.SetPriority(p, 3), int(xen.ENOSYS))
+	wantErr(t, "bad port", a.SetPriority(1<<31, 3), int(xen.EINVAL))
 	if a.ABI().Name() != "2-level" || a.ABI().MaxPorts() != 4096 {
 		t.Fatal("ABI")
 	}
@@ -630,12 +632,12 @@ func TestListener(t *testing.T) {
 		ok(t, "signal from callback", d.Signal(p))
 	})
 	_, rc := a.BindListener(1, l)
-	wantErr(t, "bad vcpu", rc, eNOENT)
+	wantErr(t, "bad vcpu", rc, int(xen.ENOENT))
 	_, rc = a.BindListener(0, nil)
-	wantErr(t, "nil listener", rc, eINVAL)
+	wantErr(t, "nil listener", rc, int(xen.EINVAL))
 	p := port(t)(a.BindListener(0, l))
-	st, _ := a.Status(DomIDSelf, p)
-	if st != (Status{State: StatInterdomain, RemoteDom: DomIDXen}) {
+	st, _ := a.Status(xen.DomIDSelf, p)
+	if st != (Status{State: xen.EvtchnStatInterdomain, RemoteDom: xen.DomIDXen}) {
 		t.Fatalf("status %+v", st)
 	}
 	ok(t, "send", a.Send(p))
@@ -643,10 +645,10 @@ func TestListener(t *testing.T) {
 		t.Fatal("listener not notified / reply not delivered")
 	}
 	ip := port(t)(a.BindIPI(0))
-	wantErr(t, "signal non-listener", a.Signal(ip), eINVAL)
-	wantErr(t, "signal bad port", a.Signal(1<<30), eINVAL)
+	wantErr(t, "signal non-listener", a.Signal(ip), int(xen.EINVAL))
+	wantErr(t, "signal bad port", a.Signal(1<<30), int(xen.EINVAL))
 	ok(t, "close", a.Close(p))
-	wantErr(t, "signal closed", a.Signal(p), eINVAL)
+	wantErr(t, "signal closed", a.Signal(p), int(xen.EINVAL))
 }
 
 type listenerFunc func(d *Domain, port uint32)
@@ -673,22 +675,22 @@ func TestResetAndRemove(t *testing.T) {
 	a := e.add(1, 1, 8, false)
 	b := e.add(2, 1, 8, false)
 	priv := e.add(0, 1, 8, true)
-	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	ap := port(t)(a.AllocUnbound(xen.DomIDSelf, 2))
 	bp := port(t)(b.BindInterdomain(1, ap))
-	port(t)(a.BindVIRQ(VIRQTimer, 0))
+	port(t)(a.BindVIRQ(xen.VIRQTimer, 0))
 
-	wantErr(t, "reset other", b.Reset(1), ePERM)
-	wantErr(t, "reset unknown", b.Reset(77), eSRCH)
-	ok(t, "reset self", a.Reset(DomIDSelf))
+	wantErr(t, "reset other", b.Reset(1), int(xen.EPERM))
+	wantErr(t, "reset unknown", b.Reset(77), int(xen.ESRCH))
+	ok(t, "reset self", a.Reset(xen.DomIDSelf))
 	for p := uint32(1); p < 4; p++ {
-		if st, _ := a.Status(DomIDSelf, p); st.State != StatClosed {
+		if st, _ := a.Status(xen.DomIDSelf, p); st.State != xen.EvtchnStatClosed {
 			t.Fatalf("port %d survived reset", p)
 		}
 	}
-	if st, _ := b.Status(DomIDSelf, bp); st.State != StatUnbound {
+	if st, _ := b.Status(xen.DomIDSelf, bp); st.State != xen.EvtchnStatUnbound {
 		t.Fatal("peer not unbound by reset")
 	}
-	port(t)(a.BindVIRQ(VIRQTimer, 0))
+	port(t)(a.BindVIRQ(xen.VIRQTimer, 0))
 	ap = port(t)(a.BindInterdomain(2, bp))
 	ok(t, "privileged reset", priv.Reset(1))
 
@@ -698,17 +700,17 @@ func TestResetAndRemove(t *testing.T) {
 	if e.sys.Lookup(1) != nil {
 		t.Fatal("still registered")
 	}
-	if st, _ := b.Status(DomIDSelf, bp); st != (Status{State: StatUnbound, RemoteDom: 1}) {
+	if st, _ := b.Status(xen.DomIDSelf, bp); st != (Status{State: xen.EvtchnStatUnbound, RemoteDom: 1}) {
 		t.Fatalf("peer after removal %+v", st)
 	}
 	_, rc := b.BindInterdomain(1, ap)
-	wantErr(t, "bind to removed", rc, eSRCH)
-	wantErr(t, "send on removed", a.Send(ap), eINVAL)
+	wantErr(t, "bind to removed", rc, int(xen.ESRCH))
+	wantErr(t, "send on removed", a.Send(ap), int(xen.EINVAL))
 	_, rc = a.BindIPI(0)
-	wantErr(t, "bind on removed", rc, eINVAL)
-	_, rc = a.AllocUnbound(DomIDSelf, 0)
-	wantErr(t, "alloc on removed", rc, eINVAL)
-	if a.RaiseVIRQ(VIRQTimer, 0) {
+	wantErr(t, "bind on removed", rc, int(xen.EINVAL))
+	_, rc = a.AllocUnbound(xen.DomIDSelf, 0)
+	wantErr(t, "alloc on removed", rc, int(xen.EINVAL))
+	if a.RaiseVIRQ(xen.VIRQTimer, 0) {
 		t.Fatal("raise on removed")
 	}
 	// The ID can be reused.
@@ -723,7 +725,7 @@ func TestAddDomainChecks(t *testing.T) {
 	s := NewSystem()
 	m := newMem(1)
 	bad := []Config{
-		{ID: DomIDSelf, VCPUs: 1, Mem: m},
+		{ID: xen.DomIDSelf, VCPUs: 1, Mem: m},
 		{ID: 1, VCPUs: 0, Mem: m},
 		{ID: 1, VCPUs: MaxVCPUs + 1, Mem: m},
 		{ID: 1, VCPUs: 1},
@@ -740,7 +742,7 @@ func TestAddDomainChecks(t *testing.T) {
 		t.Fatal("duplicate ID accepted")
 	}
 	d, err := s.AddDomain(Config{ID: 2, VCPUs: 1, Mem: m, MaxPort: 1 << 30})
-	if err != nil || d.MaxPort() != TwoLevelNumChannels-1 || d.ID() != 2 || d.Privileged() || d.VCPUs() != 1 {
+	if err != nil || d.MaxPort() != xen.Evtchn2LNrChannels-1 || d.ID() != 2 || d.Privileged() || d.VCPUs() != 1 {
 		t.Fatal("limits")
 	}
 }
@@ -754,14 +756,14 @@ func TestPortGrowth(t *testing.T) {
 	}
 	ok(t, "shared", d.SetSharedInfo(shGFN))
 	var last uint32
-	for i := 1; i < TwoLevelNumChannels; i++ {
+	for i := 1; i < xen.Evtchn2LNrChannels; i++ {
 		last = port(t)(d.BindIPI(0))
 	}
-	if last != TwoLevelNumChannels-1 {
+	if last != xen.Evtchn2LNrChannels-1 {
 		t.Fatalf("last port %d", last)
 	}
 	_, rc := d.BindIPI(0)
-	wantErr(t, "2-level full", rc, eNOSPC)
+	wantErr(t, "2-level full", rc, int(xen.ENOSPC))
 	ok(t, "send last", d.Send(last))
 	sh := d.mem.Page(shGFN)
 	if sh[2048+511] != 0x80 || u64(sh[8:]) != 1<<63 {
@@ -780,15 +782,15 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	a.Table.portNotifier, b.Table.portNotifier = n, n
 	ok(t, "shared a", a.SetSharedInfo(shGFN))
 	ok(t, "shared b", b.SetSharedInfo(shGFN))
-	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	ap := port(t)(a.AllocUnbound(xen.DomIDSelf, 2))
 	bp := port(t)(b.BindInterdomain(1, ap))
-	tp := port(t)(a.BindVIRQ(VIRQTimer, 1))
+	tp := port(t)(a.BindVIRQ(xen.VIRQTimer, 1))
 	ash := a.mem.Page(shGFN)
 	run := func(name string) {
 		allocs := testing.AllocsPerRun(100, func() {
 			clear(ash[:3072]) // guest consumed everything: each call signals
 			b.Send(bp)
-			a.RaiseVIRQ(VIRQTimer, 1)
+			a.RaiseVIRQ(xen.VIRQTimer, 1)
 			setBit(ash, 2560, tp, true)
 			a.Unmask(tp)
 			a.UpcallPending(1)
@@ -810,7 +812,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		clear(cb[:256])
 		clear(ash[:3072])
 		b.Send(bp)
-		a.RaiseVIRQ(VIRQTimer, 1)
+		a.RaiseVIRQ(xen.VIRQTimer, 1)
 		a.Unmask(tp)
 		a.UpcallPending(1)
 	})
@@ -835,7 +837,7 @@ func TestConcurrentUse(t *testing.T) {
 	a.Table.portNotifier, b.Table.portNotifier = nil, nil
 	ok(t, "shared a", a.SetSharedInfo(shGFN))
 	ok(t, "shared b", b.SetSharedInfo(shGFN))
-	ap := port(t)(a.AllocUnbound(DomIDSelf, 2))
+	ap := port(t)(a.AllocUnbound(xen.DomIDSelf, 2))
 	bp := port(t)(b.BindInterdomain(1, ap))
 	done := make(chan bool)
 	for g := 0; g < 4; g++ {
@@ -853,7 +855,7 @@ func TestConcurrentUse(t *testing.T) {
 					}
 				case 3:
 					b.UpcallPending(i % 2)
-					b.Status(DomIDSelf, bp)
+					b.Status(xen.DomIDSelf, bp)
 					e.sys.Lookup(1)
 				}
 			}

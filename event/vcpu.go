@@ -1,5 +1,7 @@
 package event
 
+import "gozen/abi/xen"
+
 // maxGFN is the highest frame number whose byte address fits in 64 bits.
 const maxGFN = 1<<52 - 1
 
@@ -25,12 +27,12 @@ func (t *Table) vcpuInfo(v uint32) []byte {
 		if p == nil {
 			return nil
 		}
-		return p[vs.infoOff : vs.infoOff+vcpuInfoSize]
+		return p[vs.infoOff : vs.infoOff+xen.VCPUInfoSize]
 	}
-	if v < legacyVCPUs {
+	if v < xen.XenLegacyMaxVCPUs {
 		if p := t.sharedPage(); p != nil {
-			off := sharedVCPUInfo + v*vcpuInfoSize
-			return p[off : off+vcpuInfoSize]
+			off := xen.SharedInfoVCPUInfoOffset + v*xen.VCPUInfoSize
+			return p[off : off+xen.VCPUInfoSize]
 		}
 	}
 	return nil
@@ -46,7 +48,7 @@ func (t *Table) markEventsPending(v uint32) {
 		}
 		return
 	}
-	if testAndSetBit(vi[vcpuUpcallPending:vcpuUpcallPending+1], 0) {
+	if testAndSetBit(vi[xen.VCPUInfoUpcallPendingOffset:xen.VCPUInfoUpcallPendingOffset+1], 0) {
 		return
 	}
 	if t.notifier != nil {
@@ -65,7 +67,7 @@ func (t *Table) UpcallPending(vcpu int) bool {
 		return false
 	}
 	vi := t.vcpuInfo(uint32(vcpu))
-	return vi != nil && vi[vcpuUpcallPending] != 0
+	return vi != nil && vi[xen.VCPUInfoUpcallPendingOffset] != 0
 }
 
 // UpcallMasked reports whether vCPU vcpu's vcpu_info has
@@ -78,7 +80,7 @@ func (t *Table) UpcallMasked(vcpu int) bool {
 		return true
 	}
 	vi := t.vcpuInfo(uint32(vcpu))
-	return vi == nil || vi[vcpuUpcallMask] != 0
+	return vi == nil || vi[xen.VCPUInfoUpcallMaskOffset] != 0
 }
 
 // RegisterVCPUInfo moves vCPU vcpu's vcpu_info to frame gfn at offset
@@ -94,37 +96,37 @@ func (t *Table) RegisterVCPUInfo(vcpu uint32, gfn uint64, offset uint32) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	if vcpu >= uint32(len(t.vcpus)) {
-		return -eNOENT
+		return -int(xen.ENOENT)
 	}
 	if gfn > maxGFN || offset >= pageSize {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	vs := &t.vcpus[vcpu]
 	if vs.infoSet {
-		return -eBUSY
+		return -int(xen.EBUSY)
 	}
-	if offset > pageSize-vcpuInfoSize || offset%8 != 0 {
-		return -eNXIO
+	if offset > pageSize-xen.VCPUInfoSize || offset%8 != 0 {
+		return -int(xen.ENXIO)
 	}
 	p := t.mem.Page(gfn)
 	if p == nil {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
-	var old [vcpuInfoSize]byte
+	var old [xen.VCPUInfoSize]byte
 	if cur := t.vcpuInfo(vcpu); cur != nil {
 		copy(old[:], cur)
-	} else if vcpu >= legacyVCPUs {
-		old[vcpuUpcallMask] = 1
+	} else if vcpu >= xen.XenLegacyMaxVCPUs {
+		old[xen.VCPUInfoUpcallMaskOffset] = 1
 	}
-	dst := p[offset : offset+vcpuInfoSize]
+	dst := p[offset : offset+xen.VCPUInfoSize]
 	copy(dst, old[:])
 	vs.infoGFN, vs.infoOff, vs.infoSet = gfn, offset, true
 	vs.upcallLost = false
 	for i := 0; i < 8; i++ {
-		dst[vcpuPendingSel+i] = 0xff
+		dst[xen.VCPUInfoPendingSelOffset+i] = 0xff
 	}
 	t.markEventsPending(vcpu)
 	return 0
@@ -145,11 +147,11 @@ func (t *Table) SetSharedInfo(gfn uint64) int {
 	s.mu.Lock()
 	defer s.unlock()
 	if t.dead {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	p := t.mem.Page(gfn)
 	if p == nil {
-		return -eINVAL
+		return -int(xen.EINVAL)
 	}
 	if t.sharedSet && t.sharedGFN == gfn {
 		return 0
@@ -163,9 +165,9 @@ func (t *Table) SetSharedInfo(gfn uint64) int {
 			*p = *old
 		}
 	} else {
-		clear(p[sharedPending : sharedMask+sharedBitmapSize])
-		for v := 0; v < legacyVCPUs; v++ {
-			off := sharedVCPUInfo + v*vcpuInfoSize
+		clear(p[xen.SharedInfoEvtchnPendingOffset : xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize])
+		for v := 0; v < xen.XenLegacyMaxVCPUs; v++ {
+			off := xen.SharedInfoVCPUInfoOffset + v*xen.VCPUInfoSize
 			clear(p[off : off+vcpuInfoEventBytes])
 		}
 	}
