@@ -23,6 +23,7 @@ import (
 	"gozen/event"
 	"gozen/grant"
 	"gozen/hv/backend"
+	"gozen/hypercall"
 	"gozen/mm/npt"
 	"gozen/sched"
 )
@@ -77,9 +78,9 @@ type Hypervisor struct {
 	// grants is the grant-table registry of all domains.
 	grants *grant.System
 	// Stats.
-	exits       [backend.ExitUnhandled + 1]uint64
-	hcCount     [80]uint64 // hypercalls by number
-	vcpuOpCount [16]uint64
+	exits [backend.ExitUnhandled + 1]uint64
+	// hc serves hypercalls (and counts them).
+	hc hypercall.Dispatcher
 	// Debug makes the run loop print a status line every few seconds.
 	Debug     bool
 	lastDebug int64
@@ -89,6 +90,7 @@ type Hypervisor struct {
 // hv's own log) goes to out.
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
+	h.hc.Info = xenInfo
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
 	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}})
@@ -333,12 +335,12 @@ func (h *Hypervisor) TotalExits() uint64 {
 func (h *Hypervisor) debugStatus() {
 	fmt.Fprintf(h.out, "hv: debug: exits %s\n", h.ExitStats())
 	var hc []string
-	for nr, n := range h.hcCount {
+	for nr, n := range h.hc.Count {
 		if n != 0 {
 			hc = append(hc, fmt.Sprintf("%d:%d", nr, n))
 		}
 	}
-	fmt.Fprintf(h.out, "hv: debug: hypercalls %s vcpu_op %v\n", strings.Join(hc, " "), h.vcpuOpCount)
+	fmt.Fprintf(h.out, "hv: debug: hypercalls %s vcpu_op %v\n", strings.Join(hc, " "), h.hc.VCPUOpCount)
 	for _, d := range h.domains {
 		for _, v := range d.vcpus {
 			if v.state == VCPUDead {

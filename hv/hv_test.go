@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
 	"gozen/mm/npt"
@@ -170,7 +171,7 @@ func exitOf(r backend.Reason) step {
 	return func(*fakeVCPU) backend.Exit { return backend.Exit{Reason: r} }
 }
 
-func hypercall(nr uint64, args ...uint64) step {
+func callXen(nr uint64, args ...uint64) step {
 	return func(v *fakeVCPU) backend.Exit {
 		v.regs[x86.RAX] = nr
 		regs := []int{x86.RBX, x86.RCX, x86.RDX, x86.RSI, x86.RDI}
@@ -196,11 +197,11 @@ func TestCPUIDHypercallShutdown(t *testing.T) {
 		},
 		func(v *fakeVCPU) backend.Exit {
 			sig = v.regs
-			v.regs[x86.RAX] = hcConsoleIO
-			v.regs[x86.RBX], v.regs[x86.RCX], v.regs[x86.RDX] = consoleWrite, 6, msgAddr
+			v.regs[x86.RAX] = xen.HypercallConsoleIO
+			v.regs[x86.RBX], v.regs[x86.RCX], v.regs[x86.RDX] = xen.ConsoleIOWrite, 6, msgAddr
 			return backend.Exit{Reason: backend.ExitHypercall}
 		},
-		hypercall(hcSchedOp, schedShutdown, shutdownArg),
+		callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, shutdownArg),
 	})
 	d, err := h.CreateDomain(DomainConfig{Name: "t", Mem: 4 << 20, Kernel: pvhELF(code), Cmdline: "x"})
 	if err != nil {
@@ -239,7 +240,7 @@ func TestUnknownMSRInjectsGP(t *testing.T) {
 		func(v *fakeVCPU) backend.Exit {
 			// The guest's #GP handler skips the RDMSR.
 			v.rip += 2
-			return hypercall(hcSchedOp, schedShutdown, 0x100000+5)(v)
+			return callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, 0x100000+5)(v)
 		},
 	})
 	if _, err := h.CreateDomain(DomainConfig{Name: "m", Mem: 4 << 20, Kernel: pvhELF(code)}); err != nil {
@@ -267,7 +268,7 @@ func TestIOAndMMIOReadAllOnes(t *testing.T) {
 		},
 		func(v *fakeVCPU) backend.Exit {
 			mmioVal = v.regs[x86.RAX]
-			return hypercall(hcSchedOp, schedShutdown, 0x100000+5)(v)
+			return callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, 0x100000+5)(v)
 		},
 	})
 	if _, err := h.CreateDomain(DomainConfig{Name: "io", Mem: 4 << 20, Kernel: pvhELF(code)}); err != nil {
@@ -286,7 +287,7 @@ func TestCrashIsolation(t *testing.T) {
 	bad := []step{func(v *fakeVCPU) backend.Exit {
 		return backend.Exit{Reason: backend.ExitNPF, GPA: 0x80000000}
 	}}
-	good := []step{exitOf(backend.ExitNone), hypercall(hcSchedOp, schedShutdown, 0x100003)}
+	good := []step{exitOf(backend.ExitNone), callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, 0x100003)}
 	h, _, out := newTestHV(bad, good)
 	code := append(append([]byte{}, insnVMMCALL...), 0, 0, 0, 0)
 	d1, err1 := h.CreateDomain(DomainConfig{Name: "bad", Mem: 4 << 20, Kernel: pvhELF(code)})
@@ -345,8 +346,8 @@ func TestHotExitsDoNotAllocate(t *testing.T) {
 			f.rip = 0x100000
 			if e.Reason == backend.ExitHypercall {
 				f.rip = 0x100002
-				f.regs[x86.RAX] = hcXenVersion
-				f.regs[x86.RBX] = xenverVersion
+				f.regs[x86.RAX] = xen.HypercallXenVersion
+				f.regs[x86.RBX] = xen.XenverVersion
 			}
 			h.handleExit(v, e)
 		})

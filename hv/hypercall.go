@@ -1,162 +1,222 @@
 package hv
 
 import (
-	"encoding/binary"
-	"fmt"
 	"sort"
 
+	"gozen/abi/xen"
+	"gozen/event"
 	"gozen/hv/x86"
+	"gozen/hypercall"
+	"gozen/loader"
 )
 
-// Hypercalls served so far. Numbers and semantics are Xen's
-// (xen/include/public/xen.h) where Xen has the call; gozen_op is GoZen's
-// own test interface until the Xen timer ABI lands.
-const (
-	hcXenVersion = 17
-	hcConsoleIO  = 18
-	hcSchedOp    = 29
-	hcGoZenOp    = 64
+// Hypercalls enter here from a VMMCALL exit. Package hypercall decodes and
+// checks the arguments; this file is the core's side of its Guest
+// interface: a vCPU of a domain, and the operations on their state.
 
-	xenverVersion = 0
-	consoleWrite  = 0
-	consoleRead   = 1
-	schedYield    = 0
-	schedBlock    = 1
-	schedShutdown = 2
+// XenVersion is what xen_version(XENVER_version) answers: Xen 4.17, the
+// interface generation Linux 6.1 knows.
+const XenVersion = 4<<16 | 17
 
-	gozenTimer  = 1
-	gozenReport = 2
-
-	// XenVersion is what xen_version(XENVER_version) answers.
-	XenVersion = 4<<16 | 17
-
-	maxConsoleWrite = 4096
-	maxReport       = 1 << 20
-)
-
-// Xen error numbers (xen/include/public/errno.h).
-const (
-	errEFAULT = 14
-	errEINVAL = 22
-	errENOSYS = 38
-)
-
-// hypercallArgs returns the call number and arguments per the guest's mode:
-// 64-bit RAX; RDI, RSI, RDX, R10, R8 — 32-bit EAX; EBX, ECX, EDX, ESI, EDI.
-func hypercallArgs(r *x86.Regs, mode x86.Mode) (nr uint64, a [5]uint64) {
-	if mode == x86.Mode64 {
-		return r[x86.RAX], [5]uint64{r[x86.RDI], r[x86.RSI], r[x86.RDX], r[x86.R10], r[x86.R8]}
-	}
-	m := uint64(0xffffffff)
-	return r[x86.RAX] & m, [5]uint64{r[x86.RBX] & m, r[x86.RCX] & m, r[x86.RDX] & m, r[x86.RSI] & m, r[x86.RDI] & m}
+// xenInfo is what xen_version reports.
+var xenInfo = hypercall.Info{
+	Major: XenVersion >> 16, Minor: XenVersion & 0xffff,
+	ExtraVersion: ".0-gozen",
+	Capabilities: "hvm-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p",
+	Changeset:    "GoZen",
+	VirtStart:    0xFFFF800000000000,
+	Features: 1<<xen.XenfeatWritablePageTables |
+		1<<xen.XenfeatAutoTranslatedPhysmap |
+		1<<xen.XenfeatHVMCallbackVector |
+		1<<xen.XenfeatHVMSafePVClock,
 }
 
+// hypercall serves the hypercall v just made and puts the result in RAX.
 func (h *Hypervisor) hypercall(v *VCPU) {
 	r := v.arch.Regs()
 	mode := v.arch.Mode()
-	nr, a := hypercallArgs(r, mode)
-	if nr < uint64(len(h.hcCount)) {
-		h.hcCount[nr]++
-		if nr == hcVCPUOp && a[0] < 16 {
-			h.vcpuOpCount[a[0]]++
-		}
-	}
-	ret := h.dispatch(v, nr, a)
+	nr, a := hypercall.Args(r, mode)
+	ret := h.hc.Call((*guest)(v), nr, a)
 	if v.dom.state != DomainRunning {
-		return
+		return // it shut down or crashed: its registers no longer matter
 	}
-	if mode != x86.Mode64 {
-		ret = int64(int32(ret))
-		r[x86.RAX] = uint64(uint32(ret))
-		return
-	}
-	r[x86.RAX] = uint64(ret)
+	r[x86.RAX] = hypercall.Return(ret, mode)
 }
 
-func (h *Hypervisor) dispatch(v *VCPU, nr uint64, a [5]uint64) int64 {
-	if v.arch.CPL() != 0 {
-		return -errEPERM // HVM guests make hypercalls from kernel mode only
-	}
-	switch nr {
-	case hcXenVersion:
-		return h.xenVersion(v, a[0], a[1])
-	case hcConsoleIO:
-		switch a[0] {
-		case consoleWrite:
-			n := a[1]
-			if n > maxConsoleWrite {
-				return -errEINVAL
-			}
-			buf := make([]byte, n)
-			if !h.copyIn(v, a[2], buf) {
-				return -errEFAULT
-			}
-			v.dom.console.write(h.out, v.dom.name, buf, h.env.Now())
-			return 0
-		case consoleRead:
-			return 0
-		}
-		return -errENOSYS
-	case hcSchedOp:
-		return h.schedOp(v, a[0], a[1])
-	case hcMemoryOp:
-		return h.memoryOp(v, a[0], a[1])
-	case hcHVMOp:
-		return h.hvmOp(v, a[0], a[1])
-	case hcVCPUOp:
-		return h.vcpuOp(v, a[0], a[1], a[2])
-	case hcVMAssist:
-		return h.vmAssist(a[0], a[1])
-	case hcSetTimerOp:
-		if a[0] == 0 {
-			v.timer, v.xen.xenTimer = 0, false
-			return 0
-		}
-		h.setXenTimer(v, int64(a[0]))
-		return 0
-	case hcEventChannelOp:
-		return h.eventChannelOp(v, a[0], a[1])
-	case hcGrantTableOp:
-		return h.grantTableOp(v, a[0], a[1], a[2])
-	case hcGoZenOp:
-		switch a[0] {
-		case gozenTimer:
-			us := a[1]
-			if us > 3600e6 {
-				return -errEINVAL
-			}
-			v.timer = deadline(h.env.Now() + int64(us)*1000)
-			v.xen.xenTimer = false
-			v.timerFired = false
-			return 0
-		case gozenReport:
-			return h.report(v, uint32(a[1]), a[2], a[3])
-		}
-		return -errENOSYS
-	}
-	return -errENOSYS
+// guest is a vCPU as package hypercall sees it (hypercall.Guest).
+type guest VCPU
+
+func (g *guest) v() *VCPU                   { return (*VCPU)(g) }
+func (g *guest) h() *Hypervisor             { return g.dom.hv }
+func (g *guest) DomID() uint16              { return g.dom.id }
+func (g *guest) VCPU() int                  { return g.id }
+func (g *guest) NumVCPUs() int              { return len(g.dom.vcpus) }
+func (g *guest) Kernel() bool               { return g.arch.CPL() == 0 }
+func (g *guest) SystemTime() int64          { return g.h().systemTime() }
+func (g *guest) TimeInfo() xen.VCPUTimeInfo { return g.h().timeInfo() }
+
+// CopyIn reads guest-virtual memory through the guest's own page tables:
+// the one way hypercall arguments come in.
+func (g *guest) CopyIn(gva uint64, p []byte) bool {
+	return x86.ReadVirt(g.dom.mem, g.arch.Paging(), gva, p, false) == nil
 }
 
-// report takes a sample array from the guest (test ABI) and logs its median.
-func (h *Hypervisor) report(v *VCPU, key uint32, gva, count uint64) int64 {
-	if count == 0 || count > maxReport {
-		return -errEINVAL
+// CopyOut writes guest-virtual memory through the guest's page tables.
+func (g *guest) CopyOut(gva uint64, p []byte) bool {
+	return x86.WriteVirt(g.dom.mem, g.arch.Paging(), gva, p, false) == nil
+}
+
+func (g *guest) ConsoleWrite(p []byte) {
+	g.dom.console.write(g.h().out, g.dom.name, p, g.h().env.Now())
+}
+
+func (g *guest) Yield() { g.state = VCPURunnable } // ends the slice; the scheduler picks again
+
+func (g *guest) Block() {
+	v := g.v()
+	if !v.upcallPending() && !v.timerFired {
+		v.state = VCPUBlocked
 	}
-	buf := make([]byte, 4*count)
-	if !h.copyIn(v, gva, buf) {
-		return -errEFAULT
+	v.timerFired = false
+}
+
+func (g *guest) Shutdown(reason uint32) { g.h().shutdownDomain(g.dom, reason) }
+
+func (g *guest) Poll(ports []uint32, timeout uint64) {
+	v := g.v()
+	for _, p := range ports {
+		if v.dom.ev.IsPending(p) {
+			return
+		}
 	}
-	vals := make([]uint32, count)
-	for i := range vals {
-		vals[i] = binary.LittleEndian.Uint32(buf[4*i:])
+	// Its own timeout, separate from the vCPU's one-shot timer (which
+	// keeps running, as in Xen).
+	if timeout != 0 {
+		v.xen.pollTimer = g.h().deadlineFromSystem(int64(timeout))
 	}
-	v.dom.reports[key] = vals
+	v.xen.polling = true
+	v.state = VCPUBlocked
+}
+
+func (g *guest) SetTimer(deadline int64) {
+	v := g.v()
+	if deadline == 0 {
+		v.timer, v.xen.xenTimer = 0, false
+		return
+	}
+	g.h().setXenTimer(v, deadline)
+}
+
+func (g *guest) Reservation() (current, maximum uint64) {
+	return g.dom.mem.Pages(), g.dom.memSize / pageSize
+}
+
+func (g *guest) MemoryMap() []xen.E820Entry {
+	mm := loader.GuestMemoryMap(g.dom.memSize)
+	out := make([]xen.E820Entry, len(mm))
+	for i, e := range mm {
+		out[i] = xen.E820Entry{Addr: e.Addr, Size: e.Size, Type: e.Type}
+	}
+	return out
+}
+
+func (g *guest) MapSharedInfo(gfn uint64) xen.Errno { return g.h().mapSharedInfo(g.dom, gfn) }
+func (g *guest) MapGrantFrame(idx, gfn uint64) xen.Errno {
+	return g.h().mapGrantFrame(g.dom, idx, gfn)
+}
+
+func (g *guest) PopulatePhysmap(gfn uint64, order uint32) bool {
+	return g.h().populate(g.dom, gfn, order)
+}
+
+func (g *guest) DecreaseReservation(gfn uint64, order uint32) bool {
+	return g.h().decreaseReservation(g.dom, gfn, order)
+}
+
+func (g *guest) IncreaseReservation(order uint32) bool {
+	return g.h().increaseReservation(g.dom, order)
+}
+
+func (g *guest) Param(idx uint32) uint64 { return g.dom.xen.params[idx] }
+
+func (g *guest) SetCallbackIRQ(value uint64, vector uint8) {
+	g.dom.xen.params[xen.HVMParamCallbackIRQ] = value
+	g.dom.xen.upcallVector = vector
+}
+
+func (g *guest) VCPUUp(id int) bool {
+	s := g.dom.vcpus[id].state
+	return s != VCPUDown && s != VCPUDead
+}
+
+func (g *guest) Runstate(id int) xen.VCPURunstateInfo { return g.dom.vcpus[id].runstateInfo() }
+
+func (g *guest) RegisterRunstateArea(id int, gva uint64) {
+	t := g.dom.vcpus[id]
+	t.xen.runstateGVA = gva
+	g.h().setRunstate(t, t.xen.runstate)
+}
+
+func (g *guest) RegisterVCPUInfo(id int, gfn uint64, off uint32) xen.Errno {
+	return g.h().registerVCPUInfo(g.dom.vcpus[id], gfn, uint64(off))
+}
+
+func (g *guest) TestTimer(us uint64) {
+	v := g.v()
+	v.timer = deadline(g.h().env.Now() + int64(us)*1000)
+	v.xen.xenTimer = false
+	v.timerFired = false
+}
+
+// Report logs the median of a test guest's samples.
+func (g *guest) Report(key uint32, vals []uint32) {
+	h, d := g.h(), g.dom
+	d.reports[key] = vals
 	s := append([]uint32(nil), vals...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	v.dom.console.flush(h.out, v.dom.name)
+	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q report %d: %d samples, median %d, min %d, p90 %d",
-		v.dom.id, v.dom.name, key, count, s[len(s)/2], s[0], s[len(s)*9/10])
+		d.id, d.name, key, len(s), s[len(s)/2], s[0], s[len(s)*9/10])
+}
+
+func (g *guest) Events() hypercall.EventChannels {
+	if g.dom.ev == nil {
+		return nil
+	}
+	return evtchns{g.dom.ev}
+}
+
+func (g *guest) Grants() hypercall.GrantTables {
+	if g.dom.gnt == nil {
+		return nil
+	}
+	return (*grantTables)(g.dom)
+}
+
+// evtchns is a domain's event channels for package hypercall.
+type evtchns struct{ *event.Domain }
+
+func (e evtchns) Status(s *xen.EvtchnStatus) int {
+	st, r := e.Domain.Status(s.Dom, s.Port)
+	if r != 0 {
+		return r
+	}
+	s.Status, s.VCPU = st.State, st.VCPU
+	switch st.State {
+	case xen.EvtchnStatUnbound:
+		s.SetUnbound(st.RemoteDom)
+	case xen.EvtchnStatInterdomain:
+		s.SetInterdomain(st.RemoteDom, st.RemotePort)
+	case xen.EvtchnStatVirq:
+		s.SetVirq(st.VIRQ)
+	}
 	return 0
 }
 
-var _ = fmt.Sprint
+// setXenTimer arms v's one-shot timer for guest system time deadline; a
+// deadline already past fires at once (Linux BUGs on anything else).
+func (h *Hypervisor) setXenTimer(v *VCPU, deadline int64) {
+	v.timer = h.deadlineFromSystem(deadline)
+	v.xen.xenTimer = true
+	v.timerFired = false
+}

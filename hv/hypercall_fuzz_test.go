@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
 )
@@ -15,12 +16,12 @@ import (
 // memory. hv must answer with an error code, never panic, and never touch
 // memory outside the calling domain (the peer domain's RAM is checked).
 func FuzzHypercalls(f *testing.F) {
-	f.Add(uint8(hcMemoryOp), uint64(7), uint64(0x200000), []byte{0xf0, 0x7f, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10})
-	f.Add(uint8(hcEventChannelOp), uint64(6), uint64(0x200000), []byte{0xf0, 0x7f, 2, 0})
-	f.Add(uint8(hcGrantTableOp), uint64(5), uint64(0x200000), []byte{8, 0, 0, 0, 0, 0, 0, 0, 1, 0})
-	f.Add(uint8(hcVCPUOp), uint64(10), uint64(0), []byte{0x10, 0, 0, 0, 0, 0, 0, 0, 0x40})
-	f.Add(uint8(hcHVMOp), uint64(0), uint64(0x200000), []byte{0xf0, 0x7f, 0, 0, 0, 0, 0, 0, 0xf3, 0, 0, 0, 0, 0, 0, 2})
-	f.Add(uint8(hcSchedOp), uint64(3), uint64(0x200000), []byte{0, 0, 0x20})
+	f.Add(uint8(xen.HypercallMemoryOp), uint64(7), uint64(0x200000), []byte{0xf0, 0x7f, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10})
+	f.Add(uint8(xen.HypercallEventChannelOp), uint64(6), uint64(0x200000), []byte{0xf0, 0x7f, 2, 0})
+	f.Add(uint8(xen.HypercallGrantTableOp), uint64(5), uint64(0x200000), []byte{8, 0, 0, 0, 0, 0, 0, 0, 1, 0})
+	f.Add(uint8(xen.HypercallVCPUOp), uint64(10), uint64(0), []byte{0x10, 0, 0, 0, 0, 0, 0, 0, 0x40})
+	f.Add(uint8(xen.HypercallHVMOp), uint64(0), uint64(0x200000), []byte{0xf0, 0x7f, 0, 0, 0, 0, 0, 0, 0xf3, 0, 0, 0, 0, 0, 0, 2})
+	f.Add(uint8(xen.HypercallSchedOp), uint64(3), uint64(0x200000), []byte{0, 0, 0x20})
 	f.Fuzz(func(t *testing.T, nr uint8, cmd, ptr uint64, mem []byte) {
 		h, be, _ := newTestHV(nil, nil)
 		code := append([]byte{}, insnVMMCALL...)
@@ -48,7 +49,7 @@ func FuzzHypercalls(f *testing.F) {
 		if len(mem) >= 8 {
 			args[2] = binary.LittleEndian.Uint64(mem) // a pointer or count from the data
 		}
-		ret := h.dispatch(v, uint64(nr), args)
+		ret := h.hc.Call((*guest)(v), uint64(nr), args)
 		if ret > 1<<40 {
 			t.Errorf("hypercall %d returned %#x", nr, ret)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"gozen/abi/xen"
 	"gozen/hv/x86"
 	"gozen/loader"
 )
@@ -19,6 +20,8 @@ import (
 // addresses, and every structure is checked to lie inside one page.
 
 const pageSize = 4096
+
+var le = binary.LittleEndian
 
 // Offsets in Xen structures (xen/include/public/xen.h, x86-64).
 const (
@@ -122,6 +125,17 @@ func (h *Hypervisor) writeTimeInfo(b []byte) {
 	le.PutUint32(b[0:], ver+1)
 }
 
+// timeInfo is the vcpu_time_info every vCPU sees (version 2: stable).
+func (h *Hypervisor) timeInfo() xen.VCPUTimeInfo {
+	return xen.VCPUTimeInfo{
+		Version:        2,
+		TSCTimestamp:   h.clock.anchor,
+		TSCToSystemMul: h.clock.mul,
+		TSCShift:       int8(h.clock.shift),
+		Flags:          xen.XenPVClockTSCStableBit,
+	}
+}
+
 // writeWallclock puts the Unix time of system time 0 into shared_info.
 func (h *Hypervisor) writeWallclock(p *[4096]byte) {
 	le := binary.LittleEndian
@@ -138,16 +152,16 @@ func (h *Hypervisor) writeWallclock(p *[4096]byte) {
 // mapSharedInfo implements XENMEM_add_to_physmap(XENMAPSPACE_shared_info):
 // the page at gfn becomes shared_info. GoZen uses the guest's own RAM page
 // there (zeroed), so no machine page changes hands.
-func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) int64 {
+func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) xen.Errno {
 	if d.xen.sharedInfo != 0 && d.xen.sharedInfo == gfn {
 		return 0 // already there: keep its contents, as Xen does
 	}
 	if !d.mem.IsRAM(gfn) {
-		return -errEINVAL
+		return xen.EINVAL
 	}
 	p := d.page(gfn)
 	if p == nil {
-		return -errEINVAL
+		return xen.EINVAL
 	}
 	*p = [4096]byte{}
 	d.xen.sharedInfo = gfn
@@ -162,13 +176,13 @@ func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) int64 {
 }
 
 // registerVCPUInfo implements VCPUOP_register_vcpu_info.
-func (h *Hypervisor) registerVCPUInfo(v *VCPU, gfn, off uint64) int64 {
+func (h *Hypervisor) registerVCPUInfo(v *VCPU, gfn, off uint64) xen.Errno {
 	if off > pageSize-vcpuInfoSize || v.xen.vcpuInfoSet {
-		return -errEINVAL
+		return xen.EINVAL
 	}
 	p := v.dom.page(gfn)
 	if p == nil {
-		return -errEINVAL
+		return xen.EINVAL
 	}
 	// Carry over what the old slot held, as Xen does.
 	var old [vcpuInfoSize]byte
@@ -225,18 +239,23 @@ func (h *Hypervisor) setRunstate(v *VCPU, state int32) {
 	if x.runstateGVA == 0 {
 		return
 	}
-	var b [runstateSize]byte
-	le := binary.LittleEndian
-	le.PutUint32(b[0:], uint32(state))
-	le.PutUint64(b[8:], uint64(now))
-	for i, t := range x.stateTime {
-		le.PutUint64(b[16+8*i:], uint64(t))
-	}
+	var b [xen.VCPURunstateInfoSize]byte
+	r := v.runstateInfo()
+	r.Encode(b[:])
 	// Written through the guest's current page tables, as Xen does; a
 	// failure (the guest unmapped it) just stops the updates.
 	if err := x86.WriteVirt(v.dom.mem, v.arch.Paging(), x.runstateGVA, b[:], false); err != nil {
 		x.runstateGVA = 0
 	}
+}
+
+// runstateInfo is v's runstate as VCPUOP_get_runstate_info reports it.
+func (v *VCPU) runstateInfo() xen.VCPURunstateInfo {
+	r := xen.VCPURunstateInfo{State: v.xen.runstate, StateEntryTime: uint64(v.xen.stateEntry)}
+	for i, t := range v.xen.stateTime {
+		r.Time[i] = uint64(t)
+	}
+	return r
 }
 
 // setupXen prepares a new domain's Xen state: the console ring page and

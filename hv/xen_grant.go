@@ -3,7 +3,9 @@ package hv
 import (
 	"fmt"
 
+	"gozen/abi/xen"
 	"gozen/grant"
+	"gozen/hypercall"
 )
 
 // Wiring of package grant (Xen grant tables, v1) into the core.
@@ -77,14 +79,13 @@ func (h *Hypervisor) addGrants(d *Domain) error {
 
 // mapGrantFrame implements XENMEM_add_to_physmap(XENMAPSPACE_grant_table):
 // grant-table frame idx (hv-owned) appears at the guest's gfn.
-func (h *Hypervisor) mapGrantFrame(v *VCPU, idx, gfn uint64) int64 {
-	d := v.dom
+func (h *Hypervisor) mapGrantFrame(d *Domain, idx, gfn uint64) xen.Errno {
 	if d.gnt == nil || idx&grant.MapIdxGrantTableStatus != 0 || idx > 1<<16 {
-		return -errEINVAL // v1 has no status frames
+		return xen.EINVAL // v1 has no status frames
 	}
 	mfn, err := d.gnt.FrameMFN(int(idx))
 	if err != nil {
-		return -errEINVAL
+		return xen.EINVAL
 	}
 	if old, ok := d.xen.grantFrames[idx]; ok {
 		if old == gfn {
@@ -97,11 +98,11 @@ func (h *Hypervisor) mapGrantFrame(v *VCPU, idx, gfn uint64) int64 {
 	}
 	if !d.mem.IsRAM(gfn) {
 		if _, ok := d.mem.Translate(gfn * pageSize); ok {
-			return -errEBUSY // something else (a grant mapping) is there
+			return xen.EBUSY // something else (a grant mapping) is there
 		}
 	}
 	if err := d.mem.MapFrame(gfn, mfn*pageSize, false); err != nil {
-		return -errEINVAL
+		return xen.EINVAL
 	}
 	if d.xen.grantFrames == nil {
 		d.xen.grantFrames = map[uint64]uint64{}
@@ -111,101 +112,81 @@ func (h *Hypervisor) mapGrantFrame(v *VCPU, idx, gfn uint64) int64 {
 	return 0
 }
 
-const maxGrantOps = 512 // per hypercall; Xen continues longer batches, GoZen refuses them
+// grantTables is a domain's grant table for package hypercall.
+type grantTables Domain
 
-// grantTableOp implements grant_table_op (grant_table.h).
-func (h *Hypervisor) grantTableOp(v *VCPU, cmd, arg, count uint64) int64 {
-	d := v.dom
-	if d.gnt == nil {
-		return -errENOSYS
+func (t *grantTables) Map(ops []xen.GnttabMapGrantRef) {
+	d := (*Domain)(t)
+	gops := make([]grant.MapOp, len(ops))
+	for i, op := range ops {
+		gops[i] = grant.MapOp{HostAddr: op.HostAddr, Flags: op.Flags, Ref: op.Ref, Dom: op.Dom}
 	}
-	if count > maxGrantOps {
-		return -errEINVAL
+	d.hv.grants.Map(d.gnt, gops)
+	for i, op := range gops {
+		ops[i].Status, ops[i].Handle, ops[i].DevBusAddr = int16(op.Status), op.Handle, op.DevBusAddr
 	}
-	switch cmd {
-	case 0: // GNTTABOP_map_grant_ref: gnttab_map_grant_ref[count], 32 bytes each
-		buf := make([]byte, 32*count)
-		if !h.copyIn(v, arg, buf) {
-			return -errEFAULT
-		}
-		ops := make([]grant.MapOp, count)
-		for i := range ops {
-			b := buf[32*i:]
-			ops[i] = grant.MapOp{HostAddr: le.Uint64(b[0:]), Flags: le.Uint32(b[8:]), Ref: le.Uint32(b[12:]), Dom: le.Uint16(b[16:])}
-		}
-		h.grants.Map(d.gnt, ops)
-		for i, op := range ops {
-			b := buf[32*i:]
-			le.PutUint16(b[18:], uint16(op.Status))
-			le.PutUint32(b[20:], op.Handle)
-			le.PutUint64(b[24:], op.DevBusAddr)
-		}
-		return okOrFault(h.copyOut(v, arg, buf))
-	case 1: // GNTTABOP_unmap_grant_ref: 24 bytes each
-		buf := make([]byte, 24*count)
-		if !h.copyIn(v, arg, buf) {
-			return -errEFAULT
-		}
-		ops := make([]grant.UnmapOp, count)
-		for i := range ops {
-			b := buf[24*i:]
-			ops[i] = grant.UnmapOp{HostAddr: le.Uint64(b[0:]), DevBusAddr: le.Uint64(b[8:]), Handle: le.Uint32(b[16:])}
-		}
-		h.grants.Unmap(d.gnt, ops)
-		for i, op := range ops {
-			le.PutUint16(buf[24*i+20:], uint16(op.Status))
-		}
-		return okOrFault(h.copyOut(v, arg, buf))
-	case 5: // GNTTABOP_copy: 40 bytes each
-		buf := make([]byte, 40*count)
-		if !h.copyIn(v, arg, buf) {
-			return -errEFAULT
-		}
-		ops := make([]grant.CopyOp, count)
-		ptr := func(b []byte) grant.CopyPtr {
-			return grant.CopyPtr{Ref: le.Uint32(b[0:]), GFN: le.Uint64(b[0:]), Domid: le.Uint16(b[8:]), Offset: le.Uint16(b[10:])}
-		}
-		for i := range ops {
-			b := buf[40*i:]
-			ops[i] = grant.CopyOp{Src: ptr(b[0:]), Dst: ptr(b[16:]), Len: le.Uint16(b[32:]), Flags: le.Uint16(b[34:])}
-		}
-		h.grants.Copy(d.gnt, ops)
-		for i, op := range ops {
-			le.PutUint16(buf[40*i+36:], uint16(op.Status))
-		}
-		return okOrFault(h.copyOut(v, arg, buf))
-	case 6: // GNTTABOP_query_size {dom u16, nr_frames u32@4, max_nr_frames u32@8, status i16@12}
-		var b [16]byte
-		if !h.copyIn(v, arg, b[:]) {
-			return -errEFAULT
-		}
-		n, max, st := h.grants.QuerySize(d.gnt, le.Uint16(b[0:]))
-		le.PutUint32(b[4:], n)
-		le.PutUint32(b[8:], max)
-		le.PutUint16(b[12:], uint16(st))
-		return okOrFault(h.copyOut(v, arg, b[:]))
-	case 8: // GNTTABOP_set_version {version u32}
-		var b [4]byte
-		if !h.copyIn(v, arg, b[:]) {
-			return -errEFAULT
-		}
-		ver, e := h.grants.SetVersion(d.gnt, le.Uint32(b[:]))
-		le.PutUint32(b[:], ver)
-		if !h.copyOut(v, arg, b[:]) {
-			return -errEFAULT
-		}
-		return -int64(e)
-	case 10: // GNTTABOP_get_version {dom u16, pad, version u32@4}
-		var b [8]byte
-		if !h.copyIn(v, arg, b[:]) {
-			return -errEFAULT
-		}
-		ver, e := h.grants.GetVersion(d.gnt, le.Uint16(b[0:]))
-		if e != 0 {
-			return -int64(e)
-		}
-		le.PutUint32(b[4:], ver)
-		return okOrFault(h.copyOut(v, arg, b[:]))
+}
+
+func (t *grantTables) Unmap(ops []xen.GnttabUnmapGrantRef) {
+	d := (*Domain)(t)
+	gops := make([]grant.UnmapOp, len(ops))
+	for i, op := range ops {
+		gops[i] = grant.UnmapOp{HostAddr: op.HostAddr, DevBusAddr: op.DevBusAddr, Handle: op.Handle}
 	}
-	return -errENOSYS
+	d.hv.grants.Unmap(d.gnt, gops)
+	for i, op := range gops {
+		ops[i].Status = int16(op.Status)
+	}
+}
+
+func (t *grantTables) Copy(ops []xen.GnttabCopy) {
+	d := (*Domain)(t)
+	ptr := func(p xen.GnttabCopyPtr) grant.CopyPtr {
+		return grant.CopyPtr{Ref: uint32(p.U), GFN: p.U, Domid: p.DomID, Offset: p.Offset}
+	}
+	gops := make([]grant.CopyOp, len(ops))
+	for i, op := range ops {
+		gops[i] = grant.CopyOp{Src: ptr(op.Source), Dst: ptr(op.Dest), Len: op.Len, Flags: op.Flags}
+	}
+	d.hv.grants.Copy(d.gnt, gops)
+	for i, op := range gops {
+		ops[i].Status = int16(op.Status)
+	}
+}
+
+func (t *grantTables) QuerySize(q *xen.GnttabQuerySize) {
+	d := (*Domain)(t)
+	n, max, st := d.hv.grants.QuerySize(d.gnt, q.Dom)
+	q.NrFrames, q.MaxNrFrames, q.Status = n, max, st
+}
+
+// SetupTable grows the table and reports where the caller has each frame:
+// its gfn, or hypercall.InvalidFrame (Xen's answer for an auto-translated
+// guest, which sees no machine frames).
+func (t *grantTables) SetupTable(dom uint16, nr uint32) ([]uint64, int16) {
+	d := (*Domain)(t)
+	mfns, st := d.hv.grants.SetupTable(d.gnt, dom, nr)
+	if st != 0 {
+		return nil, st
+	}
+	frames := make([]uint64, len(mfns))
+	for i := range frames {
+		frames[i] = hypercall.InvalidFrame
+		if gfn, ok := d.xen.grantFrames[uint64(i)]; ok && (dom == xen.DomIDSelf || dom == d.id) {
+			frames[i] = gfn
+		}
+	}
+	return frames, 0
+}
+
+func (t *grantTables) SetVersion(v uint32) (uint32, xen.Errno) {
+	d := (*Domain)(t)
+	ver, e := d.hv.grants.SetVersion(d.gnt, v)
+	return ver, xen.Errno(e)
+}
+
+func (t *grantTables) GetVersion(dom uint16) (uint32, xen.Errno) {
+	d := (*Domain)(t)
+	ver, e := d.hv.grants.GetVersion(d.gnt, dom)
+	return ver, xen.Errno(e)
 }

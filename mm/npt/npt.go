@@ -58,6 +58,13 @@ type Memory struct {
 	// each one hides (0 if the gfn was not RAM).
 	overlays map[uint64]overlay
 	hidden   map[uint64]uint64
+	// Ballooning (Xen's decrease_reservation / populate_physmap): RAM
+	// frames below size given back to the pool (holes), frames added at
+	// guest frame numbers since (extra, gfn -> machine address), and
+	// frames the domain holds outside its physmap (unplaced).
+	holes    map[uint64]bool
+	extra    map[uint64]uint64
+	unplaced []uint64
 }
 
 // New creates empty nested page tables whose table pages come from tables.
@@ -133,8 +140,23 @@ func (m *Memory) Populate(size uint64) error {
 func (m *Memory) Release() {
 	m.overlays, m.hidden = nil, nil
 	for _, c := range m.chunks {
-		m.frames.Free(c.hpa, c.size/page)
+		if len(m.holes) == 0 {
+			m.frames.Free(c.hpa, c.size/page)
+			continue
+		}
+		for i := uint64(0); i < c.size/page; i++ {
+			if !m.holes[c.gpa/page+i] {
+				m.frames.Free(c.hpa+i*page, 1)
+			}
+		}
 	}
+	for _, hpa := range m.extra {
+		m.frames.Free(hpa, 1)
+	}
+	for _, hpa := range m.unplaced {
+		m.frames.Free(hpa, 1)
+	}
+	m.holes, m.extra, m.unplaced = nil, nil, nil
 	m.chunks = nil
 	m.size = 0
 	m.big = 0
@@ -146,7 +168,10 @@ func (m *Memory) Translate(gpa uint64) (uint64, bool) {
 	if o, ok := m.overlays[gpa/page]; ok {
 		return o.hpa + gpa%page, true
 	}
-	if gpa >= m.size {
+	if gpa >= MaxGPA {
+		return 0, false
+	}
+	if _, added := m.extra[gpa/page]; gpa >= m.size && !added {
 		return 0, false
 	}
 	pa, _, _, ok := m.pt.Lookup(gpa)
@@ -232,8 +257,108 @@ func (m *Memory) split(gpa uint64) error {
 
 // IsRAM reports whether gfn is the domain's own RAM (not an overlay).
 func (m *Memory) IsRAM(gfn uint64) bool {
-	_, over := m.overlays[gfn]
-	return !over && gfn*page < m.size
+	if _, over := m.overlays[gfn]; over {
+		return false
+	}
+	if _, ok := m.extra[gfn]; ok {
+		return true
+	}
+	return gfn < m.size/page && !m.holes[gfn]
+}
+
+// Pages is how many RAM frames the domain holds: its populated RAM less
+// what it gave back, plus what it was given since (Xen's
+// current_reservation).
+func (m *Memory) Pages() uint64 {
+	return m.size/page - uint64(len(m.holes)) + uint64(len(m.extra)) + uint64(len(m.unplaced))
+}
+
+// RemoveRAM gives the RAM frames at gfn .. gfn+n-1 back to the pool and
+// leaves those guest frames unbacked (Xen's decrease_reservation). Every
+// frame must be the domain's own RAM, not an overlay; otherwise nothing
+// changes. The caller flushes the guest's TLB and makes sure no one else
+// still uses the frames (a grant mapping in another domain).
+func (m *Memory) RemoveRAM(gfn, n uint64) error {
+	for i := uint64(0); i < n; i++ {
+		if !m.IsRAM(gfn + i) {
+			return &ErrOutside{(gfn + i) * page}
+		}
+		if _, hidden := m.hidden[gfn+i]; hidden {
+			return fmt.Errorf("npt: gfn %#x has a frame mapped over it", gfn+i)
+		}
+	}
+	for i := uint64(0); i < n; i++ {
+		g := gfn + i
+		gpa := g * page
+		if _, _, size, _ := m.pt.Lookup(gpa); size == pgtable.Size2M {
+			if err := m.split(gpa &^ (bigPage - 1)); err != nil {
+				return err // frames before g are already gone: reported done by the caller's count
+			}
+		}
+		hpa, _, _ := m.pt.Unmap(gpa)
+		hpa &^= page - 1
+		m.frames.Free(hpa, 1)
+		if _, ok := m.extra[g]; ok {
+			delete(m.extra, g)
+			continue
+		}
+		if m.holes == nil {
+			m.holes = map[uint64]bool{}
+		}
+		m.holes[g] = true
+	}
+	return nil
+}
+
+// AddRAM backs the unbacked guest frames gfn .. gfn+n-1 with new zeroed
+// frames from the pool (Xen's populate_physmap). None of them may be RAM
+// or have a frame mapped; on failure nothing changes.
+func (m *Memory) AddRAM(gfn, n uint64) error {
+	if (gfn+n)*page > MaxGPA || gfn+n < gfn {
+		return fmt.Errorf("npt: gfn %#x beyond guest-physical space", gfn)
+	}
+	for i := uint64(0); i < n; i++ {
+		if _, over := m.overlays[gfn+i]; over || m.IsRAM(gfn+i) {
+			return fmt.Errorf("npt: gfn %#x is already backed", gfn+i)
+		}
+	}
+	for i := uint64(0); i < n; i++ {
+		g := gfn + i
+		hpa, ok := m.frames.Alloc(1, 1)
+		if !ok {
+			m.RemoveRAM(gfn, i)
+			return ErrNoMemory
+		}
+		if err := m.pt.Map(g*page, hpa, pgtable.Size4K, leafFlags); err != nil {
+			m.frames.Free(hpa, 1)
+			m.RemoveRAM(gfn, i)
+			return fmt.Errorf("npt: mapping gfn %#x: %w", g, err)
+		}
+		if m.extra == nil {
+			m.extra = map[uint64]uint64{}
+		}
+		m.extra[g] = hpa
+	}
+	return nil
+}
+
+// AddUnplaced gives the domain n zeroed frames that are in no guest frame
+// (Xen's increase_reservation for an auto-translated guest). They count in
+// Pages and go back to the pool with Release.
+func (m *Memory) AddUnplaced(n uint64) error {
+	for i := uint64(0); i < n; i++ {
+		hpa, ok := m.frames.Alloc(1, 1)
+		if !ok {
+			for ; i > 0; i-- {
+				last := len(m.unplaced) - 1
+				m.frames.Free(m.unplaced[last], 1)
+				m.unplaced = m.unplaced[:last]
+			}
+			return ErrNoMemory
+		}
+		m.unplaced = append(m.unplaced, hpa)
+	}
+	return nil
 }
 
 // ErrOutside is returned for accesses beyond the populated RAM.

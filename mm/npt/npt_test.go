@@ -230,3 +230,98 @@ func TestMapFrameSplitsAndRestores(t *testing.T) {
 		t.Error("overlay beyond RAM not translated")
 	}
 }
+
+func TestBalloonRemoveAndAdd(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, err := New(f, f, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Populate(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	total := uint64(4<<20) / page
+	if m.Pages() != total {
+		t.Fatalf("Pages = %d, want %d", m.Pages(), total)
+	}
+	// Give back 4 frames inside a 2 MiB page: it is split, they are freed.
+	hpa, _ := m.Translate(0x10 * page)
+	if err := m.RemoveRAM(0x10, 4); err != nil {
+		t.Fatal(err)
+	}
+	if !f.freed[hpa] || m.IsRAM(0x10) || m.IsRAM(0x13) || !m.IsRAM(0x14) {
+		t.Fatalf("after RemoveRAM: freed=%v IsRAM(0x10)=%v IsRAM(0x13)=%v IsRAM(0x14)=%v",
+			f.freed[hpa], m.IsRAM(0x10), m.IsRAM(0x13), m.IsRAM(0x14))
+	}
+	if _, ok := m.Translate(0x11 * page); ok {
+		t.Fatal("a removed frame still translates")
+	}
+	if m.Pages() != total-4 {
+		t.Fatalf("Pages = %d, want %d", m.Pages(), total-4)
+	}
+	if err := m.RemoveRAM(0x12, 1); err == nil {
+		t.Fatal("removing a hole twice succeeded")
+	}
+	// Back two of them again, and one frame beyond the RAM.
+	if err := m.AddRAM(0x10, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddRAM(0x14, 1); err == nil {
+		t.Fatal("AddRAM over RAM succeeded")
+	}
+	beyond := uint64(8<<20) / page
+	if err := m.AddRAM(beyond, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !m.IsRAM(0x10) || !m.IsRAM(beyond) || m.IsRAM(0x12) {
+		t.Fatal("IsRAM wrong after AddRAM")
+	}
+	if err := m.WritePhys(beyond*page, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if m.Pages() != total-1 {
+		t.Fatalf("Pages = %d, want %d", m.Pages(), total-1)
+	}
+	// An added frame can be given back too; unplaced frames count.
+	if err := m.RemoveRAM(beyond, 1); err != nil || m.IsRAM(beyond) {
+		t.Fatalf("RemoveRAM(beyond): %v", err)
+	}
+	if err := m.AddUnplaced(3); err != nil || m.Pages() != total-2+3 {
+		t.Fatalf("AddUnplaced: %v, Pages %d", err, m.Pages())
+	}
+	// Frames with something mapped over them are not RAM to give back.
+	if err := m.MapFrame(0x20, 0x7000000, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveRAM(0x1f, 2); err == nil || !m.IsRAM(0x1f) {
+		t.Fatal("RemoveRAM across an overlay succeeded or half-happened")
+	}
+	m.UnmapFrame(0x20)
+	// Release frees every frame exactly once (the fake panics otherwise)
+	// and leaves no frame allocated but the ones never ours.
+	m.Release()
+	for pa := range f.mem {
+		if pa != 0x7000000 {
+			t.Fatalf("frame %#x still allocated after Release", pa)
+		}
+	}
+}
+
+func TestAddRAMOutOfMemoryRollsBack(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, _ := New(f, f, f)
+	if err := m.Populate(2 << 20); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.mem)
+	f.limit = f.next + 2*page // room for two more frames only
+	if err := m.AddRAM(0x1000, 8); err != ErrNoMemory {
+		t.Fatalf("AddRAM = %v, want ErrNoMemory", err)
+	}
+	if len(f.mem) != before || m.IsRAM(0x1000) || m.Pages() != (2<<20)/page {
+		t.Fatalf("AddRAM failure left frames behind: %d -> %d, Pages %d", before, len(f.mem), m.Pages())
+	}
+	if err := m.AddUnplaced(8); err != ErrNoMemory || len(f.mem) != before {
+		t.Fatalf("AddUnplaced = %v, frames %d -> %d", err, before, len(f.mem))
+	}
+}

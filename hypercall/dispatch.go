@@ -1,0 +1,231 @@
+package hypercall
+
+import (
+	"encoding/binary"
+
+	"gozen/abi/xen"
+	"gozen/hv/x86"
+)
+
+var le = binary.LittleEndian
+
+// GoZen's own hypercall for test guests (not Xen's): gozen_op(cmd, ...).
+const (
+	// HypercallGoZenOp is its number, outside Xen's range of used numbers.
+	HypercallGoZenOp = 64
+	// GoZenOpTimer arms a one-shot timer: gozen_op(1, microseconds).
+	GoZenOpTimer = 1
+	// GoZenOpReport hands hv samples: gozen_op(2, key, gva, count) with
+	// count uint32 values at gva.
+	GoZenOpReport = 2
+	// MaxTestTimer is the longest GoZenOpTimer, in microseconds (1 h).
+	MaxTestTimer = 3600e6
+	// MaxReport is the most samples GoZenOpReport takes.
+	MaxReport = 1 << 20
+)
+
+// Limits on guest-supplied counts. Xen continues long batches with a
+// hypercall continuation; GoZen has none, so it bounds each call (and
+// memory_op reservations report a partial count, which the ABI allows).
+const (
+	MaxConsoleWrite = 4096 // bytes per CONSOLEIO_write
+	MaxPollPorts    = 128  // ports per SCHEDOP_poll (as Xen)
+	MaxGrantOps     = 512  // ops per grant_table_op batch
+	MaxExtents      = 512  // extents per memory_op reservation call
+	MaxExtentOrder  = 9    // largest extent: 2 MiB, as Xen allows a domU
+	MaxSetupFrames  = 64   // frames per GNTTABOP_setup_table
+)
+
+// Counted is how many hypercall numbers Dispatcher.Count covers.
+const Counted = 64
+
+// Info is what xen_version tells guests.
+type Info struct {
+	Major, Minor uint16
+	ExtraVersion string // XENVER_extraversion, at most 15 bytes
+	Capabilities string // XENVER_capabilities
+	Changeset    string // XENVER_changeset
+	VirtStart    uint64 // XENVER_platform_parameters
+	Features     uint32 // XENVER_get_features submap 0 (XENFEAT_* bits)
+}
+
+// Dispatcher serves hypercalls. Its counters are for diagnostics.
+type Dispatcher struct {
+	Info Info
+	// Count counts calls by hypercall number (those below Counted);
+	// VCPUOpCount counts vcpu_op calls by command.
+	Count       [Counted]uint64
+	VCPUOpCount [16]uint64
+}
+
+// Args returns the hypercall number and arguments from the registers of a
+// guest in mode: RAX; RDI, RSI, RDX, R10, R8 for 64-bit code, and EAX; EBX,
+// ECX, EDX, ESI, EDI (zero-extended) otherwise.
+func Args(r *x86.Regs, mode x86.Mode) (nr uint64, a [5]uint64) {
+	if mode == x86.Mode64 {
+		return r[x86.RAX], [5]uint64{r[x86.RDI], r[x86.RSI], r[x86.RDX], r[x86.R10], r[x86.R8]}
+	}
+	m := uint64(0xffffffff)
+	return r[x86.RAX] & m, [5]uint64{r[x86.RBX] & m, r[x86.RCX] & m, r[x86.RDX] & m, r[x86.RSI] & m, r[x86.RDI] & m}
+}
+
+// Return is the value to put in RAX for result ret: 32-bit guests see it
+// truncated to 32 bits (sign included).
+func Return(ret int64, mode x86.Mode) uint64 {
+	if mode != x86.Mode64 {
+		return uint64(uint32(int32(ret)))
+	}
+	return uint64(ret)
+}
+
+// errno converts an Errno to a hypercall result.
+func errno(e xen.Errno) int64 { return -int64(e) }
+
+// okOrFault is 0, or -EFAULT when a guest buffer could not be copied.
+func okOrFault(ok bool) int64 {
+	if ok {
+		return 0
+	}
+	return errno(xen.EFAULT)
+}
+
+// Call performs hypercall nr with arguments a for g and returns its
+// result: 0 or a count on success, a negative Xen errno on failure.
+func (d *Dispatcher) Call(g Guest, nr uint64, a [5]uint64) int64 {
+	if nr < Counted {
+		d.Count[nr]++
+	}
+	if !g.Kernel() {
+		return errno(xen.EPERM) // HVM guests make hypercalls from kernel mode only
+	}
+	switch nr {
+	case xen.HypercallXenVersion:
+		return d.xenVersion(g, a[0], a[1])
+	case xen.HypercallConsoleIO:
+		return consoleIO(g, a[0], a[1], a[2])
+	case xen.HypercallSchedOp:
+		return schedOp(g, a[0], a[1])
+	case xen.HypercallSetTimerOp:
+		g.SetTimer(int64(a[0]))
+		return 0
+	case xen.HypercallMemoryOp:
+		return memoryOp(g, a[0], a[1])
+	case xen.HypercallHVMOp:
+		return hvmOp(g, a[0], a[1])
+	case xen.HypercallVCPUOp:
+		if a[0] < uint64(len(d.VCPUOpCount)) {
+			d.VCPUOpCount[a[0]]++
+		}
+		return vcpuOp(g, a[0], a[1], a[2])
+	case xen.HypercallVMAssist:
+		return vmAssist(a[0], a[1])
+	case xen.HypercallEventChannelOp:
+		return eventChannelOp(g, a[0], a[1])
+	case xen.HypercallGrantTableOp:
+		return grantTableOp(g, a[0], a[1], a[2])
+	case HypercallGoZenOp:
+		return gozenOp(g, a)
+	}
+	return errno(xen.ENOSYS)
+}
+
+// xenVersion is xen_version (version.h).
+func (d *Dispatcher) xenVersion(g Guest, cmd, arg uint64) int64 {
+	i := &d.Info
+	switch cmd {
+	case xen.XenverVersion:
+		return int64(i.Major)<<16 | int64(i.Minor)
+	case xen.XenverExtraversion:
+		var b [16]byte // xen_extraversion_t; the last byte stays NUL
+		copy(b[:15], i.ExtraVersion)
+		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverCapabilities:
+		var b [1024]byte // xen_capabilities_info_t
+		copy(b[:1023], i.Capabilities)
+		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverChangeset:
+		var b [64]byte // xen_changeset_info_t
+		copy(b[:63], i.Changeset)
+		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverPlatformParameters:
+		var b [xen.XenPlatformParametersSize]byte
+		p := xen.XenPlatformParameters{VirtStart: i.VirtStart}
+		p.Encode(b[:])
+		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverGetFeatures:
+		var b [xen.XenFeatureInfoSize]byte
+		var f xen.XenFeatureInfo
+		if !g.CopyIn(arg, b[:]) || f.Decode(b[:]) != nil {
+			return errno(xen.EFAULT)
+		}
+		f.Submap = 0
+		if f.SubmapIdx == 0 {
+			f.Submap = i.Features
+		}
+		f.Encode(b[:])
+		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverPagesize:
+		return 4096
+	case xen.XenverGuestHandle:
+		var b [16]byte // xen_domain_handle_t: no UUIDs yet
+		return okOrFault(g.CopyOut(arg, b[:]))
+	}
+	return errno(xen.ENOSYS)
+}
+
+// consoleIO is console_io: CONSOLEIO_write logs the guest's bytes;
+// CONSOLEIO_read has no input for a domU and returns 0 bytes.
+func consoleIO(g Guest, cmd, count, buf uint64) int64 {
+	switch cmd {
+	case xen.ConsoleIOWrite:
+		if count > MaxConsoleWrite {
+			return errno(xen.EINVAL)
+		}
+		b := make([]byte, count)
+		if !g.CopyIn(buf, b) {
+			return errno(xen.EFAULT)
+		}
+		g.ConsoleWrite(b)
+		return 0
+	case xen.ConsoleIORead:
+		return 0
+	}
+	return errno(xen.ENOSYS)
+}
+
+// vmAssist is vm_assist: an HVM guest may only toggle the runstate update
+// flag, which GoZen honours by always updating runstate areas whole.
+func vmAssist(cmd, typ uint64) int64 {
+	if typ != xen.VMAsstTypeRunstateUpdateFlag || cmd > xen.VMAsstCmdDisable {
+		return errno(xen.EINVAL)
+	}
+	return 0
+}
+
+// gozenOp is GoZen's test hypercall.
+func gozenOp(g Guest, a [5]uint64) int64 {
+	switch a[0] {
+	case GoZenOpTimer:
+		if a[1] > MaxTestTimer {
+			return errno(xen.EINVAL)
+		}
+		g.TestTimer(a[1])
+		return 0
+	case GoZenOpReport:
+		key, gva, count := uint32(a[1]), a[2], a[3]
+		if count == 0 || count > MaxReport {
+			return errno(xen.EINVAL)
+		}
+		buf := make([]byte, 4*count)
+		if !g.CopyIn(gva, buf) {
+			return errno(xen.EFAULT)
+		}
+		vals := make([]uint32, count)
+		for i := range vals {
+			vals[i] = le.Uint32(buf[4*i:])
+		}
+		g.Report(key, vals)
+		return 0
+	}
+	return errno(xen.ENOSYS)
+}

@@ -1,0 +1,157 @@
+package hypercall
+
+import "gozen/abi/xen"
+
+// grantTableOp is grant_table_op (grant_table.h): count structures at arg.
+// Batches of more than MaxGrantOps are refused (Xen would continue them).
+func grantTableOp(g Guest, cmd, arg, count uint64) int64 {
+	gt := g.Grants()
+	if gt == nil {
+		return errno(xen.ENOSYS)
+	}
+	if count > MaxGrantOps {
+		return errno(xen.EINVAL)
+	}
+	n := int(count)
+	switch cmd {
+	case xen.GnttabOpMapGrantRef:
+		buf, ok := copyInArray(g, arg, n, xen.GnttabMapGrantRefSize)
+		if !ok {
+			return errno(xen.EFAULT)
+		}
+		ops := make([]xen.GnttabMapGrantRef, n)
+		for i := range ops {
+			ops[i].Decode(buf[xen.GnttabMapGrantRefSize*i:])
+		}
+		gt.Map(ops)
+		for i := range ops {
+			ops[i].Encode(buf[xen.GnttabMapGrantRefSize*i:])
+		}
+		return okOrFault(g.CopyOut(arg, buf))
+	case xen.GnttabOpUnmapGrantRef:
+		buf, ok := copyInArray(g, arg, n, xen.GnttabUnmapGrantRefSize)
+		if !ok {
+			return errno(xen.EFAULT)
+		}
+		ops := make([]xen.GnttabUnmapGrantRef, n)
+		for i := range ops {
+			ops[i].Decode(buf[xen.GnttabUnmapGrantRefSize*i:])
+		}
+		gt.Unmap(ops)
+		for i := range ops {
+			ops[i].Encode(buf[xen.GnttabUnmapGrantRefSize*i:])
+		}
+		return okOrFault(g.CopyOut(arg, buf))
+	case xen.GnttabOpCopy:
+		buf, ok := copyInArray(g, arg, n, xen.GnttabCopySize)
+		if !ok {
+			return errno(xen.EFAULT)
+		}
+		ops := make([]xen.GnttabCopy, n)
+		for i := range ops {
+			ops[i].Decode(buf[xen.GnttabCopySize*i:])
+		}
+		gt.Copy(ops)
+		for i := range ops {
+			ops[i].Encode(buf[xen.GnttabCopySize*i:])
+		}
+		return okOrFault(g.CopyOut(arg, buf))
+	case xen.GnttabOpSetupTable:
+		return setupTable(g, gt, arg, n)
+	case xen.GnttabOpQuerySize:
+		return eachOf(g, arg, n, xen.GnttabQuerySizeSize, func(b []byte) int64 {
+			var q xen.GnttabQuerySize
+			q.Decode(b)
+			gt.QuerySize(&q)
+			q.Encode(b)
+			return 0
+		})
+	case xen.GnttabOpSetVersion:
+		if n != 1 {
+			return errno(xen.EINVAL)
+		}
+		var b [xen.GnttabSetVersionSize]byte
+		var s xen.GnttabSetVersion
+		if !g.CopyIn(arg, b[:]) || s.Decode(b[:]) != nil {
+			return errno(xen.EFAULT)
+		}
+		ver, e := gt.SetVersion(s.Version)
+		s.Version = ver
+		s.Encode(b[:])
+		if !g.CopyOut(arg, b[:]) {
+			return errno(xen.EFAULT)
+		}
+		return errno(e)
+	case xen.GnttabOpGetVersion:
+		if n != 1 {
+			return errno(xen.EINVAL)
+		}
+		var b [xen.GnttabGetVersionSize]byte
+		var s xen.GnttabGetVersion
+		if !g.CopyIn(arg, b[:]) || s.Decode(b[:]) != nil {
+			return errno(xen.EFAULT)
+		}
+		ver, e := gt.GetVersion(s.Dom)
+		if e != 0 {
+			return errno(e)
+		}
+		s.Version = ver
+		s.Encode(b[:])
+		return okOrFault(g.CopyOut(arg, b[:]))
+	}
+	return errno(xen.ENOSYS)
+}
+
+// copyInArray copies n structures of size bytes from arg.
+func copyInArray(g Guest, arg uint64, n, size int) ([]byte, bool) {
+	buf := make([]byte, n*size)
+	return buf, g.CopyIn(arg, buf)
+}
+
+// eachOf runs f on each of n structures of size bytes at arg, copying
+// each in before and out after; it stops at the first failure.
+func eachOf(g Guest, arg uint64, n, size int, f func(b []byte) int64) int64 {
+	var b [64]byte
+	for i := range n {
+		p := arg + uint64(i*size)
+		if !g.CopyIn(p, b[:size]) {
+			return errno(xen.EFAULT)
+		}
+		if r := f(b[:size]); r != 0 {
+			return r
+		}
+		if !g.CopyOut(p, b[:size]) {
+			return errno(xen.EFAULT)
+		}
+	}
+	return 0
+}
+
+// setupTable is GNTTABOP_setup_table: grow the table to NrFrames and list
+// where its frames are. Xen gives an auto-translated guest the frames'
+// guest frame numbers, so PVH guests map the frames with add_to_physmap
+// first; this call mostly serves to grow the table.
+func setupTable(g Guest, gt GrantTables, arg uint64, n int) int64 {
+	return eachOf(g, arg, n, xen.GnttabSetupTableSize, func(b []byte) int64 {
+		var s xen.GnttabSetupTable
+		s.Decode(b)
+		if s.NrFrames > MaxSetupFrames {
+			s.Status = xen.GNTSTGeneralError
+			s.Encode(b)
+			return 0
+		}
+		frames, st := gt.SetupTable(s.Dom, s.NrFrames)
+		s.Status = st
+		if st == xen.GNTSTOkay {
+			list := make([]byte, 8*len(frames))
+			for i, f := range frames {
+				le.PutUint64(list[8*i:], f)
+			}
+			if !g.CopyOut(s.FrameList, list) {
+				s.Status = xen.GNTSTBadVirtAddr
+			}
+		}
+		s.Encode(b)
+		return 0
+	})
+}

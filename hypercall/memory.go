@@ -1,0 +1,142 @@
+package hypercall
+
+import "gozen/abi/xen"
+
+// memoryOp is memory_op (memory.h). The command word's upper bits hold
+// the extent a continued reservation call resumes at.
+func memoryOp(g Guest, cmd, arg uint64) int64 {
+	switch cmd & xen.MemopCmdMask {
+	case xen.XenmemIncreaseReservation, xen.XenmemDecreaseReservation, xen.XenmemPopulatePhysmap:
+		return reservation(g, cmd&xen.MemopCmdMask, cmd>>xen.MemopExtentShift, arg)
+	case xen.XenmemMaximumRAMPage:
+		_, max := g.Reservation()
+		return int64(max) - 1
+	case xen.XenmemCurrentReservation, xen.XenmemMaximumReservation:
+		var b [xen.XenMemoryDomainSize]byte
+		var m xen.XenMemoryDomain
+		if !g.CopyIn(arg, b[:]) || m.Decode(b[:]) != nil {
+			return errno(xen.EFAULT)
+		}
+		if !self(g, m.DomID) {
+			return errno(xen.ESRCH)
+		}
+		cur, max := g.Reservation()
+		if cmd&xen.MemopCmdMask == xen.XenmemCurrentReservation {
+			return int64(cur)
+		}
+		return int64(max)
+	case xen.XenmemAddToPhysmap:
+		var b [xen.XenAddToPhysmapSize]byte
+		var x xen.XenAddToPhysmap
+		if !g.CopyIn(arg, b[:]) || x.Decode(b[:]) != nil {
+			return errno(xen.EFAULT)
+		}
+		return addToPhysmap(g, &x)
+	case xen.XenmemMemoryMap:
+		var b [xen.XenMemoryMapSize]byte
+		var m xen.XenMemoryMap
+		if !g.CopyIn(arg, b[:]) || m.Decode(b[:]) != nil {
+			return errno(xen.EFAULT)
+		}
+		mm := g.MemoryMap()
+		n := len(mm)
+		if uint64(m.NrEntries) < uint64(n) {
+			n = int(m.NrEntries)
+		}
+		// Packed 20-byte e820 entries, not start_info's 24-byte ones.
+		out := make([]byte, xen.E820EntrySize*n)
+		for i := range n {
+			mm[i].Encode(out[xen.E820EntrySize*i:])
+		}
+		if !g.CopyOut(m.Buffer, out) {
+			return errno(xen.EFAULT)
+		}
+		m.NrEntries = uint32(n)
+		m.Encode(b[:])
+		return okOrFault(g.CopyOut(arg, b[:4]))
+	}
+	return errno(xen.ENOSYS)
+}
+
+// self reports whether domid names the caller (DOMID_SELF or its own ID).
+func self(g Guest, domid uint16) bool { return domid == xen.DomIDSelf || domid == g.DomID() }
+
+// addToPhysmap is XENMEM_add_to_physmap for the spaces a PVH guest uses.
+func addToPhysmap(g Guest, x *xen.XenAddToPhysmap) int64 {
+	if !self(g, x.DomID) {
+		return errno(xen.ESRCH)
+	}
+	if x.GPFN >= 1<<(47-12) {
+		return errno(xen.EINVAL) // beyond the guest-physical space
+	}
+	switch x.Space {
+	case xen.XenmapspaceSharedInfo:
+		if x.Idx != 0 {
+			return errno(xen.EINVAL)
+		}
+		return errno(g.MapSharedInfo(x.GPFN))
+	case xen.XenmapspaceGrantTable:
+		if x.Idx&xen.XenmapidxGrantTableStatus != 0 || x.Idx >= 1<<16 {
+			return errno(xen.EINVAL) // v1 has no status frames
+		}
+		return errno(g.MapGrantFrame(x.Idx, x.GPFN))
+	}
+	return errno(xen.ENOSYS)
+}
+
+// reservation serves XENMEM_increase_reservation, decrease_reservation and
+// populate_physmap. It returns how many extents are done in total (start
+// included); the guest retries the rest, which is how Xen reports a
+// partial success too. A bad argument structure is -EFAULT, another
+// domain -ESRCH, an extent order above MaxExtentOrder -EINVAL.
+func reservation(g Guest, cmd, start, arg uint64) int64 {
+	var b [xen.XenMemoryReservationSize]byte
+	var r xen.XenMemoryReservation
+	if !g.CopyIn(arg, b[:]) || r.Decode(b[:]) != nil {
+		return errno(xen.EFAULT)
+	}
+	if !self(g, r.DomID) {
+		return errno(xen.ESRCH)
+	}
+	if r.ExtentOrder > MaxExtentOrder {
+		return errno(xen.EINVAL)
+	}
+	if start >= r.NrExtents {
+		return int64(start)
+	}
+	end := r.NrExtents
+	if end-start > MaxExtents {
+		end = start + MaxExtents
+	}
+	done := start
+	var e [8]byte
+	for ; done < end; done++ {
+		if cmd == xen.XenmemIncreaseReservation {
+			// An auto-translated guest's list is neither read nor written.
+			if !g.IncreaseReservation(r.ExtentOrder) {
+				break
+			}
+			continue
+		}
+		if !g.CopyIn(r.ExtentStart+8*done, e[:]) {
+			if done == start {
+				return errno(xen.EFAULT)
+			}
+			break
+		}
+		gfn := le.Uint64(e[:])
+		if gfn&(1<<r.ExtentOrder-1) != 0 || gfn >= 1<<(47-12) {
+			break // unaligned or beyond the guest-physical space
+		}
+		var ok bool
+		if cmd == xen.XenmemPopulatePhysmap {
+			ok = g.PopulatePhysmap(gfn, r.ExtentOrder)
+		} else {
+			ok = g.DecreaseReservation(gfn, r.ExtentOrder)
+		}
+		if !ok {
+			break
+		}
+	}
+	return int64(done)
+}
