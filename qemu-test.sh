@@ -112,6 +112,10 @@ define_scenarios() {
 		'+"a" report 2: 1000 samples' -kernel "$HV" -append "$two" -initrd "$GUEST evtping 1000 2,$GUEST evtpong 1000"
 	scenario grant-copy 90 0 '^\(b\) grantdst: copy OK' '+^\(b\) grantdst: map OK' '+^\(a\) grantsrc: saw the peer.s write' \
 		'!FAIL' -kernel "$HV" -append "$two" -initrd "$GUEST grantsrc,$GUEST grantdst"
+	scenario grant-bench 60 0 '"b" report 3: 2000 samples, median [0-9]+' '+"b" report 4: 2000 samples, median [0-9]+' \
+		'+"b" report 5: 2000 samples, median [0-9]+' '+^\(b\) grantbench: done' '+^\(a\) grantsrc: grant ended' \
+		'+"b" shut down: poweroff' '+"a" shut down: poweroff' '!FAIL' \
+		-kernel "$HV" -append "$two" -initrd "$GUEST grantsrc,$GUEST grantbench 2000"
 	scenario linux-fuzz 500 0 '^\(fuzz\) hcfuzz: done 100000 calls' '+"linux" shut down: poweroff' '+^\(linux\) 6\.1\.0' \
 		'!"linux" crashed' @chat=tests/linux-fuzz.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1 domain=fuzz,mem=16M,module=2" \

@@ -136,6 +136,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_evtping, mode_evtping
 	.long name_grantsrc, mode_grantsrc
 	.long name_grantdst, mode_grantdst
+	.long name_grantbench, mode_grantbench
 	.long name_hcfuzz,  mode_hcfuzz
 	.long 0, 0
 name_hello:	.asciz "hello"
@@ -151,6 +152,7 @@ name_evtpong:	.asciz "evtpong"
 name_evtping:	.asciz "evtping"
 name_grantsrc:	.asciz "grantsrc"
 name_grantdst:	.asciz "grantdst"
+name_grantbench: .asciz "grantbench"
 name_hcfuzz:	.asciz "hcfuzz"
 	.globl empty_string
 empty_string:	.asciz ""

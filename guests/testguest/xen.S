@@ -1,12 +1,14 @@
 # xen.S — the modes that use the Xen ABI proper: an event-channel ping-pong between
 # two domains (evtpong, evtping), a grant shared between two domains (grantsrc,
-# grantdst) and a hypercall fuzzer (hcfuzz).
+# grantdst), a grant-copy benchmark against grantsrc's grant (grantbench) and a
+# hypercall fuzzer (hcfuzz).
 #
 # Like the other 32-bit modes they run with paging off (guest-virtual = guest-physical)
 # and interrupts off. No event callback vector is registered, so a mode waits for an
 # event with SCHEDOP_poll, or by yielding, and looks at the pending bit in shared_info
 # itself. The domain IDs of the peers are fixed (defs.inc): start the evtping and
-# grantsrc domain first (ID 1) and its partner second (ID 2).
+# grantsrc domain first (ID 1) and its partner (evtpong, grantdst, grantbench)
+# second (ID 2).
 
 	.include "defs.inc"
 	.code32
@@ -496,6 +498,445 @@ mode_grantdst:
 9:	PUTS "grantdst: map OK\n"
 	jmp poweroff
 
+# ---- grantbench [N]: GNTTABOP_copy throughput against the grantsrc domain's page ----------
+# Three phases of N timed hypercalls each (default GB_DEFAULT), every one a
+# grant_table_op(GNTTABOP_copy) whose ops each move a whole 4096-byte page:
+#   key 3: GB_BATCH ops, ref 8 of domain 1 (GNTCOPY_source_gref) -> our page gb_pages[j]
+#   key 4: one such op, into gb_pages[0]
+#   key 5: GB_BATCH ops, gb_pages[j] -> ref 8 of domain 1 (GNTCOPY_dest_gref); the last wins
+# A sample is lfence; rdtsc / vmmcall / lfence; rdtsc around one hypercall, in guest TSC
+# cycles; hv reports the median of each phase under its key. Outside the timed region
+# every hypercall is checked: result 0 and every status GNTST_okay (preset to GB_UNSET,
+# which hv must overwrite). Keys 3 and 4: three dwords of each destination page (the
+# first, the last, and the one at (i * 68) mod 4096, so that every dword is looked at
+# within 1024 hypercalls) are zeroed before hypercall i and must hold the granted
+# pattern after it. Key 5: that rotating dword of each source page is stamped with i and
+# the page's index, and a 4-byte copy back from the grant must return the last page's
+# stamp. After each phase whole pages are compared, so a copy that does nothing, or
+# only part of a page, fails. Finally a 4-byte GNTCOPY_dest_gref copy puts GRANT_DONE
+# into the grant's last dword, which ends grantsrc's wait.
+	.globl mode_grantbench
+mode_grantbench:
+	call parse_dec
+	jnc 1f
+	movl $GB_DEFAULT, %eax		# default N
+1:	testl %eax, %eax
+	jnz 2f
+	incl %eax			# at least one hypercall per phase
+2:	cmpl $BENCH_MAX, %eax
+	jbe 3f
+	PUTS "grantbench: at most 200000 hypercalls per phase\n"
+	movl $BENCH_MAX, %eax
+3:	movl %eax, gb_n
+	PUTS "grantbench: "
+	call putdec
+	PUTS " hypercalls per phase, 4096-byte copies\n"
+	movl $expect_page, %edi
+	call grant_pattern
+
+	# Wait for the grant: copy its page into grant_page; yield and try again while
+	# the status is not GNTST_okay.
+	movl $GRANT_WAIT, %ebp		# EBP = tries left
+4:	xorl %eax, %eax
+	movl $4096, %ecx
+	movl $grant_page, %edi
+	movl $GNTCOPY_source_gref, %edx
+	call gb_copy1
+	testl %eax, %eax
+	jz 5f
+	PUTS "grantbench: FAIL GNTTABOP_copy returned "
+	jmp 9f
+5:	movswl gnt_op + COPY_STATUS, %eax
+	testl %eax, %eax
+	jz 6f
+	call sched_yield
+	decl %ebp
+	jnz 4b
+	PUTS "grantbench: FAIL no grant from domain 1 after 200000 tries; GNTTABOP_copy status "
+	jmp 9f
+6:	movl $grant_page, %esi
+	movl $expect_page, %edi
+	movl $4096, %ecx
+	call compare
+	je 7f
+	PUTS "grantbench: FAIL the first copy differs at offset "
+	jmp 9f
+
+7:	movl $GNTCOPY_source_gref, gb_dir
+	call gb_build
+	movl $GOZEN_REPORT_gntcopy_from16, %eax
+	movl $GB_BATCH, %edx
+	movl $gb_name_from16, %esi
+	call gb_phase
+	movl $GOZEN_REPORT_gntcopy_from1, %eax
+	movl $1, %edx
+	movl $gb_name_from1, %esi
+	call gb_phase
+	movl $GNTCOPY_dest_gref, gb_dir
+	call gb_build
+	call gb_fill
+	movl $GOZEN_REPORT_gntcopy_to16, %eax
+	movl $GB_BATCH, %edx
+	movl $gb_name_to16, %esi
+	call gb_phase
+
+	# Tell grantsrc we are done: GRANT_DONE into the grant's last dword.
+	movl $GRANT_DONE, gb_word
+	movl $4092, %eax
+	movl $4, %ecx
+	movl $gb_word, %edi
+	movl $GNTCOPY_dest_gref, %edx
+	call gb_copy1_ok
+	PUTS "grantbench: done\n"
+	jmp poweroff
+
+9:	call putsdec			# EAX = the failing result, status or offset
+	call newline
+	jmp fail
+
+# gb_copy1: one GNTTABOP_copy (in gnt_op) of ECX bytes between offset EAX of ref 8 of
+# domain 1 and EDI, in our memory (not crossing a page); direction EDX:
+# GNTCOPY_source_gref from the grant to EDI, GNTCOPY_dest_gref from EDI into the grant.
+# EAX = the hypercall's result; the op's status is at gnt_op + COPY_STATUS.
+gb_copy1:
+	pushal
+	movl %eax, %ebx			# EBX = the offset in the granted page
+	movl %edi, %esi			# ESI = our address
+	pushl %ecx
+	movl $gnt_op, %edi
+	movl $COPY_BYTES >> 2, %ecx
+	xorl %eax, %eax
+	rep stosl
+	popl %ecx
+	movl %esi, %eax
+	shrl $12, %eax			# EAX = our frame, ESI = the offset in it
+	andl $0xfff, %esi
+	cmpl $GNTCOPY_source_gref, %edx
+	jne 1f
+	movl $GRANT_REF, gnt_op + COPY_SRC + CP_REF
+	movw $GRANT_SRC_DOM, gnt_op + COPY_SRC + CP_DOMID
+	movw %bx, gnt_op + COPY_SRC + CP_OFFSET
+	movl %eax, gnt_op + COPY_DST + CP_GMFN
+	movw $DOMID_SELF, gnt_op + COPY_DST + CP_DOMID
+	movw %si, gnt_op + COPY_DST + CP_OFFSET
+	jmp 2f
+1:	movl %eax, gnt_op + COPY_SRC + CP_GMFN
+	movw $DOMID_SELF, gnt_op + COPY_SRC + CP_DOMID
+	movw %si, gnt_op + COPY_SRC + CP_OFFSET
+	movl $GRANT_REF, gnt_op + COPY_DST + CP_REF
+	movw $GRANT_SRC_DOM, gnt_op + COPY_DST + CP_DOMID
+	movw %bx, gnt_op + COPY_DST + CP_OFFSET
+2:	movw %cx, gnt_op + COPY_LEN
+	movw %dx, gnt_op + COPY_FLAGS
+	movw $GB_UNSET, gnt_op + COPY_STATUS
+	movl $GNTTABOP_copy, %ebx
+	movl $gnt_op, %ecx
+	movl $1, %edx
+	call grant_op
+	movl %eax, 28(%esp)
+	popal
+	ret
+
+# gb_copy1_ok: gb_copy1, and a FAIL line and crash unless both the result and the
+# status are 0.
+gb_copy1_ok:
+	call gb_copy1
+	testl %eax, %eax
+	jz 1f
+	PUTS "grantbench: FAIL GNTTABOP_copy returned "
+	jmp 2f
+1:	movswl gnt_op + COPY_STATUS, %eax
+	testl %eax, %eax
+	jnz 3f
+	ret
+3:	PUTS "grantbench: FAIL GNTTABOP_copy status "
+2:	call putsdec
+	call newline
+	jmp fail
+
+# gb_build: GB_BATCH whole-page ops in gb_ops between ref 8 of domain 1 and
+# gb_pages[j], in direction gb_dir (GNTCOPY_source_gref or GNTCOPY_dest_gref).
+gb_build:
+	pushal
+	movl $gb_ops, %edi
+	movl $(GB_BATCH * COPY_BYTES) >> 2, %ecx
+	xorl %eax, %eax
+	rep stosl
+	movl $gb_ops, %ebx
+	movl $gb_pages, %eax
+	shrl $12, %eax			# EAX = the frame of gb_pages[j]
+	movl gb_dir, %edx
+	movl $GB_BATCH, %ecx
+1:	cmpl $GNTCOPY_source_gref, %edx
+	jne 2f
+	movl $GRANT_REF, COPY_SRC + CP_REF(%ebx)
+	movw $GRANT_SRC_DOM, COPY_SRC + CP_DOMID(%ebx)
+	movl %eax, COPY_DST + CP_GMFN(%ebx)
+	movw $DOMID_SELF, COPY_DST + CP_DOMID(%ebx)
+	jmp 3f
+2:	movl %eax, COPY_SRC + CP_GMFN(%ebx)
+	movw $DOMID_SELF, COPY_SRC + CP_DOMID(%ebx)
+	movl $GRANT_REF, COPY_DST + CP_REF(%ebx)
+	movw $GRANT_SRC_DOM, COPY_DST + CP_DOMID(%ebx)
+3:	movw $4096, COPY_LEN(%ebx)
+	movw %dx, COPY_FLAGS(%ebx)
+	addl $COPY_BYTES, %ebx
+	incl %eax
+	loop 1b
+	popal
+	ret
+
+# gb_fill: dword k of gb_pages[j] = 0xB0000000 | j << 16 | k: unlike the granted
+# pattern, and never GRANT_DONE.
+gb_fill:
+	pushal
+	movl $gb_pages, %edi
+	xorl %edx, %edx			# EDX = j
+1:	xorl %ecx, %ecx			# ECX = k
+2:	movl %edx, %eax
+	shll $16, %eax
+	orl %ecx, %eax
+	orl $0xb0000000, %eax
+	stosl
+	incl %ecx
+	cmpl $1024, %ecx
+	jb 2b
+	incl %edx
+	cmpl $GB_BATCH, %edx
+	jb 1b
+	popal
+	ret
+
+# gb_phase: gb_n timed hypercalls, each GNTTABOP_copy of the first EDX ops of gb_ops;
+# check them; print "grantbench: N x EDX <ESI>: data OK"; report the samples under
+# key EAX.
+gb_phase:
+	pushal
+	movl %eax, gb_key
+	movl %edx, gb_cnt
+	xorl %edi, %edi			# EDI = i
+1:	cmpl gb_n, %edi
+	jae 3f
+	call gb_before
+	lfence				# RDTSC must not start before earlier work ends
+	rdtsc
+	movl %eax, %esi			# EBP:ESI = start
+	movl %edx, %ebp
+	movl $GNTTABOP_copy, %ebx
+	movl $gb_ops, %ecx
+	movl gb_cnt, %edx
+	movl $HC_grant_table_op, %eax
+	vmmcall
+	movl %eax, %ebx			# EBX = the result
+	lfence
+	rdtsc
+	subl %esi, %eax
+	sbbl %ebp, %edx
+	jz 2f
+	movl $0xffffffff, %eax		# more than 2^32 cycles: saturate
+2:	movl %eax, bench_samples(,%edi,4)
+	movl %ebx, %eax
+	call gb_after
+	incl %edi
+	jmp 1b
+
+3:	call gb_final
+	movl 4(%esp), %esi		# the caller's ESI (pushal: EDI at 0, ESI at 4)
+	PUTS "grantbench: "
+	movl gb_n, %eax
+	call putdec
+	PUTS " x "
+	movl gb_cnt, %eax
+	call putdec
+	movb $' ', %al
+	call putc
+	call puts
+	PUTS ": data OK\n"
+	movl gb_key, %eax
+	movl $bench_samples, %edx
+	movl gb_n, %ecx
+	call gozen_report
+	testl %eax, %eax
+	jnz 4f
+	popal
+	ret
+4:	PUTS "grantbench: FAIL gozen_op report returned "
+	call putsdec
+	call newline
+	jmp fail
+
+# gb_offset: ESI = the rotating offset of hypercall EDI, (EDI * 68) mod 4096: 17 is
+# odd, so 1024 hypercalls in a row visit every dword.
+gb_offset:
+	imull $68, %edi, %esi
+	andl $0xffc, %esi
+	ret
+
+# gb_before: prepare hypercall EDI: preset the statuses of its gb_cnt ops; from the
+# grant: zero the checked dwords of each destination page; into the grant: stamp
+# the rotating dword of source page j with 0xA0000000 | EDI << 4 | j.
+gb_before:
+	pushal
+	call gb_offset
+	movl $gb_ops + COPY_STATUS, %ebx
+	movl $gb_pages, %edx
+	xorl %ecx, %ecx			# ECX = j
+1:	cmpl gb_cnt, %ecx
+	jae 4f
+	movw $GB_UNSET, (%ebx)
+	cmpl $GNTCOPY_source_gref, gb_dir
+	jne 2f
+	movl $0, (%edx)
+	movl $0, 4092(%edx)
+	movl $0, (%edx,%esi)
+	jmp 3f
+2:	movl %edi, %eax
+	shll $4, %eax
+	orl %ecx, %eax
+	orl $0xa0000000, %eax
+	movl %eax, (%edx,%esi)
+3:	addl $COPY_BYTES, %ebx
+	addl $4096, %edx
+	incl %ecx
+	jmp 1b
+4:	popal
+	ret
+
+# gb_after: check hypercall EDI, whose result is EAX (see mode_grantbench); a FAIL
+# line and crash if something is wrong.
+gb_after:
+	pushal
+	testl %eax, %eax
+	jz 1f
+	PUTS "grantbench: FAIL GNTTABOP_copy returned "
+	call putsdec
+	PUTS " in hypercall "
+	movl %edi, %eax
+	call putdec
+	call newline
+	jmp fail
+1:	call gb_offset
+	movl $gb_ops + COPY_STATUS, %ebx
+	movl $gb_pages, %edx
+	xorl %ecx, %ecx			# ECX = j
+2:	cmpl gb_cnt, %ecx
+	jae 5f
+	movswl (%ebx), %eax
+	testl %eax, %eax
+	jz 3f
+	PUTS "grantbench: FAIL status "
+	call putsdec
+	PUTS " in op "
+	movl %ecx, %eax
+	call putdec
+	PUTS " of hypercall "
+	movl %edi, %eax
+	call putdec
+	call newline
+	jmp fail
+3:	cmpl $GNTCOPY_source_gref, gb_dir
+	jne 4f
+	movl (%edx), %eax
+	cmpl expect_page, %eax
+	jne 8f
+	movl 4092(%edx), %eax
+	cmpl expect_page + 4092, %eax
+	jne 8f
+	movl (%edx,%esi), %eax
+	cmpl expect_page(%esi), %eax
+	jne 8f
+4:	addl $COPY_BYTES, %ebx
+	addl $4096, %edx
+	incl %ecx
+	jmp 2b
+
+5:	cmpl $GNTCOPY_source_gref, gb_dir
+	je 7f
+	movl $0, gb_word		# read the rotating dword back from the grant
+	movl %esi, %eax
+	movl $4, %ecx
+	movl $GNTCOPY_source_gref, %edx
+	pushl %edi
+	movl $gb_word, %edi
+	call gb_copy1_ok
+	popl %edi
+	movl gb_cnt, %ecx		# expected: the stamp of the last page
+	decl %ecx
+	movl %edi, %eax
+	shll $4, %eax
+	orl %ecx, %eax
+	orl $0xa0000000, %eax
+	cmpl gb_word, %eax
+	jne 9f
+7:	popal
+	ret
+
+8:	PUTS "grantbench: FAIL wrong data in page "
+	movl %ecx, %eax
+	call putdec
+	PUTS " after hypercall "
+	movl %edi, %eax
+	call putdec
+	call newline
+	jmp fail
+9:	PUTS "grantbench: FAIL after hypercall "
+	xchgl %eax, %edi
+	call putdec
+	PUTS " the grant holds "
+	movl gb_word, %eax
+	call puthex
+	PUTS ", expected "
+	movl %edi, %eax
+	call puthex
+	call newline
+	jmp fail
+
+# gb_final: after a phase compare whole pages: from the grant, each of the gb_cnt
+# destination pages with expect_page; into the grant, the granted page (copied back
+# into grant_page) with the last source page.
+gb_final:
+	pushal
+	cmpl $GNTCOPY_source_gref, gb_dir
+	jne 3f
+	movl $gb_pages, %esi
+	xorl %ebx, %ebx			# EBX = j
+1:	cmpl gb_cnt, %ebx
+	jae 5f
+	movl $expect_page, %edi
+	movl $4096, %ecx
+	call compare
+	jne 2f
+	addl $4096, %esi
+	incl %ebx
+	jmp 1b
+2:	PUTS "grantbench: FAIL page "
+	xchgl %eax, %ebx
+	call putdec
+	PUTS " differs from the granted page at offset "
+	movl %ebx, %eax
+	call putdec
+	call newline
+	jmp fail
+3:	xorl %eax, %eax
+	movl $4096, %ecx
+	movl $grant_page, %edi
+	movl $GNTCOPY_source_gref, %edx
+	call gb_copy1_ok
+	movl gb_cnt, %esi
+	decl %esi
+	shll $12, %esi
+	addl $gb_pages, %esi
+	movl $grant_page, %edi
+	movl $4096, %ecx
+	call compare
+	je 5f
+	PUTS "grantbench: FAIL the granted page differs from the last page copied into it at offset "
+	call putdec
+	call newline
+	jmp fail
+5:	popal
+	ret
+
 # ---- hcfuzz N SEED [verbose]: N pseudo-random hypercalls ---------------------------------
 # Never sched_op (29) or sched_op_compat (6), which could shut the guest down or block
 # it for good, nor console_io(CONSOLEIO_write) (garbage output). Half the calls follow
@@ -951,6 +1392,9 @@ fuzz_refill:
 pattern:	.ascii "GoZen grant page "
 pattern_end:
 name_verbose:	.asciz "verbose"
+gb_name_from16:	.asciz "pages from the grant"
+gb_name_from1:	.asciz "page from the grant"
+gb_name_to16:	.asciz "pages into the grant"
 implemented:				# the Xen hypercalls hv serves (hv/hypercall.go), but sched_op
 	.byte HC_memory_op, 15, HC_xen_version, HC_console_io, HC_grant_table_op, 21, 24
 	.byte HC_event_channel_op, 33, 34	# (set_timer_op 15, vm_assist 21, vcpu_op 24,
@@ -1042,7 +1486,8 @@ recipes_end:
 	.balign 4096
 shinfo:		.skip 4096	# shared_info, once XENMEM_add_to_physmap put it here
 grant_page:	.skip 4096	# grantsrc: the granted page; grantdst: the copy's destination
-expect_page:	.skip 4096	# grantdst: what the granted page should hold
+expect_page:	.skip 4096	# grantdst, grantbench: what the granted page should hold
+gb_pages:	.skip 4096 * GB_BATCH	# grantbench: our side of the copies
 	.balign 8
 xatp:		.skip XATP_BYTES	# struct xen_add_to_physmap
 sched_poll:	.skip 24	# struct sched_poll
@@ -1053,6 +1498,12 @@ evt_n:		.long 0		# evtpong/evtping: N
 evt_port:	.long 0		# our port
 evt_remote:	.long 0		# evtping: REMOTEPORT
 gnt_handle:	.long 0		# grantdst: the map's handle
+gb_ops:		.skip GB_BATCH * COPY_BYTES	# grantbench: the timed hypercall's ops
+gb_n:		.long 0		# grantbench: hypercalls per phase
+gb_cnt:		.long 0		#             ops per hypercall in this phase
+gb_key:		.long 0		#             its report key
+gb_dir:		.long 0		#             GNTCOPY_source_gref or GNTCOPY_dest_gref
+gb_word:	.long 0		#             4-byte copies: GRANT_DONE, read-back stamps
 fuzz_n:		.long 0
 fuzz_i:		.long 0
 fuzz_step:	.long 0
