@@ -212,6 +212,13 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 		if now >= deadline || (v.timer != 0 && now >= v.timer) {
 			break
 		}
+		// A timer it set for earlier than the deadline moves the host
+		// timer forward, so a guest that keeps running (never exits) still
+		// gets its tick on time.
+		if v.timer != 0 && v.timer < deadline {
+			deadline = v.timer
+			h.env.ArmTimer(deadline)
+		}
 	}
 	ran := h.env.Now() - start
 	h.rq.Charge(v, ran)

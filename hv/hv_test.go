@@ -10,6 +10,7 @@ import (
 	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
+	"gozen/hypercall"
 	"gozen/mm/npt"
 )
 
@@ -43,12 +44,13 @@ func (m *fakeMachine) Table(pa uint64) *[512]uint64 {
 }
 
 type fakeEnv struct {
-	m   *fakeMachine
-	now int64
+	m     *fakeMachine
+	now   int64
+	armed []int64 // every ArmTimer deadline
 }
 
-func (e *fakeEnv) Now() int64     { e.now += 1000; return e.now }
-func (e *fakeEnv) ArmTimer(int64) {}
+func (e *fakeEnv) Now() int64       { e.now += 1000; return e.now }
+func (e *fakeEnv) ArmTimer(d int64) { e.armed = append(e.armed, d) }
 func (e *fakeEnv) NewGuestMemory() (*npt.Memory, error) {
 	return npt.New(e.m, e.m, e.m)
 }
@@ -394,3 +396,37 @@ func (e *fakeEnv) AllocPage() (uint64, error) {
 }
 func (e *fakeEnv) FreePage(pa uint64)              { e.m.Free(pa, 1) }
 func (e *fakeEnv) PageBytes(pa uint64) *[4096]byte { return e.m.frames[pa] }
+
+// A vCPU that sets its own timer in the middle of a slice moves the host
+// timer forward to it, so the timer fires on time even if the guest never
+// exits again.
+func TestOwnTimerMidSliceRearmsHostTimer(t *testing.T) {
+	code := append(append([]byte{}, insnVMMCALL...), insnVMMCALL...)
+	var timer int64
+	var v0 *VCPU
+	h, _, _ := newTestHV([]step{
+		exitOf(backend.ExitNone),
+		callXen(hypercall.HypercallGoZenOp, hypercall.GoZenOpTimer, 50), // 50 µs from now
+		func(v *fakeVCPU) backend.Exit {
+			timer = v0.timer
+			return backend.Exit{Reason: backend.ExitNone}
+		},
+		callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, 0x100000+6),
+	})
+	d, err := h.CreateDomain(DomainConfig{Name: "t", Mem: 4 << 20, Kernel: pvhELF(append(code, 0, 0, 0, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v0 = d.vcpus[0]
+	h.Run()
+	env := h.env.(*fakeEnv)
+	if timer == 0 {
+		t.Fatal("the guest's timer was not set")
+	}
+	for _, a := range env.armed {
+		if a == timer {
+			return
+		}
+	}
+	t.Errorf("host timer armed at %v, never at the guest's timer %d", env.armed, timer)
+}

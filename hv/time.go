@@ -41,8 +41,14 @@ func (h *Hypervisor) deadlineFromSystem(t int64) int64 {
 	if d < 0 {
 		d = 0
 	}
+	// A deadline centuries away (a guest may pass any 64-bit value) must
+	// not overflow into the past.
+	d = min(d, maxTimerDelay)
 	return deadline(now + d)
 }
+
+// maxTimerDelay bounds how far ahead a guest timer is kept: about 36 years.
+const maxTimerDelay = 1 << 60
 
 // deadline returns t as a timer deadline: vCPU timers use 0 for "none", so
 // a deadline that happens to be 0 becomes 1.
