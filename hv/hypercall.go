@@ -70,7 +70,11 @@ func (g *guest) ConsoleWrite(p []byte) {
 	g.dom.console.write(g.h().out, g.dom.name, p, g.h().env.Now())
 }
 
-func (g *guest) Yield() { g.state = VCPURunnable } // ends the slice; the scheduler picks again
+// Yield ends the slice and lets any other runnable vCPU go next.
+func (g *guest) Yield() {
+	g.state = VCPURunnable
+	g.h().rq.Yield(g.v())
+}
 
 func (g *guest) Block() {
 	v := g.v()

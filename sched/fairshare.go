@@ -28,6 +28,7 @@ type FairShare[T comparable] struct {
 type fsEnt struct {
 	group    int
 	runnable bool
+	yielded  bool // gives way at the next Pick
 	pass     uint64
 }
 
@@ -183,7 +184,8 @@ func (s *FairShare[T]) capped(g *fsGroup) bool {
 
 // Pick returns the runnable, uncapped entity to run now. It stays
 // runnable: after running it, call Charge, and Remove if it blocked. ok is
-// false when nothing may run.
+// false when nothing may run. An entity that yielded is picked only if no
+// other may run; either way its yield is used up.
 func (s *FairShare[T]) Pick(now int64) (e T, ok bool) {
 	s.roll(now)
 	var best *fsEnt
@@ -191,11 +193,24 @@ func (s *FairShare[T]) Pick(now int64) (e T, ok bool) {
 		if !en.runnable || s.capped(s.groups[en.group]) {
 			continue
 		}
-		if best == nil || en.pass < best.pass {
+		if best == nil || (best.yielded && !en.yielded) ||
+			(best.yielded == en.yielded && en.pass < best.pass) {
 			best, e = en, k
 		}
 	}
+	for _, en := range s.ents {
+		en.yielded = false
+	}
 	return e, best != nil
+}
+
+// Yield makes runnable entity e give way to any other at the next Pick
+// (Xen's SCHEDOP_yield). Its accounting is unchanged, so a vCPU that spins
+// on yield lets the others run without losing its share.
+func (s *FairShare[T]) Yield(e T) {
+	if en, ok := s.ents[e]; ok && en.runnable {
+		en.yielded = true
+	}
 }
 
 // Budget is how long e may run from now before its group reaches its cap

@@ -116,3 +116,36 @@ func TestRemoveAndLeave(t *testing.T) {
 		t.Error("nothing should be runnable")
 	}
 }
+
+// A vCPU that spins on yield lets the other run full slices: after each of
+// its short runs, the next pick is the other entity.
+func TestYieldGivesWay(t *testing.T) {
+	var s FairShare[string]
+	s.Join("spinner", 1)
+	s.Join("worker", 2)
+	s.Add("spinner")
+	s.Add("worker")
+	got := map[string]int64{}
+	for now := int64(0); now < 1e9; {
+		e, _ := s.Pick(now)
+		run := int64(10e6)
+		if e == "spinner" {
+			run = 10e3 // runs a moment, then yields
+		}
+		s.Charge(e, run)
+		if e == "spinner" {
+			s.Yield(e)
+		}
+		got[e] += run
+		now += run
+	}
+	if share := float64(got["worker"]) / 1e9; share < 0.99 {
+		t.Errorf("worker got %.3f of the CPU beside a yield spinner, want nearly all", share)
+	}
+	// Alone, a yielder still runs.
+	s.Remove("worker")
+	s.Yield("spinner")
+	if e, ok := s.Pick(0); !ok || e != "spinner" {
+		t.Errorf("Pick with only a yielded entity = %q %v", e, ok)
+	}
+}
