@@ -116,6 +116,8 @@ define_scenarios() {
 		'+"b" report 5: 2000 samples, median [0-9]+' '+^\(b\) grantbench: done' '+^\(a\) grantsrc: grant ended' \
 		'+"b" shut down: poweroff' '+"a" shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "$two" -initrd "$GUEST grantsrc,$GUEST grantbench 2000"
+	scenario balloon 30 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
+		-kernel "$HV" -append "domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
 	scenario linux-fuzz 500 0 '^\(fuzz\) hcfuzz: done 100000 calls' '+"linux" shut down: poweroff' '+^\(linux\) 6\.1\.0' \
 		'!"linux" crashed' @chat=tests/linux-fuzz.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1 domain=fuzz,mem=16M,module=2" \

@@ -50,7 +50,7 @@ func (h *Hypervisor) decreaseReservation(d *Domain, gfn uint64, order uint32) bo
 
 // pinned reports whether hv keeps using guest frame gfn of d on its own.
 func (d *Domain) pinned(gfn uint64) bool {
-	if gfn == d.xen.consoleGFN || (d.xen.sharedInfo != 0 && gfn == d.xen.sharedInfo) {
+	if gfn == d.xen.consoleGFN || (d.xen.sharedInfoSet && gfn == d.xen.sharedInfo) {
 		return true
 	}
 	for _, v := range d.vcpus {

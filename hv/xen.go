@@ -53,13 +53,14 @@ const (
 
 // xenDomain is a domain's Xen state.
 type xenDomain struct {
-	sharedInfo   uint64 // gfn of shared_info, 0 = not yet mapped
-	params       [numParams]uint64
-	upcallVector uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
-	consoleGFN   uint64
-	consolePort  uint32
-	consoleRing  consoleRing
-	vmAssist     uint64
+	sharedInfo    uint64 // gfn of shared_info (0 is a valid frame)
+	sharedInfoSet bool   // shared_info has been mapped
+	params        [numParams]uint64
+	upcallVector  uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
+	consoleGFN    uint64
+	consolePort   uint32
+	consoleRing   consoleRing
+	vmAssist      uint64
 	// grantFrames is where each grant-table frame is mapped (index -> gfn).
 	grantFrames map[uint64]uint64
 }
@@ -101,7 +102,7 @@ func (v *VCPU) vcpuInfo() []byte {
 		}
 		return p[v.xen.vcpuInfoOff : v.xen.vcpuInfoOff+vcpuInfoSize]
 	}
-	if d.xen.sharedInfo == 0 || v.id >= maxLegacyVCPUs {
+	if !d.xen.sharedInfoSet || v.id >= maxLegacyVCPUs {
 		return nil
 	}
 	p := d.page(d.xen.sharedInfo)
@@ -153,7 +154,7 @@ func (h *Hypervisor) writeWallclock(p *[4096]byte) {
 // the page at gfn becomes shared_info. GoZen uses the guest's own RAM page
 // there (zeroed), so no machine page changes hands.
 func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) xen.Errno {
-	if d.xen.sharedInfo != 0 && d.xen.sharedInfo == gfn {
+	if d.xen.sharedInfoSet && d.xen.sharedInfo == gfn {
 		return 0 // already there: keep its contents, as Xen does
 	}
 	if !d.mem.IsRAM(gfn) {
@@ -164,7 +165,7 @@ func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) xen.Errno {
 		return xen.EINVAL
 	}
 	*p = [4096]byte{}
-	d.xen.sharedInfo = gfn
+	d.xen.sharedInfo, d.xen.sharedInfoSet = gfn, true
 	h.writeWallclock(p)
 	for _, v := range d.vcpus {
 		if !v.xen.vcpuInfoSet && v.id < maxLegacyVCPUs {

@@ -137,6 +137,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_grantsrc, mode_grantsrc
 	.long name_grantdst, mode_grantdst
 	.long name_grantbench, mode_grantbench
+	.long name_balloon, mode_balloon
 	.long name_hcfuzz,  mode_hcfuzz
 	.long 0, 0
 name_hello:	.asciz "hello"
@@ -153,6 +154,7 @@ name_evtping:	.asciz "evtping"
 name_grantsrc:	.asciz "grantsrc"
 name_grantdst:	.asciz "grantdst"
 name_grantbench: .asciz "grantbench"
+name_balloon:	.asciz "balloon"
 name_hcfuzz:	.asciz "hcfuzz"
 	.globl empty_string
 empty_string:	.asciz ""

@@ -1,7 +1,7 @@
 # xen.S — the modes that use the Xen ABI proper: an event-channel ping-pong between
 # two domains (evtpong, evtping), a grant shared between two domains (grantsrc,
-# grantdst), a grant-copy benchmark against grantsrc's grant (grantbench) and a
-# hypercall fuzzer (hcfuzz).
+# grantdst), a grant-copy benchmark against grantsrc's grant (grantbench), memory
+# ballooning (balloon) and a hypercall fuzzer (hcfuzz).
 #
 # Like the other 32-bit modes they run with paging off (guest-virtual = guest-physical)
 # and interrupts off. No event callback vector is registered, so a mode waits for an
@@ -937,6 +937,424 @@ gb_final:
 5:	popal
 	ret
 
+# ---- balloon: memory_op's reservation calls and GNTTABOP_setup_table ----------------------
+# One domain on its own (4 MiB is plenty). The domain's pages are the end of the highest
+# RAM entry of start_info's memory map (hv builds RAM from guest-physical 0, holes and
+# all); A = that - 16 and B = that - 8 are RAM frames above the image that nothing uses.
+# Each check prints one line; a mismatch prints `balloon: FAIL <what>: got X expected Y`
+# (bal_expect) and crashes.
+#   1. current_reservation == maximum_reservation == the domain's pages.
+#   2. A and B, first filled with 0xdeadbeef, are given back (decrease_reservation of 2
+#      order-0 extents returns 2); current drops by 2.
+#   3. The console ring's frame (HVMOP_get_param(CONSOLE_PFN)) is refused: 0 done; so is
+#      shared_info, mapped with add_to_physmap at frame 0.
+#   4. populate_physmap of 3 frames from BAL_NEW_GFN (beyond RAM) with 2 pages of
+#      headroom does 2; current == maximum again. The two new frames must read as zeros
+#      (the pool may hand back A and B: they must not come back dirty), then keep a
+#      pattern written over the whole page. Paging is off, so the address is the frame.
+#   5. decrease_reservation of an order-1 extent at the odd frame A + 1 does 0; one with
+#      extent_start in the frame A given back (unbacked now) returns -EFAULT.
+#   6. increase_reservation of 1 extent at the maximum does 0.
+#   7. GNTTABOP_setup_table(1 frame) reports frame ~0 before add_to_physmap of grant
+#      frame 0 and BAL_GNT_GFN after it, status 0 both times (preset to GB_UNSET).
+
+# BAL_EXPECT "what": check that EAX == EDX (bal_expect). All registers are preserved.
+.macro BAL_EXPECT what
+	.pushsection .rodata.str, "a"
+.Lexpect\@: .asciz "\what"
+	.popsection
+	pushl %esi
+	movl $.Lexpect\@, %esi
+	call bal_expect
+	popl %esi
+.endm
+
+	.globl mode_balloon
+mode_balloon:
+	movl start_info, %ebx
+	cmpl $1, SI_VERSION(%ebx)
+	jb 1f
+	cmpl $0, SI_MEMMAP_COUNT(%ebx)
+	je 1f
+	cmpl $0, SI_MEMMAP+4(%ebx)
+	je 2f
+1:	PUTS "balloon: FAIL no memory map below 4 GiB in start_info\n"
+	jmp fail
+2:	movl SI_MEMMAP(%ebx), %esi
+	movl SI_MEMMAP_COUNT(%ebx), %ecx
+	xorl %edx, %edx			# EDX = the highest RAM end, in pages
+3:	cmpl $E820_RAM, MM_TYPE(%esi)
+	jne 4f
+	cmpl $0, MM_ADDR+4(%esi)
+	jne 4f
+	cmpl $0, MM_SIZE+4(%esi)
+	jne 4f
+	movl MM_ADDR(%esi), %eax
+	addl MM_SIZE(%esi), %eax
+	jc 4f				# ends at or beyond 4 GiB: not a small domain
+	shrl $12, %eax
+	cmpl %edx, %eax
+	jbe 4f
+	movl %eax, %edx
+4:	addl $MM_ENTRY_SIZE, %esi
+	loop 3b
+	movl %edx, bal_pages
+	leal -16(%edx), %eax
+	movl %eax, bal_a
+	leal -8(%edx), %eax
+	movl %eax, bal_b
+	movl $__image_end + 0xfff, %eax
+	shrl $12, %eax
+	addl $16, %eax			# A must lie above the image
+	cmpl %eax, %edx
+	jb 5f
+	cmpl $BAL_NEW_GFN, %edx
+	jbe 6f
+5:	PUTS "balloon: FAIL the domain must end between the image + 64 KiB and 256 MiB; it has "
+	movl %edx, %eax
+	call putdec
+	PUTS " pages\n"
+	jmp fail
+
+	# 1. Both counts at start.
+6:	call bal_current
+	movl %eax, %edi
+	movl $XENMEM_maximum_reservation, %ebx
+	movl $bal_domid, %ecx
+	movl $HC_memory_op, %eax
+	call hypercall2
+	PUTS "balloon: current_reservation "
+	xchgl %eax, %edi
+	call putsdec
+	PUTS " maximum_reservation "
+	xchgl %eax, %edi
+	call putsdec
+	PUTS " pages\n"
+	movl bal_pages, %edx
+	BAL_EXPECT "maximum_reservation"
+	movl %eax, bal_max
+	movl %edi, %eax
+	BAL_EXPECT "current_reservation at start"
+
+	# 2. Give A and B back, dirty.
+	movl bal_a, %eax
+	call bal_dirty
+	movl bal_b, %eax
+	call bal_dirty
+	movl bal_a, %eax
+	movl %eax, bal_list
+	movl $0, bal_list + 4
+	movl bal_b, %eax
+	movl %eax, bal_list + 8
+	movl $0, bal_list + 12
+	movl $XENMEM_decrease_reservation, %ebx
+	movl $2, %ecx
+	xorl %edx, %edx
+	movl $bal_list, %edi
+	call bal_reserve
+	movl $2, %edx
+	BAL_EXPECT "decrease_reservation of 2 unused frames"
+	PUTS "balloon: gave back frames "
+	movl bal_a, %eax
+	call puthex
+	PUTS " and "
+	movl bal_b, %eax
+	call puthex
+	PUTS ": current "
+	movl $2, %eax
+	call bal_expect_current
+
+	# 3. The console ring and shared_info stay.
+	movw $DOMID_SELF, bal_param + HP_DOMID
+	movw $0, bal_param + HP_DOMID + 2
+	movl $HVM_PARAM_CONSOLE_PFN, bal_param + HP_INDEX
+	movl $-1, bal_param + HP_VALUE
+	movl $-1, bal_param + HP_VALUE + 4
+	movl $HVMOP_get_param, %ebx
+	movl $bal_param, %ecx
+	movl $HC_hvm_op, %eax
+	call hypercall2
+	xorl %edx, %edx
+	BAL_EXPECT "hvm_op(get_param CONSOLE_PFN)"
+	movl bal_param + HP_VALUE + 4, %eax
+	BAL_EXPECT "the upper half of CONSOLE_PFN"
+	movl bal_param + HP_VALUE, %eax
+	movl %eax, bal_list
+	movl $0, bal_list + 4
+	movl $XENMEM_decrease_reservation, %ebx
+	movl $1, %ecx
+	xorl %edx, %edx
+	movl $bal_list, %edi
+	call bal_reserve
+	BAL_EXPECT "decrease_reservation of the console ring frame"
+	PUTS "balloon: console ring frame "
+	movl bal_list, %eax
+	call puthex
+	PUTS " refused: current "
+	movl $2, %eax
+	call bal_expect_current
+	# shared_info too, here at frame 0: a frame like any other (the guest never uses
+	# it), so hv must not take 0 for `no shared_info'.
+	xorl %eax, %eax
+	xorl %ecx, %ecx
+	movl $XENMAPSPACE_shared_info, %edx
+	call add_to_physmap
+	xorl %edx, %edx
+	BAL_EXPECT "add_to_physmap(shared_info) at frame 0"
+	movl $0, bal_list
+	movl $0, bal_list + 4
+	movl $XENMEM_decrease_reservation, %ebx
+	movl $1, %ecx
+	xorl %edx, %edx
+	movl $bal_list, %edi
+	call bal_reserve
+	BAL_EXPECT "decrease_reservation of shared_info at frame 0"
+	PUTS "balloon: shared_info at frame 0x00000000 refused: current "
+	movl $2, %eax
+	call bal_expect_current
+
+	# 4. Populate 3 frames beyond RAM with room for 2.
+	movl $BAL_NEW_GFN, bal_list
+	movl $0, bal_list + 4
+	movl $BAL_NEW_GFN + 1, bal_list + 8
+	movl $0, bal_list + 12
+	movl $BAL_NEW_GFN + 2, bal_list + 16
+	movl $0, bal_list + 20
+	movl $XENMEM_populate_physmap, %ebx
+	movl $3, %ecx
+	xorl %edx, %edx
+	movl $bal_list, %edi
+	call bal_reserve
+	movl $2, %edx
+	BAL_EXPECT "populate_physmap of 3 frames with room for 2"
+	PUTS "balloon: populate_physmap of 3 frames from "
+	movl $BAL_NEW_GFN, %eax
+	call puthex
+	PUTS " did 2: current "
+	xorl %eax, %eax
+	call bal_expect_current
+	movl $BAL_NEW_GFN, %eax
+	call bal_fresh
+	movl $BAL_NEW_GFN + 1, %eax
+	call bal_fresh
+	PUTS "balloon: the new frames started zeroed and keep what is written\n"
+
+	# 5. Extents hv must refuse: misaligned, and a list it cannot read.
+	movl bal_a, %eax
+	incl %eax
+	movl %eax, bal_list
+	movl $0, bal_list + 4
+	movl $XENMEM_decrease_reservation, %ebx
+	movl $1, %ecx
+	movl $1, %edx
+	movl $bal_list, %edi
+	call bal_reserve
+	xorl %edx, %edx
+	BAL_EXPECT "decrease_reservation of an order-1 extent at an odd frame"
+	PUTS "balloon: order-1 extent at odd frame "
+	movl bal_list, %eax
+	call puthex
+	PUTS " refused: current "
+	xorl %eax, %eax
+	call bal_expect_current
+	movl $XENMEM_decrease_reservation, %ebx
+	movl $1, %ecx
+	xorl %edx, %edx
+	movl bal_a, %edi
+	shll $12, %edi			# the list is in the frame given back in check 2
+	call bal_reserve
+	movl $-XEN_EFAULT, %edx
+	BAL_EXPECT "decrease_reservation with an unreadable extent list"
+	PUTS "balloon: extent list in a frame given back: "
+	call putsdec
+	PUTS ", current "
+	xorl %eax, %eax
+	call bal_expect_current
+
+	# 6. Nothing more at the maximum.
+	movl $XENMEM_increase_reservation, %ebx
+	movl $1, %ecx
+	xorl %edx, %edx
+	movl $bal_list, %edi
+	call bal_reserve
+	BAL_EXPECT "increase_reservation at the maximum"
+	PUTS "balloon: increase_reservation at the maximum did 0: current "
+	xorl %eax, %eax
+	call bal_expect_current
+
+	# 7. GNTTABOP_setup_table before and after mapping grant frame 0.
+	call bal_setup_table
+	movl bal_frame, %eax
+	movl $-1, %edx
+	BAL_EXPECT "setup_table frame before add_to_physmap (low half)"
+	movl bal_frame + 4, %eax
+	BAL_EXPECT "setup_table frame before add_to_physmap (high half)"
+	PUTS "balloon: setup_table before add_to_physmap: status 0 frame "
+	movl $-1, %eax
+	movl $-1, %edx
+	call puthex64
+	call newline
+	movl $BAL_GNT_GFN, %eax
+	xorl %ecx, %ecx
+	movl $XENMAPSPACE_grant_table, %edx
+	call add_to_physmap
+	xorl %edx, %edx
+	BAL_EXPECT "add_to_physmap(grant_table, 0)"
+	call bal_setup_table
+	movl bal_frame, %eax
+	movl $BAL_GNT_GFN, %edx
+	BAL_EXPECT "setup_table frame after add_to_physmap (low half)"
+	movl bal_frame + 4, %eax
+	xorl %edx, %edx
+	BAL_EXPECT "setup_table frame after add_to_physmap (high half)"
+	PUTS "balloon: setup_table after add_to_physmap: status 0 frame "
+	movl $BAL_GNT_GFN, %eax
+	xorl %edx, %edx
+	call puthex64
+	call newline
+
+	PUTS "balloon: OK\n"
+	jmp poweroff
+
+# bal_expect: return if EAX == EDX; otherwise print `balloon: FAIL <ESI>: got EAX
+# expected EDX` (signed decimal) and crash.
+bal_expect:
+	cmpl %edx, %eax
+	jne 1f
+	ret
+1:	PUTS "balloon: FAIL "
+	call puts
+	PUTS ": got "
+	call putsdec
+	PUTS " expected "
+	movl %edx, %eax
+	call putsdec
+	call newline
+	jmp fail
+
+# hypercall2: hypercall EAX with arguments EBX, ECX. EAX = the result.
+hypercall2:
+	pushal
+	vmmcall
+	movl %eax, 28(%esp)
+	popal
+	ret
+
+# bal_current: EAX = XENMEM_current_reservation(DOMID_SELF).
+bal_current:
+	pushl %ebx
+	pushl %ecx
+	movw $DOMID_SELF, bal_domid
+	movl $XENMEM_current_reservation, %ebx
+	movl $bal_domid, %ecx
+	movl $HC_memory_op, %eax
+	call hypercall2
+	popl %ecx
+	popl %ebx
+	ret
+
+# bal_expect_current: check that current_reservation == bal_max - EAX, print it and end
+# the line.
+bal_expect_current:
+	pushl %eax
+	pushl %edx
+	movl bal_max, %edx
+	subl %eax, %edx
+	call bal_current
+	call putsdec
+	call newline
+	BAL_EXPECT "current_reservation"
+	popl %edx
+	popl %eax
+	ret
+
+# bal_reserve: memory_op(EBX = cmd, &{extent_start EDI, nr_extents ECX, extent_order EDX,
+# mem_flags 0, DOMID_SELF}). EAX = the result.
+bal_reserve:
+	pushl %ecx
+	movl %edi, bal_res + RES_START
+	movl $0, bal_res + RES_START + 4
+	movl %ecx, bal_res + RES_NR
+	movl $0, bal_res + RES_NR + 4
+	movl %edx, bal_res + RES_ORDER
+	movl $0, bal_res + RES_FLAGS
+	movl $DOMID_SELF, bal_res + RES_DOMID	# and a zero pad
+	movl $0, bal_res + RES_DOMID + 4
+	movl $bal_res, %ecx
+	movl $HC_memory_op, %eax
+	call hypercall2
+	popl %ecx
+	ret
+
+# bal_dirty: fill frame EAX with 0xdeadbeef.
+bal_dirty:
+	pushal
+	movl %eax, %edi
+	shll $12, %edi
+	movl $0xdeadbeef, %eax
+	movl $1024, %ecx
+	rep stosl
+	popal
+	ret
+
+# bal_fresh: check that frame EAX (a new one) is all zeros, then write each dword's
+# address XOR 0x5a5a5a5a over the whole page and read it back.
+bal_fresh:
+	pushal
+	movl %eax, %ebx
+	shll $12, %ebx			# EBX = the page
+	xorl %ecx, %ecx
+1:	movl (%ebx,%ecx,4), %eax
+	xorl %edx, %edx
+	BAL_EXPECT "a new frame's dword"
+	incl %ecx
+	cmpl $1024, %ecx
+	jb 1b
+	xorl %ecx, %ecx
+2:	leal (%ebx,%ecx,4), %eax
+	xorl $0x5a5a5a5a, %eax
+	movl %eax, (%ebx,%ecx,4)
+	incl %ecx
+	cmpl $1024, %ecx
+	jb 2b
+	xorl %ecx, %ecx
+3:	leal (%ebx,%ecx,4), %edx
+	xorl $0x5a5a5a5a, %edx
+	movl (%ebx,%ecx,4), %eax
+	BAL_EXPECT "the pattern read back from a new frame"
+	incl %ecx
+	cmpl $1024, %ecx
+	jb 3b
+	popal
+	ret
+
+# bal_setup_table: GNTTABOP_setup_table(DOMID_SELF, 1 frame) into bal_frame (preset to
+# 0, status to GB_UNSET); the result and the status must be 0. EAX and EDX are
+# clobbered.
+bal_setup_table:
+	pushl %ebx
+	pushl %ecx
+	movl $0, bal_frame
+	movl $0, bal_frame + 4
+	movw $DOMID_SELF, bal_setup + ST_DOM
+	movw $0, bal_setup + ST_DOM + 2
+	movl $1, bal_setup + ST_NR
+	movl $GB_UNSET, bal_setup + ST_STATUS	# and a zero pad
+	movl $0, bal_setup + ST_STATUS + 4
+	movl $bal_frame, bal_setup + ST_LIST
+	movl $0, bal_setup + ST_LIST + 4
+	movl $GNTTABOP_setup_table, %ebx
+	movl $bal_setup, %ecx
+	movl $1, %edx
+	call grant_op
+	xorl %edx, %edx
+	BAL_EXPECT "grant_table_op(setup_table)"
+	movswl bal_setup + ST_STATUS, %eax
+	BAL_EXPECT "setup_table status"
+	popl %ecx
+	popl %ebx
+	ret
+
 # ---- hcfuzz N SEED [verbose]: N pseudo-random hypercalls ---------------------------------
 # Never sched_op (29) or sched_op_compat (6), which could shut the guest down or block
 # it for good, nor console_io(CONSOLEIO_write) (garbage output). Half the calls follow
@@ -1504,6 +1922,17 @@ gb_cnt:		.long 0		#             ops per hypercall in this phase
 gb_key:		.long 0		#             its report key
 gb_dir:		.long 0		#             GNTCOPY_source_gref or GNTCOPY_dest_gref
 gb_word:	.long 0		#             4-byte copies: GRANT_DONE, read-back stamps
+bal_res:	.skip RES_BYTES	# balloon: struct xen_memory_reservation
+bal_setup:	.skip ST_BYTES	#          struct gnttab_setup_table
+bal_param:	.skip HP_BYTES	#          struct xen_hvm_param
+bal_list:	.skip 3 * 8	#          the extent list (xen_pfn_t)
+bal_frame:	.quad 0		#          setup_table's frame list (one frame)
+bal_domid:	.word 0		#          current/maximum_reservation's domid_t
+	.balign 4
+bal_pages:	.long 0		#          the domain's pages from the memory map
+bal_max:	.long 0		#          maximum_reservation
+bal_a:		.long 0		#          the two frames given back
+bal_b:		.long 0
 fuzz_n:		.long 0
 fuzz_i:		.long 0
 fuzz_step:	.long 0

@@ -65,7 +65,7 @@ func TestTestGuestImage(t *testing.T) {
 	if info.Entry != LoadAddr || uint64(info.Entry) != addr["pvh_start32"] {
 		t.Errorf("entry %#x, want pvh_start32 (%#x) at %#x", info.Entry, addr["pvh_start32"], LoadAddr)
 	}
-	for _, m := range []string{"hello", "count", "triple", "touch", "outside", "mmio", "hostile", "long", "bench", "unknown"} {
+	for _, m := range []string{"hello", "count", "triple", "touch", "outside", "mmio", "hostile", "long", "bench", "balloon", "unknown"} {
 		if _, ok := addr["mode_"+m]; !ok {
 			t.Errorf("no symbol mode_%s", m)
 		}
