@@ -44,6 +44,18 @@ func (m *fakeMachine) Table(pa uint64) *[512]uint64 {
 type fakeEnv struct {
 	m   *fakeMachine
 	now int64
+	// Scratch memory: none when noScratch is set; lent counts the
+	// buffers not given back.
+	noScratch bool
+	lent      int
+}
+
+func (e *fakeEnv) Scratch(n uint64) ([]byte, func()) {
+	if e.noScratch {
+		return nil, nil
+	}
+	e.lent++
+	return make([]byte, n), func() { e.lent-- }
 }
 
 func (e *fakeEnv) Now() int64     { e.now += 1000; return e.now }
