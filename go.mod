@@ -4,8 +4,6 @@ go 1.26.0
 
 require golang.org/x/arch v0.33.0
 
-require github.com/ulikunitz/xz v0.5.17
-
 require (
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/hugelgupf/go-shlex v0.0.0-20200702092117-c80c9d0918fa // indirect

@@ -145,10 +145,11 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	}
 	kernel := cfg.Kernel
 	if loader.IsBzImage(kernel) {
-		vmlinux, err := loader.ExtractVmlinux(kernel)
+		vmlinux, release, err := h.extractVmlinux(cfg.Name, kernel)
 		if err != nil {
 			return nil, fmt.Errorf("kernel image: %w", err)
 		}
+		defer release() // the segments are in guest memory by then
 		kernel = vmlinux
 	}
 	img, err := loader.ParseELF(kernel)
@@ -250,6 +251,29 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 }
 
 var _ = xen.HVMStartInfoMagic
+
+// extractVmlinux decompresses the ELF kernel inside bzImage bz. It goes to
+// Env's scratch memory when there is some, since hv's own heap is small
+// (a distribution vmlinux is over 60 MiB), and otherwise to the heap.
+// release gives the memory back; nothing may use vmlinux after it.
+func (h *Hypervisor) extractVmlinux(name string, bz []byte) (vmlinux []byte, release func(), err error) {
+	t0 := h.env.Now()
+	n, err := loader.VmlinuxSize(bz)
+	if err != nil {
+		return nil, nil, err
+	}
+	buf, release := h.env.Scratch(uint64(n))
+	if buf == nil {
+		buf, release = make([]byte, n), func() {}
+	}
+	if err := loader.ExtractVmlinuxInto(bz, buf); err != nil {
+		release()
+		return nil, nil, err
+	}
+	h.logf("domain %q: bzImage of %d bytes decompressed to a %d-byte vmlinux in %d ms",
+		name, len(bz), n, (h.env.Now()-t0)/1e6)
+	return buf, release, nil
+}
 
 // release frees the domain's hardware structures and memory.
 func (d *Domain) release() {

@@ -46,6 +46,10 @@ type Env interface {
 	FreePage(pa uint64)
 	// PageBytes reaches a machine frame.
 	PageBytes(pa uint64) *[4096]byte
+	// Scratch lends n bytes of contiguous memory outside hv's Go heap for a
+	// short-lived buffer (a decompressed kernel), and a function that gives
+	// it back; nil if there is no such memory, and the heap is used.
+	Scratch(n uint64) (buf []byte, release func())
 }
 
 // TimeSlice is how long a vCPU runs before the next runnable one gets the

@@ -47,6 +47,18 @@ type fakeEnv struct {
 	m     *fakeMachine
 	now   int64
 	armed []int64 // every ArmTimer deadline
+	// Scratch memory: none when noScratch is set; lent counts the
+	// buffers not given back.
+	noScratch bool
+	lent      int
+}
+
+func (e *fakeEnv) Scratch(n uint64) ([]byte, func()) {
+	if e.noScratch {
+		return nil, nil
+	}
+	e.lent++
+	return make([]byte, n), func() { e.lent-- }
 }
 
 func (e *fakeEnv) Now() int64       { e.now += 1000; return e.now }

@@ -55,15 +55,57 @@ func IsBzImage(b []byte) bool {
 // It never panics, whatever b holds, and its memory use is bounded by the
 // sizes the compressed data declares, themselves bounded by MaxVmlinuxSize.
 func ExtractVmlinux(b []byte) ([]byte, error) {
-	return extractVmlinux(b, MaxVmlinuxSize)
+	return extractVmlinux(b, MaxVmlinuxSize, nil)
 }
 
-func extractVmlinux(b []byte, limit int) ([]byte, error) {
+// VmlinuxSize returns the size of the ELF kernel inside the bzImage b, as
+// its compressed payload declares it (the XZ index, or the size field that
+// ends a gzip payload), so that a caller can provide the memory to
+// decompress it into with ExtractVmlinuxInto. The size is at most
+// MaxVmlinuxSize; the payload itself is not decompressed or checked yet.
+func VmlinuxSize(b []byte) (int, error) {
+	payload, err := bzPayload(b)
+	if err != nil {
+		return 0, err
+	}
+	switch c := compressionOf(payload); c {
+	case "xz":
+		s, err := xzOpen(payload, MaxVmlinuxSize)
+		if err != nil {
+			return 0, fmt.Errorf("bzImage: xz payload: %w", err)
+		}
+		return int(s.total), nil
+	case "gzip":
+		n, err := gzipSize(payload, MaxVmlinuxSize)
+		if err != nil {
+			return 0, fmt.Errorf("bzImage: gzip payload: %w", err)
+		}
+		return n, nil
+	default:
+		return 0, unsupportedPayload(payload, c)
+	}
+}
+
+// ExtractVmlinuxInto is ExtractVmlinux decompressing into buf, which must
+// be VmlinuxSize(b) bytes long; on success buf holds the vmlinux. The
+// decompression allocates next to nothing besides: the caller chooses
+// where the one large buffer comes from.
+func ExtractVmlinuxInto(b, buf []byte) error {
+	if buf == nil {
+		return errors.New("ExtractVmlinuxInto: no buffer")
+	}
+	_, err := extractVmlinux(b, MaxVmlinuxSize, buf)
+	return err
+}
+
+// extractVmlinux extracts the vmlinux of at most limit bytes from b, into
+// buf if it is not nil.
+func extractVmlinux(b []byte, limit int, buf []byte) ([]byte, error) {
 	payload, err := bzPayload(b)
 	if err != nil {
 		return nil, err
 	}
-	out, err := decompressPayload(payload, limit)
+	out, err := decompressPayload(payload, limit, buf)
 	if err != nil {
 		return nil, err
 	}
@@ -128,27 +170,36 @@ func compressionOf(p []byte) string {
 	return ""
 }
 
-// decompressPayload decompresses a kernel payload of at most limit bytes.
-func decompressPayload(p []byte, limit int) ([]byte, error) {
+// decompressPayload decompresses a kernel payload of at most limit bytes,
+// into buf if it is not nil (it must then have the payload's declared
+// size).
+func decompressPayload(p []byte, limit int, buf []byte) ([]byte, error) {
 	switch c := compressionOf(p); c {
 	case "xz":
-		out, err := decodeXZ(p, limit)
+		out, err := decodeXZ(p, limit, buf)
 		if err != nil {
 			return nil, fmt.Errorf("bzImage: xz payload: %w", err)
 		}
 		return out, nil
 	case "gzip":
-		out, err := decodeGzip(p, limit)
+		out, err := decodeGzip(p, limit, buf)
 		if err != nil {
 			return nil, fmt.Errorf("bzImage: gzip payload: %w", err)
 		}
 		return out, nil
-	case "":
-		return nil, fmt.Errorf("bzImage: unknown payload compression (first bytes % x)", p[:min(len(p), 8)])
 	default:
-		return nil, fmt.Errorf("bzImage: the payload is %s-compressed (CONFIG_KERNEL_%s); only xz and gzip kernels are supported",
-			c, upper(c))
+		return nil, unsupportedPayload(p, c)
 	}
+}
+
+// unsupportedPayload is the error for payload p of compression c, which
+// is neither xz nor gzip.
+func unsupportedPayload(p []byte, c string) error {
+	if c == "" {
+		return fmt.Errorf("bzImage: unknown payload compression (first bytes % x)", p[:min(len(p), 8)])
+	}
+	return fmt.Errorf("bzImage: the payload is %s-compressed (CONFIG_KERNEL_%s); only xz and gzip kernels are supported",
+		c, upper(c))
 }
 
 func upper(s string) string {
@@ -161,23 +212,62 @@ func upper(s string) string {
 	return string(b)
 }
 
+// deflateMaxRatio bounds how far deflate data expands: a 258-byte match
+// takes at least two bits, so about 1032 bytes per input byte.
+const deflateMaxRatio = 1032
+
+// gzipSize returns the decompressed size gzip payload p declares in its
+// last four bytes. Those are the gzip member's ISIZE field, or the same
+// size again when the kernel build appended it after the member. It fails
+// when the size exceeds limit or what deflate could produce from p.
+func gzipSize(p []byte, limit int) (int, error) {
+	if len(p) < 18 { // header 10, empty deflate block 1+, trailer 8
+		return 0, fmt.Errorf("truncated: %d bytes", len(p))
+	}
+	n := uint64(le.Uint32(p[len(p)-4:]))
+	if n > uint64(limit) {
+		return 0, fmt.Errorf("decompresses to more than %d bytes (its size field says %d)", limit, n)
+	}
+	if n > deflateMaxRatio*uint64(len(p)) {
+		return 0, fmt.Errorf("its size field says %d bytes, more than %d compressed bytes can hold", n, len(p))
+	}
+	return int(n), nil
+}
+
 // decodeGzip decompresses the first gzip member of p (the kernel build
-// appends nothing after it, but trailing bytes are ignored as the kernel
-// does). gzip.Reader checks the member's CRC-32 and length.
-func decodeGzip(p []byte, limit int) ([]byte, error) {
+// appends the size after it; trailing bytes are ignored as the kernel does)
+// into buf, or a new buffer if buf is nil, of the size gzipSize gives.
+// gzip.Reader checks the member's CRC-32 and length.
+func decodeGzip(p []byte, limit int, buf []byte) ([]byte, error) {
+	n, err := gzipSize(p, limit)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case buf == nil:
+		buf = make([]byte, n)
+	case len(buf) != n:
+		return nil, fmt.Errorf("the payload declares %d bytes, not %d", n, len(buf))
+	}
 	zr, err := gzip.NewReader(bytes.NewReader(p))
 	if err != nil {
 		return nil, err
 	}
 	zr.Multistream(false)
-	var out bytes.Buffer
-	out.Grow(min(limit, 8*len(p)))
-	n, err := io.Copy(&out, io.LimitReader(zr, int64(limit)+1))
-	if err != nil {
+	if _, err := io.ReadFull(zr, buf); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, fmt.Errorf("decompresses to fewer than the %d bytes its size field declares", n)
+		}
 		return nil, err
 	}
-	if n > int64(limit) {
-		return nil, fmt.Errorf("decompresses to more than %d bytes", limit)
+	// The member must end here; reading its end checks CRC-32 and ISIZE.
+	var more [1]byte
+	switch _, err := io.ReadFull(zr, more[:]); err {
+	case io.EOF:
+		return buf, nil
+	case nil:
+		return nil, fmt.Errorf("decompresses to more than the %d bytes its size field declares", n)
+	default:
+		return nil, err
 	}
-	return out.Bytes(), nil
 }

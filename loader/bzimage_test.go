@@ -139,6 +139,81 @@ func TestExtractGzip(t *testing.T) {
 	checkKernelImage(t, mustParse(t, got), 64)
 }
 
+// TestExtractVmlinuxInto decompresses into a caller's buffer of the size
+// VmlinuxSize gives, for both compressions and with or without the size
+// the kernel build appends to the payload.
+func TestExtractVmlinuxInto(t *testing.T) {
+	elf := bcjKernel(100000)
+	gz := gzipBytes(t, elf)
+	images := map[string][]byte{
+		"gzip":          makeBzImage(gz, 4),
+		"gzip and size": makeBzImage(binary.LittleEndian.AppendUint32(bytes.Clone(gz), uint32(len(elf))), 4),
+	}
+	if _, err := exec.LookPath("xz"); err == nil {
+		images["xz"] = makeBzImage(xzBytes(t, elf, "--check=crc32", "--x86", "--lzma2"), 4)
+		images["xz, blocks"] = makeBzImage(xzBytes(t, elf, "--check=crc64", "--x86", "--lzma2", "--block-size=30000"), 4)
+	}
+	for name, img := range images {
+		n, err := VmlinuxSize(img)
+		if err != nil || n != len(elf) {
+			t.Errorf("%s: VmlinuxSize = %d, %v; want %d", name, n, err, len(elf))
+			continue
+		}
+		buf := make([]byte, n)
+		if err := ExtractVmlinuxInto(img, buf); err != nil || !bytes.Equal(buf, elf) {
+			t.Errorf("%s: ExtractVmlinuxInto: %v (output equal: %v)", name, err, bytes.Equal(buf, elf))
+		}
+		for _, bad := range [][]byte{nil, make([]byte, n-1), make([]byte, n+1)} {
+			if err := ExtractVmlinuxInto(img, bad); err == nil {
+				t.Errorf("%s: ExtractVmlinuxInto accepted a %d-byte buffer", name, len(bad))
+			}
+		}
+		if allocs := testing.AllocsPerRun(3, func() { ExtractVmlinuxInto(img, buf) }); name == "xz" && allocs > 20 {
+			t.Errorf("%s: %v allocations", name, allocs)
+		}
+	}
+}
+
+func TestVmlinuxSizeErrors(t *testing.T) {
+	elf := kernel64().build()
+	gz := gzipBytes(t, elf)
+	size := func(n uint32) []byte { // gz with its size field replaced
+		b := bytes.Clone(gz)
+		binary.LittleEndian.PutUint32(b[len(b)-4:], n)
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"not a bzImage", elf, "not a bzImage"},
+		{"zstd", makeBzImage([]byte("\x28\xB5\x2F\xFDxxxx"), 4), "zstd-compressed"},
+		{"short gzip", makeBzImage(gz[:10], 4), "truncated"},
+		{"gzip over the limit", makeBzImage(size(MaxVmlinuxSize+1), 4), "more than 268435456 bytes"},
+		{"gzip beyond deflate", makeBzImage(size(uint32(1040*len(gz))), 4), "more than"},
+		{"xz", makeBzImage([]byte("\xFD7zXZ\x00\x00\x01"), 4), "xz payload"},
+	} {
+		if n, err := VmlinuxSize(tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: VmlinuxSize = %d, %v; want an error containing %q", tc.name, n, err, tc.want)
+		}
+	}
+	// A size that lies, appended after an intact gzip member as the kernel
+	// build appends it, is caught when decompressing.
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{len(elf) - 1, "more than the"}, {len(elf) + 1, "fewer than the"}} {
+		img := makeBzImage(binary.LittleEndian.AppendUint32(bytes.Clone(gz), uint32(tc.n)), 4)
+		if _, err := ExtractVmlinux(img); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("size field %d for %d bytes: %v, want %q", tc.n, len(elf), err, tc.want)
+		}
+		if err := ExtractVmlinuxInto(img, make([]byte, tc.n)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("size field %d for %d bytes, into a buffer: %v, want %q", tc.n, len(elf), err, tc.want)
+		}
+	}
+}
+
 func TestExtractXZRefusesSHA256(t *testing.T) {
 	img := makeBzImage(xzBytes(t, bcjKernel(4096), "--check=sha256", "--lzma2"), 27)
 	if _, err := ExtractVmlinux(img); err == nil || !strings.Contains(err.Error(), "SHA-256") {
@@ -248,10 +323,10 @@ func TestExtractErrors(t *testing.T) {
 	}
 	// The size limit.
 	big := append(bytes.Clone(elf), make([]byte, 1<<20)...)
-	if _, err := extractVmlinux(makeBzImage(gzipBytes(t, big), 4), 1<<20); err == nil || !strings.Contains(err.Error(), "more than") {
+	if _, err := extractVmlinux(makeBzImage(gzipBytes(t, big), 4), 1<<20, nil); err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Errorf("gzip over the limit: %v", err)
 	}
-	if _, err := extractVmlinux(makeBzImage(gzipBytes(t, big), 4), len(big)); err != nil {
+	if _, err := extractVmlinux(makeBzImage(gzipBytes(t, big), 4), len(big), nil); err != nil {
 		t.Errorf("gzip at the limit: %v", err)
 	}
 }
@@ -289,16 +364,16 @@ func TestExtractXZErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}
-	if _, err := extractVmlinux(makeBzImage(xz, 4), len(elf)-1); err == nil || !strings.Contains(err.Error(), "more than") {
+	if _, err := extractVmlinux(makeBzImage(xz, 4), len(elf)-1, nil); err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Errorf("over the limit: %v", err)
 	}
-	if _, err := extractVmlinux(makeBzImage(xz, 4), len(elf)); err != nil {
+	if _, err := extractVmlinux(makeBzImage(xz, 4), len(elf), nil); err != nil {
 		t.Errorf("at the limit: %v", err)
 	}
 	// A 4 KiB dictionary suffices for a tiny block even when the header
 	// asks for 1.5 GiB (dict property 39): the decoder must not allocate it.
 	tiny := xzBytes(t, []byte("tiny"), "--check=crc32", "--lzma2=dict=1536MiB")
-	if _, err := decodeXZ(tiny, 1<<20); err != nil {
+	if _, err := decodeXZ(tiny, 1<<20, nil); err != nil {
 		t.Errorf("tiny stream with a huge dictionary: %v", err)
 	}
 }
@@ -359,13 +434,37 @@ func TestExtractRealKernel(t *testing.T) {
 	if size := binary.LittleEndian.Uint32(payload[len(payload)-4:]); int(size) != len(vmlinux) {
 		t.Errorf("the size appended to the payload is %d, the vmlinux %d bytes", size, len(vmlinux))
 	}
+	if n, err := VmlinuxSize(b); n != len(vmlinux) || err != nil {
+		t.Errorf("VmlinuxSize = %d, %v; the vmlinux has %d bytes", n, err, len(vmlinux))
+	}
 }
 
+// BenchmarkExtractRealKernel measures what hv does with Debian's bzImage
+// (on the host: hv runs the same code under QEMU, much slower):
+//
+//	go test -run XXX -bench RealKernel -benchmem ./loader
+//
+// "Into" decompresses into a buffer the caller provides, as hv does.
 func BenchmarkExtractRealKernel(b *testing.B) {
 	k := realKernel(b)
 	b.SetBytes(int64(len(k)))
 	for b.Loop() {
 		if _, err := ExtractVmlinux(k); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExtractRealKernelInto(b *testing.B) {
+	k := realKernel(b)
+	n, err := VmlinuxSize(k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, n)
+	b.SetBytes(int64(len(k)))
+	for b.Loop() {
+		if err := ExtractVmlinuxInto(k, buf); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -423,7 +522,7 @@ func FuzzDecodeXZ(f *testing.F) {
 	}
 	f.Add([]byte("\xFD7zXZ\x00\x00\x01\x69\x22\xDE\x36"))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		out, err := decodeXZ(p, 1<<20)
+		out, err := decodeXZ(p, 1<<20, nil)
 		if err == nil && len(out) > 1<<20 {
 			t.Fatalf("%d bytes over the limit", len(out))
 		}

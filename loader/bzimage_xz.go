@@ -6,24 +6,23 @@ import (
 	"fmt"
 	"hash/crc32"
 	"hash/crc64"
-	"io"
-
-	"github.com/ulikunitz/xz/lzma"
 )
 
 // This file decodes the .xz container (The .xz File Format, version 1.2.0,
 // tukaani.org) as the kernel build writes it: scripts/xz_wrap.sh runs
 // "xz --check=crc32 --x86 --lzma2=..." on x86, so each block is filtered
-// with the x86 BCJ filter and then compressed with LZMA2. The
-// github.com/ulikunitz/xz reader accepts only single-filter (LZMA2) chains,
-// so the container is parsed here, the LZMA2 data of each block is decoded
-// with its lzma.Reader2, and the x86 BCJ filter is undone by bcjX86.
+// with the x86 BCJ filter and then compressed with LZMA2. The container is
+// parsed here, the LZMA2 data of each block is decoded by lzma2Decode
+// (lzma2.go) straight into the output buffer, and the x86 BCJ filter is
+// undone in place by bcjX86.
 //
 // Every size is checked before it is used. The stream's index, found through
 // the stream footer, is read first: it gives each block's sizes, so the
-// output is bounded before any decoding starts and each LZMA2 decoder gets a
-// dictionary no larger than its block's output. Integrity checks (CRC32,
-// CRC64) are verified; SHA-256 streams are refused.
+// output is bounded before any decoding starts, and for a kernel its buffer
+// is allocated once at its final size. Nothing else of any size is
+// allocated: the output is also the LZMA2 dictionary, so the dictionary size
+// the block header declares (32 MiB for a kernel) costs nothing. Integrity
+// checks (CRC32, CRC64) are verified; SHA-256 streams are refused.
 
 const (
 	xzHeaderMagic = "\xFD7zXZ\x00"
@@ -61,12 +60,21 @@ type xzBlockHeader struct {
 	hasCompressed, hasUncompressed bool
 	x86                            bool   // the x86 BCJ filter precedes LZMA2
 	x86Start                       uint32 // the BCJ filter's start offset
-	dictSize                       uint64 // LZMA2 dictionary size
 }
 
-// decodeXZ decodes the single .xz stream at the start of p, which may be
-// followed by up to xzMaxTrailing bytes, into at most limit bytes.
-func decodeXZ(p []byte, limit int) (out []byte, err error) {
+// xzStream is what the stream header, footer and index say of a stream.
+type xzStream struct {
+	check      byte   // integrity check type
+	checkSize  uint64 // its size in bytes
+	recs       []xzRecord
+	total      uint64 // the uncompressed size: the sum of the records'
+	indexStart uint64 // where the blocks end
+}
+
+// xzOpen reads the stream header, footer and index of the single .xz
+// stream at the start of p, which may be followed by up to xzMaxTrailing
+// bytes, and checks that it decompresses to at most limit bytes.
+func xzOpen(p []byte, limit int) (*xzStream, error) {
 	if len(p) < xzHeaderSize+xzFooterSize {
 		return nil, fmt.Errorf("truncated: %d bytes", len(p))
 	}
@@ -80,9 +88,9 @@ func decodeXZ(p []byte, limit int) (out []byte, err error) {
 	if flags[0] != 0 || flags[1]&0xF0 != 0 {
 		return nil, fmt.Errorf("unsupported stream flags %#02x %#02x", flags[0], flags[1])
 	}
-	check := flags[1]
-	checkSize, err := xzCheckSize(check)
-	if err != nil {
+	s := &xzStream{check: flags[1]}
+	var err error
+	if s.checkSize, err = xzCheckSize(s.check); err != nil {
 		return nil, err
 	}
 
@@ -94,28 +102,45 @@ func decodeXZ(p []byte, limit int) (out []byte, err error) {
 	if indexSize > uint64(footer-xzHeaderSize) {
 		return nil, fmt.Errorf("index size %d in the stream footer is larger than the stream", indexSize)
 	}
-	indexStart := uint64(footer) - indexSize
-	recs, total, err := xzParseIndex(p[indexStart:footer], limit)
+	s.indexStart = uint64(footer) - indexSize
+	if s.recs, s.total, err = xzParseIndex(p[s.indexStart:footer], limit); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decodeXZ decodes the single .xz stream at the start of p, which may be
+// followed by up to xzMaxTrailing bytes, into at most limit bytes. With a
+// non-nil buf, whose length must be the stream's uncompressed size, it
+// decodes into buf and returns it; otherwise it allocates the output.
+func decodeXZ(p []byte, limit int, buf []byte) (out []byte, err error) {
+	s, err := xzOpen(p, limit)
 	if err != nil {
 		return nil, err
 	}
-
-	var buf bytes.Buffer
-	// The output is preallocated only as far as the input could plausibly
-	// expand; a hostile index declaring huge blocks costs memory only when
-	// the data really decompresses that far.
-	buf.Grow(int(min(total, 64*uint64(len(p))+64<<10)))
+	switch {
+	case buf != nil && uint64(len(buf)) != s.total:
+		return nil, fmt.Errorf("the stream decompresses to %d bytes, not %d", s.total, len(buf))
+	case buf != nil:
+		out = buf[:0] // the decoder never grows it past the total
+	default:
+		// The output is preallocated only as far as the input could
+		// plausibly expand (a kernel compresses about 8:1); a hostile index
+		// declaring huge blocks costs memory only when the data really
+		// decompresses that far.
+		out = make([]byte, 0, min(s.total, 64*uint64(len(p))+64<<10))
+	}
 	pos := uint64(xzHeaderSize)
-	for i, rec := range recs {
+	for i, rec := range s.recs {
 		where := fmt.Sprintf("block %d at %#x", i, pos)
-		hdr, err := xzParseBlockHeader(p[pos:indexStart])
+		hdr, err := xzParseBlockHeader(p[pos:s.indexStart])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		if rec.unpadded < hdr.size+checkSize+1 {
+		if rec.unpadded < hdr.size+s.checkSize+1 {
 			return nil, fmt.Errorf("%s: index gives %d bytes, less than the block header and check", where, rec.unpadded)
 		}
-		csize := rec.unpadded - hdr.size - checkSize
+		csize := rec.unpadded - hdr.size - s.checkSize
 		if hdr.hasCompressed && hdr.compressed != csize {
 			return nil, fmt.Errorf("%s: compressed size %d in the block header, %d in the index", where, hdr.compressed, csize)
 		}
@@ -124,11 +149,11 @@ func decodeXZ(p []byte, limit int) (out []byte, err error) {
 		}
 		dataStart := pos + hdr.size
 		padded := alignUp(csize, 4)
-		if padded < csize || padded+checkSize > indexStart-dataStart {
+		if padded < csize || padded+s.checkSize > s.indexStart-dataStart {
 			return nil, fmt.Errorf("%s: block data (%d bytes) runs into the index", where, csize)
 		}
-		start := buf.Len()
-		if err := lzma2Decode(&buf, p[dataStart:dataStart+csize], hdr.dictSize, rec.uncompressed); err != nil {
+		start := len(out)
+		if out, err = lzma2Decode(out, p[dataStart:dataStart+csize], rec.uncompressed); err != nil {
 			return nil, fmt.Errorf("%s: LZMA2: %w", where, err)
 		}
 		for _, c := range p[dataStart+csize : dataStart+padded] {
@@ -136,56 +161,20 @@ func decodeXZ(p []byte, limit int) (out []byte, err error) {
 				return nil, fmt.Errorf("%s: non-zero block padding", where)
 			}
 		}
-		block := buf.Bytes()[start:]
+		block := out[start:]
 		if hdr.x86 {
 			bcjX86(block, hdr.x86Start, false)
 		}
-		sum := p[dataStart+padded : dataStart+padded+checkSize]
-		if err := xzVerifyCheck(check, block, sum); err != nil {
+		sum := p[dataStart+padded : dataStart+padded+s.checkSize]
+		if err := xzVerifyCheck(s.check, block, sum); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		pos = dataStart + padded + checkSize
+		pos = dataStart + padded + s.checkSize
 	}
-	if pos != indexStart {
-		return nil, fmt.Errorf("the blocks end at %#x but the index starts at %#x", pos, indexStart)
+	if pos != s.indexStart {
+		return nil, fmt.Errorf("the blocks end at %#x but the index starts at %#x", pos, s.indexStart)
 	}
-	return buf.Bytes(), nil
-}
-
-// lzma2Decode appends the decoding of the LZMA2 data p to out: exactly n
-// bytes, ending with the LZMA2 end marker as the last byte of p.
-func lzma2Decode(out *bytes.Buffer, p []byte, dictSize, n uint64) (err error) {
-	// A hostile stream must not crash the caller, whatever the decoder
-	// does with it.
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("decoder failure: %v", r)
-		}
-	}()
-	// The dictionary never needs to exceed the output, which the index
-	// bounds; this keeps a tiny stream declaring a 4 GiB dictionary from
-	// allocating it.
-	dict := max(min(dictSize, n), lzma.MinDictCap)
-	in := bytes.NewReader(p)
-	r, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(in)
-	if err != nil {
-		return err
-	}
-	got, err := io.Copy(out, io.LimitReader(r, int64(n)+1))
-	if err != nil {
-		return err
-	}
-	switch {
-	case uint64(got) > n:
-		return fmt.Errorf("decodes to more than the %d bytes the index declares", n)
-	case uint64(got) < n:
-		return fmt.Errorf("decodes to %d bytes, the index declares %d", got, n)
-	case !r.EOS():
-		return errors.New("no end marker")
-	case in.Len() != 0:
-		return fmt.Errorf("%d bytes left after the end marker", in.Len())
-	}
-	return nil
+	return out, nil
 }
 
 // xzFindFooter returns the offset of the stream footer: the last valid one
@@ -291,14 +280,11 @@ func xzParseBlockHeader(p []byte) (xzBlockHeader, error) {
 		last := i == n-1
 		switch {
 		case id == xzFilterLZMA2 && last:
+			// The one property byte is the dictionary size, 40 at most
+			// (4 GiB - 1). The decoder needs no dictionary of its own.
 			if len(props) != 1 || props[0] > 40 {
 				return h, fmt.Errorf("bad LZMA2 properties % x", props)
 			}
-			d, err := lzma.DecodeDictCap(props[0])
-			if err != nil {
-				return h, err
-			}
-			h.dictSize = uint64(d)
 		case id == xzFilterX86 && !last && !h.x86:
 			switch len(props) {
 			case 0:

@@ -34,6 +34,17 @@ func (platform) PageBytes(pa uint64) *[4096]byte {
 	return (*[4096]byte)(unsafe.Pointer(uintptr(pa)))
 }
 
+// Scratch lends frames of the guest pool, which is many times the size of
+// hv's: a decompressed kernel waits there until its segments are loaded.
+func (platform) Scratch(n uint64) ([]byte, func()) {
+	frames := (n + 4095) / 4096
+	pa, ok := rt.AllocGuestFrames(frames, 1)
+	if !ok {
+		return nil, nil
+	}
+	return directMap{}.Bytes(pa, n), func() { rt.FreeGuestFrames(pa, frames) }
+}
+
 func (platform) NewGuestMemory() (*npt.Memory, error) {
 	return npt.New(hvTables{}, guestFrames{}, directMap{})
 }
