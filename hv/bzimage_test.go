@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"gozen/abi/xen"
 )
 
 // bzImage wraps kernel, gzip-compressed, in a minimal bzImage: a setup
@@ -39,7 +41,7 @@ func TestCreateDomainFromBzImage(t *testing.T) {
 	kernel := pvhELF(code)
 	bz := bzImage(t, kernel)
 	for _, noScratch := range []bool{false, true} {
-		h, _, out := newTestHV([]step{hypercall(hcSchedOp, schedShutdown, 0x100003)})
+		h, _, out := newTestHV([]step{callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, 0x100003)})
 		env := h.env.(*fakeEnv)
 		env.noScratch = noScratch
 		d, err := h.CreateDomain(DomainConfig{Name: "bz", Mem: 4 << 20, Kernel: bz})
