@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # run.sh - build GoZen and boot it under QEMU with hv's serial console on this
-# terminal. This is GoZen's main job; issue-by-issue it gains default guests.
+# terminal. This is GoZen's main job: by default hv boots Debian's unmodified
+# Linux 6.1 kernel (the bzImage as Debian ships it, fetched with apt) as a PVH
+# domU named "debian", with a u-root initramfs, and the console is its shell.
 #
-#   ./run.sh [hv command line...]     default: loglvl=info
+#   ./run.sh                      hv with the Debian domU
+#   ./run.sh HV-CMDLINE...        hv alone, with this command line (e.g. selftest)
 #
-# hv's console answers: help, mem, stats, poweroff (or q). Leave QEMU at any
-# time with Ctrl-A X.
+# Keys: typing goes to the domU's hvc0; Ctrl-] three times moves the console
+# to the next domain and then to hv's own console, which answers help, mem,
+# stats, poweroff (or q). `poweroff` in the domU ends it, and hv stops when
+# every domain has. Leave QEMU at any time with Ctrl-A X.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -18,8 +23,16 @@ fi
 command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
 
 go run ./tools/mkimage -o out
-cmdline=${*:-loglvl=info}
-echo "==> booting out/hv.bin with \"$cmdline\" (Ctrl-A X quits QEMU)"
-exec qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt,+rdrand -m 1G \
-	-nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-kernel out/hv.bin -append "$cmdline"
+qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt,+rdrand -m 1G
+	-nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel out/hv.bin)
+if (($#)); then
+	echo "==> booting out/hv.bin with \"$*\" (Ctrl-A X quits QEMU)"
+	exec "${qemu[@]}" -append "$*"
+fi
+# Debian's kernel package (apt-get download, no root) and the u-root initramfs.
+[[ -f out/linux/vmlinuz ]] || ./scripts/get-kernel.sh out/linux
+go run ./tools/mkdomu -o out/linux
+cmdline="loglvl=info domain=debian,mem=256M,module=0,ramdisk=1"
+echo "==> booting out/hv.bin with \"$cmdline\" and Debian's $(sed -n 's/^release=//p' out/linux/VERSION 2>/dev/null) kernel"
+echo "==> the console is the domU's shell once it is up; Ctrl-] x3 switches to hv; Ctrl-A X quits QEMU"
+exec "${qemu[@]}" -append "$cmdline" -initrd "out/linux/vmlinuz console=hvc0,out/linux/initramfs.cpio"
