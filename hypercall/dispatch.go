@@ -36,8 +36,9 @@ const (
 	MaxSetupFrames  = 64   // frames per GNTTABOP_setup_table
 )
 
-// Counted is how many hypercall numbers Dispatcher.Count covers.
-const Counted = 64
+// Counted is how many hypercall numbers Dispatcher.Count covers: Xen's
+// and GoZen's own.
+const Counted = HypercallGoZenOp + 1
 
 // Info is what xen_version tells guests.
 type Info struct {
