@@ -12,22 +12,19 @@ package hv
 // Event-channel pages may go: the event code finds them missing and stops
 // delivering, which only hurts the domain that did it.
 
+// maxPages is d's maximum reservation: the memory it was built with.
+func (d *Domain) maxPages() uint64 { return d.memSize / pageSize }
+
 // populate backs the 2^order guest frames from gfn with new RAM.
 func (h *Hypervisor) populate(d *Domain, gfn uint64, order uint32) bool {
 	n := uint64(1) << order
-	if d.mem.Pages()+n > d.memSize/pageSize {
-		return false
-	}
-	return d.mem.AddRAM(gfn, n) == nil
+	return d.mem.Pages()+n <= d.maxPages() && d.mem.AddRAM(gfn, n) == nil
 }
 
 // increaseReservation gives d 2^order frames outside its physmap.
 func (h *Hypervisor) increaseReservation(d *Domain, order uint32) bool {
 	n := uint64(1) << order
-	if d.mem.Pages()+n > d.memSize/pageSize {
-		return false
-	}
-	return d.mem.AddUnplaced(n) == nil
+	return d.mem.Pages()+n <= d.maxPages() && d.mem.AddUnplaced(n) == nil
 }
 
 // decreaseReservation gives the 2^order guest frames from gfn back.

@@ -112,7 +112,7 @@ func (g *guest) SetTimer(deadline int64) {
 }
 
 func (g *guest) Reservation() (current, maximum uint64) {
-	return g.dom.mem.Pages(), g.dom.memSize / pageSize
+	return g.dom.mem.Pages(), g.dom.maxPages()
 }
 
 func (g *guest) MemoryMap() []xen.E820Entry {

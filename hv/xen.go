@@ -23,39 +23,11 @@ const pageSize = 4096
 
 var le = binary.LittleEndian
 
-// Offsets in Xen structures (xen/include/public/xen.h, x86-64).
-const (
-	vcpuInfoSize          = 64
-	vcpuInfoUpcallPending = 0
-	vcpuInfoUpcallMask    = 1
-	vcpuInfoTime          = 32
-	timeInfoSize          = 32
-	sharedInfoWCVersion   = 3072
-	sharedInfoWCSec       = 3076
-	sharedInfoWCNsec      = 3080
-	sharedInfoWCSecHi     = 3084
-	maxLegacyVCPUs        = 32 // vcpu_info slots in shared_info
-	runstateSize          = 48
-	pvclockTSCStable      = 1
-)
-
-// HVM parameters (hvm/params.h).
-const (
-	paramCallbackIRQ  = 0
-	paramStorePFN     = 1
-	paramStoreEvtchn  = 2
-	paramConsolePFN   = 17
-	paramConsoleEvtch = 18
-	numParams         = 39
-	callbackTypeShift = 56
-	callbackVector    = 2
-)
-
 // xenDomain is a domain's Xen state.
 type xenDomain struct {
 	sharedInfo    uint64 // gfn of shared_info (0 is a valid frame)
 	sharedInfoSet bool   // shared_info has been mapped
-	params        [numParams]uint64
+	params        [xen.HVMNrParams]uint64
 	upcallVector  uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
 	consoleGFN    uint64
 	consolePort   uint32
@@ -100,30 +72,26 @@ func (v *VCPU) vcpuInfo() []byte {
 		if p == nil {
 			return nil
 		}
-		return p[v.xen.vcpuInfoOff : v.xen.vcpuInfoOff+vcpuInfoSize]
+		return p[v.xen.vcpuInfoOff : v.xen.vcpuInfoOff+xen.VCPUInfoSize]
 	}
-	if !d.xen.sharedInfoSet || v.id >= maxLegacyVCPUs {
+	if !d.xen.sharedInfoSet || v.id >= xen.XenLegacyMaxVCPUs {
 		return nil
 	}
 	p := d.page(d.xen.sharedInfo)
 	if p == nil {
 		return nil
 	}
-	return p[v.id*vcpuInfoSize : (v.id+1)*vcpuInfoSize]
+	return p[v.id*xen.VCPUInfoSize : (v.id+1)*xen.VCPUInfoSize]
 }
 
-// writeTimeInfo fills a vcpu_time_info. GoZen's guest clock is one formula
-// of the TSC (time.go), so this is written once per location.
+// writeTimeInfo fills a vcpu_time_info in place, with an odd version while
+// it does. GoZen's guest clock is one formula of the TSC (time.go), so this
+// is written once per location.
 func (h *Hypervisor) writeTimeInfo(b []byte) {
-	le := binary.LittleEndian
-	ver := le.Uint32(b[0:]) | 1
-	le.PutUint32(b[0:], ver) // odd: update in progress
-	le.PutUint64(b[8:], h.clock.anchor)
-	le.PutUint64(b[16:], 0)
-	le.PutUint32(b[24:], h.clock.mul)
-	b[28] = byte(h.clock.shift)
-	b[29] = pvclockTSCStable
-	le.PutUint32(b[0:], ver+1)
+	t := h.timeInfo()
+	t.Version = le.Uint32(b[0:]) | 1 // odd: update in progress
+	t.Encode(b)
+	le.PutUint32(b[0:], t.Version+1)
 }
 
 // timeInfo is the vcpu_time_info every vCPU sees (version 2: stable).
@@ -142,12 +110,12 @@ func (h *Hypervisor) writeWallclock(p *[4096]byte) {
 	le := binary.LittleEndian
 	boot := time.Now().UnixNano() - h.systemTime()
 	sec := uint64(boot / 1e9)
-	ver := le.Uint32(p[sharedInfoWCVersion:]) | 1
-	le.PutUint32(p[sharedInfoWCVersion:], ver)
-	le.PutUint32(p[sharedInfoWCSec:], uint32(sec))
-	le.PutUint32(p[sharedInfoWCNsec:], uint32(boot%1e9))
-	le.PutUint32(p[sharedInfoWCSecHi:], uint32(sec>>32))
-	le.PutUint32(p[sharedInfoWCVersion:], ver+1)
+	ver := le.Uint32(p[xen.SharedInfoWcVersionOffset:]) | 1
+	le.PutUint32(p[xen.SharedInfoWcVersionOffset:], ver)
+	le.PutUint32(p[xen.SharedInfoWcSecOffset:], uint32(sec))
+	le.PutUint32(p[xen.SharedInfoWcNsecOffset:], uint32(boot%1e9))
+	le.PutUint32(p[xen.SharedInfoWcSecHiOffset:], uint32(sec>>32))
+	le.PutUint32(p[xen.SharedInfoWcVersionOffset:], ver+1)
 }
 
 // mapSharedInfo implements XENMEM_add_to_physmap(XENMAPSPACE_shared_info):
@@ -168,8 +136,8 @@ func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) xen.Errno {
 	d.xen.sharedInfo, d.xen.sharedInfoSet = gfn, true
 	h.writeWallclock(p)
 	for _, v := range d.vcpus {
-		if !v.xen.vcpuInfoSet && v.id < maxLegacyVCPUs {
-			h.writeTimeInfo(p[v.id*vcpuInfoSize+vcpuInfoTime:])
+		if !v.xen.vcpuInfoSet && v.id < xen.XenLegacyMaxVCPUs {
+			h.writeTimeInfo(p[v.id*xen.VCPUInfoSize+xen.VCPUInfoTimeOffset:])
 		}
 	}
 	h.eventsSharedInfo(d, gfn)
@@ -178,7 +146,7 @@ func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) xen.Errno {
 
 // registerVCPUInfo implements VCPUOP_register_vcpu_info.
 func (h *Hypervisor) registerVCPUInfo(v *VCPU, gfn, off uint64) xen.Errno {
-	if off > pageSize-vcpuInfoSize || v.xen.vcpuInfoSet {
+	if off > pageSize-xen.VCPUInfoSize || v.xen.vcpuInfoSet {
 		return xen.EINVAL
 	}
 	p := v.dom.page(gfn)
@@ -186,14 +154,14 @@ func (h *Hypervisor) registerVCPUInfo(v *VCPU, gfn, off uint64) xen.Errno {
 		return xen.EINVAL
 	}
 	// Carry over what the old slot held, as Xen does.
-	var old [vcpuInfoSize]byte
+	var old [xen.VCPUInfoSize]byte
 	if b := v.vcpuInfo(); b != nil {
 		copy(old[:], b)
 	}
 	v.xen.vcpuInfoGFN, v.xen.vcpuInfoOff, v.xen.vcpuInfoSet = gfn, off, true
-	b := p[off : off+vcpuInfoSize]
+	b := p[off : off+xen.VCPUInfoSize]
 	copy(b, old[:])
-	h.writeTimeInfo(b[vcpuInfoTime:])
+	h.writeTimeInfo(b[xen.VCPUInfoTimeOffset:])
 	h.eventsVCPUInfo(v, gfn, off)
 	return 0
 }
@@ -272,8 +240,8 @@ func (h *Hypervisor) setupXen(d *Domain) error {
 		return err
 	}
 	d.xen.consolePort = port
-	d.xen.params[paramConsolePFN] = d.xen.consoleGFN
-	d.xen.params[paramConsoleEvtch] = uint64(port)
+	d.xen.params[xen.HVMParamConsolePFN] = d.xen.consoleGFN
+	d.xen.params[xen.HVMParamConsoleEvtchn] = uint64(port)
 	// No xenstored yet: STORE_PFN = 0 makes Linux skip xenbus.
 	return nil
 }

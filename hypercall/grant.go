@@ -15,47 +15,11 @@ func grantTableOp(g Guest, cmd, arg, count uint64) int64 {
 	n := int(count)
 	switch cmd {
 	case xen.GnttabOpMapGrantRef:
-		buf, ok := copyInArray(g, arg, n, xen.GnttabMapGrantRefSize)
-		if !ok {
-			return errno(xen.EFAULT)
-		}
-		ops := make([]xen.GnttabMapGrantRef, n)
-		for i := range ops {
-			ops[i].Decode(buf[xen.GnttabMapGrantRefSize*i:])
-		}
-		gt.Map(ops)
-		for i := range ops {
-			ops[i].Encode(buf[xen.GnttabMapGrantRefSize*i:])
-		}
-		return okOrFault(g.CopyOut(arg, buf))
+		return batch(g, arg, n, xen.GnttabMapGrantRefSize, gt.Map)
 	case xen.GnttabOpUnmapGrantRef:
-		buf, ok := copyInArray(g, arg, n, xen.GnttabUnmapGrantRefSize)
-		if !ok {
-			return errno(xen.EFAULT)
-		}
-		ops := make([]xen.GnttabUnmapGrantRef, n)
-		for i := range ops {
-			ops[i].Decode(buf[xen.GnttabUnmapGrantRefSize*i:])
-		}
-		gt.Unmap(ops)
-		for i := range ops {
-			ops[i].Encode(buf[xen.GnttabUnmapGrantRefSize*i:])
-		}
-		return okOrFault(g.CopyOut(arg, buf))
+		return batch(g, arg, n, xen.GnttabUnmapGrantRefSize, gt.Unmap)
 	case xen.GnttabOpCopy:
-		buf, ok := copyInArray(g, arg, n, xen.GnttabCopySize)
-		if !ok {
-			return errno(xen.EFAULT)
-		}
-		ops := make([]xen.GnttabCopy, n)
-		for i := range ops {
-			ops[i].Decode(buf[xen.GnttabCopySize*i:])
-		}
-		gt.Copy(ops)
-		for i := range ops {
-			ops[i].Encode(buf[xen.GnttabCopySize*i:])
-		}
-		return okOrFault(g.CopyOut(arg, buf))
+		return batch(g, arg, n, xen.GnttabCopySize, gt.Copy)
 	case xen.GnttabOpSetupTable:
 		return setupTable(g, gt, arg, n)
 	case xen.GnttabOpQuerySize:
@@ -102,10 +66,30 @@ func grantTableOp(g Guest, cmd, arg, count uint64) int64 {
 	return errno(xen.ENOSYS)
 }
 
-// copyInArray copies n structures of size bytes from arg.
-func copyInArray(g Guest, arg uint64, n, size int) ([]byte, bool) {
+// codec is a pointer to an abi/xen structure.
+type codec[T any] interface {
+	*T
+	Decode(b []byte) error
+	Encode(b []byte)
+}
+
+// batch serves an array of n structures of size bytes at arg: all are
+// copied in and decoded, handed to op together, then encoded and copied
+// back with their OUT fields filled.
+func batch[T any, P codec[T]](g Guest, arg uint64, n, size int, op func([]T)) int64 {
 	buf := make([]byte, n*size)
-	return buf, g.CopyIn(arg, buf)
+	if !g.CopyIn(arg, buf) {
+		return errno(xen.EFAULT)
+	}
+	ops := make([]T, n)
+	for i := range ops {
+		P(&ops[i]).Decode(buf[size*i:])
+	}
+	op(ops)
+	for i := range ops {
+		P(&ops[i]).Encode(buf[size*i:])
+	}
+	return okOrFault(g.CopyOut(arg, buf))
 }
 
 // eachOf runs f on each of n structures of size bytes at arg, copying

@@ -280,11 +280,8 @@ func (m *Memory) Pages() uint64 {
 // still uses the frames (a grant mapping in another domain).
 func (m *Memory) RemoveRAM(gfn, n uint64) error {
 	for i := uint64(0); i < n; i++ {
-		if !m.IsRAM(gfn + i) {
+		if !m.IsRAM(gfn + i) { // an overlay, which may hide RAM, is not
 			return &ErrOutside{(gfn + i) * page}
-		}
-		if _, hidden := m.hidden[gfn+i]; hidden {
-			return fmt.Errorf("npt: gfn %#x has a frame mapped over it", gfn+i)
 		}
 	}
 	for i := uint64(0); i < n; i++ {
