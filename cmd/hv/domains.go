@@ -160,8 +160,12 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	fmt.Printf("hv: %d heap allocations while domains ran (%.4f per exit)\n",
 		after.Mallocs-before.Mallocs, float64(after.Mallocs-before.Mallocs)/float64(max(n, 1)))
 	m := rt.ReadMemStats()
-	fmt.Printf("hv: hv pool %d KiB free of %d KiB (reserve %d KiB), guest pool %d KiB free of %d KiB\n",
-		m.HVFree>>10, m.HVPool>>10, hvReserve(m.HVPool)>>10, m.GuestFree>>10, m.GuestPool>>10)
+	where := "above"
+	if m.HVFree < hvReserve(m.HVPool) {
+		where = "BELOW"
+	}
+	fmt.Printf("hv: hv pool %d KiB free of %d KiB, %s its reserve of %d KiB; guest pool %d KiB free of %d KiB\n",
+		m.HVFree>>10, m.HVPool>>10, where, hvReserve(m.HVPool)>>10, m.GuestFree>>10, m.GuestPool>>10)
 	if h.CleanShutdowns() {
 		fmt.Println("hv: all domains have shut down")
 		return rt.ExitSuccess
