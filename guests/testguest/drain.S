@@ -26,7 +26,7 @@
 	.set DR_GNT_GFN,   0x3000	# grant-table frame 0 at 48 MiB, beyond a 16 MiB domain's RAM
 	.set DR_REF,       8		# the first self-grant's reference
 	.set DR_MAPS_SHIFT, 6		# each self-grant is mapped at most 64 times: hv, like
-	.set DR_MAPS_PER_REF, 1 << DR_MAPS_SHIFT	# Xen, refuses a 128th pin of one grant
+	.set DR_MAPS_PER_REF, 1 << DR_MAPS_SHIFT	# Xen, refuses a 129th pin of one grant
 	.set DR_PAGE,      0x380000	# the page granted to ourselves: RAM above the image
 	.set DR_HANDLES,   0x390000	# the self-maps' handles, u32 [DR_MAX_MAPS]
 	# The mode's variables live in RAM above the image too, so it adds no .data.
