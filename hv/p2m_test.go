@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"gozen/abi/xen"
-	"gozen/grant"
 )
 
 const gib = 1 << 30 / pageSize // guest frames per GiB
@@ -169,5 +168,3 @@ func TestDomainMemoryIsFreedAtDestroy(t *testing.T) {
 		t.Errorf("%d machine frames in use after a failed create, %d before", got, frames)
 	}
 }
-
-var _ = grant.PageSize
