@@ -126,6 +126,13 @@ define_scenarios() {
 		-kernel "$HV" -append "$two" -initrd "$GUEST grantsrc,$GUEST grantbench 2000"
 	scenario balloon 30 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
+	# Issue 14 §2: a guest draining its p2m pool (page tables 1 GiB apart) beside a neighbour.
+	scenario p2m-drain 90 0 '^\(attacker\) drain: 14[0-9] self-maps of my own grants 1 GiB apart, then GNTST_general_error' \
+		'+p2m pool of 1152 KiB is exhausted' '+^\(attacker\) drain: 14[0-9] frames moved 1 GiB apart, then populate_physmap did 0' \
+		'+^\(attacker\) drain: add_to_physmap\(grant_table\) with an empty pool: -12' '+^\(attacker\) drain: OK' \
+		'+^\(neighbour\) beta 12$' '+"neighbour" shut down: poweroff' '+hv: hv pool [0-9]+ KiB free of [0-9]+ KiB, above its reserve' '!FAIL' '!fatal' \
+		-kernel "$HV" -append "domain=attacker,mem=16M,module=0 domain=neighbour,mem=16M,module=1" \
+		-initrd "$GUEST drain,$GUEST count 12 beta"
 	scenario linux-fuzz 500 0 '^\(fuzz\) hcfuzz: done 100000 calls' '+"linux" shut down: poweroff' '+^\(linux\) 6\.1\.0' \
 		'!"linux" crashed' @chat=tests/linux-fuzz.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1 domain=fuzz,mem=16M,module=2" \

@@ -9,21 +9,24 @@ import (
 // DomainSpec describes a domain hv builds at boot from a boot module
 // (what Xen calls dom0-less): option
 //
-//	domain=NAME,mem=SIZE,module=N[,vcpus=N][,ramdisk=M][,weight=W][,cap=P]
+//	domain=NAME,mem=SIZE,module=N[,vcpus=N][,ramdisk=M][,weight=W][,cap=P][,p2mpool=SIZE]
 //
 // NAME is 1-16 characters of [A-Za-z0-9_-]; mem is the guest's RAM
 // (ParseSize syntax, at least 1M); module is the boot module index holding
 // the kernel image (its module command line becomes the kernel command
 // line); ramdisk is the module holding its initial ramdisk (Linux's
-// initrd); vcpus defaults to 1. The option may be repeated.
+// initrd); vcpus defaults to 1; p2mpool is the size of the domain's paging
+// pool, which holds its nested page tables (Xen's shadow_memory; default 1
+// MiB per vCPU plus 8 KiB per MiB of mem). The option may be repeated.
 type DomainSpec struct {
 	Name    string
 	Mem     uint64
 	Module  int
 	VCPUs   int
-	Ramdisk int // boot module holding the initial ramdisk; -1 for none
-	Weight  int // scheduler weight, 1..65535; 0 for the default (256)
-	Cap     int // CPU cap in percent of one CPU; 0 for none
+	Ramdisk int    // boot module holding the initial ramdisk; -1 for none
+	Weight  int    // scheduler weight, 1..65535; 0 for the default (256)
+	Cap     int    // CPU cap in percent of one CPU; 0 for none
+	P2MPool uint64 // paging pool in bytes; 0 for the default
 }
 
 // Limits for domain= values.
@@ -31,6 +34,10 @@ const (
 	MaxDomainName = 16
 	MinDomainMem  = 1 << 20
 	MaxVCPUs      = 64
+	// p2mpool= bounds: four pages map the first 2 MiB; 4 GiB is more
+	// than the tables of any guest GoZen runs.
+	MinP2MPool = 16 << 10
+	MaxP2MPool = 4 << 30
 )
 
 func setDomain(p *Params, val string) error {
@@ -96,6 +103,12 @@ func ParseDomain(val string) (DomainSpec, error) {
 				return d, fmt.Errorf("domain %s: cap=%q (want 0..100 percent)", d.Name, v)
 			}
 			d.Cap = n
+		case "p2mpool":
+			n, ok := ParseSize([]byte(v))
+			if !ok || n < MinP2MPool || n > MaxP2MPool {
+				return d, fmt.Errorf("domain %s: p2mpool=%q is not a size from 16K to 4G", d.Name, v)
+			}
+			d.P2MPool = n
 		case "vcpus":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > MaxVCPUs {
@@ -103,7 +116,7 @@ func ParseDomain(val string) (DomainSpec, error) {
 			}
 			d.VCPUs = n
 		default:
-			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus, ramdisk, weight, cap)", d.Name, k)
+			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus, ramdisk, weight, cap, p2mpool)", d.Name, k)
 		}
 	}
 	if d.Mem == 0 {

@@ -89,7 +89,7 @@ type Params struct {
 	// must be at least MinHVMem (16M) if given.
 	HVMem uint64
 	// Domains are the domains to build at boot, in command line order.
-	// Option domain=NAME,mem=SIZE,module=N[,vcpus=N], repeatable.
+	// Option domain=NAME,mem=SIZE,module=N[,vcpus=N]... (see DomainSpec), repeatable.
 	Domains []DomainSpec
 	// Raw holds the words of the command line, in order.
 	Raw []string

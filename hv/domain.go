@@ -1,7 +1,6 @@
 package hv
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -131,6 +130,10 @@ type DomainConfig struct {
 	// Weight (1..65535, default 256) and Cap (percent of one CPU, 0 for
 	// none) set the domain's CPU share, as in Xen's credit scheduler.
 	Weight, Cap int
+	// P2MPool is the size in bytes of the domain's paging pool, which holds
+	// its nested page tables (Xen's shadow_memory); 0 for the default,
+	// npt.DefaultPoolPages. See p2mPoolPages in balloon.go.
+	P2MPool uint64
 }
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
@@ -159,15 +162,8 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
-	mem, err := h.env.NewGuestMemory()
+	mem, err := h.newDomainMemory(cfg)
 	if err != nil {
-		return nil, err
-	}
-	if err := mem.Populate(cfg.Mem); err != nil {
-		mem.Release()
-		if errors.Is(err, npt.ErrNoMemory) {
-			return nil, fmt.Errorf("not enough free guest memory for %d MiB", cfg.Mem>>20)
-		}
 		return nil, err
 	}
 	d := &Domain{hv: h, name: cfg.Name, memSize: cfg.Mem, mem: mem, state: DomainBuilding, reports: map[uint32][]uint32{}}

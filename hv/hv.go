@@ -35,8 +35,10 @@ type Env interface {
 	// ArmTimer asks for a host interrupt no later than deadline (Now
 	// units), so a running guest exits in time; 0 cancels.
 	ArmTimer(deadline int64)
-	// NewGuestMemory returns empty nested page tables over the guest pool.
-	NewGuestMemory() (*npt.Memory, error)
+	// NewGuestMemory returns empty nested page tables over the guest pool,
+	// with a paging pool of poolPages frames set aside for them (the
+	// domain's p2m pool; an error if that much is not free).
+	NewGuestMemory(poolPages uint64) (*npt.Memory, error)
 	// TSC reads the time-stamp counter guests see, and TSCHz is its rate.
 	TSC() uint64
 	TSCHz() uint64
@@ -97,7 +99,7 @@ func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h.hc.Info = xenInfo
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
-	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}})
+	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}, OnGone: h.grantTableGone})
 	return h
 }
 

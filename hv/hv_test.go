@@ -63,8 +63,12 @@ func (e *fakeEnv) Scratch(n uint64) ([]byte, func()) {
 
 func (e *fakeEnv) Now() int64       { e.now += 1000; return e.now }
 func (e *fakeEnv) ArmTimer(d int64) { e.armed = append(e.armed, d) }
-func (e *fakeEnv) NewGuestMemory() (*npt.Memory, error) {
-	return npt.New(e.m, e.m, e.m)
+func (e *fakeEnv) NewGuestMemory(poolPages uint64) (*npt.Memory, error) {
+	p, err := npt.NewPool(e.m, e.m, poolPages)
+	if err != nil {
+		return nil, err
+	}
+	return npt.NewWithPool(p, e.m, e.m)
 }
 
 // step sets up registers and returns the exit the "guest" takes next.

@@ -1,11 +1,13 @@
 package hv
 
 import (
+	"errors"
 	"fmt"
 
 	"gozen/abi/xen"
 	"gozen/grant"
 	"gozen/hypercall"
+	"gozen/mm/npt"
 )
 
 // Wiring of package grant (Xen grant tables, v1) into the core.
@@ -19,6 +21,15 @@ func (f grantFrames) Alloc() (uint64, *[4096]byte, error) {
 		return 0, nil, err
 	}
 	return pa / pageSize, f.h.env.PageBytes(pa), nil
+}
+
+// grantTableGone gives a domain's grant-table frames back to hv's pool once
+// the domain is gone (grant.Config.OnGone): at its release, or later when
+// the last foreign mapping of its grants is undone.
+func (h *Hypervisor) grantTableGone(_ uint16, mfns []uint64) {
+	for _, mfn := range mfns {
+		h.env.FreePage(mfn * pageSize)
+	}
 }
 
 // grantMem is a domain's physmap as the grant package sees it.
@@ -36,6 +47,7 @@ func (m grantMem) MapForeign(gfn, mfn uint64, readOnly bool) error {
 		return fmt.Errorf("domain has no memory")
 	}
 	if err := m.d.mem.MapFrame(gfn, mfn*pageSize, readOnly); err != nil {
+		m.d.hv.noteP2M(m.d, err) // the map fails with GNTST_general_error
 		return err
 	}
 	m.d.flushTLBs()
@@ -68,8 +80,17 @@ func (d *Domain) flushTLBs() {
 	}
 }
 
+// domainMaptrack is how many grant mappings a domain may hold at once
+// (Xen's max_maptrack_frames, here in handles: 64 frames' worth). Each
+// mapping costs hv about 100 bytes of its own heap (the maptrack entry, the
+// physmap overlay, the mapped-frame count), so Xen's default of 1024 frames
+// (262144 handles, ~26 MiB) would let one domain take a good part of hv's
+// pool; 16384 keep the worst case near 1.6 MiB a domain. The page tables a
+// mapping needs come from the domain's p2m pool.
+const domainMaptrack = 64 * (grant.PageSize / 16)
+
 func (h *Hypervisor) addGrants(d *Domain) error {
-	gd, err := h.grants.NewDomain(d.id, grantMem{d}, grant.DomainOptions{})
+	gd, err := h.grants.NewDomain(d.id, grantMem{d}, grant.DomainOptions{MaxMaptrack: domainMaptrack})
 	if err != nil {
 		return err
 	}
@@ -102,7 +123,11 @@ func (h *Hypervisor) mapGrantFrame(d *Domain, idx, gfn uint64) xen.Errno {
 		}
 	}
 	if err := d.mem.MapFrame(gfn, mfn*pageSize, false); err != nil {
-		return xen.EINVAL
+		if errors.Is(err, npt.ErrNoTables) {
+			h.noteP2M(d, err)
+			return xen.ENOMEM // the domain's p2m pool is empty
+		}
+		return xen.EINVAL // beyond its physical-address width, or not mappable
 	}
 	if d.xen.grantFrames == nil {
 		d.xen.grantFrames = map[uint64]uint64{}

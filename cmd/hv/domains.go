@@ -22,12 +22,37 @@ func (platform) ArmTimer(deadline int64) { rt.ArmTimer(deadline) }
 
 func (platform) TSC() uint64   { return rt.ReadTSC() }
 func (platform) TSCHz() uint64 { return rt.TSCHz() }
+
+// AllocPage serves pages a guest makes hv allocate (grant-table frames).
+// They come from hv's pool, but only while it keeps its reserve: the Go
+// heap grows into the same pool, and running it dry would stop hv (rt
+// treats a failed demand fault as fatal). Below the reserve the guest's
+// call fails instead.
 func (platform) AllocPage() (uint64, error) {
+	if !hvPoolAboveReserve(1) {
+		return 0, fmt.Errorf("hv's pool is down to its reserve")
+	}
 	pa, ok := rt.AllocHVFrames(1, 1)
 	if !ok {
 		return 0, fmt.Errorf("out of hv memory")
 	}
 	return pa, nil
+}
+
+// hvReserve is the part of hv's pool (of pool bytes) that guest-driven
+// allocations may not take: an eighth of the pool, at least 4 MiB, left
+// for the Go heap and hv's own structures (VMCBs, its page tables).
+func hvReserve(pool uint64) uint64 { return max(pool/8, 4<<20) }
+
+// leavesReserve reports whether n more frames can come from a pool of pool
+// bytes with free bytes free and leave its reserve.
+func leavesReserve(free, pool, n uint64) bool {
+	return free >= n*4096 && free-n*4096 >= hvReserve(pool)
+}
+
+func hvPoolAboveReserve(n uint64) bool {
+	m := rt.ReadMemStats()
+	return leavesReserve(m.HVFree, m.HVPool, n)
 }
 func (platform) FreePage(pa uint64) { rt.FreeHVFrames(pa, 1) }
 func (platform) PageBytes(pa uint64) *[4096]byte {
@@ -45,8 +70,16 @@ func (platform) Scratch(n uint64) ([]byte, func()) {
 	return directMap{}.Bytes(pa, n), func() { rt.FreeGuestFrames(pa, frames) }
 }
 
-func (platform) NewGuestMemory() (*npt.Memory, error) {
-	return npt.New(hvTables{}, guestFrames{}, directMap{})
+// NewGuestMemory gives a domain nested page tables whose pages come from
+// its own paging pool, set aside from the guest pool (as Xen's p2m pool
+// comes from the domain heap): hv's small pool, which the Go heap shares,
+// never pays for a guest's tables.
+func (platform) NewGuestMemory(poolPages uint64) (*npt.Memory, error) {
+	pool, err := npt.NewPool(guestFrames{}, directTables{}, poolPages)
+	if err != nil {
+		return nil, err
+	}
+	return npt.NewWithPool(pool, guestFrames{}, directMap{})
 }
 
 // hvFrames hands out frames from hv's pool (hardware structures).
@@ -61,12 +94,10 @@ type guestFrames struct{}
 func (guestFrames) Alloc(n, align uint64) (uint64, bool) { return rt.AllocGuestFrames(n, align) }
 func (guestFrames) Free(pa, n uint64)                    { rt.FreeGuestFrames(pa, n) }
 
-// hvTables keeps nested page tables in hv's pool.
-type hvTables struct{}
+// directTables reaches table pages through the direct map.
+type directTables struct{}
 
-func (hvTables) AllocTable() (uint64, bool) { return rt.AllocHVFrames(1, 1) }
-func (hvTables) FreeTable(pa uint64)        { rt.FreeHVFrames(pa, 1) }
-func (hvTables) Table(pa uint64) *[512]uint64 {
+func (directTables) Table(pa uint64) *[512]uint64 {
 	return (*[512]uint64)(unsafe.Pointer(uintptr(pa)))
 }
 
@@ -106,7 +137,7 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 			r := &mods[s.Ramdisk]
 			ramdisk = unsafe.Slice((*byte)(unsafe.Pointer(uintptr(r.Start))), r.End-r.Start)
 		}
-		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap}); err != nil {
+		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap, P2MPool: s.P2MPool}); err != nil {
 			fmt.Printf("hv: domain %s: %v\n", s.Name, err)
 			continue
 		}
@@ -128,6 +159,13 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	fmt.Printf("hv: %d exits in %.2fs (%.0f/s): %s\n", n, elapsed, float64(n)/elapsed, h.ExitStats())
 	fmt.Printf("hv: %d heap allocations while domains ran (%.4f per exit)\n",
 		after.Mallocs-before.Mallocs, float64(after.Mallocs-before.Mallocs)/float64(max(n, 1)))
+	m := rt.ReadMemStats()
+	where := "above"
+	if m.HVFree < hvReserve(m.HVPool) {
+		where = "BELOW"
+	}
+	fmt.Printf("hv: hv pool %d KiB free of %d KiB, %s its reserve of %d KiB; guest pool %d KiB free of %d KiB\n",
+		m.HVFree>>10, m.HVPool>>10, where, hvReserve(m.HVPool)>>10, m.GuestFree>>10, m.GuestPool>>10)
 	if h.CleanShutdowns() {
 		fmt.Println("hv: all domains have shut down")
 		return rt.ExitSuccess

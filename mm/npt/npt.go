@@ -65,6 +65,11 @@ type Memory struct {
 	holes    map[uint64]bool
 	extra    map[uint64]uint64
 	unplaced []uint64
+	// pool, when set, holds the table pages and goes back with Release.
+	pool *Pool
+	// limit bounds the guest-physical addresses the domain may back
+	// (AddRAM, MapFrame): its physical-address width, as Xen's max_gfn.
+	limit uint64
 }
 
 // New creates empty nested page tables whose table pages come from tables.
@@ -73,7 +78,52 @@ func New(tables pgtable.Memory, frames Frames, phys Phys) (*Memory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("npt: %w", err)
 	}
-	return &Memory{pt: t, frames: frames, phys: phys}, nil
+	return &Memory{pt: t, frames: frames, phys: phys, limit: MaxGPA}, nil
+}
+
+// NewWithPool creates empty nested page tables whose table pages come from
+// the domain's paging pool; Release gives the pool back too.
+func NewWithPool(pool *Pool, frames Frames, phys Phys) (*Memory, error) {
+	m, err := New(pool, frames, phys)
+	if err != nil {
+		pool.Release()
+		return nil, tableErr(err)
+	}
+	m.pool = pool
+	return m, nil
+}
+
+// Pool is the domain's paging pool (nil if its tables come from elsewhere).
+func (m *Memory) Pool() *Pool { return m.pool }
+
+// SetLimit bounds the guest-physical addresses AddRAM and MapFrame accept
+// to [0, limit) (at most MaxGPA): the domain's physical-address width, as
+// Xen's p2m refuses gfns beyond the guest's maxphysaddr. RAM populated at
+// creation is not affected.
+func (m *Memory) SetLimit(limit uint64) {
+	m.limit = min(limit, MaxGPA)
+}
+
+// Limit is the bound set by SetLimit.
+func (m *Memory) Limit() uint64 { return m.limit }
+
+// ErrTooHigh means a guest frame lies beyond the domain's physical-address
+// limit (SetLimit).
+var ErrTooHigh = errors.New("npt: guest frame beyond the domain's physical-address limit")
+
+// tableErr turns pgtable's out-of-table-memory error into ErrNoTables, so
+// callers can tell an empty paging pool (-ENOMEM) from a bad argument.
+func tableErr(err error) error {
+	if errors.Is(err, pgtable.ErrNoMemory) {
+		return ErrNoTables
+	}
+	return err
+}
+
+// beyond reports whether frames gfn .. gfn+n-1 are not all below the limit.
+func (m *Memory) beyond(gfn, n uint64) bool {
+	lim := m.limit / page
+	return gfn >= lim || n > lim-gfn
 }
 
 // Root is the machine address of the top-level table (the VMCB's nCR3).
@@ -104,7 +154,7 @@ func (m *Memory) Populate(size uint64) error {
 				if err := m.pt.Map(gpa, hpa, pgtable.Size2M, leafFlags); err != nil {
 					m.frames.Free(hpa, bigPages)
 					m.Release()
-					return fmt.Errorf("npt: mapping %#x: %w", gpa, err)
+					return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
 				}
 				m.chunks = append(m.chunks, chunk{gpa, hpa, bigPage})
 				m.big++
@@ -121,7 +171,7 @@ func (m *Memory) Populate(size uint64) error {
 		if err := m.pt.Map(gpa, hpa, pgtable.Size4K, leafFlags); err != nil {
 			m.frames.Free(hpa, 1)
 			m.Release()
-			return fmt.Errorf("npt: mapping %#x: %w", gpa, err)
+			return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
 		}
 		if n := len(m.chunks); n > 0 && m.chunks[n-1].size != bigPage &&
 			m.chunks[n-1].gpa+m.chunks[n-1].size == gpa && m.chunks[n-1].hpa+m.chunks[n-1].size == hpa {
@@ -161,6 +211,10 @@ func (m *Memory) Release() {
 	m.size = 0
 	m.big = 0
 	m.pt.Destroy()
+	if m.pool != nil {
+		m.pool.Release()
+		m.pool = nil
+	}
 }
 
 // Translate returns the machine address backing gpa.
@@ -184,7 +238,10 @@ func (m *Memory) Translate(gpa uint64) (uint64, bool) {
 // and comes back with UnmapFrame. The caller flushes the guest's TLB.
 func (m *Memory) MapFrame(gfn, hpa uint64, readOnly bool) error {
 	gpa := gfn * page
-	if gpa >= MaxGPA || hpa%page != 0 {
+	if m.beyond(gfn, 1) {
+		return ErrTooHigh
+	}
+	if hpa%page != 0 {
 		return fmt.Errorf("npt: cannot map frame %#x at gfn %#x", hpa, gfn)
 	}
 	if _, ok := m.overlays[gfn]; ok {
@@ -209,7 +266,7 @@ func (m *Memory) MapFrame(gfn, hpa uint64, readOnly bool) error {
 		if mapped {
 			m.pt.Map(gpa, old&^(page-1), pgtable.Size4K, leafFlags)
 		}
-		return fmt.Errorf("npt: mapping gfn %#x: %w", gfn, err)
+		return fmt.Errorf("npt: mapping gfn %#x: %w", gfn, tableErr(err))
 	}
 	if m.overlays == nil {
 		m.overlays, m.hidden = map[uint64]overlay{}, map[uint64]uint64{}
@@ -249,7 +306,7 @@ func (m *Memory) split(gpa uint64) error {
 	m.pt.Unmap(gpa)
 	if err := m.pt.MapRange(gpa, hpa, bigPage, leafFlags, pgtable.Size4K); err != nil {
 		m.pt.Map(gpa, hpa, pgtable.Size2M, leafFlags)
-		return fmt.Errorf("npt: splitting the 2 MiB page at %#x: %w", gpa, err)
+		return fmt.Errorf("npt: splitting the 2 MiB page at %#x: %w", gpa, tableErr(err))
 	}
 	m.big--
 	return nil
@@ -311,8 +368,8 @@ func (m *Memory) RemoveRAM(gfn, n uint64) error {
 // frames from the pool (Xen's populate_physmap). None of them may be RAM
 // or have a frame mapped; on failure nothing changes.
 func (m *Memory) AddRAM(gfn, n uint64) error {
-	if (gfn+n)*page > MaxGPA || gfn+n < gfn {
-		return fmt.Errorf("npt: gfn %#x beyond guest-physical space", gfn)
+	if m.beyond(gfn, n) {
+		return ErrTooHigh
 	}
 	for i := uint64(0); i < n; i++ {
 		if _, over := m.overlays[gfn+i]; over || m.IsRAM(gfn+i) {
@@ -329,7 +386,7 @@ func (m *Memory) AddRAM(gfn, n uint64) error {
 		if err := m.pt.Map(g*page, hpa, pgtable.Size4K, leafFlags); err != nil {
 			m.frames.Free(hpa, 1)
 			m.RemoveRAM(gfn, i)
-			return fmt.Errorf("npt: mapping gfn %#x: %w", g, err)
+			return fmt.Errorf("npt: mapping gfn %#x: %w", g, tableErr(err))
 		}
 		if m.extra == nil {
 			m.extra = map[uint64]uint64{}
