@@ -139,6 +139,9 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_grantbench, mode_grantbench
 	.long name_balloon, mode_balloon
 	.long name_hcfuzz,  mode_hcfuzz
+	.long name_rogrant, mode_rogrant	# attack.S
+	.long name_roattack, mode_roattack
+	.long name_flood,   mode_flood
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -156,6 +159,9 @@ name_grantdst:	.asciz "grantdst"
 name_grantbench: .asciz "grantbench"
 name_balloon:	.asciz "balloon"
 name_hcfuzz:	.asciz "hcfuzz"
+name_rogrant:	.asciz "rogrant"
+name_roattack:	.asciz "roattack"
+name_flood:	.asciz "flood"
 	.globl empty_string
 empty_string:	.asciz ""
 
