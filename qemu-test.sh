@@ -124,6 +124,17 @@ define_scenarios() {
 		'+"b" report 5: 2000 samples, median [0-9]+' '+^\(b\) grantbench: done' '+^\(a\) grantsrc: grant ended' \
 		'+"b" shut down: poweroff' '+"a" shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "$two" -initrd "$GUEST grantsrc,$GUEST grantbench 2000"
+	# Issue 14: a read-only grant cannot make hv write the granter's page; a
+	# console flood is rate-limited while the neighbour's lines still appear.
+	scenario ro-grant-writes 90 0 '^\(g\) rogrant: canary intact after the attack' \
+		'+^\(x\) roattack: all 10 write paths refused' '+^\(x\) roattack: hypercall page MSR refused: #GP' \
+		'+"g" shut down: poweroff' '+"x" shut down: poweroff' '!FAIL' \
+		-kernel "$HV" -append "domain=g,mem=16M,module=0 domain=x,mem=16M,module=1" \
+		-initrd "$GUEST rogrant,$GUEST roattack"
+	scenario console-flood 90 0 '^hv: domain 1 "f": [0-9]+ console lines dropped' '+^\(f\) flood: done after 20000 lines' \
+		'+^\(b\) beta 1$' '+^\(b\) beta 8$' '+"b" shut down: poweroff' '+"f" shut down: poweroff' '!FAIL' \
+		-kernel "$HV" -append "domain=f,mem=16M,module=0 domain=b,mem=16M,module=1" \
+		-initrd "$GUEST flood 20000,$GUEST count 8 beta"
 	scenario balloon 30 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
 	# Issue 14 §2: a guest draining its p2m pool (page tables 1 GiB apart) beside a neighbour.

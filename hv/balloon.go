@@ -14,10 +14,14 @@ import (
 // there and reports how many extents it did, as Xen does when an extent
 // fails: frames another domain has mapped through a grant (freeing them
 // would hand that domain's view of them to whoever gets the frame next),
-// and the frames hv writes for the domain (shared_info, vcpu_info, the
-// console ring; Xen keeps its own reference to those, GoZen refuses).
-// Event-channel pages may go: the event code finds them missing and stops
-// delivering, which only hurts the domain that did it.
+// and the frames hv writes for the domain (pinned: shared_info, vcpu_info,
+// the console ring; Xen keeps its own reference to those, GoZen refuses).
+// Nor may a grant mapping or a grant-table frame cover a pinned frame
+// (xen_grant.go): hv writes them by gfn, and Xen would keep writing the
+// page out of the guest's sight. Event-channel pages and the runstate area
+// may go: every write hv makes checks the frame again (Domain.page,
+// ramOnly), finds it missing or no longer the domain's RAM, and stops,
+// which only hurts the domain that did it.
 
 // maxPages is d's maximum reservation: the memory it was built with.
 func (d *Domain) maxPages() uint64 { return d.memSize / pageSize }

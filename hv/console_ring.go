@@ -38,7 +38,7 @@ func (h *Hypervisor) drainConsole(d *Domain) {
 		buf[i] = p[consOut+(cons+i)%consOutSize]
 	}
 	le.PutUint32(p[consOutCons:], prod)
-	d.console.write(h.out, d.name, buf[:n], h.env.Now())
+	d.consoleWrite(buf[:n])
 	// Tell the guest there is room again.
 	if d.ev != nil && n > 0 {
 		d.ev.Signal(d.xen.consolePort)

@@ -167,7 +167,7 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 	switch {
 	case e.Port == DebugPort && !e.In:
 		b := byte(r[x86.RAX])
-		v.dom.console.write(h.out, v.dom.name, []byte{b}, h.env.Now())
+		v.dom.consoleWrite([]byte{b})
 	case e.In:
 		// No device: the bus floats high.
 		mask := uint64(1)<<(8*e.Size) - 1

@@ -67,7 +67,7 @@ func (g *guest) CopyOut(gva uint64, p []byte) bool {
 }
 
 func (g *guest) ConsoleWrite(p []byte) {
-	g.dom.console.write(g.h().out, g.dom.name, p, g.h().env.Now())
+	g.dom.consoleWrite(p)
 }
 
 // Yield ends the slice and lets any other runnable vCPU go next.
@@ -155,10 +155,8 @@ func (g *guest) VCPUUp(id int) bool {
 
 func (g *guest) Runstate(id int) xen.VCPURunstateInfo { return g.dom.vcpus[id].runstateInfo() }
 
-func (g *guest) RegisterRunstateArea(id int, gva uint64) {
-	t := g.dom.vcpus[id]
-	t.xen.runstateGVA = gva
-	g.h().setRunstate(t, t.xen.runstate)
+func (g *guest) RegisterRunstateArea(id int, gva uint64) xen.Errno {
+	return g.h().registerRunstateArea(g.dom.vcpus[id], gva)
 }
 
 func (g *guest) RegisterVCPUInfo(id int, gfn uint64, off uint32) xen.Errno {

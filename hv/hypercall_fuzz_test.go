@@ -22,6 +22,9 @@ func FuzzHypercalls(f *testing.F) {
 	f.Add(uint8(xen.HypercallVCPUOp), uint64(10), uint64(0), []byte{0x10, 0, 0, 0, 0, 0, 0, 0, 0x40})
 	f.Add(uint8(xen.HypercallHVMOp), uint64(0), uint64(0x200000), []byte{0xf0, 0x7f, 0, 0, 0, 0, 0, 0, 0xf3, 0, 0, 0, 0, 0, 0, 2})
 	f.Add(uint8(xen.HypercallSchedOp), uint64(3), uint64(0x200000), []byte{0, 0, 0x20})
+	f.Add(uint8(xen.HypercallXenVersion), uint64(xen.XenverCapabilities), uint64(0x300000), []byte{})
+	f.Add(uint8(xen.HypercallVCPUOp), uint64(xen.VCPUOpRegisterVCPUInfo), uint64(0x200000), []byte{0, 3, 0, 0, 0, 0, 0, 0, 0x40})
+	f.Add(uint8(xen.HypercallMemoryOp), uint64(xen.XenmemMemoryMap), uint64(0x200000), []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30})
 	f.Fuzz(func(t *testing.T, nr uint8, cmd, ptr uint64, mem []byte) {
 		h, be, _ := newTestHV(nil, nil)
 		code := append([]byte{}, insnVMMCALL...)
@@ -32,6 +35,23 @@ func FuzzHypercalls(f *testing.F) {
 		b, err := h.CreateDomain(DomainConfig{Name: "b", Mem: 4 << 20, Kernel: pvhELF(code)})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// b grants a its page at 0x200000 read-only and a maps it at
+		// 0x300000: hv must not write there either (issue 14).
+		if e := h.mapGrantFrame(b, 0, 0x3000); e != 0 {
+			t.Fatal(e)
+		}
+		ent := xen.GrantEntryV1{Flags: xen.GTFPermitAccess | xen.GTFReadonly, DomID: a.id, Frame: 0x200}
+		eb, _ := ent.MarshalBinary()
+		b.mem.WritePhys(0x3000*4096+8*xen.GrantEntryV1Size, eb)
+		mop := xen.GnttabMapGrantRef{HostAddr: 0x300000, Flags: xen.GNTMAPHostMap | xen.GNTMAPReadonly, Ref: 8, Dom: b.id}
+		mb, _ := mop.MarshalBinary()
+		a.mem.WritePhys(0x380000, mb)
+		a.vcpus[0].state = VCPURunning
+		h.hc.Call((*guest)(a.vcpus[0]), xen.HypercallGrantTableOp, [5]uint64{xen.GnttabOpMapGrantRef, 0x380000, 1})
+		a.mem.ReadPhys(0x380000, mb)
+		if mop.Decode(mb); mop.Status != 0 {
+			t.Fatalf("read-only grant map: status %d", mop.Status)
 		}
 		// Fill a's memory at 0x200000 with the fuzz data; pointers in the
 		// data then point at more of it.

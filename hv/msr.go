@@ -114,5 +114,5 @@ func (h *Hypervisor) fillHypercallPage(v *VCPU, val uint64) bool {
 	}
 	var page [xen.HypercallPageSize]byte
 	xen.FillHypercallPage(page[:], h.be.Name() == "svm")
-	return v.dom.mem.WritePhys(val, page[:]) == nil
+	return v.dom.writeRAM(val, page[:]) == nil // Xen: a writable page of the domain's own, else #GP
 }

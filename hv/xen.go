@@ -8,6 +8,7 @@ import (
 	"gozen/abi/xen"
 	"gozen/hv/x86"
 	"gozen/loader"
+	"gozen/mm/npt"
 )
 
 // The Xen guest ABI a PVH domain sees: shared_info, vcpu_info and its time
@@ -51,9 +52,24 @@ type xenVCPU struct {
 	pollTimer   int64 // its timeout (Env.Now units), 0 = none
 }
 
-// page returns the domain's guest page gfn, or nil if it is not backed.
+// page returns the domain's guest page gfn for hv to read and write a Xen
+// structure there, or nil unless gfn is the domain's own writable RAM.
+//
+// It is the one way hv reaches the pages it keeps writing on its own
+// (shared_info, vcpu_info, the console ring, FIFO control blocks and event
+// arrays through evMem, grant copies to a gfn through grantMem), and it
+// checks the frame on every use. So a registration (Xen requires
+// get_page_and_type(PGT_writable_page) of a page the domain owns) is
+// refused unless gfn is such RAM, and if the mapping changes afterwards
+// (another domain's grant, read-only or not, or a grant-table frame mapped
+// there, the frame given back) hv's writes stop instead of landing in
+// whatever is mapped there now. A frame mapped at gfn (Xen's
+// p2m_grant_map_ro/rw, or a hypervisor page) is never returned.
 func (d *Domain) page(gfn uint64) *[4096]byte {
 	if d.mem == nil {
+		return nil
+	}
+	if kind, writable := d.mem.Lookup(gfn); kind != npt.RAM || !writable {
 		return nil
 	}
 	hpa, ok := d.mem.Translate(gfn * pageSize)
@@ -61,6 +77,30 @@ func (d *Domain) page(gfn uint64) *[4096]byte {
 		return nil
 	}
 	return d.hv.env.PageBytes(hpa &^ (pageSize - 1))
+}
+
+// writeRAM writes p at guest-physical gpa for hv's own purposes (the
+// hypercall page), only if all of it is the domain's own writable RAM.
+func (d *Domain) writeRAM(gpa uint64, p []byte) error {
+	if d.mem == nil || !d.mem.WritableRAM(gpa, uint64(len(p))) {
+		return errNotRAM
+	}
+	return d.mem.WritePhys(gpa, p)
+}
+
+var errNotRAM = errors.New("not the domain's own writable RAM")
+
+// ramOnly is a domain's memory as x86.WriteVirt sees it when hv writes a
+// structure it registered by virtual address (the runstate area): reads go
+// through, writes land only in the domain's own writable RAM. A one-pointer
+// struct, so passing it as an interface does not allocate.
+type ramOnly struct{ *npt.Memory }
+
+func (r ramOnly) WritePhys(gpa uint64, p []byte) error {
+	if !r.WritableRAM(gpa, uint64(len(p))) {
+		return errNotRAM
+	}
+	return r.Memory.WritePhys(gpa, p)
 }
 
 // vcpuInfo returns vCPU v's vcpu_info bytes (registered, or its slot in
@@ -124,6 +164,15 @@ func (h *Hypervisor) writeWallclock(p *[4096]byte) {
 func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) xen.Errno {
 	if d.xen.sharedInfoSet && d.xen.sharedInfo == gfn {
 		return 0 // already there: keep its contents, as Xen does
+	}
+	if idx, ok := d.grantFrameAt(gfn); ok && d.mem.HidesRAM(gfn) {
+		// A grant-table frame is there: Xen unhooks it first, and the two
+		// never share a frame. GoZen's shared_info is the RAM page under
+		// it, which comes back. (With no RAM under it there is no page for
+		// shared_info: -EINVAL below, and the grant frame stays.)
+		d.mem.UnmapFrame(gfn)
+		delete(d.xen.grantFrames, idx)
+		d.flushTLBs()
 	}
 	if !d.mem.IsRAM(gfn) {
 		return xen.EINVAL
@@ -211,11 +260,34 @@ func (h *Hypervisor) setRunstate(v *VCPU, state int32) {
 	var b [xen.VCPURunstateInfoSize]byte
 	r := v.runstateInfo()
 	r.Encode(b[:])
-	// Written through the guest's current page tables, as Xen does; a
-	// failure (the guest unmapped it) just stops the updates.
-	if err := x86.WriteVirt(v.dom.mem, v.arch.Paging(), x.runstateGVA, b[:], false); err != nil {
+	// Written through the guest's current page tables, as Xen does, and
+	// only into the domain's own writable RAM; a failure (the guest
+	// unmapped it, or mapped something else there) stops the updates.
+	if err := x86.WriteVirt(ramOnly{v.dom.mem}, v.arch.Paging(), x.runstateGVA, b[:], false); err != nil {
 		x.runstateGVA = 0
 	}
+}
+
+// registerRunstateArea implements VCPUOP_register_runstate_memory_area for
+// vCPU t: hv writes the area now and at every runstate change. An area
+// whose address translates to anything but the domain's own writable RAM
+// (a read-only grant mapping, a grant-table frame) is refused with -EFAULT
+// and not registered. (Xen 4.17 answers 0 and its copy_to_guest then fails
+// or drops each update; refusing tells the guest at once and keeps hv from
+// ever holding such an address.) An address that does not translate yet
+// is accepted and, as before, simply gets no updates.
+func (h *Hypervisor) registerRunstateArea(t *VCPU, gva uint64) xen.Errno {
+	if gva != 0 {
+		var b [xen.VCPURunstateInfoSize]byte
+		r := t.runstateInfo()
+		r.Encode(b[:])
+		if err := x86.WriteVirt(ramOnly{t.dom.mem}, t.arch.Paging(), gva, b[:], false); errors.Is(err, errNotRAM) {
+			return xen.EFAULT
+		}
+	}
+	t.xen.runstateGVA = gva
+	h.setRunstate(t, t.xen.runstate)
+	return 0
 }
 
 // runstateInfo is v's runstate as VCPUOP_get_runstate_info reports it.

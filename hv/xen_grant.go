@@ -46,6 +46,12 @@ func (m grantMem) MapForeign(gfn, mfn uint64, readOnly bool) error {
 	if m.d.mem == nil {
 		return fmt.Errorf("domain has no memory")
 	}
+	if m.d.pinned(gfn) {
+		// hv writes this frame on its own (balloon.go): a grant mapped over
+		// it would hide it (GNTST_general_error, as when Xen cannot add the
+		// p2m entry).
+		return fmt.Errorf("gfn %#x holds a structure hv writes", gfn)
+	}
 	if err := m.d.mem.MapFrame(gfn, mfn*pageSize, readOnly); err != nil {
 		m.d.hv.noteP2M(m.d, err) // the map fails with GNTST_general_error
 		return err
@@ -108,26 +114,49 @@ func (h *Hypervisor) mapGrantFrame(d *Domain, idx, gfn uint64) xen.Errno {
 	if err != nil {
 		return xen.EINVAL
 	}
-	if old, ok := d.xen.grantFrames[idx]; ok {
-		if old == gfn {
-			return 0 // already there
+	old, moving := d.xen.grantFrames[idx]
+	if moving && old == gfn {
+		return 0 // already there
+	}
+	// Xen removes what was at gfn first (xenmem_add_to_physmap_one):
+	// another grant-table frame is unhooked from it, and shared_info too,
+	// so the domain has no shared_info mapped until it adds it again: hv
+	// stops writing it and its writes never land in the grant frame. The
+	// other frames hv writes (vcpu_info, the console ring) are the
+	// domain's RAM, which Xen would keep writing out of sight; GoZen writes
+	// them by gfn, so it refuses to cover them. A grant mapping from
+	// another domain stays too.
+	shared := d.xen.sharedInfoSet && gfn == d.xen.sharedInfo
+	otherIdx, other := d.grantFrameAt(gfn)
+	switch {
+	case other:
+	case !d.mem.IsRAM(gfn):
+		if _, ok := d.mem.Translate(gfn * pageSize); ok {
+			return xen.EBUSY // a grant mapping is there
 		}
+	case !shared && d.pinned(gfn):
+		return xen.EBUSY
+	}
+	if moving {
 		// A frame lives at one gfn: move it, as Xen does, so a guest cannot
 		// make hv build page tables for endless aliases.
 		d.mem.UnmapFrame(old)
 		delete(d.xen.grantFrames, idx)
 	}
-	if !d.mem.IsRAM(gfn) {
-		if _, ok := d.mem.Translate(gfn * pageSize); ok {
-			return xen.EBUSY // something else (a grant mapping) is there
-		}
+	if other {
+		d.mem.UnmapFrame(gfn)
+		delete(d.xen.grantFrames, otherIdx)
 	}
 	if err := d.mem.MapFrame(gfn, mfn*pageSize, false); err != nil {
+		d.flushTLBs() // an old mapping at gfn may be gone
 		if errors.Is(err, npt.ErrNoTables) {
 			h.noteP2M(d, err)
 			return xen.ENOMEM // the domain's p2m pool is empty
 		}
 		return xen.EINVAL // beyond its physical-address width, or not mappable
+	}
+	if shared {
+		d.xen.sharedInfoSet = false
 	}
 	if d.xen.grantFrames == nil {
 		d.xen.grantFrames = map[uint64]uint64{}
@@ -135,6 +164,17 @@ func (h *Hypervisor) mapGrantFrame(d *Domain, idx, gfn uint64) xen.Errno {
 	d.xen.grantFrames[idx] = gfn
 	d.flushTLBs()
 	return 0
+}
+
+// grantFrameAt returns the index of the grant-table frame d has mapped at
+// gfn, if any.
+func (d *Domain) grantFrameAt(gfn uint64) (uint64, bool) {
+	for idx, g := range d.xen.grantFrames {
+		if g == gfn {
+			return idx, true
+		}
+	}
+	return 0, false
 }
 
 // grantTables is a domain's grant table for package hypercall.

@@ -305,6 +305,14 @@ func TestVCPUOps(t *testing.T) {
 	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpRegisterVCPUInfo, 1, argAt); r != 0 {
 		t.Errorf("vcpu_info at the end of a page = %d", r)
 	}
+	g.put(argAt, &xen.VCPURegisterRunstateMemoryArea{Addr: argAt + 64}, 8)
+	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpRegisterRunstateMemoryArea, 1, argAt); r != 0 {
+		t.Errorf("register_runstate_memory_area = %d", r)
+	}
+	g.put(argAt, &xen.VCPURegisterRunstateMemoryArea{Addr: badRunstateArea}, 8)
+	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpRegisterRunstateMemoryArea, 1, argAt); r != -int64(xen.EFAULT) {
+		t.Errorf("register_runstate_memory_area refused by the core = %d, want -EFAULT", r)
+	}
 	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpGetRunstateInfo, 1, argAt); r != 0 {
 		t.Fatalf("get_runstate_info = %d", r)
 	}

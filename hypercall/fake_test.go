@@ -158,10 +158,19 @@ func (g *fakeGuest) Runstate(id int) xen.VCPURunstateInfo {
 	g.checkVCPU(id)
 	return xen.VCPURunstateInfo{State: xen.RunstateRunning, StateEntryTime: 7, Time: [4]uint64{1, 2, 3, 4}}
 }
-func (g *fakeGuest) RegisterRunstateArea(id int, gva uint64) {
+func (g *fakeGuest) RegisterRunstateArea(id int, gva uint64) xen.Errno {
 	g.checkVCPU(id)
 	g.record("runstate %d %#x", id, gva)
+	if gva == badRunstateArea {
+		return xen.EFAULT
+	}
+	return 0
 }
+
+// badRunstateArea is an address the fake core refuses for a runstate area
+// (as hv refuses one that is not the domain's own writable RAM).
+const badRunstateArea = 0xbad000
+
 func (g *fakeGuest) RegisterVCPUInfo(id int, gfn uint64, off uint32) xen.Errno {
 	g.checkVCPU(id)
 	if off > 4096-xen.VCPUInfoSize {

@@ -98,8 +98,9 @@ type VCPUs interface {
 	VCPUUp(id int) bool
 	Runstate(id int) xen.VCPURunstateInfo
 	// RegisterRunstateArea makes the core keep a runstate copy at gva (0:
-	// none) in vCPU id's address space.
-	RegisterRunstateArea(id int, gva uint64)
+	// none) in vCPU id's address space; -EFAULT if gva is not the domain's
+	// own writable RAM.
+	RegisterRunstateArea(id int, gva uint64) xen.Errno
 	// RegisterVCPUInfo moves vCPU id's vcpu_info to gfn at off, which
 	// leaves room for a whole vcpu_info in the page.
 	RegisterVCPUInfo(id int, gfn uint64, off uint32) xen.Errno

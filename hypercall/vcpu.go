@@ -25,8 +25,7 @@ func vcpuOp(g Guest, cmd, id, arg uint64) int64 {
 		if !g.CopyIn(arg, b[:]) || r.Decode(b[:]) != nil {
 			return errno(xen.EFAULT)
 		}
-		g.RegisterRunstateArea(vid, r.Addr)
-		return 0
+		return errno(g.RegisterRunstateArea(vid, r.Addr))
 	case xen.VCPUOpSetPeriodicTimer:
 		return errno(xen.ENOSYS) // GoZen has one-shot timers only
 	case xen.VCPUOpStopPeriodicTimer:

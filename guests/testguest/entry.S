@@ -140,6 +140,9 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_balloon, mode_balloon
 	.long name_hcfuzz,  mode_hcfuzz
 	.long name_drain,   mode_drain
+	.long name_rogrant, mode_rogrant	# attack.S
+	.long name_roattack, mode_roattack
+	.long name_flood,   mode_flood
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -158,6 +161,9 @@ name_grantbench: .asciz "grantbench"
 name_balloon:	.asciz "balloon"
 name_hcfuzz:	.asciz "hcfuzz"
 name_drain:	.asciz "drain"
+name_rogrant:	.asciz "rogrant"
+name_roattack:	.asciz "roattack"
+name_flood:	.asciz "flood"
 	.globl empty_string
 empty_string:	.asciz ""
 

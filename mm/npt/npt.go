@@ -420,7 +420,92 @@ type ErrOutside struct{ GPA uint64 }
 
 func (e *ErrOutside) Error() string { return fmt.Sprintf("guest-physical %#x is not RAM", e.GPA) }
 
+// ErrReadOnly is returned by WritePhys for a guest frame the domain may not
+// write: a frame mapped read-only over its physmap (a GNTMAP_readonly grant
+// mapping). hv's writes on a guest's behalf obey the same permission as the
+// guest's own CPU writes, which the nested page tables refuse there.
+type ErrReadOnly struct{ GPA uint64 }
+
+func (e *ErrReadOnly) Error() string {
+	return fmt.Sprintf("guest-physical %#x is mapped read-only", e.GPA)
+}
+
+// Kind is what backs a guest frame in the domain's physmap (Xen's p2m type,
+// in the few kinds GoZen has).
+type Kind uint8
+
+const (
+	// Unbacked: nothing (a ballooned-out hole, or beyond the domain's
+	// memory); the CPU gets a nested page fault there.
+	Unbacked Kind = iota
+	// RAM: one of the domain's own RAM frames (Xen's p2m_ram_rw).
+	RAM
+	// Mapped: a frame mapped with MapFrame over or beyond RAM, not the
+	// domain's own: another domain's granted page (p2m_grant_map_rw/ro) or
+	// a hypervisor page such as a grant-table frame.
+	Mapped
+)
+
+func (k Kind) String() string {
+	switch k {
+	case RAM:
+		return "RAM"
+	case Mapped:
+		return "mapped frame"
+	}
+	return "unbacked"
+}
+
+// Lookup reports what backs guest frame gfn and whether the nested page
+// tables let the guest write it. hv checks it before writing guest memory
+// itself: WritePhys refuses what is not writable, and the Xen structures hv
+// keeps writing (vcpu_info, FIFO pages, the console ring, the hypercall
+// page) must be RAM, as Xen asks for get_page_and_type(PGT_writable_page) of
+// a page the domain owns.
+func (m *Memory) Lookup(gfn uint64) (kind Kind, writable bool) {
+	if o, ok := m.overlays[gfn]; ok {
+		return Mapped, !o.readOnly
+	}
+	if m.IsRAM(gfn) {
+		return RAM, true // RAM is always mapped writable (leafFlags)
+	}
+	return Unbacked, false
+}
+
+// HidesRAM reports whether gfn holds a frame mapped over one of the
+// domain's RAM frames, which comes back when that frame is unmapped.
+func (m *Memory) HidesRAM(gfn uint64) bool {
+	_, ok := m.hidden[gfn]
+	return ok
+}
+
+// WritableRAM reports whether every byte of [gpa, gpa+n) is in the domain's
+// own RAM (n > 0; a range that wraps is not).
+func (m *Memory) WritableRAM(gpa, n uint64) bool {
+	if n == 0 || gpa+n < gpa {
+		return false
+	}
+	for gfn := gpa / page; gfn <= (gpa+n-1)/page; gfn++ {
+		if k, w := m.Lookup(gfn); k != RAM || !w {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *Memory) copy(gpa uint64, p []byte, write bool) error {
+	if write {
+		// Check the whole range first, as the CPU's access checks do, so a
+		// refused write leaves guest memory unchanged.
+		for a, end := gpa&^(page-1), gpa+uint64(len(p)); a < end && a >= gpa&^(page-1); a += page {
+			if _, ok := m.Translate(a); !ok {
+				return &ErrOutside{max(a, gpa)}
+			}
+			if o, ok := m.overlays[a/page]; ok && o.readOnly {
+				return &ErrReadOnly{max(a, gpa)}
+			}
+		}
+	}
 	for len(p) > 0 {
 		hpa, ok := m.Translate(gpa)
 		if !ok {
@@ -445,7 +530,9 @@ func (m *Memory) copy(gpa uint64, p []byte, write bool) error {
 // ReadPhys copies guest-physical memory at gpa into p.
 func (m *Memory) ReadPhys(gpa uint64, p []byte) error { return m.copy(gpa, p, false) }
 
-// WritePhys copies p into guest-physical memory at gpa.
+// WritePhys copies p into guest-physical memory at gpa. It writes only
+// where the guest itself could write (ErrReadOnly otherwise) and checks the
+// whole range before writing any of it.
 func (m *Memory) WritePhys(gpa uint64, p []byte) error { return m.copy(gpa, p, true) }
 
 // Zero clears n bytes of guest-physical memory at gpa.

@@ -325,3 +325,80 @@ func TestAddRAMOutOfMemoryRollsBack(t *testing.T) {
 		t.Fatalf("AddUnplaced = %v, frames %d -> %d", err, before, len(f.mem))
 	}
 }
+
+// A frame mapped read-only (a GNTMAP_readonly grant mapping) is refused to
+// WritePhys, as the nested page tables refuse the guest's own writes, and a
+// write that reaches it from writable RAM changes nothing at all. Lookup
+// tells hv what backs each frame.
+func TestReadOnlyFrameRefusesWrites(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, _ := New(f, f, f)
+	if err := m.Populate(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	victim, _ := f.Alloc(1, 1)
+	copy(f.Bytes(victim, 6), "CANARY")
+	rw, _ := f.Alloc(1, 1)
+	if err := m.MapFrame(7, victim, true); err != nil { // over RAM
+		t.Fatal(err)
+	}
+	if err := m.MapFrame(0x10000, victim, true); err != nil { // beyond RAM
+		t.Fatal(err)
+	}
+	if err := m.MapFrame(0x10001, rw, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		gpa uint64
+		n   int
+	}{{7 * page, 6}, {7*page + 100, 8}, {6*page + page - 4, 8}, {0x10000 * page, 4096}, {0x10001*page - 2, 4}} {
+		before := append([]byte(nil), f.Bytes(victim, page)...)
+		var below [8]byte
+		m.ReadPhys(6*page+page-8, below[:])
+		err := m.WritePhys(tc.gpa, bytes.Repeat([]byte{0xAA}, tc.n))
+		var ro *ErrReadOnly
+		if !errors.As(err, &ro) {
+			t.Errorf("write at %#x+%d: %v, want ErrReadOnly", tc.gpa, tc.n, err)
+		}
+		if !bytes.Equal(before, f.Bytes(victim, page)) {
+			t.Errorf("write at %#x+%d changed the read-only frame", tc.gpa, tc.n)
+		}
+		var after [8]byte
+		m.ReadPhys(6*page+page-8, after[:])
+		if below != after {
+			t.Errorf("write at %#x+%d wrote the RAM before the read-only frame", tc.gpa, tc.n)
+		}
+		if err := m.Zero(tc.gpa, uint64(tc.n)); err == nil {
+			t.Errorf("Zero at %#x+%d accepted", tc.gpa, tc.n)
+		}
+	}
+	if err := m.WritePhys(0x10001*page, []byte("ok")); err != nil {
+		t.Errorf("write to a writable mapped frame: %v", err)
+	}
+	if err := m.WritePhys(6*page, []byte("ok")); err != nil {
+		t.Errorf("write to RAM: %v", err)
+	}
+	for _, tc := range []struct {
+		gfn  uint64
+		kind Kind
+		w    bool
+	}{{6, RAM, true}, {7, Mapped, false}, {0x10000, Mapped, false}, {0x10001, Mapped, true}, {0x10002, Unbacked, false}, {1 << 40, Unbacked, false}} {
+		if k, w := m.Lookup(tc.gfn); k != tc.kind || w != tc.w {
+			t.Errorf("Lookup(%#x) = %v, %v; want %v, %v", tc.gfn, k, w, tc.kind, tc.w)
+		}
+	}
+	if !m.HidesRAM(7) || m.HidesRAM(0x10000) || m.HidesRAM(6) {
+		t.Error("HidesRAM wrong")
+	}
+	if !m.WritableRAM(0, 7*page) || m.WritableRAM(6*page, page+1) || m.WritableRAM(0x10001*page, 1) || m.WritableRAM(0, 0) {
+		t.Error("WritableRAM wrong")
+	}
+	// Unmapped, the RAM under it is writable again.
+	m.UnmapFrame(7)
+	if k, w := m.Lookup(7); k != RAM || !w || m.WritePhys(7*page, []byte("ok")) != nil {
+		t.Error("RAM under an unmapped frame not writable")
+	}
+	if !bytes.Equal(f.Bytes(victim, 6), []byte("CANARY")) {
+		t.Error("the read-only frame changed")
+	}
+}
