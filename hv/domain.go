@@ -163,6 +163,10 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mem.Format() != h.be.PagingFormat() {
+		mem.Release()
+		return nil, fmt.Errorf("guest memory has %v tables, the %s backend needs %v", mem.Format(), h.be.Name(), h.be.PagingFormat())
+	}
 	if err := mem.Populate(cfg.Mem); err != nil {
 		mem.Release()
 		if errors.Is(err, npt.ErrNoMemory) {
@@ -210,6 +214,7 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 		if err != nil {
 			return fail(err)
 		}
+		a.SetTSCOffset(h.tscOffset())
 		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
 		v.lapic.reset(i)
 		if i == 0 {

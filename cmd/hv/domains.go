@@ -14,8 +14,9 @@ import (
 	"gozen/rt"
 )
 
-// platform is hv's Env and the backends' memory source, over rt.
-type platform struct{}
+// platform is hv's Env and the backends' memory source, over rt. paging is
+// the backend's nested page-table format, which guest memory is built in.
+type platform struct{ paging npt.Format }
 
 func (platform) Now() int64              { return rt.Nanotime() }
 func (platform) ArmTimer(deadline int64) { rt.ArmTimer(deadline) }
@@ -45,8 +46,8 @@ func (platform) Scratch(n uint64) ([]byte, func()) {
 	return directMap{}.Bytes(pa, n), func() { rt.FreeGuestFrames(pa, frames) }
 }
 
-func (platform) NewGuestMemory() (*npt.Memory, error) {
-	return npt.New(hvTables{}, guestFrames{}, directMap{})
+func (p platform) NewGuestMemory() (*npt.Memory, error) {
+	return npt.NewFormat(p.paging, hvTables{}, guestFrames{}, directMap{})
 }
 
 // hvFrames hands out frames from hv's pool (hardware structures).
@@ -85,7 +86,7 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 		fmt.Println("hv: cannot run domains:", err)
 		return rt.ExitBadBoot
 	}
-	h := hv.New(be, platform{}, os.Stdout)
+	h := hv.New(be, platform{paging: be.PagingFormat()}, os.Stdout)
 	h.Debug = debug
 	mods := rt.Modules()
 	started := 0
