@@ -37,7 +37,8 @@ type Env interface {
 	ArmTimer(deadline int64)
 	// NewGuestMemory returns empty nested page tables over the guest pool.
 	NewGuestMemory() (*npt.Memory, error)
-	// TSC reads the time-stamp counter guests see, and TSCHz is its rate.
+	// TSC reads the host's time-stamp counter, and TSCHz is its rate.
+	// Guests see it plus the offset the core gives their vCPUs (msr.go).
 	TSC() uint64
 	TSCHz() uint64
 	// AllocPage returns a zeroed machine frame from hv's pool for pages hv
