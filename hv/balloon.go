@@ -94,6 +94,10 @@ func (h *Hypervisor) newDomainMemory(cfg DomainConfig) (*npt.Memory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no room for a %d KiB p2m pool: %w", pages*4, err)
 	}
+	if mem.Format() != h.be.PagingFormat() {
+		mem.Release()
+		return nil, fmt.Errorf("guest memory has %v tables, the %s backend needs %v", mem.Format(), h.be.Name(), h.be.PagingFormat())
+	}
 	mem.SetLimit(h.guestPhysLimit())
 	if err := mem.Populate(cfg.Mem); err != nil {
 		mem.Release()

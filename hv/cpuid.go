@@ -1,11 +1,10 @@
 package hv
 
-import "gozen/arch/amd64"
-
-// CPUID policy: the host's view, filtered to what GoZen virtualizes, plus
-// hypervisor leaves. Leaves 0x40000000-0x40000005 are Xen's
-// (xen/arch/x86/cpuid.c cpuid_hypervisor_leaves), so guests find a Xen;
-// 0x40000100 carries GoZen's own signature for tools that want to know.
+// CPUID policy: the host's view (backend.Backend.HostCPUID), filtered to
+// what GoZen virtualizes, plus hypervisor leaves. Leaves
+// 0x40000000-0x40000005 are Xen's (xen/arch/x86/cpuid.c
+// cpuid_hypervisor_leaves), so guests find a Xen; 0x40000100 carries
+// GoZen's own signature for tools that want to know.
 const (
 	hvLeafBase    = 0x40000000
 	hvLeafMax     = 0x40000005
@@ -42,9 +41,6 @@ const (
 	ext1ECXHidden  = 1 << 2            // SVM: no nested virtualization
 )
 
-// cpuidFn reads the host's CPUID; tests replace it.
-var cpuidFn = amd64.Cpuid
-
 func le32(s string) uint32 {
 	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
@@ -70,12 +66,12 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 	case leaf >= hvLeafBase && leaf < 0x80000000:
 		return 0, 0, 0, 0
 	}
-	maxBasic, _, _, _ := cpuidFn(0, 0)
-	maxExt, _, _, _ := cpuidFn(0x80000000, 0)
+	maxBasic, _, _, _ := h.be.HostCPUID(0, 0)
+	maxExt, _, _, _ := h.be.HostCPUID(0x80000000, 0)
 	if (leaf < hvLeafBase && leaf > maxBasic) || (leaf >= 0x80000000 && leaf > maxExt) {
 		return 0, 0, 0, 0
 	}
-	a, b, c, d = cpuidFn(leaf, sub)
+	a, b, c, d = h.be.HostCPUID(leaf, sub)
 	switch leaf {
 	case 1:
 		c = c&^(leaf1ECXHidden|leaf1ECXx2APIC) | leaf1ECXHypervisor

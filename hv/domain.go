@@ -206,6 +206,7 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 		if err != nil {
 			return fail(err)
 		}
+		a.SetTSCOffset(h.tscOffset())
 		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
 		v.lapic.reset(i)
 		if i == 0 {

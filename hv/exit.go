@@ -123,7 +123,7 @@ func (h *Hypervisor) halt(v *VCPU) {
 		v.timerFired = false
 		return
 	}
-	if v.arch.RFlags()&(1<<9) == 0 {
+	if v.arch.RFlags()&x86.RFLAGSIF == 0 {
 		// Interrupts off: only GoZen's test timer (gozen_op) can end this
 		// HLT. Otherwise the vCPU is down for good (Linux's machine_halt),
 		// as in Xen's hvm_hlt; when the last one goes, the domain powers off.

@@ -39,7 +39,8 @@ type Env interface {
 	// with a paging pool of poolPages frames set aside for them (the
 	// domain's p2m pool; an error if that much is not free).
 	NewGuestMemory(poolPages uint64) (*npt.Memory, error)
-	// TSC reads the time-stamp counter guests see, and TSCHz is its rate.
+	// TSC reads the host's time-stamp counter, and TSCHz is its rate.
+	// Guests see it plus the offset the core gives their vCPUs (msr.go).
 	TSC() uint64
 	TSCHz() uint64
 	// AllocPage returns a zeroed machine frame from hv's pool for pages hv

@@ -68,7 +68,7 @@ func (e *fakeEnv) NewGuestMemory(poolPages uint64) (*npt.Memory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return npt.NewWithPool(p, e.m, e.m)
+	return npt.NewWithPool(npt.NPT, p, e.m, e.m)
 }
 
 // step sets up registers and returns the exit the "guest" takes next.
@@ -82,6 +82,8 @@ type fakeVCPU struct {
 	injected []uint8
 	irqs     []uint8
 	efer     uint64
+	pat      uint64
+	tscOff   uint64
 }
 
 func (f *fakeVCPU) Run() backend.Exit {
@@ -97,6 +99,10 @@ func (f *fakeVCPU) RIP() uint64                  { return f.rip }
 func (f *fakeVCPU) SetRIP(r uint64)              { f.rip = r }
 func (f *fakeVCPU) RFlags() uint64               { return 2 }
 func (f *fakeVCPU) Paging() x86.Paging           { return x86.Paging{CR0: 0x11, EFER: f.efer} }
+func (f *fakeVCPU) SetEFER(v uint64)             { f.efer = v }
+func (f *fakeVCPU) PAT() uint64                  { return f.pat }
+func (f *fakeVCPU) SetPAT(v uint64)              { f.pat = v }
+func (f *fakeVCPU) SetTSCOffset(off uint64)      { f.tscOff = off }
 func (f *fakeVCPU) Mode() x86.Mode               { return f.mode }
 func (f *fakeVCPU) CSBase() uint64               { return 0 }
 func (f *fakeVCPU) CPL() int                     { return 0 }
@@ -114,11 +120,23 @@ func (f *fakeVCPU) InjectException(vec uint8, _ uint32, _ bool) {
 type fakeBackend struct {
 	vcpus   []*fakeVCPU
 	scripts [][]step
+	// The host CPU and conventions it reports (seam_test.go).
+	hostCPUID func(leaf, sub uint32) (uint32, uint32, uint32, uint32)
+	insn      [3]byte
+	format    npt.Format
 }
 
-func (b *fakeBackend) Name() string { return "fake" }
+func (b *fakeBackend) Name() string             { return "fake" }
+func (b *fakeBackend) HypercallInsn() [3]byte   { return b.insn }
+func (b *fakeBackend) PagingFormat() npt.Format { return b.format }
+func (b *fakeBackend) HostCPUID(leaf, sub uint32) (uint32, uint32, uint32, uint32) {
+	if b.hostCPUID != nil {
+		return b.hostCPUID(leaf, sub)
+	}
+	return fakeHostCPUID(leaf, sub)
+}
 func (b *fakeBackend) NewVCPU(uint64) (backend.VCPU, error) {
-	v := &fakeVCPU{mode: x86.Mode32}
+	v := &fakeVCPU{mode: x86.Mode32, pat: 0x0007040600070406}
 	if len(b.scripts) > 0 {
 		v.steps = b.scripts[0]
 		b.scripts = b.scripts[1:]
@@ -170,7 +188,7 @@ func pvhELF(code []byte) []byte {
 }
 
 func newTestHV(scripts ...[]step) (*Hypervisor, *fakeBackend, *bytes.Buffer) {
-	be := &fakeBackend{scripts: scripts}
+	be := &fakeBackend{scripts: scripts, insn: x86.VMMCALL}
 	out := &bytes.Buffer{}
 	h := New(be, &fakeEnv{m: &fakeMachine{frames: map[uint64]*[4096]byte{}, next: 1 << 30}}, out)
 	return h, be, out
@@ -376,8 +394,8 @@ func TestHotExitsDoNotAllocate(t *testing.T) {
 }
 
 func TestCPUIDPolicy(t *testing.T) {
-	defer func(f func(uint32, uint32) (uint32, uint32, uint32, uint32)) { cpuidFn = f }(cpuidFn)
-	cpuidFn = func(leaf, sub uint32) (uint32, uint32, uint32, uint32) {
+	h, be, _ := newTestHV()
+	be.hostCPUID = func(leaf, sub uint32) (uint32, uint32, uint32, uint32) {
 		switch leaf {
 		case 0:
 			return 0xd, 0x68747541, 0x444d4163, 0x69746e65
@@ -390,7 +408,6 @@ func TestCPUIDPolicy(t *testing.T) {
 		}
 		return 1, 2, 3, 4
 	}
-	h, _, _ := newTestHV()
 	if _, _, c, _ := h.cpuid(nil, 1, 0); c&(1<<5|1<<26|1<<28) != 0 || c&(1<<31) == 0 {
 		t.Errorf("leaf 1 ECX %#x: VMX/XSAVE/AVX not hidden or hypervisor bit missing", c)
 	}

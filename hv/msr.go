@@ -2,7 +2,6 @@ package hv
 
 import (
 	"gozen/abi/xen"
-	"gozen/arch/amd64"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
 )
@@ -10,25 +9,29 @@ import (
 // MSRs the core emulates. Anything else raises #GP in the guest, as a CPU
 // does for an MSR it does not implement.
 const (
-	msrTSC       = 0x10
+	msrTSC       = x86.MSRTSC
 	msrAPICBase  = 0x1B
 	msrMTRRCap   = 0xFE
-	msrPAT       = 0x277
+	msrPAT       = x86.MSRPAT
 	msrMTRRDef   = 0x2FF
-	msrEFER      = 0xC0000080
+	msrEFER      = x86.MSREFER
 	apicBaseBSP  = 1 << 8
 	apicEnable   = 1 << 11
 	apicDefault  = 0xFEE00000
-	eferWritable = amd64.EFERSCE | amd64.EFERLME | 1<<10 /* LMA */ | amd64.EFERNXE
+	eferWritable = x86.EFERSCE | x86.EFERLME | x86.EFERLMA | x86.EFERNXE
 )
 
-// ArchMSRs is implemented by backends that keep some MSRs in hardware
-// state (EFER and PAT live in the VMCB on SVM).
-type ArchMSRs interface {
-	SetEFER(v uint64)
-	PAT() uint64
-	SetPAT(v uint64)
-}
+// tscOffset is what every vCPU's TSC adds to the host's: guests count TSC
+// ticks from hv's system time 0 (the pvclock anchor, time.go), so a guest
+// TSC reads 0 at system time 0, the same in every domain and vCPU (Xen too
+// starts an HVM guest's TSC at 0: hvm_vcpu_initialise's
+// hvm_set_guest_tsc(v, 0)). One offset keeps the vCPUs of a domain in step,
+// and one vcpu_time_info (tsc_timestamp 0) serves all of them.
+func (h *Hypervisor) tscOffset() uint64 { return -h.clock.anchor }
+
+// guestTSC is the TSC a guest reads now with RDTSC: the backend applies the
+// same offset in hardware (backend.VCPU.SetTSCOffset).
+func (h *Hypervisor) guestTSC() uint64 { return h.env.TSC() + h.tscOffset() }
 
 const gpVector = 13
 
@@ -37,7 +40,7 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 	var val uint64
 	switch e.MSR {
 	case msrTSC:
-		val = amd64.Rdtsc()
+		val = h.guestTSC()
 	case msrAPICBase:
 		val = apicDefault | apicBaseBSP | apicEnable
 	case msrMTRRCap:
@@ -47,12 +50,7 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 	case msrEFER:
 		val = v.arch.Paging().EFER
 	case msrPAT:
-		m, ok := v.arch.(ArchMSRs)
-		if !ok {
-			v.arch.InjectException(gpVector, 0, true)
-			return
-		}
-		val = m.PAT()
+		val = v.arch.PAT()
 	default:
 		v.arch.InjectException(gpVector, 0, true)
 		return
@@ -65,27 +63,27 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 func (h *Hypervisor) wrmsr(v *VCPU, e backend.Exit) {
 	r := v.arch.Regs()
 	val := r[x86.RDX]<<32 | r[x86.RAX]&0xffffffff
-	m, hasArch := v.arch.(ArchMSRs)
 	switch e.MSR {
 	case msrEFER:
-		if val&^eferWritable != 0 || !hasArch {
+		if val&^eferWritable != 0 {
 			v.arch.InjectException(gpVector, 0, true)
 			return
 		}
-		m.SetEFER(val)
+		v.arch.SetEFER(val)
 	case msrPAT:
-		if !hasArch || !validPAT(val) {
+		if !validPAT(val) {
 			v.arch.InjectException(gpVector, 0, true)
 			return
 		}
-		m.SetPAT(val)
+		v.arch.SetPAT(val)
 	case HypercallPageMSR:
 		if !h.fillHypercallPage(v, val) {
 			v.arch.InjectException(gpVector, 0, true)
 			return
 		}
 	case msrAPICBase, msrMTRRDef, msrTSC:
-		// Accepted and ignored: there is no APIC to move and no MTRRs.
+		// Accepted and ignored: there is no APIC to move and no MTRRs, and
+		// the guest TSC stays one clock with pvclock (tscOffset).
 	default:
 		v.arch.InjectException(gpVector, 0, true)
 		return
@@ -107,12 +105,13 @@ func validPAT(v uint64) bool {
 
 // fillHypercallPage writes Xen's hypercall page into the guest page whose
 // address is in val (low 12 bits: page index, only 0 exists), with stubs
-// for the backend's hypercall instruction (abi/xen.FillHypercallPage).
+// for the backend's hypercall instruction (abi/xen.FillHypercallPage with
+// backend.Backend.HypercallInsn: VMMCALL on SVM, VMCALL on VT-x).
 func (h *Hypervisor) fillHypercallPage(v *VCPU, val uint64) bool {
 	if val&0xfff != 0 {
 		return false
 	}
 	var page [xen.HypercallPageSize]byte
-	xen.FillHypercallPage(page[:], h.be.Name() == "svm")
+	xen.FillHypercallPage(page[:], h.be.HypercallInsn())
 	return v.dom.writeRAM(val, page[:]) == nil // Xen: a writable page of the domain's own, else #GP
 }

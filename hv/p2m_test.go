@@ -105,8 +105,8 @@ func TestSpreadGrantSelfMapsHitThePool(t *testing.T) {
 // gfns beyond the physical-address width the guest sees are refused, as Xen
 // refuses gfns beyond the guest's maxphysaddr.
 func TestGFNsBeyondPhysAddrWidthAreRefused(t *testing.T) {
-	defer func(f func(uint32, uint32) (uint32, uint32, uint32, uint32)) { cpuidFn = f }(cpuidFn)
-	cpuidFn = func(leaf, sub uint32) (uint32, uint32, uint32, uint32) {
+	h, be, _ := newTestHV()
+	be.hostCPUID = func(leaf, sub uint32) (uint32, uint32, uint32, uint32) {
 		switch leaf {
 		case 0x80000000:
 			return 0x80000008, 0, 0, 0
@@ -115,7 +115,6 @@ func TestGFNsBeyondPhysAddrWidthAreRefused(t *testing.T) {
 		}
 		return 0, 0, 0, 0
 	}
-	h, _, _ := newTestHV()
 	d, err := h.CreateDomain(DomainConfig{Name: "a", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
 	if err != nil {
 		t.Fatal(err)

@@ -138,7 +138,7 @@ func (h *Hypervisor) writeTimeInfo(b []byte) {
 func (h *Hypervisor) timeInfo() xen.VCPUTimeInfo {
 	return xen.VCPUTimeInfo{
 		Version:        2,
-		TSCTimestamp:   h.clock.anchor,
+		TSCTimestamp:   h.clock.anchor + h.tscOffset(), // 0: the guest TSC at system time 0
 		TSCToSystemMul: h.clock.mul,
 		TSCShift:       int8(h.clock.shift),
 		Flags:          xen.XenPVClockTSCStableBit,

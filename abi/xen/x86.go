@@ -115,20 +115,17 @@ const (
 )
 
 // FillHypercallPage fills page (at least HypercallPageSize bytes) the way
-// Xen fills an HVM guest's hypercall page: int3 (0xcc) everywhere, then
-// at 32*i for each i "mov $i, %eax; vmmcall; ret" when amd is true
-// (b8 <i32> 0f 01 d9 c3) or "mov $i, %eax; vmcall; ret" otherwise
-// (b8 <i32> 0f 01 c1 c3), except for HYPERVISOR_iret (23), whose stub is
+// Xen fills an HVM guest's hypercall page (hvm_function_table's
+// init_hypercall_page): int3 (0xcc) everywhere, then at 32*i for each i
+// "mov $i, %eax; <insn>; ret" (b8 <i32> <insn> c3), where insn is the
+// CPU's 3-byte hypercall instruction: vmmcall (0f 01 d9) on AMD, vmcall
+// (0f 01 c1) on Intel. HYPERVISOR_iret (23) is the exception: its stub is
 // ud2 (0f 0b) because HVM guests may not use it. It panics if page is
 // shorter than HypercallPageSize.
-func FillHypercallPage(page []byte, amd bool) {
+func FillHypercallPage(page []byte, insn [3]byte) {
 	page = page[:HypercallPageSize]
 	for i := range page {
 		page[i] = 0xcc
-	}
-	op := byte(0xc1) // vmcall
-	if amd {
-		op = 0xd9 // vmmcall
 	}
 	for i := range HypercallPageSize / HypercallStubSize {
 		s := page[i*HypercallStubSize:]
@@ -138,7 +135,7 @@ func FillHypercallPage(page []byte, amd bool) {
 		}
 		s[0] = 0xb8
 		le.PutUint32(s[1:], uint32(i))
-		s[5], s[6], s[7], s[8] = 0x0f, 0x01, op, 0xc3
+		s[5], s[6], s[7], s[8] = insn[0], insn[1], insn[2], 0xc3
 	}
 }
 

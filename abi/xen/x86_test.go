@@ -56,9 +56,10 @@ func TestFillHypercallPage(t *testing.T) {
 		amd bool
 		op  byte
 	}{{true, 0xd9}, {false, 0xc1}} {
+		insn := [3]byte{0x0f, 0x01, c.op}
 		page := make([]byte, HypercallPageSize+1)
 		page[HypercallPageSize] = 0x5a
-		FillHypercallPage(page, c.amd)
+		FillHypercallPage(page, insn)
 		if page[HypercallPageSize] != 0x5a {
 			t.Errorf("amd=%v: wrote past the page", c.amd)
 		}
@@ -86,5 +87,5 @@ func TestFillHypercallPage(t *testing.T) {
 			t.Errorf("FillHypercallPage on a short buffer did not panic")
 		}
 	}()
-	FillHypercallPage(make([]byte, 100), false)
+	FillHypercallPage(make([]byte, 100), [3]byte{0x0f, 0x01, 0xc1})
 }

@@ -14,8 +14,9 @@ import (
 	"gozen/rt"
 )
 
-// platform is hv's Env and the backends' memory source, over rt.
-type platform struct{}
+// platform is hv's Env and the backends' memory source, over rt. paging is
+// the backend's nested page-table format, which guest memory is built in.
+type platform struct{ paging npt.Format }
 
 func (platform) Now() int64              { return rt.Nanotime() }
 func (platform) ArmTimer(deadline int64) { rt.ArmTimer(deadline) }
@@ -74,12 +75,12 @@ func (platform) Scratch(n uint64) ([]byte, func()) {
 // its own paging pool, set aside from the guest pool (as Xen's p2m pool
 // comes from the domain heap): hv's small pool, which the Go heap shares,
 // never pays for a guest's tables.
-func (platform) NewGuestMemory(poolPages uint64) (*npt.Memory, error) {
+func (p platform) NewGuestMemory(poolPages uint64) (*npt.Memory, error) {
 	pool, err := npt.NewPool(guestFrames{}, directTables{}, poolPages)
 	if err != nil {
 		return nil, err
 	}
-	return npt.NewWithPool(pool, guestFrames{}, directMap{})
+	return npt.NewWithPool(p.paging, pool, guestFrames{}, directMap{})
 }
 
 // hvFrames hands out frames from hv's pool (hardware structures).
@@ -116,7 +117,7 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 		fmt.Println("hv: cannot run domains:", err)
 		return rt.ExitBadBoot
 	}
-	h := hv.New(be, platform{}, os.Stdout)
+	h := hv.New(be, platform{paging: be.PagingFormat()}, os.Stdout)
 	h.Debug = debug
 	mods := rt.Modules()
 	started := 0

@@ -1,21 +1,57 @@
-// Package backend is the small interface between GoZen's arch-neutral core
+// Package backend is the interface between GoZen's arch-neutral core
 // (package hv) and a hardware-virtualization backend: AMD SVM today
 // (arch/amd64/svm), Intel VT-x later. The core never imports a backend; the
-// hv program wires one in.
+// hv program (cmd/hv) wires one in.
 //
 // A backend turns its exits into the arch-neutral Exit below and gives the
 // core access to guest state; everything policy-like (CPUID values, MSR
-// emulation, I/O ports, hypercalls, MMIO, scheduling) lives in the core.
+// emulation, I/O ports, hypercalls, MMIO, scheduling, the guest's TSC
+// offset) lives in the core.
+//
+// # What a new backend implements
+//
+// Everything that differs between AMD SVM and Intel VT-x is behind Backend
+// and VCPU, so a VT-x backend adds a package and needs no change in hv:
+//
+//   - Backend: its Name; HostCPUID (the host CPU's CPUID, which the core
+//     filters into the guest's); HypercallInsn (VMMCALL or VMCALL, for the
+//     stubs of Xen's hypercall page, as Xen's
+//     hvm_function_table.init_hypercall_page); PagingFormat (the nested
+//     page-table leaf encoding: npt.NPT for AMD nested paging, npt.EPT for
+//     Intel EPT), which cmd/hv passes to mm/npt and the core checks; and
+//     NewVCPU over the nested tables' root.
+//   - VCPU: Run (world switch and exit decoding into Exit), the guest
+//     registers and RIP/RFLAGS, paging state and mode, CS base and CPL for
+//     instruction fetch, event injection and the interrupt window, the PVH
+//     entry state, a TLB flush request, the guest MSRs kept in hardware
+//     state (EFER and PAT), the TSC offset, Dump and Destroy.
+//
+// Exits the hardware decodes for it (instruction lengths, I/O operands)
+// go in Exit; InsnLen 0 makes the core decode the instruction itself.
 package backend
 
-import "gozen/hv/x86"
+import (
+	"gozen/hv/x86"
+	"gozen/mm/npt"
+)
 
-// Backend creates virtual CPUs.
+// Backend creates virtual CPUs and describes the hardware's conventions.
 type Backend interface {
-	// Name is "svm" or "vmx".
+	// Name is "svm" or "vmx", for logs.
 	Name() string
+	// HostCPUID executes CPUID on the host CPU. The core builds the
+	// guest's CPUID from it (hiding what it does not virtualize).
+	HostCPUID(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
+	// HypercallInsn is the 3-byte instruction that exits to the core as
+	// ExitHypercall: VMMCALL (x86.VMMCALL) on SVM, VMCALL (x86.VMCALL) on
+	// VT-x. The core writes it into the guest's hypercall page.
+	HypercallInsn() [3]byte
+	// PagingFormat is the entry format of the nested page tables NewVCPU
+	// expects (npt.NPT or npt.EPT).
+	PagingFormat() npt.Format
 	// NewVCPU creates a vCPU whose guest-physical memory is translated by
-	// the nested page tables rooted at nptRoot (a physical address).
+	// the nested page tables rooted at nptRoot (a physical address), built
+	// in PagingFormat.
 	NewVCPU(nptRoot uint64) (VCPU, error)
 }
 
@@ -51,6 +87,19 @@ type VCPU interface {
 	// SetPVHEntry puts the vCPU in the PVH entry state: 32-bit protected
 	// mode, paging off, flat segments, EIP = entry, EBX = startInfo.
 	SetPVHEntry(entry, startInfo uint64)
+	// SetEFER stores a guest write to EFER that the core has checked (only
+	// SCE, LME, LMA, NXE); Paging().EFER reads it back. The backend keeps
+	// its own bits (SVM's EFER.SVME) underneath and hidden.
+	SetEFER(v uint64)
+	// PAT and SetPAT are the guest's IA32_PAT (SVM: the VMCB's G_PAT;
+	// VT-x: the VMCS guest PAT field). The core checks values first.
+	PAT() uint64
+	SetPAT(v uint64)
+	// SetTSCOffset sets what the CPU adds to the host TSC when the guest
+	// reads it with RDTSC/RDTSCP (SVM: VMCB TSC_OFFSET; VT-x: the VMCS TSC
+	// offset with "use TSC offsetting"). The core chooses the offset and
+	// answers RDMSR of the TSC with the same sum.
+	SetTSCOffset(off uint64)
 	// TLBFlush asks for the guest's TLB to be flushed before the next Run
 	// (after its nested page tables lost mappings).
 	TLBFlush()

@@ -23,7 +23,8 @@ func (m Mode) String() string {
 	return "Mode(" + strconv.Itoa(int(m)) + ")"
 }
 
-// Control-register and EFER bits used by this package.
+// Control-register, EFER and RFLAGS bits (this package, the core and the
+// backends use them; arch/amd64 keeps its own for the host CPU).
 const (
 	CR0PE = 1 << 0  // protection enable
 	CR0WP = 1 << 16 // supervisor writes honour read-only pages
@@ -34,9 +35,30 @@ const (
 	CR4LA57 = 1 << 12 // 5-level paging
 	CR4SMEP = 1 << 20 // supervisor-mode execution prevention
 
-	EFERLME = 1 << 8  // long mode enable
-	EFERLMA = 1 << 10 // long mode active
-	EFERNXE = 1 << 11 // no-execute enable
+	EFERSCE  = 1 << 0  // SYSCALL/SYSRET enable
+	EFERLME  = 1 << 8  // long mode enable
+	EFERLMA  = 1 << 10 // long mode active
+	EFERNXE  = 1 << 11 // no-execute enable
+	EFERSVME = 1 << 12 // AMD SVM enable (a backend keeps it set under a guest and hides it)
+
+	RFLAGSReserved = 1 << 1 // bit 1 of RFLAGS always reads as 1
+	RFLAGSIF       = 1 << 9 // interrupt enable
+)
+
+// MSR numbers both backends and the core know.
+const (
+	MSREFER = 0xC0000080
+	MSRPAT  = 0x277
+	MSRTSC  = 0x10
+)
+
+// The hypercall instructions (three bytes each): Xen's hypercall page
+// holds stubs with the one the CPU's virtualization extension traps (AMD
+// APM vol. 3 "VMMCALL"; Intel SDM vol. 2 "VMCALL"). A backend says which
+// (backend.Backend.HypercallInsn).
+var (
+	VMMCALL = [3]byte{0x0f, 0x01, 0xd9} // AMD SVM
+	VMCALL  = [3]byte{0x0f, 0x01, 0xc1} // Intel VT-x
 )
 
 // ModeOf derives the execution mode from CR0.PE, EFER.LMA and the L and D/B

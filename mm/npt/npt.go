@@ -1,7 +1,7 @@
 // Package npt manages a domain's guest-physical memory: RAM frames from the
-// guest pool mapped by nested page tables (AMD NPT; the same 4-level format
-// serves Intel EPT's layout later with other bits), guest-physical →
-// machine translation, and copying in and out.
+// guest pool mapped by nested page tables (AMD NPT or Intel EPT, in the
+// Format the backend chooses), guest-physical → machine translation, and
+// copying in and out.
 //
 // Pure Go over small interfaces, tested on the host.
 package npt
@@ -28,14 +28,79 @@ const (
 	page     = 4096
 	bigPage  = 2 << 20
 	bigPages = bigPage / page
-	// Nested page table leaf permissions. Nested walks are user accesses
-	// (APM §15.25.5), so entries carry the User bit; no NoExec: guest code
-	// runs from RAM.
-	leafFlags = pgtable.Present | pgtable.Writable | pgtable.User
 	// MaxGPA bounds guest-physical addresses GoZen maps (2^47, the
 	// 4-level limit shared with pgtable's canonical check).
 	MaxGPA = 1 << 47
 )
+
+// Format is the nested page tables' entry encoding, which the
+// virtualization backend chooses (backend.Backend.PagingFormat). Both are
+// the 4-level x86-64 tree that package pgtable builds; they differ in the
+// bits of an entry:
+//
+//   - NPT (AMD, APM vol. 2 §15.25): ordinary x86-64 entries. Nested walks
+//     are user accesses (§15.25.5), so every entry has Present, Writable and
+//     User; no NoExec, since guest code runs from RAM. The memory type comes
+//     from the guest's PAT (the VMCB's G_PAT) combined with the host's.
+//   - EPT (Intel, SDM vol. 3 §29.3.2 "EPT Translation Mechanism"; §28.3.2 in
+//     older editions): bits 0-2 are Read, Write and Execute. A leaf also
+//     carries its memory type in bits 3-5 (6, write-back, for RAM) and bit 6
+//     "ignore PAT", as Xen's epte_get_entry_emt gives RAM of a domain
+//     without passthrough devices; bit 7 marks a 2 MiB or 1 GiB leaf.
+//
+// pgtable writes non-leaf entries as Present|Writable|User, bits 0-2, which
+// EPT reads as Read|Write|Execute: the tables above the leaves are right
+// for both formats, and pgtable's "present" test (bit 0) is EPT's Read bit,
+// which every EPT entry built here has. Its large-page bit (Huge, 7) is
+// EPT's too. Only the leaves differ, so only they depend on the Format.
+type Format int
+
+// Nested paging formats.
+const (
+	NPT Format = iota // AMD nested page tables (the zero value)
+	EPT               // Intel extended page tables
+)
+
+func (f Format) String() string {
+	switch f {
+	case NPT:
+		return "NPT"
+	case EPT:
+		return "EPT"
+	}
+	return "Format(" + fmt.Sprint(int(f)) + ")"
+}
+
+// EPT entry bits (Intel SDM vol. 3 §29.3.2, tables 29-1 to 29-6).
+const (
+	EPTRead      = 1 << 0
+	EPTWrite     = 1 << 1
+	EPTExec      = 1 << 2
+	EPTMemTypeWB = 6 << 3 // memory type write-back, bits 5:3 of a leaf
+	EPTIgnorePAT = 1 << 6
+	EPTLarge     = 1 << 7 // a 2 MiB (PDE) or 1 GiB (PDPTE) leaf
+)
+
+// Leaf returns the flags of a leaf mapping guest RAM (or a frame mapped
+// over it) in format f, writable unless readOnly; ok is false for an
+// unknown format. pgtable adds the large-page bit by level.
+func (f Format) Leaf(readOnly bool) (flags uint64, ok bool) {
+	switch f {
+	case NPT:
+		flags = pgtable.Present | pgtable.Writable | pgtable.User
+		if readOnly {
+			flags &^= pgtable.Writable
+		}
+	case EPT:
+		flags = EPTRead | EPTWrite | EPTExec | EPTMemTypeWB | EPTIgnorePAT
+		if readOnly {
+			flags &^= EPTWrite
+		}
+	default:
+		return 0, false
+	}
+	return flags, true
+}
 
 type chunk struct{ gpa, hpa, size uint64 }
 
@@ -49,6 +114,8 @@ type overlay struct {
 // Memory is one domain's guest-physical RAM.
 type Memory struct {
 	pt     pgtable.Table
+	format Format
+	leaf   uint64 // writable leaf flags in format (Format.Leaf)
 	frames Frames
 	phys   Phys
 	size   uint64
@@ -72,19 +139,29 @@ type Memory struct {
 	limit uint64
 }
 
-// New creates empty nested page tables whose table pages come from tables.
+// New creates empty nested page tables in NPT format whose table pages come
+// from tables.
 func New(tables pgtable.Memory, frames Frames, phys Phys) (*Memory, error) {
+	return NewFormat(NPT, tables, frames, phys)
+}
+
+// NewFormat is New for nested page tables in format f.
+func NewFormat(f Format, tables pgtable.Memory, frames Frames, phys Phys) (*Memory, error) {
+	leaf, ok := f.Leaf(false)
+	if !ok {
+		return nil, fmt.Errorf("npt: unknown nested paging format %v", f)
+	}
 	t, err := pgtable.New(tables)
 	if err != nil {
 		return nil, fmt.Errorf("npt: %w", err)
 	}
-	return &Memory{pt: t, frames: frames, phys: phys, limit: MaxGPA}, nil
+	return &Memory{pt: t, format: f, leaf: leaf, frames: frames, phys: phys, limit: MaxGPA}, nil
 }
 
-// NewWithPool creates empty nested page tables whose table pages come from
+// NewWithPool creates empty nested page tables in format f whose table pages come from
 // the domain's paging pool; Release gives the pool back too.
-func NewWithPool(pool *Pool, frames Frames, phys Phys) (*Memory, error) {
-	m, err := New(pool, frames, phys)
+func NewWithPool(f Format, pool *Pool, frames Frames, phys Phys) (*Memory, error) {
+	m, err := NewFormat(f, pool, frames, phys)
 	if err != nil {
 		pool.Release()
 		return nil, tableErr(err)
@@ -126,6 +203,9 @@ func (m *Memory) beyond(gfn, n uint64) bool {
 	return gfn >= lim || n > lim-gfn
 }
 
+// Format is the entry format of m's tables.
+func (m *Memory) Format() Format { return m.format }
+
 // Root is the machine address of the top-level table (the VMCB's nCR3).
 func (m *Memory) Root() uint64 { return m.pt.Root }
 
@@ -151,7 +231,7 @@ func (m *Memory) Populate(size uint64) error {
 	for gpa := uint64(0); gpa < size; {
 		if gpa%bigPage == 0 && size-gpa >= bigPage {
 			if hpa, ok := m.frames.Alloc(bigPages, bigPages); ok {
-				if err := m.pt.Map(gpa, hpa, pgtable.Size2M, leafFlags); err != nil {
+				if err := m.pt.Map(gpa, hpa, pgtable.Size2M, m.leaf); err != nil {
 					m.frames.Free(hpa, bigPages)
 					m.Release()
 					return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
@@ -168,7 +248,7 @@ func (m *Memory) Populate(size uint64) error {
 			m.Release()
 			return ErrNoMemory
 		}
-		if err := m.pt.Map(gpa, hpa, pgtable.Size4K, leafFlags); err != nil {
+		if err := m.pt.Map(gpa, hpa, pgtable.Size4K, m.leaf); err != nil {
 			m.frames.Free(hpa, 1)
 			m.Release()
 			return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
@@ -258,13 +338,10 @@ func (m *Memory) MapFrame(gfn, hpa uint64, readOnly bool) error {
 			return fmt.Errorf("npt: unmapping gfn %#x failed", gfn)
 		}
 	}
-	flags := uint64(leafFlags)
-	if readOnly {
-		flags &^= pgtable.Writable
-	}
+	flags, _ := m.format.Leaf(readOnly)
 	if err := m.pt.Map(gpa, hpa, pgtable.Size4K, flags); err != nil {
 		if mapped {
-			m.pt.Map(gpa, old&^(page-1), pgtable.Size4K, leafFlags)
+			m.pt.Map(gpa, old&^(page-1), pgtable.Size4K, m.leaf)
 		}
 		return fmt.Errorf("npt: mapping gfn %#x: %w", gfn, tableErr(err))
 	}
@@ -290,7 +367,7 @@ func (m *Memory) UnmapFrame(gfn uint64) (uint64, error) {
 	delete(m.overlays, gfn)
 	if ram, ok := m.hidden[gfn]; ok {
 		delete(m.hidden, gfn)
-		if err := m.pt.Map(gpa, ram, pgtable.Size4K, leafFlags); err != nil {
+		if err := m.pt.Map(gpa, ram, pgtable.Size4K, m.leaf); err != nil {
 			return o.hpa, err
 		}
 	}
@@ -304,8 +381,8 @@ func (m *Memory) split(gpa uint64) error {
 		return nil
 	}
 	m.pt.Unmap(gpa)
-	if err := m.pt.MapRange(gpa, hpa, bigPage, leafFlags, pgtable.Size4K); err != nil {
-		m.pt.Map(gpa, hpa, pgtable.Size2M, leafFlags)
+	if err := m.pt.MapRange(gpa, hpa, bigPage, m.leaf, pgtable.Size4K); err != nil {
+		m.pt.Map(gpa, hpa, pgtable.Size2M, m.leaf)
 		return fmt.Errorf("npt: splitting the 2 MiB page at %#x: %w", gpa, tableErr(err))
 	}
 	m.big--
@@ -383,7 +460,7 @@ func (m *Memory) AddRAM(gfn, n uint64) error {
 			m.RemoveRAM(gfn, i)
 			return ErrNoMemory
 		}
-		if err := m.pt.Map(g*page, hpa, pgtable.Size4K, leafFlags); err != nil {
+		if err := m.pt.Map(g*page, hpa, pgtable.Size4K, m.leaf); err != nil {
 			m.frames.Free(hpa, 1)
 			m.RemoveRAM(gfn, i)
 			return fmt.Errorf("npt: mapping gfn %#x: %w", g, tableErr(err))

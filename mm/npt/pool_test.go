@@ -12,7 +12,7 @@ func pooled(t *testing.T, f *fakeMachine, pages, size uint64) *Memory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewWithPool(p, f, f)
+	m, err := NewWithPool(NPT, p, f, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestPoolReleaseAndCreationFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.noBig = true
-	mm, err := NewWithPool(p, f, f)
+	mm, err := NewWithPool(NPT, p, f, f)
 	if err != nil {
 		t.Fatal(err)
 	}

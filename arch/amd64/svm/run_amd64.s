@@ -11,7 +11,8 @@
 #define CLGI   BYTE $0x0f; BYTE $0x01; BYTE $0xdd
 
 // Offsets in the register array (x86 encoding order; RAX and RSP live in
-// the VMCB and are not loaded from here).
+// the VMCB and are not loaded from here). asm_test.go checks each against
+// x86.Regs and that every register moves to and from its own slot.
 #define R_RCX 8
 #define R_RDX 16
 #define R_RBX 24

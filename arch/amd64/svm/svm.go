@@ -15,6 +15,7 @@ import (
 	"gozen/arch/amd64"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
+	"gozen/mm/npt"
 )
 
 // Features is what CPUID says about SVM (leaf 0x8000000A, APM §15.4) and
@@ -159,6 +160,19 @@ func (b *Backend) Features() Features { return b.feat }
 
 // Name implements backend.Backend.
 func (b *Backend) Name() string { return "svm" }
+
+// HostCPUID implements backend.Backend: this CPU's CPUID.
+func (b *Backend) HostCPUID(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32) {
+	return amd64.Cpuid(leaf, subleaf)
+}
+
+// HypercallInsn implements backend.Backend: the guest's VMMCALL exits with
+// VMEXIT_VMMCALL (intercepted in every VMCB, misc2Intercepts).
+func (b *Backend) HypercallInsn() [3]byte { return x86.VMMCALL }
+
+// PagingFormat implements backend.Backend: AMD nested page tables, whose
+// root goes in the VMCB's N_CR3.
+func (b *Backend) PagingFormat() npt.Format { return npt.NPT }
 
 // VCPU is one SVM virtual CPU.
 type VCPU struct {
@@ -354,7 +368,8 @@ func (v *VCPU) Paging() x86.Paging {
 	return x86.Paging{CR0: c.CR0, CR3: c.CR3, CR4: c.CR4, EFER: c.EFER &^ amd64.EFERSVME}
 }
 
-// SetEFER stores a guest EFER write (SVME stays set underneath).
+// SetEFER implements backend.VCPU. SVME stays set in the VMCB, as VMRUN
+// requires, and Paging hides it from the guest.
 func (v *VCPU) SetEFER(val uint64) { v.vmcb.EFER = val | amd64.EFERSVME }
 
 // Mode implements backend.VCPU.
@@ -409,13 +424,14 @@ func (v *VCPU) Dump() string {
 		r[x86.RAX], r[x86.RBX], r[x86.RCX], r[x86.RDX], r[x86.RSI], r[x86.RDI], r[x86.RBP])
 }
 
-// SetEFER stores a guest write to EFER (hv.ArchMSRs). SVME stays set in the
-// VMCB, as VMRUN requires, and is hidden from the guest by Paging.
-// (Declared above with Paging.)
-
-// PAT returns the guest's PAT (hv.ArchMSRs): with nested paging the VMCB's
-// G_PAT is the guest's PAT.
+// PAT implements backend.VCPU: with nested paging the VMCB's G_PAT is the
+// guest's PAT (APM §15.25.8).
 func (v *VCPU) PAT() uint64 { return v.vmcb.GPAT }
 
-// SetPAT sets the guest's PAT (hv.ArchMSRs).
+// SetPAT implements backend.VCPU.
 func (v *VCPU) SetPAT(val uint64) { v.vmcb.GPAT = val }
+
+// SetTSCOffset implements backend.VCPU: the VMCB's TSC_OFFSET is added to
+// the host TSC for the guest's RDTSC, RDTSCP and (unintercepted) RDMSR of
+// the TSC (APM §15.30.5).
+func (v *VCPU) SetTSCOffset(off uint64) { v.vmcb.TSCOffset = off }
