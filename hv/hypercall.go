@@ -52,6 +52,7 @@ func (g *guest) DomID() uint16              { return g.dom.id }
 func (g *guest) VCPU() int                  { return g.id }
 func (g *guest) NumVCPUs() int              { return len(g.dom.vcpus) }
 func (g *guest) Kernel() bool               { return g.arch.CPL() == 0 }
+func (g *guest) Mode() x86.Mode             { return g.arch.Mode() }
 func (g *guest) SystemTime() int64          { return g.h().systemTime() }
 func (g *guest) TimeInfo() xen.VCPUTimeInfo { return g.h().timeInfo() }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"gozen/abi/xen"
+	"gozen/hv/x86"
 )
 
 // One fuzz target per argument structure: the fuzzer writes the
@@ -25,6 +26,9 @@ type op struct {
 	outputs func(g *fakeGuest) [][2]uint64
 	// count is how many structures the call covers for extra (1 if nil).
 	count func(extra uint64) uint64
+	// mode is the caller's mode (0: 64-bit); outside 64-bit mode the
+	// structure is in its compat layout.
+	mode x86.Mode
 }
 
 func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
@@ -35,6 +39,7 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, extra uint64) {
 		g := newFake(t)
+		g.mode = o.mode
 		copy(g.mem[argAt-memBase:], data)
 		args := []uint64{o.cmd, argAt}
 		if o.args != nil {

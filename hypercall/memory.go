@@ -3,11 +3,13 @@ package hypercall
 import "gozen/abi/xen"
 
 // memoryOp is memory_op (memory.h). The command word's upper bits hold
-// the extent a continued reservation call resumes at.
-func memoryOp(g Guest, cmd, arg uint64) int64 {
+// the extent a continued reservation call resumes at. A compat caller's
+// reservation, add_to_physmap and memory_map structures have 32-bit
+// handles, frame numbers and counts (xen/common/compat/memory.c).
+func memoryOp(g Guest, cmd, arg uint64, compat bool) int64 {
 	switch cmd & xen.MemopCmdMask {
 	case xen.XenmemIncreaseReservation, xen.XenmemDecreaseReservation, xen.XenmemPopulatePhysmap:
-		return reservation(g, cmd&xen.MemopCmdMask, cmd>>xen.MemopExtentShift, arg)
+		return reservation(g, cmd&xen.MemopCmdMask, cmd>>xen.MemopExtentShift, arg, compat)
 	case xen.XenmemMaximumRAMPage:
 		_, max := g.Reservation()
 		return int64(max) - 1
@@ -28,14 +30,14 @@ func memoryOp(g Guest, cmd, arg uint64) int64 {
 	case xen.XenmemAddToPhysmap:
 		var b [xen.XenAddToPhysmapSize]byte
 		var x xen.XenAddToPhysmap
-		if !g.CopyIn(arg, b[:]) || x.Decode(b[:]) != nil {
+		if !copyInAs(g, arg, b[:], compat, &x, (*xen.CompatXenAddToPhysmap)(&x), xen.CompatXenAddToPhysmapSize) {
 			return errno(xen.EFAULT)
 		}
 		return addToPhysmap(g, &x)
 	case xen.XenmemMemoryMap:
 		var b [xen.XenMemoryMapSize]byte
 		var m xen.XenMemoryMap
-		if !g.CopyIn(arg, b[:]) || m.Decode(b[:]) != nil {
+		if !copyInAs(g, arg, b[:], compat, &m, (*xen.CompatXenMemoryMap)(&m), xen.CompatXenMemoryMapSize) {
 			return errno(xen.EFAULT)
 		}
 		mm := g.MemoryMap()
@@ -51,11 +53,25 @@ func memoryOp(g Guest, cmd, arg uint64) int64 {
 		if !g.CopyOut(m.Buffer, out) {
 			return errno(xen.EFAULT)
 		}
-		m.NrEntries = uint32(n)
-		m.Encode(b[:])
+		// Only nr_entries goes back: offset 0 in both layouts.
+		le.PutUint32(b[:], uint32(n))
 		return okOrFault(g.CopyOut(arg, b[:4]))
 	}
 	return errno(xen.ENOSYS)
+}
+
+// decoder is an abi/xen structure's Decode.
+type decoder interface{ Decode(b []byte) error }
+
+// copyInAs copies an argument structure in from arg and decodes it: with
+// native for a 64-bit caller, or for a 32-bit caller with compatView, a
+// compat view of the same value whose encoding is compatSize bytes. b is
+// sized for the (longer) native layout.
+func copyInAs(g Guest, arg uint64, b []byte, compat bool, native, compatView decoder, compatSize int) bool {
+	if compat {
+		return g.CopyIn(arg, b[:compatSize]) && compatView.Decode(b[:compatSize]) == nil
+	}
+	return g.CopyIn(arg, b) && native.Decode(b) == nil
 }
 
 // self reports whether domid names the caller (DOMID_SELF or its own ID).
@@ -89,11 +105,17 @@ func addToPhysmap(g Guest, x *xen.XenAddToPhysmap) int64 {
 // included); the guest retries the rest, which is how Xen reports a
 // partial success too. A bad argument structure is -EFAULT, another
 // domain -ESRCH, an extent order above MaxExtentOrder -EINVAL.
-func reservation(g Guest, cmd, start, arg uint64) int64 {
+//
+// A compat caller's extent list holds 32-bit frame numbers.
+func reservation(g Guest, cmd, start, arg uint64, compat bool) int64 {
 	var b [xen.XenMemoryReservationSize]byte
 	var r xen.XenMemoryReservation
-	if !g.CopyIn(arg, b[:]) || r.Decode(b[:]) != nil {
+	if !copyInAs(g, arg, b[:], compat, &r, (*xen.CompatXenMemoryReservation)(&r), xen.CompatXenMemoryReservationSize) {
 		return errno(xen.EFAULT)
+	}
+	pfnSize := uint64(8)
+	if compat {
+		pfnSize = xen.CompatPFNSize
 	}
 	if !self(g, r.DomID) {
 		return errno(xen.ESRCH)
@@ -109,7 +131,7 @@ func reservation(g Guest, cmd, start, arg uint64) int64 {
 		end = start + MaxExtents
 	}
 	done := start
-	var e [8]byte
+	var e [8]byte // a xen_pfn_t, zero-extended for a compat caller
 	for ; done < end; done++ {
 		if cmd == xen.XenmemIncreaseReservation {
 			// An auto-translated guest's list is neither read nor written.
@@ -118,7 +140,7 @@ func reservation(g Guest, cmd, start, arg uint64) int64 {
 			}
 			continue
 		}
-		if !g.CopyIn(r.ExtentStart+8*done, e[:]) {
+		if !g.CopyIn(r.ExtentStart+pfnSize*done, e[:pfnSize]) {
 			if done == start {
 				return errno(xen.EFAULT)
 			}

@@ -3,7 +3,7 @@ package hypercall
 import "gozen/abi/xen"
 
 // schedOp is sched_op (sched.h).
-func schedOp(g Guest, cmd, arg uint64) int64 {
+func schedOp(g Guest, cmd, arg uint64, compat bool) int64 {
 	switch cmd {
 	case xen.SchedOpYield:
 		g.Yield()
@@ -22,7 +22,7 @@ func schedOp(g Guest, cmd, arg uint64) int64 {
 	case xen.SchedOpPoll:
 		var b [xen.SchedPollSize]byte
 		var p xen.SchedPoll
-		if !g.CopyIn(arg, b[:]) || p.Decode(b[:]) != nil {
+		if !copyInAs(g, arg, b[:], compat, &p, (*xen.CompatSchedPoll)(&p), xen.CompatSchedPollSize) {
 			return errno(xen.EFAULT)
 		}
 		return poll(g, &p)
