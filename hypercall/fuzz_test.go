@@ -45,6 +45,16 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 		if o.args != nil {
 			args = o.args(extra)
 		}
+		n := uint64(1)
+		if o.count != nil {
+			n = o.count(extra)
+		}
+		// The buffers the structure names, read before the call: the call
+		// may overwrite the structure itself when a buffer overlaps it.
+		allowed := [][2]uint64{{argAt, argAt + n*uint64(o.size)}}
+		if o.outputs != nil {
+			allowed = append(allowed, o.outputs(g)...)
+		}
 		ret := g.call(o.nr, args...)
 		if ret < 0 {
 			if e := xen.Errno(-ret); !e.Guest() {
@@ -52,14 +62,6 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 			}
 		} else if ret > 1<<32 {
 			t.Fatalf("result %#x", ret)
-		}
-		n := uint64(1)
-		if o.count != nil {
-			n = o.count(extra)
-		}
-		allowed := [][2]uint64{{argAt, argAt + n*uint64(o.size)}}
-		if o.outputs != nil {
-			allowed = append(allowed, o.outputs(g)...)
 		}
 	writes:
 		for _, w := range g.writes {

@@ -139,6 +139,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_grantbench, mode_grantbench
 	.long name_balloon, mode_balloon
 	.long name_hcfuzz,  mode_hcfuzz
+	.long name_compat,  mode_compat
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -156,6 +157,7 @@ name_grantdst:	.asciz "grantdst"
 name_grantbench: .asciz "grantbench"
 name_balloon:	.asciz "balloon"
 name_hcfuzz:	.asciz "hcfuzz"
+name_compat:	.asciz "compat"
 	.globl empty_string
 empty_string:	.asciz ""
 
