@@ -30,15 +30,27 @@ func memoryOp(g Guest, cmd, arg uint64, compat bool) int64 {
 	case xen.XenmemAddToPhysmap:
 		var b [xen.XenAddToPhysmapSize]byte
 		var x xen.XenAddToPhysmap
-		if !copyInAs(g, arg, b[:], compat, &x, (*xen.CompatXenAddToPhysmap)(&x), xen.CompatXenAddToPhysmapSize) {
+		in := argBuf(b[:], compat, xen.CompatXenAddToPhysmapSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatXenAddToPhysmap)(&x).Decode(in)
+		} else {
+			x.Decode(in)
 		}
 		return addToPhysmap(g, &x)
 	case xen.XenmemMemoryMap:
 		var b [xen.XenMemoryMapSize]byte
 		var m xen.XenMemoryMap
-		if !copyInAs(g, arg, b[:], compat, &m, (*xen.CompatXenMemoryMap)(&m), xen.CompatXenMemoryMapSize) {
+		in := argBuf(b[:], compat, xen.CompatXenMemoryMapSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatXenMemoryMap)(&m).Decode(in)
+		} else {
+			m.Decode(in)
 		}
 		mm := g.MemoryMap()
 		n := len(mm)
@@ -60,18 +72,16 @@ func memoryOp(g Guest, cmd, arg uint64, compat bool) int64 {
 	return errno(xen.ENOSYS)
 }
 
-// decoder is an abi/xen structure's Decode.
-type decoder interface{ Decode(b []byte) error }
-
-// copyInAs copies an argument structure in from arg and decodes it: with
-// native for a 64-bit caller, or for a 32-bit caller with compatView, a
-// compat view of the same value whose encoding is compatSize bytes. b is
-// sized for the (longer) native layout.
-func copyInAs(g Guest, arg uint64, b []byte, compat bool, native, compatView decoder, compatSize int) bool {
+// argBuf is the part of b (sized for the native layout) that an argument
+// structure fills: compatSize bytes for a 32-bit caller. The caller then
+// decodes it with the native type or its compat view (abi/xen compat.go);
+// Decode cannot fail on a buffer of the right size. (Not an interface: the
+// structure would escape to the heap on every call.)
+func argBuf(b []byte, compat bool, compatSize int) []byte {
 	if compat {
-		return g.CopyIn(arg, b[:compatSize]) && compatView.Decode(b[:compatSize]) == nil
+		return b[:compatSize]
 	}
-	return g.CopyIn(arg, b) && native.Decode(b) == nil
+	return b
 }
 
 // self reports whether domid names the caller (DOMID_SELF or its own ID).
@@ -110,8 +120,14 @@ func addToPhysmap(g Guest, x *xen.XenAddToPhysmap) int64 {
 func reservation(g Guest, cmd, start, arg uint64, compat bool) int64 {
 	var b [xen.XenMemoryReservationSize]byte
 	var r xen.XenMemoryReservation
-	if !copyInAs(g, arg, b[:], compat, &r, (*xen.CompatXenMemoryReservation)(&r), xen.CompatXenMemoryReservationSize) {
+	in := argBuf(b[:], compat, xen.CompatXenMemoryReservationSize)
+	if !g.CopyIn(arg, in) {
 		return errno(xen.EFAULT)
+	}
+	if compat {
+		(*xen.CompatXenMemoryReservation)(&r).Decode(in)
+	} else {
+		r.Decode(in)
 	}
 	pfnSize := uint64(8)
 	if compat {

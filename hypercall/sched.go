@@ -22,8 +22,14 @@ func schedOp(g Guest, cmd, arg uint64, compat bool) int64 {
 	case xen.SchedOpPoll:
 		var b [xen.SchedPollSize]byte
 		var p xen.SchedPoll
-		if !copyInAs(g, arg, b[:], compat, &p, (*xen.CompatSchedPoll)(&p), xen.CompatSchedPollSize) {
+		in := argBuf(b[:], compat, xen.CompatSchedPollSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatSchedPoll)(&p).Decode(in)
+		} else {
+			p.Decode(in)
 		}
 		return poll(g, &p)
 	case xen.SchedOpShutdownCode:

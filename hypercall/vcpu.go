@@ -42,8 +42,14 @@ func vcpuOp(g Guest, cmd, id, arg uint64, compat bool) int64 {
 		}
 		var b [xen.VCPUSetSingleshotTimerSize]byte
 		var t xen.VCPUSetSingleshotTimer
-		if !copyInAs(g, arg, b[:], compat, &t, (*xen.CompatVCPUSetSingleshotTimer)(&t), xen.CompatVCPUSetSingleshotTimerSize) {
+		in := argBuf(b[:], compat, xen.CompatVCPUSetSingleshotTimerSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatVCPUSetSingleshotTimer)(&t).Decode(in)
+		} else {
+			t.Decode(in)
 		}
 		deadline := int64(t.TimeoutAbsNs)
 		if t.Flags&xen.VCPUSshottmrFuture != 0 && deadline < g.SystemTime() {
