@@ -144,6 +144,17 @@ define_scenarios() {
 		'+^\(neighbour\) beta 12$' '+"neighbour" shut down: poweroff' '+hv: hv pool [0-9]+ KiB free of [0-9]+ KiB, above its reserve' '!FAIL' '!fatal' \
 		-kernel "$HV" -append "domain=attacker,mem=16M,module=0 domain=neighbour,mem=16M,module=1" \
 		-initrd "$GUEST drain,$GUEST count 12 beta"
+	# 32-bit guests on Xen's compat ABI (issue 12 items 2 and 3): paging off, 32-bit
+	# paging with 4 MiB pages, and PAE paging with the accessed bit set in a PDPTE.
+	scenario compat-flat 30 0 '^\(t1\) compat: OK' '+^\(t1\) compat: shared_info mapped at frame' \
+		'+^\(t1\) compat: grant copy of 64 bytes OK' '+"t1" shut down: poweroff' '!FAIL' '!crashed' \
+		-kernel "$HV" -append "domain=t1,mem=16M,module=0" -initrd "$GUEST compat"
+	scenario compat-pse 30 0 '^\(t1\) compat: OK' '+^\(t1\) compat: cpuid with paging on OK' \
+		'+"t1" shut down: poweroff' '!FAIL' '!crashed' \
+		-kernel "$HV" -append "domain=t1,mem=16M,module=0" -initrd "$GUEST compat pse"
+	scenario compat-pae 30 0 '^\(t1\) compat: OK' '+^\(t1\) compat: PAE paging, PDPTE 0 = 0x[0-9a-f]*2[0-9a-f]$' \
+		'+^\(t1\) compat: cpuid with paging on OK' '+"t1" shut down: poweroff' '!FAIL' '!crashed' \
+		-kernel "$HV" -append "domain=t1,mem=16M,module=0" -initrd "$GUEST compat pae"
 	scenario linux-fuzz 500 0 '^\(fuzz\) hcfuzz: done 100000 calls' '+"linux" shut down: poweroff' '+^\(linux\) 6\.1\.0' \
 		'!"linux" crashed' @chat=tests/linux-fuzz.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1 domain=fuzz,mem=16M,module=2" \

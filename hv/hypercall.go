@@ -52,18 +52,28 @@ func (g *guest) DomID() uint16              { return g.dom.id }
 func (g *guest) VCPU() int                  { return g.id }
 func (g *guest) NumVCPUs() int              { return len(g.dom.vcpus) }
 func (g *guest) Kernel() bool               { return g.arch.CPL() == 0 }
+func (g *guest) Mode() x86.Mode             { return g.arch.Mode() }
 func (g *guest) SystemTime() int64          { return g.h().systemTime() }
 func (g *guest) TimeInfo() xen.VCPUTimeInfo { return g.h().timeInfo() }
 
 // CopyIn reads guest-virtual memory through the guest's own page tables:
 // the one way hypercall arguments come in.
 func (g *guest) CopyIn(gva uint64, p []byte) bool {
-	return x86.ReadVirt(g.dom.mem, g.arch.Paging(), gva, p, false) == nil
+	return x86.ReadVirt(g.dom.mem, g.paging(), gva, p, false) == nil
 }
 
 // CopyOut writes guest-virtual memory through the guest's page tables.
 func (g *guest) CopyOut(gva uint64, p []byte) bool {
-	return x86.WriteVirt(g.dom.mem, g.arch.Paging(), gva, p, false) == nil
+	return x86.WriteVirt(g.dom.mem, g.paging(), gva, p, false) == nil
+}
+
+// paging is the state hypercall copies walk with: explicit supervisor
+// accesses, which SMAP lets reach user pages while the caller has RFLAGS.AC
+// set (Xen's hvm_copy checks the guest's EFLAGS the same way).
+func (g *guest) paging() x86.Paging {
+	pg := g.arch.Paging()
+	pg.AC = g.arch.RFlags()&(1<<18) != 0
+	return pg
 }
 
 func (g *guest) ConsoleWrite(p []byte) {

@@ -91,7 +91,9 @@ func okOrFault(ok bool) int64 {
 }
 
 // Call performs hypercall nr with arguments a for g and returns its
-// result: 0 or a count on success, a negative Xen errno on failure.
+// result: 0 or a count on success, a negative Xen errno on failure. A caller
+// outside 64-bit mode (g.Mode()) gets Xen's compat ABI: the same checks and
+// operations on the 32-bit layouts of the structures that differ.
 func (d *Dispatcher) Call(g Guest, nr uint64, a [5]uint64) int64 {
 	if nr < Counted {
 		d.Count[nr]++
@@ -99,39 +101,47 @@ func (d *Dispatcher) Call(g Guest, nr uint64, a [5]uint64) int64 {
 	if !g.Kernel() {
 		return errno(xen.EPERM) // HVM guests make hypercalls from kernel mode only
 	}
+	compat := g.Mode() != x86.Mode64
 	switch nr {
 	case xen.HypercallXenVersion:
-		return d.xenVersion(g, a[0], a[1])
+		return d.xenVersion(g, a[0], a[1], compat)
 	case xen.HypercallConsoleIO:
 		return consoleIO(g, a[0], a[1], a[2])
 	case xen.HypercallSchedOp:
-		return schedOp(g, a[0], a[1])
+		return schedOp(g, a[0], a[1], compat)
 	case xen.HypercallSetTimerOp:
-		g.SetTimer(int64(a[0]))
+		deadline := int64(a[0])
+		if compat {
+			// The 64-bit deadline comes in two registers: compat
+			// set_timer_op(lo, hi).
+			deadline = int64(a[1]<<32 | a[0])
+		}
+		g.SetTimer(deadline)
 		return 0
 	case xen.HypercallMemoryOp:
-		return memoryOp(g, a[0], a[1])
+		return memoryOp(g, a[0], a[1], compat)
 	case xen.HypercallHVMOp:
 		return hvmOp(g, a[0], a[1])
 	case xen.HypercallVCPUOp:
 		if a[0] < uint64(len(d.VCPUOpCount)) {
 			d.VCPUOpCount[a[0]]++
 		}
-		return vcpuOp(g, a[0], a[1], a[2])
+		return vcpuOp(g, a[0], a[1], a[2], compat)
 	case xen.HypercallVMAssist:
 		return vmAssist(a[0], a[1])
 	case xen.HypercallEventChannelOp:
 		return eventChannelOp(g, a[0], a[1])
 	case xen.HypercallGrantTableOp:
-		return grantTableOp(g, a[0], a[1], a[2])
+		return grantTableOp(g, a[0], a[1], a[2], compat)
 	case HypercallGoZenOp:
 		return gozenOp(g, a)
 	}
 	return errno(xen.ENOSYS)
 }
 
-// xenVersion is xen_version (version.h).
-func (d *Dispatcher) xenVersion(g Guest, cmd, arg uint64) int64 {
+// xenVersion is xen_version (version.h). Only platform_parameters has a
+// compat layout.
+func (d *Dispatcher) xenVersion(g Guest, cmd, arg uint64, compat bool) int64 {
 	i := &d.Info
 	switch cmd {
 	case xen.XenverVersion:
@@ -149,6 +159,14 @@ func (d *Dispatcher) xenVersion(g Guest, cmd, arg uint64) int64 {
 		copy(b[:63], i.Changeset)
 		return okOrFault(g.CopyOut(arg, b[:]))
 	case xen.XenverPlatformParameters:
+		if compat {
+			// Xen tells a 32-bit HVM caller 0: it has no hole in a
+			// translated guest's address space (xen/common/kernel.c).
+			var b [xen.CompatXenPlatformParametersSize]byte
+			p := xen.CompatXenPlatformParameters{}
+			p.Encode(b[:])
+			return okOrFault(g.CopyOut(arg, b[:]))
+		}
 		var b [xen.XenPlatformParametersSize]byte
 		p := xen.XenPlatformParameters{VirtStart: i.VirtStart}
 		p.Encode(b[:])

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gozen/abi/xen"
+	"gozen/hv/x86"
 )
 
 // fakeGuest is a Guest over a flat piece of guest-virtual memory
@@ -16,6 +17,7 @@ type fakeGuest struct {
 	writes [][2]uint64 // [gva, end) of every CopyOut
 	calls  []string
 	user   bool
+	mode   x86.Mode // 0 means x86.Mode64
 	vcpu   int
 	vcpus  int
 	now    int64
@@ -79,10 +81,16 @@ func (g *fakeGuest) CopyOut(gva uint64, p []byte) bool {
 	return ok
 }
 
-func (g *fakeGuest) DomID() uint16     { return 5 }
-func (g *fakeGuest) VCPU() int         { return g.vcpu }
-func (g *fakeGuest) NumVCPUs() int     { return g.vcpus }
-func (g *fakeGuest) Kernel() bool      { return !g.user }
+func (g *fakeGuest) DomID() uint16 { return 5 }
+func (g *fakeGuest) VCPU() int     { return g.vcpu }
+func (g *fakeGuest) NumVCPUs() int { return g.vcpus }
+func (g *fakeGuest) Kernel() bool  { return !g.user }
+func (g *fakeGuest) Mode() x86.Mode {
+	if g.mode == 0 {
+		return x86.Mode64
+	}
+	return g.mode
+}
 func (g *fakeGuest) SystemTime() int64 { return g.now }
 func (g *fakeGuest) TimeInfo() xen.VCPUTimeInfo {
 	return xen.VCPUTimeInfo{Version: 2, TSCToSystemMul: 1 << 31, Flags: xen.XenPVClockTSCStableBit}
@@ -260,8 +268,9 @@ func (e *fakeEvents) IsPending(p uint32) bool        { return p == 3 }
 
 // fakeGrants answers every op with a status derived from its ref.
 type fakeGrants struct {
-	t   testing.TB
-	ops int
+	t      testing.TB
+	ops    int
+	frames []uint64 // what SetupTable lists, if set (else InvalidFrame)
 }
 
 func (f *fakeGrants) batch(n int) {
@@ -298,6 +307,9 @@ func (f *fakeGrants) SetupTable(dom uint16, nr uint32) ([]uint64, int16) {
 	fr := make([]uint64, nr)
 	for i := range fr {
 		fr[i] = InvalidFrame
+		if i < len(f.frames) {
+			fr[i] = f.frames[i]
+		}
 	}
 	return fr, 0
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"gozen/abi/xen"
+	"gozen/hv/x86"
 )
 
 // One fuzz target per argument structure: the fuzzer writes the
@@ -25,6 +26,9 @@ type op struct {
 	outputs func(g *fakeGuest) [][2]uint64
 	// count is how many structures the call covers for extra (1 if nil).
 	count func(extra uint64) uint64
+	// mode is the caller's mode (0: 64-bit); outside 64-bit mode the
+	// structure is in its compat layout.
+	mode x86.Mode
 }
 
 func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
@@ -35,10 +39,21 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, extra uint64) {
 		g := newFake(t)
+		g.mode = o.mode
 		copy(g.mem[argAt-memBase:], data)
 		args := []uint64{o.cmd, argAt}
 		if o.args != nil {
 			args = o.args(extra)
+		}
+		n := uint64(1)
+		if o.count != nil {
+			n = o.count(extra)
+		}
+		// The buffers the structure names, read before the call: the call
+		// may overwrite the structure itself when a buffer overlaps it.
+		allowed := [][2]uint64{{argAt, argAt + n*uint64(o.size)}}
+		if o.outputs != nil {
+			allowed = append(allowed, o.outputs(g)...)
 		}
 		ret := g.call(o.nr, args...)
 		if ret < 0 {
@@ -47,14 +62,6 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 			}
 		} else if ret > 1<<32 {
 			t.Fatalf("result %#x", ret)
-		}
-		n := uint64(1)
-		if o.count != nil {
-			n = o.count(extra)
-		}
-		allowed := [][2]uint64{{argAt, argAt + n*uint64(o.size)}}
-		if o.outputs != nil {
-			allowed = append(allowed, o.outputs(g)...)
 		}
 	writes:
 		for _, w := range g.writes {

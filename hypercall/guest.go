@@ -1,6 +1,9 @@
 package hypercall
 
-import "gozen/abi/xen"
+import (
+	"gozen/abi/xen"
+	"gozen/hv/x86"
+)
 
 // Memory is the calling vCPU's view of its guest-virtual memory: copies
 // through the guest's own page tables. They report false when any byte of
@@ -23,6 +26,11 @@ type Guest interface {
 	NumVCPUs() int
 	// Kernel reports whether the caller runs in kernel mode (CPL 0).
 	Kernel() bool
+	// Mode is the caller's execution mode at the hypercall. Outside
+	// x86.Mode64 the caller uses Xen's 32-bit ABI: 32-bit registers (Args)
+	// and the compat structure layouts (abi/xen compat.go), as Xen's
+	// hvm_hypercall decides by hvm_guest_x86_mode() != 8.
+	Mode() x86.Mode
 	// SystemTime is Xen system time (ns since boot) as the guest sees it.
 	SystemTime() int64
 

@@ -3,11 +3,13 @@ package hypercall
 import "gozen/abi/xen"
 
 // memoryOp is memory_op (memory.h). The command word's upper bits hold
-// the extent a continued reservation call resumes at.
-func memoryOp(g Guest, cmd, arg uint64) int64 {
+// the extent a continued reservation call resumes at. A compat caller's
+// reservation, add_to_physmap and memory_map structures have 32-bit
+// handles, frame numbers and counts (xen/common/compat/memory.c).
+func memoryOp(g Guest, cmd, arg uint64, compat bool) int64 {
 	switch cmd & xen.MemopCmdMask {
 	case xen.XenmemIncreaseReservation, xen.XenmemDecreaseReservation, xen.XenmemPopulatePhysmap:
-		return reservation(g, cmd&xen.MemopCmdMask, cmd>>xen.MemopExtentShift, arg)
+		return reservation(g, cmd&xen.MemopCmdMask, cmd>>xen.MemopExtentShift, arg, compat)
 	case xen.XenmemMaximumRAMPage:
 		_, max := g.Reservation()
 		return int64(max) - 1
@@ -28,15 +30,27 @@ func memoryOp(g Guest, cmd, arg uint64) int64 {
 	case xen.XenmemAddToPhysmap:
 		var b [xen.XenAddToPhysmapSize]byte
 		var x xen.XenAddToPhysmap
-		if !g.CopyIn(arg, b[:]) || x.Decode(b[:]) != nil {
+		in := argBuf(b[:], compat, xen.CompatXenAddToPhysmapSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatXenAddToPhysmap)(&x).Decode(in)
+		} else {
+			x.Decode(in)
 		}
 		return addToPhysmap(g, &x)
 	case xen.XenmemMemoryMap:
 		var b [xen.XenMemoryMapSize]byte
 		var m xen.XenMemoryMap
-		if !g.CopyIn(arg, b[:]) || m.Decode(b[:]) != nil {
+		in := argBuf(b[:], compat, xen.CompatXenMemoryMapSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatXenMemoryMap)(&m).Decode(in)
+		} else {
+			m.Decode(in)
 		}
 		mm := g.MemoryMap()
 		n := len(mm)
@@ -51,11 +65,23 @@ func memoryOp(g Guest, cmd, arg uint64) int64 {
 		if !g.CopyOut(m.Buffer, out) {
 			return errno(xen.EFAULT)
 		}
-		m.NrEntries = uint32(n)
-		m.Encode(b[:])
+		// Only nr_entries goes back: offset 0 in both layouts.
+		le.PutUint32(b[:], uint32(n))
 		return okOrFault(g.CopyOut(arg, b[:4]))
 	}
 	return errno(xen.ENOSYS)
+}
+
+// argBuf is the part of b (sized for the native layout) that an argument
+// structure fills: compatSize bytes for a 32-bit caller. The caller then
+// decodes it with the native type or its compat view (abi/xen compat.go);
+// Decode cannot fail on a buffer of the right size. (Not an interface: the
+// structure would escape to the heap on every call.)
+func argBuf(b []byte, compat bool, compatSize int) []byte {
+	if compat {
+		return b[:compatSize]
+	}
+	return b
 }
 
 // self reports whether domid names the caller (DOMID_SELF or its own ID).
@@ -89,11 +115,23 @@ func addToPhysmap(g Guest, x *xen.XenAddToPhysmap) int64 {
 // included); the guest retries the rest, which is how Xen reports a
 // partial success too. A bad argument structure is -EFAULT, another
 // domain -ESRCH, an extent order above MaxExtentOrder -EINVAL.
-func reservation(g Guest, cmd, start, arg uint64) int64 {
+//
+// A compat caller's extent list holds 32-bit frame numbers.
+func reservation(g Guest, cmd, start, arg uint64, compat bool) int64 {
 	var b [xen.XenMemoryReservationSize]byte
 	var r xen.XenMemoryReservation
-	if !g.CopyIn(arg, b[:]) || r.Decode(b[:]) != nil {
+	in := argBuf(b[:], compat, xen.CompatXenMemoryReservationSize)
+	if !g.CopyIn(arg, in) {
 		return errno(xen.EFAULT)
+	}
+	if compat {
+		(*xen.CompatXenMemoryReservation)(&r).Decode(in)
+	} else {
+		r.Decode(in)
+	}
+	pfnSize := uint64(8)
+	if compat {
+		pfnSize = xen.CompatPFNSize
 	}
 	if !self(g, r.DomID) {
 		return errno(xen.ESRCH)
@@ -109,7 +147,7 @@ func reservation(g Guest, cmd, start, arg uint64) int64 {
 		end = start + MaxExtents
 	}
 	done := start
-	var e [8]byte
+	var e [8]byte // a xen_pfn_t, zero-extended for a compat caller
 	for ; done < end; done++ {
 		if cmd == xen.XenmemIncreaseReservation {
 			// An auto-translated guest's list is neither read nor written.
@@ -118,7 +156,7 @@ func reservation(g Guest, cmd, start, arg uint64) int64 {
 			}
 			continue
 		}
-		if !g.CopyIn(r.ExtentStart+8*done, e[:]) {
+		if !g.CopyIn(r.ExtentStart+pfnSize*done, e[:pfnSize]) {
 			if done == start {
 				return errno(xen.EFAULT)
 			}

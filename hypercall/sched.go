@@ -3,7 +3,7 @@ package hypercall
 import "gozen/abi/xen"
 
 // schedOp is sched_op (sched.h).
-func schedOp(g Guest, cmd, arg uint64) int64 {
+func schedOp(g Guest, cmd, arg uint64, compat bool) int64 {
 	switch cmd {
 	case xen.SchedOpYield:
 		g.Yield()
@@ -22,8 +22,14 @@ func schedOp(g Guest, cmd, arg uint64) int64 {
 	case xen.SchedOpPoll:
 		var b [xen.SchedPollSize]byte
 		var p xen.SchedPoll
-		if !g.CopyIn(arg, b[:]) || p.Decode(b[:]) != nil {
+		in := argBuf(b[:], compat, xen.CompatSchedPollSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatSchedPoll)(&p).Decode(in)
+		} else {
+			p.Decode(in)
 		}
 		return poll(g, &p)
 	case xen.SchedOpShutdownCode:

@@ -3,7 +3,7 @@ package hypercall
 import "gozen/abi/xen"
 
 // vcpuOp is vcpu_op (vcpu.h) on vCPU id of the caller's domain.
-func vcpuOp(g Guest, cmd, id, arg uint64) int64 {
+func vcpuOp(g Guest, cmd, id, arg uint64, compat bool) int64 {
 	if id >= uint64(g.NumVCPUs()) {
 		return errno(xen.ENOENT)
 	}
@@ -17,6 +17,11 @@ func vcpuOp(g Guest, cmd, id, arg uint64) int64 {
 	case xen.VCPUOpGetRunstateInfo:
 		var b [xen.VCPURunstateInfoSize]byte
 		r := g.Runstate(vid)
+		if compat {
+			out := b[:xen.CompatVCPURunstateInfoSize]
+			(*xen.CompatVCPURunstateInfo)(&r).Encode(out)
+			return okOrFault(g.CopyOut(arg, out))
+		}
 		r.Encode(b[:])
 		return okOrFault(g.CopyOut(arg, b[:]))
 	case xen.VCPUOpRegisterRunstateMemoryArea:
@@ -36,8 +41,14 @@ func vcpuOp(g Guest, cmd, id, arg uint64) int64 {
 		}
 		var b [xen.VCPUSetSingleshotTimerSize]byte
 		var t xen.VCPUSetSingleshotTimer
-		if !g.CopyIn(arg, b[:]) || t.Decode(b[:]) != nil {
+		in := argBuf(b[:], compat, xen.CompatVCPUSetSingleshotTimerSize)
+		if !g.CopyIn(arg, in) {
 			return errno(xen.EFAULT)
+		}
+		if compat {
+			(*xen.CompatVCPUSetSingleshotTimer)(&t).Decode(in)
+		} else {
+			t.Decode(in)
 		}
 		deadline := int64(t.TimeoutAbsNs)
 		if t.Flags&xen.VCPUSshottmrFuture != 0 && deadline < g.SystemTime() {

@@ -23,7 +23,7 @@
 	.set   VCPUOP_register_vcpu_time_memory_area, 13
 	.set XENVER_extraversion,   1	# fills 16 bytes
 	.set XENVER_capabilities,   3	# fills 1024 bytes
-	.set XENMEM_memory_map,     9	# (cmd, &struct xen_memory_map {u32 nr_entries; u64 buffer@8})
+	.set XENMEM_memory_map,     9	# (cmd, &struct compat_memory_map {u32 nr_entries; u32 buffer@4})
 	.set EVTCHNOP_init_control, 11	# (cmd, &struct evtchn_init_control {u64 gfn; u32 offset; u32 vcpu; ...})
 	.set MSR_HYPERCALL_PAGE,    0x40000000	# CPUID 0x40000002 EBX
 	.set RO_ATTACKER,   2		# rogrant grants to this domain
@@ -183,7 +183,7 @@ mode_roattack:
 	REFUSED -XEN_EFAULT, "xen_version(capabilities)"
 	# 3: XENMEM_memory_map's buffer.
 	movl $8, ro_arg			# nr_entries
-	movl $ro_target, ro_arg + 8	# buffer
+	movl $ro_target, ro_arg + 4	# buffer (compat layout: a 32-bit handle at 4)
 	movl $HC_memory_op, %eax
 	movl $XENMEM_memory_map, %ebx
 	movl $ro_arg, %ecx

@@ -143,6 +143,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_rogrant, mode_rogrant	# attack.S
 	.long name_roattack, mode_roattack
 	.long name_flood,   mode_flood
+	.long name_compat,  mode_compat
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -164,6 +165,7 @@ name_drain:	.asciz "drain"
 name_rogrant:	.asciz "rogrant"
 name_roattack:	.asciz "roattack"
 name_flood:	.asciz "flood"
+name_compat:	.asciz "compat"
 	.globl empty_string
 empty_string:	.asciz ""
 

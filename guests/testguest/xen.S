@@ -24,9 +24,7 @@ add_to_physmap:
 	movw $0, xatp + XATP_SIZE
 	movl %edx, xatp + XATP_SPACE
 	movl %ecx, xatp + XATP_IDX
-	movl $0, xatp + XATP_IDX + 4
 	movl %eax, xatp + XATP_GPFN
-	movl $0, xatp + XATP_GPFN + 4
 	movl $XENMEM_add_to_physmap, %ebx
 	movl $xatp, %ecx
 	movl $HC_memory_op, %eax
@@ -84,7 +82,6 @@ evtchn_wait:
 	lock btrl %eax, shinfo + SHI_PENDING	# CF = the bit was set; now it is clear
 	jc 2f
 	movl $poll_port, sched_poll + POLL_PORTS
-	movl $0, sched_poll + POLL_PORTS + 4
 	movl $1, sched_poll + POLL_NR
 	movl $0, sched_poll + POLL_TIMEOUT
 	movl $0, sched_poll + POLL_TIMEOUT + 4
@@ -96,8 +93,9 @@ evtchn_wait:
 	jns 1b
 	jmp 3f
 2:	movb $0, shinfo + VI_UPCALL_PENDING
-	movl $0, shinfo + VI_PENDING_SEL
-	movl $0, shinfo + VI_PENDING_SEL + 4
+	movl $0, shinfo + VI_PENDING_SEL	# the compat selector (bytes 4-7)
+	movl $0, shinfo + 8			# and hv's 64-bit one (bytes 8-15)
+	movl $0, shinfo + 12
 	xorl %eax, %eax
 3:	movl %eax, 28(%esp)
 	popal
@@ -433,7 +431,7 @@ mode_grantdst:
 
 	# GNTTABOP_map_grant_ref at GRANT_MAP_ADDR, beyond our RAM.
 	movl $gnt_op, %edi
-	movl $COPY_BYTES >> 2, %ecx
+	movl $MAP_BYTES >> 2, %ecx
 	xorl %eax, %eax
 	rep stosl
 	movl $GRANT_MAP_ADDR, gnt_op + MAP_HOST_ADDR
@@ -471,7 +469,7 @@ mode_grantdst:
 7:	movl $GRANT_DONE, GRANT_MAP_ADDR + 4092
 
 	movl $gnt_op, %edi
-	movl $COPY_BYTES >> 2, %ecx
+	movl $UNMAP_BYTES >> 2, %ecx
 	xorl %eax, %eax
 	rep stosl
 	movl $GRANT_MAP_ADDR, gnt_op + UNMAP_HOST_ADDR
@@ -1043,10 +1041,8 @@ mode_balloon:
 	call bal_dirty
 	movl bal_a, %eax
 	movl %eax, bal_list
-	movl $0, bal_list + 4
 	movl bal_b, %eax
-	movl %eax, bal_list + 8
-	movl $0, bal_list + 12
+	movl %eax, bal_list + PFN_BYTES
 	movl $XENMEM_decrease_reservation, %ebx
 	movl $2, %ecx
 	xorl %edx, %edx
@@ -1080,7 +1076,6 @@ mode_balloon:
 	BAL_EXPECT "the upper half of CONSOLE_PFN"
 	movl bal_param + HP_VALUE, %eax
 	movl %eax, bal_list
-	movl $0, bal_list + 4
 	movl $XENMEM_decrease_reservation, %ebx
 	movl $1, %ecx
 	xorl %edx, %edx
@@ -1102,7 +1097,6 @@ mode_balloon:
 	xorl %edx, %edx
 	BAL_EXPECT "add_to_physmap(shared_info) at frame 0"
 	movl $0, bal_list
-	movl $0, bal_list + 4
 	movl $XENMEM_decrease_reservation, %ebx
 	movl $1, %ecx
 	xorl %edx, %edx
@@ -1115,11 +1109,8 @@ mode_balloon:
 
 	# 4. Populate 3 frames beyond RAM with room for 2.
 	movl $BAL_NEW_GFN, bal_list
-	movl $0, bal_list + 4
-	movl $BAL_NEW_GFN + 1, bal_list + 8
-	movl $0, bal_list + 12
-	movl $BAL_NEW_GFN + 2, bal_list + 16
-	movl $0, bal_list + 20
+	movl $BAL_NEW_GFN + 1, bal_list + PFN_BYTES
+	movl $BAL_NEW_GFN + 2, bal_list + 2 * PFN_BYTES
 	movl $XENMEM_populate_physmap, %ebx
 	movl $3, %ecx
 	xorl %edx, %edx
@@ -1143,7 +1134,6 @@ mode_balloon:
 	movl bal_a, %eax
 	incl %eax
 	movl %eax, bal_list
-	movl $0, bal_list + 4
 	movl $XENMEM_decrease_reservation, %ebx
 	movl $1, %ecx
 	movl $1, %edx
@@ -1182,17 +1172,18 @@ mode_balloon:
 	xorl %eax, %eax
 	call bal_expect_current
 
-	# 7. GNTTABOP_setup_table before and after mapping grant frame 0.
+	# 7. GNTTABOP_setup_table before and after mapping grant frame 0. Before, the
+	# frame is INVALID_GFN (~0), which a 32-bit frame list cannot hold: Xen's compat
+	# layer answers GNTST_address_too_big and leaves the list alone.
 	call bal_setup_table
+	movl $GNTST_address_too_big, %edx
+	BAL_EXPECT "setup_table status before add_to_physmap"
 	movl bal_frame, %eax
-	movl $-1, %edx
-	BAL_EXPECT "setup_table frame before add_to_physmap (low half)"
-	movl bal_frame + 4, %eax
-	BAL_EXPECT "setup_table frame before add_to_physmap (high half)"
-	PUTS "balloon: setup_table before add_to_physmap: status 0 frame "
-	movl $-1, %eax
-	movl $-1, %edx
-	call puthex64
+	xorl %edx, %edx
+	BAL_EXPECT "setup_table frame before add_to_physmap (untouched)"
+	PUTS "balloon: setup_table before add_to_physmap: status "
+	movl $GNTST_address_too_big, %eax
+	call putsdec
 	call newline
 	movl $BAL_GNT_GFN, %eax
 	xorl %ecx, %ecx
@@ -1201,16 +1192,14 @@ mode_balloon:
 	xorl %edx, %edx
 	BAL_EXPECT "add_to_physmap(grant_table, 0)"
 	call bal_setup_table
+	xorl %edx, %edx
+	BAL_EXPECT "setup_table status after add_to_physmap"
 	movl bal_frame, %eax
 	movl $BAL_GNT_GFN, %edx
-	BAL_EXPECT "setup_table frame after add_to_physmap (low half)"
-	movl bal_frame + 4, %eax
-	xorl %edx, %edx
-	BAL_EXPECT "setup_table frame after add_to_physmap (high half)"
+	BAL_EXPECT "setup_table frame after add_to_physmap"
 	PUTS "balloon: setup_table after add_to_physmap: status 0 frame "
 	movl $BAL_GNT_GFN, %eax
-	xorl %edx, %edx
-	call puthex64
+	call puthex
 	call newline
 
 	PUTS "balloon: OK\n"
@@ -1273,13 +1262,10 @@ bal_expect_current:
 bal_reserve:
 	pushl %ecx
 	movl %edi, bal_res + RES_START
-	movl $0, bal_res + RES_START + 4
 	movl %ecx, bal_res + RES_NR
-	movl $0, bal_res + RES_NR + 4
 	movl %edx, bal_res + RES_ORDER
 	movl $0, bal_res + RES_FLAGS
 	movl $DOMID_SELF, bal_res + RES_DOMID	# and a zero pad
-	movl $0, bal_res + RES_DOMID + 4
 	movl $bal_res, %ecx
 	movl $HC_memory_op, %eax
 	call hypercall2
@@ -1329,20 +1315,16 @@ bal_fresh:
 	ret
 
 # bal_setup_table: GNTTABOP_setup_table(DOMID_SELF, 1 frame) into bal_frame (preset to
-# 0, status to GB_UNSET); the result and the status must be 0. EAX and EDX are
-# clobbered.
+# 0, status to GB_UNSET); the result must be 0. EAX = the status; EDX is clobbered.
 bal_setup_table:
 	pushl %ebx
 	pushl %ecx
 	movl $0, bal_frame
-	movl $0, bal_frame + 4
 	movw $DOMID_SELF, bal_setup + ST_DOM
 	movw $0, bal_setup + ST_DOM + 2
 	movl $1, bal_setup + ST_NR
 	movl $GB_UNSET, bal_setup + ST_STATUS	# and a zero pad
-	movl $0, bal_setup + ST_STATUS + 4
 	movl $bal_frame, bal_setup + ST_LIST
-	movl $0, bal_setup + ST_LIST + 4
 	movl $GNTTABOP_setup_table, %ebx
 	movl $bal_setup, %ecx
 	movl $1, %edx
@@ -1350,7 +1332,6 @@ bal_setup_table:
 	xorl %edx, %edx
 	BAL_EXPECT "grant_table_op(setup_table)"
 	movswl bal_setup + ST_STATUS, %eax
-	BAL_EXPECT "setup_table status"
 	popl %ecx
 	popl %ebx
 	ret
@@ -1857,9 +1838,9 @@ dom_values:
 recipes:
 	# memory_op: add_to_physmap {domid, size; space; idx; gpfn}, memory_map
 	# {nr_entries; buffer}, current_reservation {domid}
-	RECIPE HC_memory_op, XENMEM_add_to_physmap, 1, 0, F_SELF, F_BIT, F_SMALL, F_ZERO, F_GFN, F_ZERO
-	RECIPE HC_memory_op, XENMEM_add_to_physmap, 1, 0, F_SELF, F_BIT, F_BIT, F_ZERO, F_GFN, F_ZERO
-	RECIPE HC_memory_op, 9, 1, 0, F_SMALL, F_ZERO, F_ADDR, F_ZERO
+	RECIPE HC_memory_op, XENMEM_add_to_physmap, 1, 0, F_SELF, F_BIT, F_SMALL, F_GFN
+	RECIPE HC_memory_op, XENMEM_add_to_physmap, 1, 0, F_SELF, F_BIT, F_BIT, F_GFN
+	RECIPE HC_memory_op, 9, 1, 0, F_SMALL, F_ADDR
 	RECIPE HC_memory_op, 3, 1, 0, F_DOM
 	# event_channel_op, one per command (event_channel.h)
 	RECIPE HC_event_channel_op, 0, 1, 0, F_DOM, F_PORT, F_ZERO	# bind_interdomain
@@ -1881,8 +1862,8 @@ recipes:
 	RECIPE HC_grant_table_op, 0, 1, 1, F_ADDR, F_ZERO, F_GFLAGS, F_PORT, F_DOM, F_ZERO, F_ZERO, F_ZERO
 	RECIPE HC_grant_table_op, 1, 1, 1, F_ADDR, F_ZERO, F_ZERO, F_ZERO, F_SMALL, F_ZERO
 	RECIPE HC_grant_table_op, 1, 1, 1, F_ADDR, F_ZERO, F_ZERO, F_ZERO, F_SMALL, F_ZERO
-	RECIPE HC_grant_table_op, 5, 1, 1, F_REFGFN, F_ZERO, F_DOMOFF, F_ZERO, F_REFGFN, F_ZERO, F_DOMOFF, F_ZERO, F_COPYLF, F_ZERO
-	RECIPE HC_grant_table_op, 5, 1, 1, F_REFGFN, F_ZERO, F_DOMOFF, F_ZERO, F_REFGFN, F_ZERO, F_DOMOFF, F_ZERO, F_COPYLF, F_ZERO
+	RECIPE HC_grant_table_op, 5, 1, 1, F_REFGFN, F_DOMOFF, F_REFGFN, F_DOMOFF, F_COPYLF, F_ZERO
+	RECIPE HC_grant_table_op, 5, 1, 1, F_REFGFN, F_DOMOFF, F_REFGFN, F_DOMOFF, F_COPYLF, F_ZERO
 	RECIPE HC_grant_table_op, 6, 1, 1, F_DOM, F_ZERO, F_ZERO, F_ZERO	# query_size
 	RECIPE HC_grant_table_op, 8, 1, 1, F_SMALL			# set_version
 	RECIPE HC_grant_table_op, 10, 1, 1, F_DOM, F_ZERO		# get_version
@@ -1908,8 +1889,8 @@ expect_page:	.skip 4096	# grantdst, grantbench: what the granted page should hol
 gb_pages:	.skip 4096 * GB_BATCH	# grantbench: our side of the copies
 	.balign 8
 xatp:		.skip XATP_BYTES	# struct xen_add_to_physmap
-sched_poll:	.skip 24	# struct sched_poll
-gnt_op:		.skip COPY_BYTES	# one grant op: copy (40), map (32) or unmap (24)
+sched_poll:	.skip POLL_BYTES	# struct compat_sched_poll
+gnt_op:		.skip MAP_BYTES	# one grant op: map (32, the largest), copy (24) or unmap (24)
 evt_arg:	.skip 12	# alloc_unbound (8), bind_interdomain (12) or send (4)
 poll_port:	.long 0		# the one port SCHEDOP_poll waits for
 evt_n:		.long 0		# evtpong/evtping: N
@@ -1925,8 +1906,8 @@ gb_word:	.long 0		#             4-byte copies: GRANT_DONE, read-back stamps
 bal_res:	.skip RES_BYTES	# balloon: struct xen_memory_reservation
 bal_setup:	.skip ST_BYTES	#          struct gnttab_setup_table
 bal_param:	.skip HP_BYTES	#          struct xen_hvm_param
-bal_list:	.skip 3 * 8	#          the extent list (xen_pfn_t)
-bal_frame:	.quad 0		#          setup_table's frame list (one frame)
+bal_list:	.skip 3 * PFN_BYTES	#          the extent list (compat xen_pfn_t)
+bal_frame:	.long 0		#          setup_table's frame list (one compat frame)
 bal_domid:	.word 0		#          current/maximum_reservation's domid_t
 	.balign 4
 bal_pages:	.long 0		#          the domain's pages from the memory map

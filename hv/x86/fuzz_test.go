@@ -195,16 +195,17 @@ func (m ringMem) WritePhys(gpa uint64, p []byte) error {
 // consistent (page offset kept, error-code bits matching the access, the
 // fault address being the linear address), and that success is monotonic:
 // an access that succeeds also succeeds, at the same address, as a read and
-// (for data accesses) at supervisor level, and with CR0.WP clear.
+// (for data accesses) as an explicit supervisor access with RFLAGS.AC set or
+// CR4.SMAP clear, and with CR0.WP clear.
 func FuzzTranslate(f *testing.F) {
 	f.Add([]byte{0x03, 0x10, 0, 0, 0, 0, 0, 0}, uint64(CR0PE|CR0PG), uint64(0), uint64(CR4PAE), uint64(EFERLMA|EFERNXE), uint64(0x1234), byte(0), byte(7))
 	f.Add([]byte{0x87, 0x00, 0x40, 0x00}, uint64(CR0PE|CR0PG|CR0WP), uint64(0x1000), uint64(CR4PSE), uint64(0), uint64(0xffff_ffff), byte(40), byte(3))
 	f.Add([]byte{0x07, 0x20, 0, 0, 0, 0, 0, 0x80}, uint64(CR0PE|CR0PG), uint64(0x20), uint64(CR4PAE|CR4SMEP), uint64(EFERNXE), uint64(0xc000_0000), byte(36), byte(4))
 	f.Add([]byte{0xe7, 0, 0, 0, 1, 0, 0, 0}, uint64(CR0PE|CR0PG), uint64(0), uint64(CR4PAE|CR4LA57), uint64(EFERLMA), uint64(0xff00_0000_0000_0000), byte(52), byte(1))
 	f.Fuzz(func(t *testing.T, data []byte, cr0, cr3, cr4, efer, gva uint64, physBits, accBits byte) {
-		pg := Paging{CR0: cr0, CR3: cr3, CR4: cr4, EFER: efer, PhysBits: physBits}
+		pg := Paging{CR0: cr0, CR3: cr3, CR4: cr4, EFER: efer, PhysBits: physBits, AC: accBits&0x40 != 0}
 		mem := ringMem{data}
-		acc := Access{Write: accBits&1 != 0, User: accBits&2 != 0, Fetch: accBits&4 != 0}
+		acc := Access{Write: accBits&1 != 0, User: accBits&2 != 0, Fetch: accBits&4 != 0, Implicit: accBits&0x80 != 0}
 		gpa, err := Translate(mem, pg, gva, acc)
 		linear := gva
 		if !pg.LongMode() {
@@ -219,15 +220,23 @@ func FuzzTranslate(f *testing.F) {
 			if pg.CR0&CR0PG == 0 && gpa != linear {
 				t.Fatalf("paging off: gpa %#x for gva %#x", gpa, gva)
 			}
-			weaker := []Access{{User: acc.User, Fetch: acc.Fetch}}
+			weaker := []Access{{User: acc.User, Fetch: acc.Fetch, Implicit: acc.Implicit}}
 			if !acc.Fetch {
 				weaker = append(weaker, Access{Write: acc.Write})
 			}
 			noWP := pg
 			noWP.CR0 &^= CR0WP
+			acOn := pg
+			acOn.AC = true
 			for _, w := range weaker {
-				if g, err := Translate(mem, pg, gva, w); err != nil || g != gpa {
+				if g, err := Translate(mem, acOn, gva, w); err != nil || g != gpa {
 					t.Fatalf("%+v gives %#x but %+v gives %#x, %v", acc, gpa, w, g, err)
+				}
+			}
+			if acc.Implicit && !acc.User && !acc.Fetch {
+				// What an implicit access may do, an explicit one may too.
+				if g, err := Translate(mem, pg, gva, Access{Write: acc.Write}); err != nil || g != gpa {
+					t.Fatalf("implicit %+v gives %#x but explicit gives %#x, %v", acc, gpa, g, err)
 				}
 			}
 			if g, err := Translate(mem, noWP, gva, acc); err != nil || g != gpa {

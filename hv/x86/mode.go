@@ -34,6 +34,7 @@ const (
 	CR4PAE  = 1 << 5  // physical address extension
 	CR4LA57 = 1 << 12 // 5-level paging
 	CR4SMEP = 1 << 20 // supervisor-mode execution prevention
+	CR4SMAP = 1 << 21 // supervisor-mode access prevention
 
 	EFERSCE  = 1 << 0  // SYSCALL/SYSRET enable
 	EFERLME  = 1 << 8  // long mode enable

@@ -36,16 +36,27 @@ type PhysWordReader interface {
 // set one gives a page fault with the RSVD bit. Zero means 52, the
 // architectural maximum, so that only the bits reserved on every CPU are
 // checked.
+//
+// AC is RFLAGS.AC at the time of the access. With CR4.SMAP set, an explicit
+// supervisor-mode data access may touch a user page only while AC is set
+// (SDM vol. 3 §4.6.1; Linux's stac/clac). A backend that leaves it false
+// gets the strict answer.
 type Paging struct {
 	CR0, CR3, CR4, EFER uint64
 	PhysBits            uint8
+	AC                  bool
 }
 
 // Access describes the kind of access being translated. User means CPL 3
 // (the U/S bit of the error code); Fetch is an instruction fetch. Write and
 // Fetch should not both be set.
+//
+// Implicit marks a supervisor-mode access the CPU makes on its own behalf
+// (descriptor tables, the TSS, and what Xen's hvm_copy treats the same way,
+// PFEC_implicit): SMAP forbids it user pages whatever RFLAGS.AC says. It is
+// ignored for user accesses and fetches, which are never implicit.
 type Access struct {
-	Write, User, Fetch bool
+	Write, User, Fetch, Implicit bool
 }
 
 // Page-fault error-code bits.
@@ -98,6 +109,13 @@ const (
 	ptePS  = 1 << 7
 	pteNX  = 1 << 63
 	pteAdr = 0x000f_ffff_ffff_f000 // bits 51:12
+
+	// Bits 62:52: ignored under 4-level and 5-level paging, but reserved in
+	// every PAE paging-structure entry (SDM vol. 3 tables 4-8 to 4-11).
+	pteHigh = 0x7ff0_0000_0000_0000
+	// 32-bit paging, a PDE with PS=1 under CR4.PSE: bit 21 is reserved;
+	// bits 20:13 are physical-address bits 39:32 (PSE-36).
+	pde4MRsvd = 1 << 21
 )
 
 func read32(mem PhysMem, gpa uint64) (uint32, error) {
@@ -152,16 +170,42 @@ func (pg Paging) linearNext(va, n uint64) uint64 {
 // (CR4.LA57). Outside long mode gva is truncated to 32 bits. In long mode a
 // non-canonical gva gives ErrNonCanonical.
 //
-// Permissions are combined over all levels: present; writable (user writes
-// always, supervisor writes only with CR0.WP=1); user-accessible; no-execute
-// (EFER.NXE) and SMEP (CR4.SMEP) for fetches. Reserved bits are checked in
-// every entry walked (physical-address bits at or above PhysBits, XD without
-// EFER.NXE, PS in PML5E/PML4E, the low reserved bits of large-page entries
-// and of PAE PDPTEs). SMAP and protection keys are not checked, and accessed
-// and dirty bits are not set.
+// Reserved bits, checked in every entry walked (SDM vol. 3 §4.3-4.5, APM
+// vol. 2 §5.3-5.4): physical-address bits at or above PhysBits; bit 63 (XD)
+// without EFER.NXE under PAE and 4/5-level paging; bits 62:52 of every PAE
+// entry; PS in a PML5E or PML4E; bits 29:13 of a 1 GiB and 20:13 of a 2 MiB
+// page (bit 12 is PAT); bit 21 of a 4 MiB page. 32-bit paging has no other
+// reserved bits, and the PS bit of its PDEs means nothing without CR4.PSE.
 //
-// A failed check gives a *PageFault with the architectural error code; a
-// PhysMem error while reading an entry gives a *PhysError.
+// PAE PDPTEs are the one place where CPUs differ. Intel keeps them in four
+// PDPTE registers loaded at MOV to CR3 (a reserved bit 2:1 or 8:5 makes that
+// MOV #GP) and never re-reads them during a walk. AMD's nested paging reads
+// them from guest memory on every walk (APM vol. 2 §15.25.10) — which is what
+// this function models, since it reads memory too — and QEMU's SVM, under
+// which hv runs, then sets the accessed bit (bit 5) in them and checks none of
+// bits 2:1 and 8:5. Translate re-walks tables the CPU has just walked (to
+// fetch the instruction that exited, or a hypercall argument), so it must
+// never be stricter than the CPU: in a PDPTE it checks only bits 63:PhysBits
+// (XD and 62:52 are reserved there even with EFER.NXE), and accepts A, D and
+// anything else in bits 8:1. PDPTEs carry no permissions.
+//
+// Permissions are combined over all levels (SDM vol. 3 §4.6): present;
+// user-accessible for user accesses; writable for user writes, and for
+// supervisor writes with CR0.WP=1; no fetch from a page with XD set in any
+// entry (EFER.NXE); SMEP (CR4.SMEP) forbids supervisor fetches from user
+// pages; SMAP (CR4.SMAP) forbids supervisor data accesses to user pages when
+// the access is implicit or RFLAGS.AC (pg.AC) is clear. Protection keys are
+// not modelled.
+//
+// Accessed and dirty bits are accepted wherever they appear and never set:
+// the walker only reads the guest's tables. Instruction fetches re-read what
+// the CPU already fetched (it set the bits); Xen also sets them for its own
+// hypercall copies (guest_walk_tables), which no guest GoZen runs relies on.
+//
+// A failed check gives a *PageFault with the architectural error code (P for
+// protection and reserved-bit faults, W/R, U/S, RSVD, and I/D for fetches when
+// NX or SMEP is on); a PhysMem error while reading an entry gives a
+// *PhysError.
 func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err error) {
 	if pg.CR0&CR0PG == 0 {
 		return uint64(uint32(gva)), nil
@@ -183,11 +227,8 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 	if physBits == 0 || physBits > 52 {
 		physBits = 52
 	}
-	// Bits 51:physBits of an entry are reserved, as is bit 63 without NXE.
-	rsvd := uint64(pteAdr) &^ (uint64(1)<<physBits - 1)
-	if !nxe {
-		rsvd |= pteNX
-	}
+	// Bits 51:physBits of an entry are reserved.
+	physRsvd := uint64(pteAdr) &^ (uint64(1)<<physBits - 1)
 
 	var (
 		rw, us = true, true
@@ -210,10 +251,9 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 		}
 		rw, us = pde&pteRW != 0, pde&pteUS != 0
 		if pde&ptePS != 0 && pg.CR4&CR4PSE != 0 {
-			// 4 MiB page: bits 20:13 are physical-address bits 39:32 (PSE-36)
-			// and bit 21 is reserved.
+			// 4 MiB page.
 			pa := uint64(pde&0xffc0_0000) | uint64(pde>>13&0xff)<<32
-			if pde&(1<<21) != 0 || pa>>physBits != 0 {
+			if pde&pde4MRsvd != 0 || pa&^(uint64(1)<<physBits-1) != 0 {
 				return 0, &PageFault{gva, code | PFPresent | PFRsvd}
 			}
 			base, size = pa, 1<<22
@@ -232,13 +272,20 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 		base, size = uint64(pte&0xffff_f000), 1<<12
 
 	default:
+		// Reserved in every entry below: bits 51:physBits, and XD without
+		// NXE.
+		rsvd := physRsvd
+		if !nxe {
+			rsvd |= pteNX
+		}
 		var table uint64 // guest-physical address of the next table
 		level := 4
 		if pg.EFER&EFERLMA == 0 {
-			// PAE paging: a 4-entry PDPT at CR3[31:5]. PDPTEs carry no
-			// permissions; bits 2:1, 8:5 and 63 are reserved.
+			// PAE paging: a 4-entry PDPT at CR3[31:5], read from memory on
+			// each walk as AMD's nested paging does (see above).
 			va := uint64(uint32(gva))
 			gva = va
+			rsvd |= pteHigh
 			pdpteAddr := pg.CR3&0xffff_ffe0 | va>>30<<3
 			pdpte, err := read64(mem, pdpteAddr)
 			if err != nil {
@@ -247,7 +294,7 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 			if pdpte&pteP == 0 {
 				return 0, &PageFault{gva, code}
 			}
-			if pdpte&(rsvd|pteNX|0x1e6) != 0 {
+			if pdpte&(physRsvd|pteHigh|pteNX) != 0 {
 				return 0, &PageFault{gva, code | PFPresent | PFRsvd}
 			}
 			table, level = pdpte&pteAdr, 2
@@ -259,7 +306,7 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 			if uint64(int64(gva<<(64-width))>>(64-width)) != gva {
 				return 0, ErrNonCanonical
 			}
-			table = pg.CR3 & pteAdr &^ rsvd
+			table = pg.CR3 & pteAdr &^ physRsvd
 		}
 		for ; ; level-- {
 			shift := 12 + 9*uint(level-1)
@@ -297,16 +344,34 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 		}
 	}
 
-	// The walk succeeded; check the combined permissions.
+	// The walk succeeded; check the combined permissions (the order of
+	// Xen's guest_walk_tables; every failure has the same error code).
 	code |= PFPresent
-	switch {
-	case acc.User && !us,
-		acc.Write && !rw && (acc.User || pg.CR0&CR0WP != 0),
-		acc.Fetch && !acc.User && us && pg.CR4&CR4SMEP != 0,
-		acc.Fetch && nx:
+	if !permitted(pg, acc, rw, us, nx) {
 		return 0, &PageFault{gva, code}
 	}
 	return base | gva&(size-1), nil
+}
+
+// permitted applies SDM vol. 3 §4.6 to a translation whose entries give
+// writable rw, user-accessible us and execute-disable nx (combined over all
+// levels).
+func permitted(pg Paging, acc Access, rw, us, nx bool) bool {
+	if acc.Fetch && nx {
+		return false
+	}
+	if acc.User {
+		return us && (!acc.Write || rw)
+	}
+	if us {
+		switch {
+		case acc.Fetch && pg.CR4&CR4SMEP != 0:
+			return false
+		case !acc.Fetch && pg.CR4&CR4SMAP != 0 && (acc.Implicit || !pg.AC):
+			return false
+		}
+	}
+	return !acc.Write || rw || pg.CR0&CR0WP == 0
 }
 
 // ReadVirt reads len(p) bytes at linear address gva as a data read at

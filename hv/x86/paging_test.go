@@ -303,13 +303,19 @@ func TestPagingPAE(t *testing.T) {
 	check(t, "XD reserved without NXE", mem, pgNoNXE, 0x0040_2000, Access{}, 0, PFPresent|PFRsvd)
 	check(t, "no I/D without NXE", mem, pgNoNXE, 0x0040_3000, fetch, 0, 0)
 
-	// PDPTE reserved bits: 2:1, 8:5, 63 and those above PhysBits.
+	// PDPTE reserved bits: 63:52 (XD even with NXE) and those above
+	// PhysBits. Bits 2:1 and 8:5 (Intel's MOV-to-CR3 checks) are accepted:
+	// QEMU's SVM sets A (bit 5) itself and checks none of them.
 	e := mem.get64(pdpt)
 	pg40 := pg
 	pg40.PhysBits = 40
-	for _, bit := range []uint{1, 2, 5, 6, 7, 8, 63, 40, 51} {
+	for _, bit := range []uint{63, 62, 52, 40, 51} {
 		mem.set64(pdpt, e|1<<bit)
 		check(t, fmt.Sprintf("PDPTE bit %d", bit), mem, pg40, 0x0040_1000, Access{}, 0, PFPresent|PFRsvd)
+	}
+	for _, bit := range []uint{1, 2, 5, 6, 7, 8} {
+		mem.set64(pdpt, e|1<<bit)
+		check(t, fmt.Sprintf("PDPTE bit %d", bit), mem, pg40, 0x0040_1000, Access{}, 0x0020_0000, ok)
 	}
 	// With the default PhysBits (52) bit 45 is an address bit: the walk goes
 	// on to an unbacked page directory.
