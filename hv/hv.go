@@ -174,9 +174,12 @@ func (h *Hypervisor) Run() {
 		partial := h.flushStaleConsoles(now)
 		v, ok := h.rq.Pick(now)
 		if !ok {
-			if !h.anyAlive() && h.stop() {
-				h.env.ArmTimer(0)
-				return
+			if !h.anyAlive() {
+				if h.stop() {
+					h.env.ArmTimer(0)
+					return
+				}
+				continue // a request came in: it may create a domain
 			}
 			// Nothing may run: sleep until the next vCPU timer, the end of
 			// the accounting period (capped vCPUs), or a kick.
