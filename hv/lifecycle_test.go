@@ -80,6 +80,9 @@ func TestLifecycleFromAnotherGoroutine(t *testing.T) {
 		t.Fatal(errA, errB)
 	}
 	wait := runAsync(t, h)
+	if h.LookupName("b") != b || h.Lookup(a.ID()) != a || h.LookupName("nobody") != nil {
+		t.Error("Lookup/LookupName do not find the domains")
+	}
 
 	waitCPU(t, h, a.ID(), 0)
 	if err := h.Pause(a); err != nil {
