@@ -15,9 +15,6 @@ const (
 	consOutProd = 3084
 )
 
-// consoleRing holds nothing yet: the ring lives in guest memory.
-type consoleRing struct{}
-
 // drainConsole copies what the guest wrote to its console ring to hv's
 // console and frees the space.
 func (h *Hypervisor) drainConsole(d *Domain) {

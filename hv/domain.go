@@ -1,6 +1,7 @@
 package hv
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -31,21 +32,10 @@ var domainStateNames = [...]string{"building", "running", "paused", "shutdown", 
 
 func (s DomainState) String() string { return domainStateNames[s] }
 
-// Shutdown reasons (Xen's SHUTDOWN_*).
-const (
-	ShutdownPoweroff = 0
-	ShutdownReboot   = 1
-	ShutdownSuspend  = 2
-	ShutdownCrash    = 3
-	ShutdownWatchdog = 4
-)
-
-var shutdownNames = [...]string{"poweroff", "reboot", "suspend", "crash", "watchdog"}
-
-// ShutdownName names a shutdown reason.
+// ShutdownName names a SHUTDOWN_* reason (abi/xen's names).
 func ShutdownName(r uint32) string {
-	if int(r) < len(shutdownNames) {
-		return shutdownNames[r]
+	if n := xen.ShutdownReasonName(r); n != "" {
+		return n
 	}
 	return fmt.Sprintf("reason %d", r)
 }
@@ -81,6 +71,9 @@ type Domain struct {
 	cpuTime int64 // ns its vCPUs ran
 	ev      *event.Domain
 	gnt     *grant.Domain
+	// released is set by release; lingering while its memory waits for
+	// other domains to unmap its grants (it is in h.zombies).
+	released, lingering bool
 }
 
 // ID is the domain ID.
@@ -89,8 +82,12 @@ func (d *Domain) ID() uint16 { return d.id }
 // Name is the domain's name.
 func (d *Domain) Name() string { return d.name }
 
-// State is the domain's state.
-func (d *Domain) State() DomainState { return d.state }
+// State is the domain's state (safe from any goroutine).
+func (d *Domain) State() DomainState {
+	d.hv.mu.Lock()
+	defer d.hv.mu.Unlock()
+	return d.state
+}
 
 // StateString describes the state with its reason.
 func (d *Domain) StateString() string {
@@ -115,8 +112,11 @@ type VCPU struct {
 	slices     uint64
 	cpuTime    int64    // ns spent running
 	insn       [15]byte // instruction fetch buffer
-	xen        xenVCPU
-	lapic      lapic
+	// wakeOnUnpause: something woke the blocked vCPU while its domain was
+	// paused; Unpause makes it runnable.
+	wakeOnUnpause bool
+	xen           xenVCPU
+	lapic         lapic
 }
 
 // DomainConfig describes a domain to build.
@@ -138,8 +138,17 @@ type DomainConfig struct {
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
 // error nothing of the domain remains and the error says what was wrong
-// with it; other domains are unaffected.
+// with it; other domains are unaffected. Safe from any goroutine: the
+// domain is built on the run loop (which owns the backend and the
+// scheduler), so a large image stalls the running domains while it loads.
 func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
+	var d *Domain
+	var err error
+	h.exec(func() { d, err = h.createDomain(cfg) })
+	return d, err
+}
+
+func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	if cfg.VCPUs < 1 {
 		cfg.VCPUs = 1
 	}
@@ -162,11 +171,15 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
+	id, err := h.allocID()
+	if err != nil {
+		return nil, err
+	}
 	mem, err := h.newDomainMemory(cfg)
 	if err != nil {
 		return nil, err
 	}
-	d := &Domain{hv: h, name: cfg.Name, memSize: cfg.Mem, mem: mem, state: DomainBuilding, reports: map[uint32][]uint32{}}
+	d := &Domain{hv: h, id: id, name: cfg.Name, memSize: cfg.Mem, mem: mem, state: DomainBuilding, reports: map[uint32][]uint32{}}
 	fail := func(err error) (*Domain, error) {
 		d.release()
 		return nil, err
@@ -215,10 +228,6 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 		}
 		d.vcpus = append(d.vcpus, v)
 	}
-	h.mu.Lock()
-	d.id = h.nextID
-	h.nextID++
-	h.mu.Unlock()
 	if err := h.addEvents(d); err != nil {
 		return fail(fmt.Errorf("event channels: %w", err))
 	}
@@ -228,9 +237,6 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	if err := h.setupXen(d); err != nil {
 		return fail(err)
 	}
-	h.mu.Lock()
-	h.domains = append(h.domains, d)
-	h.mu.Unlock()
 	weight := uint64(cfg.Weight)
 	if weight == 0 {
 		weight = sched.DefaultWeight
@@ -239,7 +245,10 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	for _, v := range d.vcpus {
 		h.rq.Join(v, int(d.id))
 	}
+	h.mu.Lock()
 	d.state = DomainRunning
+	h.domains = append(h.domains, d)
+	h.mu.Unlock()
 	h.rq.Add(d.vcpus[0])
 	h.kick()
 	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q",
@@ -247,7 +256,23 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 	return d, nil
 }
 
-var _ = xen.HVMStartInfoMagic
+// allocID picks the next free domain ID, Xen-style: IDs go round from the
+// last one given, skipping those still in use by a listed domain or by one
+// whose memory another domain still maps (a zombie), and never 0 (the
+// control domain's, later) or the reserved IDs from DOMID_FIRST_RESERVED.
+func (h *Hypervisor) allocID() (uint16, error) {
+	for range xen.DomIDFirstReserved {
+		id := h.nextID
+		h.nextID++
+		if h.nextID >= xen.DomIDFirstReserved {
+			h.nextID = 1
+		}
+		if h.byID(id) == nil && h.zombies[id] == nil && h.grants.Domain(id) == nil {
+			return id, nil
+		}
+	}
+	return 0, errors.New("no free domain ID")
+}
 
 // extractVmlinux decompresses the ELF kernel inside bzImage bz. It goes to
 // Env's scratch memory when there is some, since hv's own heap is small
@@ -272,31 +297,71 @@ func (h *Hypervisor) extractVmlinux(name string, bz []byte) (vmlinux []byte, rel
 	return buf, release, nil
 }
 
-// release frees the domain's hardware structures and memory.
+// release frees what d holds (Xen's domain_kill, then domain_destroy once
+// nothing refers to it): its vCPUs and their backend structures, its
+// scheduler entries, its event channels, the grant mappings it holds of
+// other domains; then its RAM, nested page tables and grant-table frames
+// (shared_info and vcpu_info live in its RAM). If another domain still
+// maps one of its grants, those last go only when the last such mapping
+// does: the grant package keeps the domain as a zombie and calls
+// grantsGone then. Only the first call does anything.
 func (d *Domain) release() {
+	if d.released {
+		return
+	}
+	d.released = true
+	h := d.hv
 	for _, v := range d.vcpus {
-		d.hv.rq.Leave(v)
-		v.state = VCPUDead
-		v.arch.Destroy()
-	}
-	if d.ev != nil {
-		d.hv.events.RemoveDomain(d.ev)
-		d.ev = nil
-	}
-	if d.gnt != nil {
-		// Other domains' grants this one mapped are undone. If others still
-		// map this domain's grants, its grant state lingers (as a Xen
-		// zombie) until they let go; its RAM is released below only when
-		// nothing is mapped (see releaseMemory).
-		lingering := d.hv.grants.ReleaseDomain(d.gnt)
-		d.gnt = nil
-		if lingering {
-			// Its pages are still mapped by other domains: keep them (and
-			// the nested tables) rather than hand them to someone else.
-			d.hv.logf("domain %d %q: keeping its memory while other domains map its grants", d.id, d.name)
-			return
+		h.rq.Leave(v)
+		if v.state != VCPUDead {
+			v.state = VCPUDead
+			v.arch.Destroy()
 		}
 	}
+	h.rq.RemoveGroup(int(d.id))
+	if d.ev != nil {
+		h.events.RemoveDomain(d.ev)
+		d.ev = nil
+	}
+	if d.gnt == nil {
+		d.freeMemory()
+		return
+	}
+	// Other domains' grants this one mapped are undone. If others still
+	// map this domain's grants, it lingers (a Xen zombie) until they let
+	// go: its pages must not go to anyone else while they are mapped.
+	// Otherwise grantsGone runs before ReleaseDomain returns.
+	g := d.gnt
+	d.gnt = nil
+	h.zombies[d.id] = d
+	if h.grants.ReleaseDomain(g) {
+		d.lingering = true
+		h.logf("domain %d %q: keeping its memory while other domains map its grants", d.id, d.name)
+	}
+}
+
+// grantsGone is the grant package's OnGone: domain id's grant state is gone
+// (released, and no foreign mapping of its grants is left), so its memory
+// and its grant-table frames can be freed.
+func (h *Hypervisor) grantsGone(id uint16, tableMFNs []uint64) {
+	d := h.zombies[id]
+	delete(h.zombies, id)
+	if d != nil {
+		d.freeMemory()
+		if d.lingering {
+			d.lingering = false
+			h.logf("domain %d %q: memory released, no other domain maps its grants any more", d.id, d.name)
+		}
+	}
+	// After the physmap is gone (it mapped the table frames): nothing
+	// refers to them any more.
+	for _, mfn := range tableMFNs {
+		h.env.FreePage(mfn * pageSize)
+	}
+}
+
+// freeMemory releases d's RAM and nested page tables.
+func (d *Domain) freeMemory() {
 	if d.mem != nil {
 		d.mem.Release()
 		d.mem = nil
@@ -310,13 +375,20 @@ func (h *Hypervisor) crashDomain(v *VCPU, why string) {
 	if d.state != DomainRunning && d.state != DomainPaused {
 		return
 	}
+	h.crash(d, v, why)
+}
+
+// crash stops running or paused d, logging why and the state of v (the
+// vCPU whose exit caused it; nil when asked from outside).
+func (h *Hypervisor) crash(d *Domain, v *VCPU, why string) {
 	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q crashed: %s", d.id, d.name, why)
-	fmt.Fprintf(h.out, "hv: vcpu %d state: %s\n", v.id, indent(v.arch.Dump()))
-	d.state = DomainCrashed
+	if v != nil {
+		fmt.Fprintf(h.out, "hv: vcpu %d state: %s\n", v.id, indent(v.arch.Dump()))
+	}
 	d.crash = why
 	d.release()
-	d.state = DomainCrashed
+	d.setState(DomainCrashed)
 }
 
 // shutdownDomain ends d at its guest's request.
@@ -327,58 +399,23 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q shut down: %s", d.id, d.name, ShutdownName(reason))
 	h.logCPUTimes()
-	d.state = DomainShutdown
 	d.shutdown = reason
 	d.release()
-}
-
-// Pause stops scheduling d's vCPUs (safe from the run loop only for now).
-func (h *Hypervisor) Pause(d *Domain) {
-	if d.state != DomainRunning {
-		return
-	}
-	d.state = DomainPaused
-	for _, v := range d.vcpus {
-		if v.state == VCPURunnable || v.state == VCPURunning || v.state == VCPUBlocked {
-			h.rq.Remove(v)
-			v.state = VCPUPaused
-		}
-	}
-}
-
-// Unpause lets d's vCPUs run again.
-func (h *Hypervisor) Unpause(d *Domain) {
-	if d.state != DomainPaused {
-		return
-	}
-	d.state = DomainRunning
-	for _, v := range d.vcpus {
-		if v.state == VCPUPaused {
-			v.state = VCPURunnable
-			h.rq.Add(v)
-		}
-	}
-	h.kick()
-}
-
-// Destroy ends d at once.
-func (h *Hypervisor) Destroy(d *Domain) {
-	if d.state == DomainDead {
-		return
-	}
-	d.release()
-	d.state = DomainDead
+	d.setState(DomainShutdown)
 }
 
 // CleanShutdowns reports whether every domain that ended shut down with
 // poweroff.
 func (h *Hypervisor) CleanShutdowns() bool {
-	for _, d := range h.Domains() {
-		if d.state != DomainShutdown || d.shutdown != ShutdownPoweroff {
-			return false
+	clean := true
+	h.exec(func() {
+		for _, d := range h.domains {
+			if d.state != DomainShutdown || d.shutdown != xen.ShutdownPoweroff {
+				clean = false
+			}
 		}
-	}
-	return true
+	})
+	return clean
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }

@@ -3,6 +3,7 @@ package hv
 import (
 	"fmt"
 
+	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
 )
@@ -154,7 +155,7 @@ func (h *Hypervisor) vcpuDown(v *VCPU) {
 		}
 	}
 	h.logf("domain %d %q: all vCPUs halted with interrupts off; powering off", v.dom.id, v.dom.name)
-	h.shutdownDomain(v.dom, ShutdownPoweroff)
+	h.shutdownDomain(v.dom, xen.ShutdownPoweroff)
 }
 
 func (h *Hypervisor) io(v *VCPU, e backend.Exit) {

@@ -6,9 +6,11 @@
 // core decides what they mean. The core does not import a backend or rt:
 // the hv program wires them in through Env.
 //
-// Concurrency: one goroutine, the run loop (Run), owns every vCPU and runs
-// guests; other goroutines (the console) reach domains only through the
-// methods documented as safe, which take h.mu.
+// Concurrency: one goroutine, the run loop (Run), owns every vCPU and the
+// scheduler and runs guests; other goroutines (the console reader, later a
+// toolstack) reach domains only through the methods documented as safe:
+// lifecycle operations and snapshots are carried out on the run loop
+// (lifecycle.go), a few reads take h.mu.
 package hv
 
 import (
@@ -18,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gozen/event"
@@ -44,7 +47,8 @@ type Env interface {
 	TSC() uint64
 	TSCHz() uint64
 	// AllocPage returns a zeroed machine frame from hv's pool for pages hv
-	// shares with guests (grant-table frames); FreePage returns it.
+	// shares with guests (grant-table frames); FreePage returns it (when
+	// the domain owning a grant table is gone).
 	AllocPage() (uint64, error)
 	FreePage(pa uint64)
 	// PageBytes reaches a machine frame.
@@ -65,9 +69,24 @@ type Hypervisor struct {
 	env Env
 	out io.Writer
 
-	mu      sync.Mutex // guards domains and nextID for other goroutines
-	domains []*Domain
+	// mu guards, for other goroutines: domains (written only by the owner
+	// below, which reads it without mu), the domains' state field, and
+	// running and reqs.
+	mu      sync.Mutex
+	domains []*Domain // listed (not destroyed) domains, in creation order
 	nextID  uint16
+	// zombies are released domains whose memory waits until no other
+	// domain maps their grants (see release).
+	zombies map[uint16]*Domain
+
+	// Ownership of domain state (lifecycle.go): Run holds owner while it
+	// runs; otherwise a caller of exec holds it for one operation. ownerG
+	// is the holder's goroutine ID. reqs are operations queued for the
+	// run loop while running is set.
+	owner   sync.Mutex
+	ownerG  atomic.Uint64
+	running bool
+	reqs    []request
 
 	// rq is the scheduler: weighted fair share with caps, per domain.
 	rq   sched.FairShare[*VCPU]
@@ -96,11 +115,12 @@ type Hypervisor struct {
 // New makes a hypervisor over a backend. Console output (domain lines and
 // hv's own log) goes to out.
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
-	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
+	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, zombies: map[uint16]*Domain{},
+		wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
 	h.hc.Info = xenInfo
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
-	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}, OnGone: h.grantTableGone})
+	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}, OnGone: h.grantsGone})
 	return h
 }
 
@@ -108,7 +128,10 @@ func (h *Hypervisor) logf(format string, args ...any) {
 	fmt.Fprintf(h.out, "hv: "+format+"\n", args...)
 }
 
-// Domains returns a snapshot of the domains (safe from any goroutine).
+// Domains returns the domains not destroyed yet, in creation order (safe
+// from any goroutine; the Domain methods other than ID, Name and State are
+// for the run loop, or for after Run has returned: List gives a snapshot
+// any goroutine may read).
 func (h *Hypervisor) Domains() []*Domain {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -126,12 +149,24 @@ func (h *Hypervisor) kick() {
 // Run schedules vCPUs until no domain is left alive, then returns. It must
 // be called from one goroutine only; it locks that goroutine to its thread,
 // because the backend's per-CPU state (the host save area) belongs to it.
+// While it runs it owns every domain: lifecycle requests from other
+// goroutines are carried out here, between slices.
 func (h *Hypervisor) Run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	h.owner.Lock()
+	h.ownerG.Store(goid())
+	h.mu.Lock()
+	h.running = true
+	h.mu.Unlock()
+	defer func() {
+		h.ownerG.Store(0)
+		h.owner.Unlock()
+	}()
 	idle := time.NewTimer(time.Hour)
 	defer idle.Stop()
 	for {
+		h.runRequests()
 		now := h.env.Now()
 		if h.Debug && now-h.lastDebug > 5e9 {
 			h.lastDebug = now
@@ -143,8 +178,11 @@ func (h *Hypervisor) Run() {
 		v, ok := h.rq.Pick(now)
 		if !ok {
 			if !h.anyAlive() {
-				h.env.ArmTimer(0)
-				return
+				if h.stop() {
+					h.env.ArmTimer(0)
+					return
+				}
+				continue // a request came in: it may create a domain
 			}
 			// Nothing may run: sleep until the next vCPU timer, the end of
 			// the accounting period (capped vCPUs), or a kick.
@@ -183,6 +221,18 @@ func (h *Hypervisor) Run() {
 		// Let hv's other goroutines (console, timers) have the CPU too.
 		runtime.Gosched()
 	}
+}
+
+// stop ends the running phase unless requests are waiting (one may create
+// a domain): those run first, and the loop goes on.
+func (h *Hypervisor) stop() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.reqs) > 0 {
+		return false
+	}
+	h.running = false
+	return true
 }
 
 // runSlice runs v until it blocks, its domain stops, or its slice ends.
@@ -240,6 +290,8 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 		h.setRunstate(v, runstateBlocked)
 	case VCPURunnable:
 		h.setRunstate(v, runstateRunnable)
+	case VCPUPaused:
+		h.rq.Remove(v) // its domain was paused by its own exit
 	default:
 		h.rq.Remove(v)
 	}
@@ -297,6 +349,10 @@ func (h *Hypervisor) kickVCPU(v *VCPU) {
 }
 
 func (h *Hypervisor) unblock(v *VCPU) {
+	if v.state == VCPUBlocked && v.dom.state == DomainPaused {
+		v.wakeOnUnpause = true // Unpause wakes it
+		return
+	}
 	if v.state == VCPUBlocked && v.dom.state == DomainRunning {
 		v.xen.polling, v.xen.pollTimer = false, 0
 		v.state = VCPURunnable
@@ -313,14 +369,15 @@ func (h *Hypervisor) anyAlive() bool {
 	return false
 }
 
-// Summary describes every domain, one line each (safe from any goroutine).
+// Summary describes every domain, one line each, as `xl list` does (safe
+// from any goroutine). Mem is the RAM the domain was built with.
 func (h *Hypervisor) Summary() string {
 	var b strings.Builder
-	ds := h.Domains()
-	sort.Slice(ds, func(i, j int) bool { return ds[i].id < ds[j].id })
-	fmt.Fprintf(&b, "%-4s %-16s %8s %6s  %s\n", "ID", "Name", "Mem(MiB)", "VCPUs", "State")
+	ds := h.List()
+	sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID })
+	fmt.Fprintf(&b, "%-4s %-16s %8s %6s %9s  %s\n", "ID", "Name", "Mem(MiB)", "VCPUs", "Time(s)", "State")
 	for _, d := range ds {
-		fmt.Fprintf(&b, "%-4d %-16s %8d %6d  %s\n", d.id, d.name, d.memSize>>20, len(d.vcpus), d.StateString())
+		fmt.Fprintf(&b, "%-4d %-16s %8d %6d %9.1f  %s\n", d.ID, d.Name, d.MaxMem>>20, d.VCPUs, d.CPUTime.Seconds(), d.Status)
 	}
 	return b.String()
 }

@@ -84,9 +84,22 @@ type fakeVCPU struct {
 	efer     uint64
 	pat      uint64
 	tscOff   uint64
+	// forever, if set, is the exit the guest takes once its script has
+	// run out; page is a frame of the hv pool the vCPU holds, as a real
+	// backend's VMCB (0: none); destroyed is set by Destroy.
+	forever   step
+	be        *fakeBackend
+	page      uint64
+	destroyed bool
 }
 
 func (f *fakeVCPU) Run() backend.Exit {
+	if f.destroyed {
+		panic("destroyed vCPU run")
+	}
+	if len(f.steps) == 0 && f.forever != nil {
+		return f.forever(f)
+	}
 	if len(f.steps) == 0 {
 		panic("guest script ran out")
 	}
@@ -108,13 +121,24 @@ func (f *fakeVCPU) CSBase() uint64               { return 0 }
 func (f *fakeVCPU) CPL() int                     { return 0 }
 func (f *fakeVCPU) TLBFlush()                    {}
 func (f *fakeVCPU) Dump() string                 { return "fake state" }
-func (f *fakeVCPU) Destroy()                     {}
+func (f *fakeVCPU) Destroy()                     { f.destroy() }
 func (f *fakeVCPU) SetPVHEntry(entry, si uint64) { f.rip = entry; f.regs[x86.RBX] = si }
 func (f *fakeVCPU) Interruptible() bool          { return true }
 func (f *fakeVCPU) InjectInterrupt(vec uint8)    { f.irqs = append(f.irqs, vec) }
 func (f *fakeVCPU) RequestInterruptWindow()      {}
 func (f *fakeVCPU) InjectException(vec uint8, _ uint32, _ bool) {
 	f.injected = append(f.injected, vec)
+}
+
+func (f *fakeVCPU) destroy() {
+	if f.destroyed {
+		panic("vCPU destroyed twice")
+	}
+	f.destroyed = true
+	f.be.live--
+	if f.page != 0 {
+		f.be.frames.Free(f.page, 1)
+	}
 }
 
 type fakeBackend struct {
@@ -124,6 +148,12 @@ type fakeBackend struct {
 	hostCPUID func(leaf, sub uint32) (uint32, uint32, uint32, uint32)
 	insn      [3]byte
 	format    npt.Format
+	// forever is every new vCPU's exit after its script (see fakeVCPU).
+	forever step
+	// frames, if set, gives every vCPU a page, as a VMCB; live counts the
+	// vCPUs not destroyed.
+	frames *fakeMachine
+	live   int
 }
 
 func (b *fakeBackend) Name() string             { return "fake" }
@@ -136,7 +166,11 @@ func (b *fakeBackend) HostCPUID(leaf, sub uint32) (uint32, uint32, uint32, uint3
 	return fakeHostCPUID(leaf, sub)
 }
 func (b *fakeBackend) NewVCPU(uint64) (backend.VCPU, error) {
-	v := &fakeVCPU{mode: x86.Mode32, pat: 0x0007040600070406}
+	v := &fakeVCPU{mode: x86.Mode32, pat: 0x0007040600070406, forever: b.forever, be: b}
+	b.live++
+	if b.frames != nil {
+		v.page, _ = b.frames.Alloc(1, 1)
+	}
 	if len(b.scripts) > 0 {
 		v.steps = b.scripts[0]
 		b.scripts = b.scripts[1:]
@@ -254,7 +288,7 @@ func TestCPUIDHypercallShutdown(t *testing.T) {
 	if !strings.Contains(out.String(), "(t) hello\n") {
 		t.Errorf("console output missing: %q", out.String())
 	}
-	if d.State() != DomainShutdown || d.shutdown != ShutdownPoweroff {
+	if d.State() != DomainShutdown || d.shutdown != xen.ShutdownPoweroff {
 		t.Errorf("state %s", d.StateString())
 	}
 	if v := be.vcpus[0]; v.rip != 0x100000+2+3+3 {

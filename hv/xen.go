@@ -32,8 +32,6 @@ type xenDomain struct {
 	upcallVector  uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
 	consoleGFN    uint64
 	consolePort   uint32
-	consoleRing   consoleRing
-	vmAssist      uint64
 	// grantFrames is where each grant-table frame is mapped (index -> gfn).
 	grantFrames map[uint64]uint64
 }

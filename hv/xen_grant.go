@@ -23,15 +23,6 @@ func (f grantFrames) Alloc() (uint64, *[4096]byte, error) {
 	return pa / pageSize, f.h.env.PageBytes(pa), nil
 }
 
-// grantTableGone gives a domain's grant-table frames back to hv's pool once
-// the domain is gone (grant.Config.OnGone): at its release, or later when
-// the last foreign mapping of its grants is undone.
-func (h *Hypervisor) grantTableGone(_ uint16, mfns []uint64) {
-	for _, mfn := range mfns {
-		h.env.FreePage(mfn * pageSize)
-	}
-}
-
 // grantMem is a domain's physmap as the grant package sees it.
 type grantMem struct{ d *Domain }
 

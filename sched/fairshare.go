@@ -1,3 +1,8 @@
+// Package sched holds GoZen's vCPU scheduler for the one physical CPU. It
+// is a pure data structure over comparable handles (the core uses
+// *hv.VCPU), tested on the host; the core's run loop asks it what to run.
+// Its decisions depend only on its inputs (the calls made and the times
+// given), never on Go's randomised map order, so a run is reproducible.
 package sched
 
 // FairShare is a weighted fair-share scheduler with caps, on the model of
@@ -15,9 +20,16 @@ package sched
 // it slept: its pass is raised to the current minimum, as a credit
 // scheduler caps credit.
 //
+// Between entities with the same pass, the one that joined first runs
+// first: entities are scanned in Join order, never in map order.
+//
 // Pure and host-tested; times are nanoseconds supplied by the caller.
 type FairShare[T comparable] struct {
-	ents   map[T]*fsEnt
+	ents map[T]*fsEnt[T]
+	// list holds the entities in Join order: every scan that chooses or
+	// aggregates goes through it, so the result does not depend on map
+	// iteration order.
+	list   []*fsEnt[T]
 	groups map[int]*fsGroup
 	// Period is the accounting period for caps (default 30 ms, like
 	// Xen's credit accounting tick).
@@ -25,7 +37,8 @@ type FairShare[T comparable] struct {
 	periodStart int64
 }
 
-type fsEnt struct {
+type fsEnt[T comparable] struct {
+	key      T
 	group    int
 	runnable bool
 	yielded  bool // gives way at the next Pick
@@ -49,7 +62,7 @@ const (
 
 func (s *FairShare[T]) init() {
 	if s.ents == nil {
-		s.ents = map[T]*fsEnt{}
+		s.ents = map[T]*fsEnt[T]{}
 		s.groups = map[int]*fsGroup{}
 	}
 	if s.Period == 0 {
@@ -86,25 +99,41 @@ func (s *FairShare[T]) group(g int) *fsGroup {
 // Join makes e a member of group g (not yet runnable).
 func (s *FairShare[T]) Join(e T, g int) {
 	s.init()
-	if old, ok := s.ents[e]; ok {
-		s.groups[old.group].ents--
-	}
-	s.ents[e] = &fsEnt{group: g, pass: s.minPass()}
+	s.Leave(e)
+	en := &fsEnt[T]{key: e, group: g, pass: s.minPass()}
+	s.ents[e] = en
+	s.list = append(s.list, en)
 	s.group(g).ents++
 }
 
 // Leave forgets e.
 func (s *FairShare[T]) Leave(e T) {
-	if en, ok := s.ents[e]; ok {
-		s.groups[en.group].ents--
-		delete(s.ents, e)
+	en, ok := s.ents[e]
+	if !ok {
+		return
+	}
+	s.groups[en.group].ents--
+	delete(s.ents, e)
+	for i, x := range s.list {
+		if x == en {
+			s.list = append(s.list[:i], s.list[i+1:]...)
+			break
+		}
+	}
+}
+
+// RemoveGroup forgets group g, once its entities have left (a destroyed
+// domain), so a long-running hypervisor does not accumulate dead groups.
+func (s *FairShare[T]) RemoveGroup(g int) {
+	if gr, ok := s.groups[g]; ok && gr.ents == 0 {
+		delete(s.groups, g)
 	}
 }
 
 func (s *FairShare[T]) minPass() uint64 {
 	var m uint64
 	first := true
-	for _, en := range s.ents {
+	for _, en := range s.list {
 		if en.runnable && (first || en.pass < m) {
 			m, first = en.pass, false
 		}
@@ -147,7 +176,7 @@ func (s *FairShare[T]) Contains(e T) bool {
 // Len is the number of runnable entities.
 func (s *FairShare[T]) Len() int {
 	n := 0
-	for _, en := range s.ents {
+	for _, en := range s.list {
 		if en.runnable {
 			n++
 		}
@@ -188,17 +217,18 @@ func (s *FairShare[T]) capped(g *fsGroup) bool {
 // other may run; either way its yield is used up.
 func (s *FairShare[T]) Pick(now int64) (e T, ok bool) {
 	s.roll(now)
-	var best *fsEnt
-	for k, en := range s.ents {
+	var best *fsEnt[T]
+	for _, en := range s.list {
 		if !en.runnable || s.capped(s.groups[en.group]) {
 			continue
 		}
+		// Strictly smaller: on a tie the earlier joiner keeps the CPU.
 		if best == nil || (best.yielded && !en.yielded) ||
 			(best.yielded == en.yielded && en.pass < best.pass) {
-			best, e = en, k
+			best, e = en, en.key
 		}
 	}
-	for _, en := range s.ents {
+	for _, en := range s.list {
 		en.yielded = false
 	}
 	return e, best != nil

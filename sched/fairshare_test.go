@@ -149,3 +149,66 @@ func TestYieldGivesWay(t *testing.T) {
 		t.Errorf("Pick with only a yielded entity = %q %v", e, ok)
 	}
 }
+
+// Equal entities run in the order they joined, every time: the choice
+// depends only on the calls made, not on Go's randomised map iteration
+// (which the old Pick ranged over, so this failed almost every run).
+func TestPickOrderIsDeterministic(t *testing.T) {
+	names := []string{"h", "c", "a", "g", "e", "b", "f", "d"}
+	for run := 0; run < 100; run++ {
+		var s FairShare[string]
+		for i, n := range names {
+			s.SetGroup(i+1, DefaultWeight, 0)
+			s.Join(n, i+1)
+			s.Add(n)
+		}
+		var got []string
+		now := int64(0)
+		for i := 0; i < 3*len(names); i++ {
+			e, ok := s.Pick(now)
+			if !ok {
+				t.Fatal("nothing runnable")
+			}
+			got = append(got, e)
+			s.Charge(e, 10e6)
+			now += 10e6
+		}
+		for i, e := range got {
+			if want := names[i%len(names)]; e != want {
+				t.Fatalf("run %d: pick order %v, want the join order %v repeated", run, got, names)
+			}
+		}
+	}
+}
+
+// Leave takes an entity out of the order; one that joins again goes last.
+func TestLeaveAndRejoinKeepOrder(t *testing.T) {
+	var s FairShare[string]
+	for _, n := range []string{"a", "b", "c"} {
+		s.Join(n, 1)
+	}
+	s.Leave("a")
+	s.Join("a", 1)
+	for _, n := range []string{"a", "b", "c"} {
+		s.Add(n)
+	}
+	var got []string
+	for i := 0; i < 3; i++ {
+		e, _ := s.Pick(0)
+		got = append(got, e)
+		s.Charge(e, 1e6)
+	}
+	if got[0] != "b" || got[1] != "c" || got[2] != "a" {
+		t.Errorf("order %v, want [b c a]", got)
+	}
+	if s.Len() != 3 {
+		t.Errorf("Len %d", s.Len())
+	}
+	s.Leave("a")
+	s.Leave("b")
+	s.Leave("c")
+	s.RemoveGroup(1)
+	if len(s.groups) != 0 || len(s.list) != 0 {
+		t.Errorf("groups %d, list %d after everyone left", len(s.groups), len(s.list))
+	}
+}

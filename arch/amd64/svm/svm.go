@@ -107,7 +107,6 @@ type Backend struct {
 	iopm      IOPM
 	msrpm     MSRPM
 	asids     ASIDs
-	hostFx    *[fxAreaSize]byte
 	hostFxPA  uintptr
 	hostFxBuf []byte
 }
