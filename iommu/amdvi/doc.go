@@ -70,8 +70,9 @@
 //     and only while both IommuEn and CmdBufEn are set: commands queued
 //     before IommuEn run when it is set. The head register is stored before
 //     it wraps, so it can read as the ring size (CommandQueue masks it).
-//     Reserved bits are checked (an ILLEGAL_COMMAND event is logged but the
-//     command still runs); the encoders here keep them zero (tested).
+//     Reserved bits are checked (an ILLEGAL_COMMAND event is logged, and
+//     INVALIDATE_INTERRUPT_TABLE and INVALIDATE_IOTLB_PAGES are then
+//     skipped); the encoders here keep them zero (tested).
 //   - DTEs: V=0 means untranslated DMA; V=1 TV=1 Mode=0 passes through
 //     with the DTE's IR/IW, so BlockedDTE blocks. Quadword 3 must be zero
 //     and quadword 1 bit 8 (DomainID bit 8) is treated as reserved: an
