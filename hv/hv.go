@@ -69,11 +69,10 @@ type Hypervisor struct {
 	// rq is the scheduler: weighted fair share with caps, per domain.
 	rq   sched.FairShare[*VCPU]
 	wake chan struct{}
-	// input carries console keystrokes from Input to the run loop; focus
-	// is the domain ID they go to (0: hv itself).
+	// input carries console keystrokes from Input to the run loop; con
+	// gives them to the focused domain or hv's monitor (input.go).
 	input chan []byte
-	focus uint16
-	esc   int // consecutive focus-switch keys seen
+	con   console
 	// Guest time: pvclock scaling of the TSC from tscAnchor, shared by all
 	// domains (see time.go).
 	clock pvclock
@@ -94,6 +93,7 @@ type Hypervisor struct {
 // hv's own log) goes to out.
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
+	h.out = h.con.setup(h, out) // the console's writer keeps hv's prompt line whole
 	h.hc.Info = xenInfo
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
