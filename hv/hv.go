@@ -141,6 +141,7 @@ func (h *Hypervisor) Run() {
 		if !ok {
 			if !h.anyAlive() {
 				h.env.ArmTimer(0)
+				h.con.out.closeLine() // end hv's prompt line, if it shows
 				return
 			}
 			// Nothing may run: sleep until the next vCPU timer, the end of

@@ -82,9 +82,12 @@ func TestConsoleFocusCyclesThroughHV(t *testing.T) {
 		t.Errorf("c was typed %q", got)
 	}
 
-	// Lifecycle commands act on the domains, on the run loop.
+	// Lifecycle commands act on the domains, on the run loop. Pausing
+	// prints what the domain wrote so far.
+	a.console.write(h.out, a.name, []byte("unfinished"), 0)
 	out = typ("pause a\r")
-	if a.State() != DomainPaused || a.vcpus[0].state != VCPUPaused || !strings.Contains(out, `domain 1 "a" paused`) {
+	if a.State() != DomainPaused || a.vcpus[0].state != VCPUPaused || !strings.Contains(out, "(a) unfinished\n") ||
+		!strings.Contains(out, `domain 1 "a" paused`) {
 		t.Errorf("pause: %s, vcpu %d, %q", a.StateString(), a.vcpus[0].state, out)
 	}
 	if out := typ("pause 1\r"); !strings.Contains(out, `pause: domain 1 "a": is not running`) {
@@ -167,5 +170,8 @@ func TestConsoleCommandsOnTheRunLoop(t *testing.T) {
 		if !strings.Contains(s, w) {
 			t.Errorf("output lacks %q:\n%s", w, s)
 		}
+	}
+	if !strings.HasSuffix(s, "hv> \n") {
+		t.Errorf("Run left hv's prompt line open: %q", s[max(0, len(s)-40):])
 	}
 }

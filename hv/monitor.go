@@ -374,13 +374,16 @@ func nonZero(cs []Counter) []Counter {
 	return out
 }
 
-var newline = []byte("\n")
+var (
+	newline   = []byte("\n")
+	eraseLine = []byte("\r\x1b[K") // CR, then erase to the end of the line (VT100 EL)
+)
 
 // consoleWriter is hv's console output. While hv has console input, the
 // monitor's line (the prompt and what has been typed) stays the last
 // thing on the screen: output from domains or hv's log that arrives
-// meanwhile starts on a line of its own, and the line is drawn again
-// after it, as a shell's line editor does.
+// meanwhile takes the line's place, and the line is drawn again after it,
+// as a shell's line editor does.
 type consoleWriter struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -397,7 +400,7 @@ func (c *consoleWriter) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	if c.open && !c.cut {
-		c.w.Write(newline)
+		c.w.Write(eraseLine) // the output takes the line's place
 		c.cut = true
 	}
 	n, err := c.w.Write(p)

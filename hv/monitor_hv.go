@@ -52,6 +52,8 @@ func (o hvOps) pause(id uint16) error {
 	if d.state != DomainRunning {
 		return errNotRunning
 	}
+	// What it printed so far shows now, not when it runs again.
+	d.console.flush(o.h.out, d.name)
 	o.h.Pause(d)
 	return nil
 }

@@ -175,7 +175,7 @@ func TestConsoleWriterKeepsThePromptLine(t *testing.T) {
 	w.echo("s", []byte("paus"))
 	w.closeLine()
 	fmt.Fprintf(w, "(a) after\n")
-	want := "(a) before\nhv> pa\n(a) line one\nhv> pau\n(b) partial\nhv> pau\n(b) no newline\nhv> paus\n(a) after\n"
+	want := "(a) before\nhv> pa\r\x1b[K(a) line one\nhv> pau\r\x1b[K(b) partial\nhv> pau\r\x1b[K(b) no newline\nhv> paus\n(a) after\n"
 	if out.String() != want {
 		t.Errorf("console shows\n%q\nwant\n%q", out, want)
 	}
