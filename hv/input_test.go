@@ -130,6 +130,11 @@ func TestConsoleFocusCyclesThroughHV(t *testing.T) {
 	if got := consoleTyped(t, a); got != "xq" {
 		t.Errorf("a was typed %q after console a", got)
 	}
+	// hv's prompt is gone while a has the input: a's output is plain.
+	a.console.write(h.out, a.name, []byte("from a\n"), 0)
+	if out := since(); out != "(a) from a\n" {
+		t.Errorf("a's output while it has the input: %q", out)
+	}
 }
 
 func TestConsoleInputForEndedDomainIsDropped(t *testing.T) {

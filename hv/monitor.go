@@ -100,6 +100,7 @@ type monitor struct {
 	line []byte
 	cr   bool // the last key was '\r': a '\n' right after it ends nothing
 	seq  int  // escape-sequence state: 0 none, 1 after ESC, 2 in CSI/SS3
+	away bool // a command gave console input to a domain: no prompt until it is back
 }
 
 func newMonitor(ops monitorOps, out *consoleWriter) *monitor {
@@ -130,7 +131,10 @@ func monitorCommands() []monCommand {
 
 // show starts the monitor's line on the console: the prompt and whatever
 // was typed before input last went elsewhere.
-func (m *monitor) show() { m.out.openLine(monPrompt, m.line) }
+func (m *monitor) show() {
+	m.away = false
+	m.out.openLine(monPrompt, m.line)
+}
 
 // hide ends the monitor's line on the console, when input goes elsewhere.
 func (m *monitor) hide() { m.out.closeLine() }
@@ -162,7 +166,9 @@ func (m *monitor) key(c byte) {
 		m.line = m.line[:0]
 		m.out.closeLine()
 		m.exec(line)
-		m.show()
+		if !m.away {
+			m.show()
+		}
 	case c == keyDEL || c == keyBS:
 		if len(m.line) > 0 {
 			m.line = m.line[:len(m.line)-1]
@@ -303,7 +309,11 @@ func (m *monitor) console(args []string) error {
 	if !d.alive() {
 		return fmt.Errorf("domain %d %q is %s", d.ID, d.Name, d.State)
 	}
-	return m.ops.focus(d.ID)
+	if err := m.ops.focus(d.ID); err != nil {
+		return err
+	}
+	m.away = true
+	return nil
 }
 
 func (m *monitor) mem([]string) error {
