@@ -40,6 +40,17 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 		if o.args != nil {
 			args = o.args(extra)
 		}
+		n := uint64(1)
+		if o.count != nil {
+			n = o.count(extra)
+		}
+		// The output buffers are those the structure names as the call
+		// is made: the call may overwrite the structure itself (when the
+		// guest's buffer overlaps it), which is the guest's business.
+		allowed := [][2]uint64{{argAt, argAt + n*uint64(o.size)}}
+		if o.outputs != nil {
+			allowed = append(allowed, o.outputs(g)...)
+		}
 		ret := g.call(o.nr, args...)
 		if ret < 0 {
 			if e := xen.Errno(-ret); !e.Guest() {
@@ -47,14 +58,6 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 			}
 		} else if ret > 1<<32 {
 			t.Fatalf("result %#x", ret)
-		}
-		n := uint64(1)
-		if o.count != nil {
-			n = o.count(extra)
-		}
-		allowed := [][2]uint64{{argAt, argAt + n*uint64(o.size)}}
-		if o.outputs != nil {
-			allowed = append(allowed, o.outputs(g)...)
 		}
 	writes:
 		for _, w := range g.writes {
