@@ -135,6 +135,11 @@ define_scenarios() {
 		'+^\(b\) beta 1$' '+^\(b\) beta 8$' '+"b" shut down: poweroff' '+"f" shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "domain=f,mem=16M,module=0 domain=b,mem=16M,module=1" \
 		-initrd "$GUEST flood 20000,$GUEST count 8 beta"
+	# hv's console while domains run (tests/console.chat types the commands).
+	# Destroyed domains did not power off, so hv ends with code 1.
+	scenario console 300 1 'console input now goes to hv' '+"b" destroyed from the console' \
+		'+"a" destroyed from the console' '+^a +1 +[0-9]+ +1 +paused' '!crashed' '!panic' @chat=tests/console.chat \
+		-kernel "$HV" -append "$two" -initrd "$GUEST count 1000000 alpha,$GUEST count 1000000 beta"
 	scenario balloon 30 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
 	# Issue 14 §2: a guest draining its p2m pool (page tables 1 GiB apart) beside a neighbour.
@@ -388,10 +393,6 @@ input_files() {
 	done
 }
 
-# run_chat LIMIT RAW ERR CHATFILE CMD...: run CMD with its console on a FIFO
-# and play CHATFILE against it: "expect REGEX" waits (up to LIMIT seconds in
-# all) until the sanitized console output matches, "send TEXT" types TEXT and
-# Enter, "key ESCAPES" types raw bytes (printf escapes), "sleep N" pauses. Returns CMD's exit status (124 on timeout).
 # selected_uses TEXT: whether a selected scenario's arguments mention TEXT.
 selected_uses() {
 	local name
@@ -401,36 +402,83 @@ selected_uses() {
 	return 1
 }
 
+# run_chat LIMIT RAW ERR FAIL CHATFILE CMD...: run CMD with its console on a
+# FIFO and play CHATFILE against it, one command a line (# starts a comment):
+#   expect REGEX   wait until the console output so far has a line matching
+#   send TEXT      type TEXT and Enter (CR)
+#   key ESCAPES    type raw bytes (printf escapes, e.g. \x1d)
+#   sleep N        pause N seconds
+#   mark           remember the end of the output: next and absent look past it
+#   next REGEX     wait for a line matching after the mark, and move the mark
+#                  past it (so two nexts need two lines)
+#   absent REGEX   no line since the last `mark` command may match
+# Waiting gives up after LIMIT seconds in all. A chat that gives up, or an
+# absent that fails, writes why to FAIL (and the latter stops CMD).
+# Returns CMD's exit status (124 or 137 on timeout).
 run_chat() {
-	local limit=$1 raw=$2 err=$3 chat=$4
-	shift 4
-	local fifo pid deadline op arg
+	local limit=$1 raw=$2 err=$3 fail=$4 chat=$5
+	shift 5
+	local fifo pid deadline op arg snap=$raw.snap mark=0 amark=0 hit
 	: >"$raw"
+	: >"$fail"
 	fifo=$(mktemp -u "$SCRATCH/chat.XXXXXX")
 	mkfifo "$fifo"
 	timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &
 	pid=$!
 	exec {chatfd}>"$fifo"
 	deadline=$((SECONDS + limit))
+	# The output is sanitized into a file first: grep -q on a pipe would
+	# make the pipeline fail (SIGPIPE) on long logs, under pipefail.
 	while read -r op arg; do
 		case $op in
-		expect)
-			until sanitize <"$raw" | grep -aEq -e "$arg"; do
+		expect | next)
+			local from=1
+			[[ $op == next ]] && from=$((mark + 1))
+			while :; do
+				# Whether to give up is decided before looking, so that
+				# output written just before CMD ended is seen.
+				local last=0
 				if ((SECONDS >= deadline)) || ! kill -0 "$pid" 2>/dev/null; then
+					last=1
+				fi
+				sanitize <"$raw" >"$snap"
+				hit=$(tail -n "+$from" "$snap" | grep -aEn -m 1 -e "$arg") && break
+				if ((last)); then
+					echo "chat: gave up at \"$op $arg\"" >>"$fail"
 					break 2
 				fi
 				sleep 0.5
 			done
+			[[ $op == next ]] && mark=$((mark + ${hit%%:*}))
+			;;
+		mark)
+			sanitize <"$raw" >"$snap"
+			mark=$(wc -l <"$snap")
+			amark=$mark
+			;;
+		absent)
+			sanitize <"$raw" >"$snap"
+			if hit=$(tail -n "+$((amark + 1))" "$snap" | grep -aE -m 1 -e "$arg"); then
+				echo "chat: \"absent $arg\" failed: $hit" >>"$fail"
+				kill "$pid" 2>/dev/null
+				break
+			fi
 			;;
 		send) printf '%s\r' "$arg" >&"$chatfd" ;;
 		key) printf "$arg" >&"$chatfd" ;; # printf escapes, e.g. \x1d
 		sleep) sleep "$arg" ;;
+		'' | '#'*) ;;
+		*)
+			echo "chat: unknown command \"$op\" in $chat" >>"$fail"
+			kill "$pid" 2>/dev/null
+			break
+			;;
 		esac
 	done <"$chat"
 	wait "$pid"
 	local st=$?
 	exec {chatfd}>&-
-	rm -f "$fifo"
+	rm -f "$fifo" "$snap"
 	return "$st"
 }
 
@@ -467,8 +515,11 @@ run_scenario() {
 	local start status
 	start=$(now_ms)
 	if [[ -n ${S_CHAT[$name]:-} ]]; then
-		run_chat "$t" "$raw" "$err" "${S_CHAT[$name]}" "${cmd[@]}"
+		run_chat "$t" "$raw" "$err" "$SCRATCH/$name.chatfail" "${S_CHAT[$name]}" "${cmd[@]}"
 		status=$?
+		while IFS= read -r f; do
+			reasons+=("$f")
+		done <"$SCRATCH/$name.chatfail"
 	else
 		timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
 		status=$?

@@ -8,9 +8,12 @@
 #   ./run.sh HV-CMDLINE...        hv alone, with this command line (e.g. selftest)
 #
 # Keys: typing goes to the domU's hvc0; Ctrl-] three times moves the console
-# to the next domain and then to hv's own console, which answers help, mem,
-# stats, poweroff (or q). `poweroff` in the domU ends it, and hv stops when
-# every domain has. Leave QEMU at any time with Ctrl-A X.
+# to the next domain and then to hv's own console (hv>), which answers help,
+# list, pause/unpause/destroy NAME, console NAME, mem and stats while the
+# domains run; Ctrl-] three times again goes back to the domU. `poweroff` in
+# the domU ends it, and hv stops when every domain has. hv alone (./run.sh
+# OPTIONS) has a smaller console: help, mem, stats, poweroff (or q). Leave
+# QEMU at any time with Ctrl-A X.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -34,5 +37,5 @@ fi
 go run ./tools/mkdomu -o out/linux
 cmdline="loglvl=info domain=debian,mem=256M,module=0,ramdisk=1"
 echo "==> booting out/hv.bin with \"$cmdline\" and Debian's $(sed -n 's/^release=//p' out/linux/VERSION 2>/dev/null) kernel"
-echo "==> the console is the domU's shell once it is up; Ctrl-] x3 switches to hv; Ctrl-A X quits QEMU"
+echo "==> the console is the domU's shell once it is up; Ctrl-] x3 switches to hv's console (help); Ctrl-A X quits QEMU"
 exec "${qemu[@]}" -append "$cmdline" -initrd "out/linux/vmlinuz console=hvc0,out/linux/initramfs.cpio"

@@ -409,6 +409,7 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 func (h *Hypervisor) CleanShutdowns() bool {
 	clean := true
 	h.exec(func() {
+		clean = !h.unclean // a domain destroyed before it powered off
 		for _, d := range h.domains {
 			if d.state != DomainShutdown || d.shutdown != xen.ShutdownPoweroff {
 				clean = false

@@ -78,6 +78,9 @@ type Hypervisor struct {
 	// zombies are released domains whose memory waits until no other
 	// domain maps their grants (see release).
 	zombies map[uint16]*Domain
+	// unclean is set when a domain that had not powered off was destroyed
+	// (CleanShutdowns).
+	unclean bool
 
 	// Ownership of domain state (lifecycle.go): Run holds owner while it
 	// runs; otherwise a caller of exec holds it for one operation. ownerG
@@ -91,11 +94,10 @@ type Hypervisor struct {
 	// rq is the scheduler: weighted fair share with caps, per domain.
 	rq   sched.FairShare[*VCPU]
 	wake chan struct{}
-	// input carries console keystrokes from Input to the run loop; focus
-	// is the domain ID they go to (0: hv itself).
+	// input carries console keystrokes from Input to the run loop; con
+	// gives them to the focused domain or hv's monitor (input.go).
 	input chan []byte
-	focus uint16
-	esc   int // consecutive focus-switch keys seen
+	con   console
 	// Guest time: pvclock scaling of the TSC from tscAnchor, shared by all
 	// domains (see time.go).
 	clock pvclock
@@ -117,6 +119,7 @@ type Hypervisor struct {
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, zombies: map[uint16]*Domain{},
 		wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
+	h.out = h.con.setup(h, out) // the console's writer keeps hv's prompt line whole
 	h.hc.Info = xenInfo
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
@@ -180,6 +183,7 @@ func (h *Hypervisor) Run() {
 			if !h.anyAlive() {
 				if h.stop() {
 					h.env.ArmTimer(0)
+					h.con.out.closeLine() // end hv's prompt line, if it shows
 					return
 				}
 				continue // a request came in: it may create a domain

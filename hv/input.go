@@ -1,15 +1,43 @@
 package hv
 
-// Console input. hv's serial console belongs to one domain at a time: its
-// keystrokes go into that domain's console ring. Pressing Ctrl-] three
-// times in a row moves the focus to the next domain (and from the last one
-// back to hv itself), the way Xen uses Ctrl-A three times; GoZen uses Ctrl-]
-// because QEMU's -nographic console takes Ctrl-A for itself.
+import "io"
+
+// Console input. hv's serial console belongs to one domain at a time, or
+// to hv itself: keystrokes go into the focused domain's console ring, or
+// to hv's monitor (monitor.go). At first the focus is on the first domain.
+// Pressing Ctrl-] three times in a row moves it on: hv → domain 1 →
+// domain 2 → … → hv, skipping domains that have ended, the way Xen cycles
+// with Ctrl-A three times. GoZen uses Ctrl-] because QEMU's -nographic
+// console takes Ctrl-A for itself.
 const (
 	// FocusKey is the key that, pressed FocusPresses times, switches focus.
 	FocusKey     = 0x1d // Ctrl-]
 	FocusPresses = 3
 )
+
+// console is the input side of hv's console. It belongs to the run loop,
+// like the domains it hands keystrokes to.
+type console struct {
+	started bool   // focus has been chosen (on the first keystroke)
+	focus   uint16 // domain ID that gets input; 0: hv's monitor
+	esc     int    // consecutive focus-switch keys seen
+	told    uint16 // ended domain whose dropped input was last reported
+	out     *consoleWriter
+	mon     *monitor
+	host    Host
+}
+
+// setup makes the console's output writer over out, which all of hv's
+// console output goes through, and the monitor.
+func (c *console) setup(h *Hypervisor, out io.Writer) io.Writer {
+	c.out = &consoleWriter{w: out}
+	c.mon = newMonitor(hvOps{h}, c.out)
+	return c.out
+}
+
+// SetHost gives the console's mem and stats commands the hv program's view
+// of the machine. Call it before Run.
+func (h *Hypervisor) SetHost(host Host) { h.con.host = host }
 
 // Input queues console keystrokes for the focused domain. It is safe to
 // call from any goroutine (the console reader).
@@ -34,54 +62,98 @@ func (h *Hypervisor) pollInput() {
 	}
 }
 
+// handleInput gives typed bytes to whoever has the focus, switching focus
+// on Ctrl-] three times. It runs on the run loop.
 func (h *Hypervisor) handleInput(b []byte) {
-	if h.focus == 0 && len(h.domains) > 0 {
-		h.setFocus(h.domains[0].id)
+	c := &h.con
+	if !c.started {
+		c.started = true
+		h.setFocus(h.nextAlive(0))
 	}
-	var out []byte
-	for _, c := range b {
-		if c == FocusKey {
-			h.esc++
-			if h.esc == FocusPresses {
-				h.esc = 0
-				h.nextFocus()
+	var pending []byte // bytes for the focused domain
+	send := func() {
+		if len(pending) > 0 {
+			h.toDomain(pending)
+			pending = pending[:0]
+		}
+	}
+	give := func(x byte) {
+		if c.focus != 0 {
+			pending = append(pending, x)
+			return
+		}
+		c.mon.key(x) // may run a command that moves the focus
+	}
+	for _, x := range b {
+		if x == FocusKey {
+			c.esc++
+			if c.esc == FocusPresses {
+				c.esc = 0
+				send()
+				h.setFocus(h.nextAlive(c.focus))
 			}
 			continue
 		}
-		for ; h.esc > 0; h.esc-- {
-			out = append(out, FocusKey) // fewer than three: they were meant for the guest
+		for ; c.esc > 0; c.esc-- {
+			give(FocusKey) // fewer than three: they were meant for the guest
 		}
-		out = append(out, c)
+		give(x)
 	}
-	if len(out) == 0 {
-		return
-	}
+	send()
+}
+
+// toDomain writes input into the focused domain's console ring. Input for
+// a domain that has ended is dropped, with one line saying so.
+func (h *Hypervisor) toDomain(b []byte) {
+	c := &h.con
 	for _, d := range h.domains {
-		if d.id == h.focus && d.state == DomainRunning {
-			h.consoleInput(d, out)
+		if d.id != c.focus {
+			continue
+		}
+		if d.state == DomainRunning || d.state == DomainPaused {
+			h.consoleInput(d, b)
 			return
 		}
+		if c.told != d.id {
+			c.told = d.id
+			h.logf("domain %d %q has ended: its input is dropped (press Ctrl-] three times to switch)", d.id, d.name)
+		}
+		return
+	}
+	// Destroyed: no longer listed.
+	if c.told != c.focus {
+		c.told = c.focus
+		h.logf("domain %d is gone: its input is dropped (press Ctrl-] three times to switch)", c.focus)
 	}
 }
 
-func (h *Hypervisor) nextFocus() {
+// nextAlive is the domain after ID after in the focus cycle: the next live
+// domain by ID, or 0 (hv) after the last.
+func (h *Hypervisor) nextAlive(after uint16) uint16 {
 	next := uint16(0)
 	for _, d := range h.domains {
-		if d.state == DomainRunning && d.id > h.focus {
+		if (d.state == DomainRunning || d.state == DomainPaused) && d.id > after && (next == 0 || d.id < next) {
 			next = d.id
-			break
 		}
 	}
-	h.setFocus(next)
+	return next
 }
 
+// setFocus gives console input to domain id, or to hv's monitor (0), and
+// says so on the console.
 func (h *Hypervisor) setFocus(id uint16) {
-	h.focus = id
+	c := &h.con
+	if c.focus == 0 && c.started {
+		c.mon.hide()
+	}
+	c.focus = id
+	c.told = 0
 	for _, d := range h.domains {
 		if d.id == id {
 			h.logf("console input now goes to domain %d %q (press Ctrl-] three times to switch)", d.id, d.name)
 			return
 		}
 	}
-	h.logf("console input now goes to hv (press Ctrl-] three times to switch)")
+	h.logf("console input now goes to hv: type help for commands (press Ctrl-] three times to switch)")
+	c.mon.show()
 }

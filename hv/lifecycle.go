@@ -3,6 +3,7 @@ package hv
 import (
 	"errors"
 	"fmt"
+	"gozen/abi/xen"
 	"runtime"
 	"time"
 )
@@ -272,6 +273,9 @@ func (h *Hypervisor) destroy(d *Domain) error {
 		d.console.flush(h.out, d.name)
 		h.logf("domain %d %q destroyed", d.id, d.name)
 		d.release()
+		h.unclean = true // it never shut down: CleanShutdowns remembers
+	} else if d.state != DomainShutdown || d.shutdown != xen.ShutdownPoweroff {
+		h.unclean = true
 	}
 	d.setState(DomainDead)
 	h.unlist(d)

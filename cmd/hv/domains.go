@@ -119,6 +119,7 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	}
 	h := hv.New(be, platform{paging: be.PagingFormat()}, os.Stdout)
 	h.Debug = debug
+	h.SetHost(host{})
 	mods := rt.Modules()
 	started := 0
 	for _, s := range specs {
@@ -173,6 +174,26 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	}
 	fmt.Println("hv: all domains have ended, not all cleanly")
 	return rt.ExitFailure
+}
+
+// host tells hv's console (its mem and stats commands) about the machine,
+// from rt and the Go runtime.
+type host struct{}
+
+func (host) Memory() hv.HostMemory {
+	m := rt.ReadMemStats()
+	var g runtime.MemStats
+	runtime.ReadMemStats(&g) // stops the world briefly: a person asked
+	return hv.HostMemory{HVPool: m.HVPool, HVFree: m.HVFree, GuestPool: m.GuestPool, GuestFree: m.GuestFree,
+		HeapInUse: g.HeapInuse, HeapSys: g.HeapSys}
+}
+
+func (host) Counters() []hv.Counter {
+	c := rt.ReadCounters()
+	m := rt.ReadMemStats()
+	return []hv.Counter{{Name: "traps", Value: c.Traps}, {Name: "syscalls", Value: c.Syscalls},
+		{Name: "timer_irqs", Value: c.TimerIRQs}, {Name: "hv_timer_fired", Value: c.HVTimerFired}, {Name: "switches", Value: c.Switches},
+		{Name: "threads", Value: uint64(c.Threads)}, {Name: "pages_faulted", Value: m.PagesFaulted}}
 }
 
 // forwardInput passes serial-console keystrokes to the hypervisor, which
