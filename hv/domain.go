@@ -82,6 +82,7 @@ type Domain struct {
 	cpuTime int64 // ns its vCPUs ran
 	ev      *event.Domain
 	gnt     *grant.Domain
+	io      domainIO // port I/O: PIT channel 2, exit counts (portcount.go)
 }
 
 // ID is the domain ID.
@@ -195,14 +196,8 @@ func (h *Hypervisor) CreateDomain(cfg DomainConfig) (*Domain, error) {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 	}
-	if err := mem.WritePhys(loader.MPTableBase, loader.MPTable(cfg.VCPUs)); err != nil {
-		return fail(fmt.Errorf("MP table: %w", err))
-	}
-	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(cfg.Mem), cfg.Cmdline, mods, 0)
+	bi, err := writeBootInfo(mem, cfg, mods)
 	if err != nil {
-		return fail(fmt.Errorf("boot information: %w", err))
-	}
-	if err := mem.WritePhys(bi.Paddr, bi.Bytes); err != nil {
 		return fail(err)
 	}
 	for i := 0; i < cfg.VCPUs; i++ {
@@ -315,6 +310,7 @@ func (h *Hypervisor) crashDomain(v *VCPU, why string) {
 	}
 	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q crashed: %s", d.id, d.name, why)
+	h.logPortExits(d)
 	fmt.Fprintf(h.out, "hv: vcpu %d state: %s\n", v.id, indent(v.arch.Dump()))
 	d.state = DomainCrashed
 	d.crash = why
@@ -329,6 +325,7 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	}
 	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q shut down: %s", d.id, d.name, ShutdownName(reason))
+	h.logPortExits(d)
 	h.logCPUTimes()
 	d.state = DomainShutdown
 	d.shutdown = reason
