@@ -351,7 +351,7 @@ func (d *lzmaDecoder) decodeChunk(rc rangeDecoder, out []byte, dictStart, pos, e
 	for pos < end {
 		dpos := uint32(pos - dictStart)
 		posState := dpos & pbMask
-		if rc, b = rc.bit(&p.isMatch[(state<<4|posState)]); b == 0 {
+		if rc, b = rc.bit(&p.isMatch[(state<<4 | posState)]); b == 0 {
 			// A literal.
 			var prev uint32
 			if pos > dictStart {
@@ -396,7 +396,7 @@ func (d *lzmaDecoder) decodeChunk(rc rangeDecoder, out []byte, dictStart, pos, e
 		} else {
 			// A match at one of the last four distances.
 			if rc, b = rc.bit(&p.isRepG0[state]); b == 0 {
-				if rc, b = rc.bit(&p.isRep0Long[(state<<4|posState)]); b == 0 {
+				if rc, b = rc.bit(&p.isRep0Long[(state<<4 | posState)]); b == 0 {
 					// A short rep: one byte at the last distance.
 					if rep0 >= dpos {
 						return rc, fmt.Errorf("distance %d at position %d of the dictionary", rep0+1, dpos)
