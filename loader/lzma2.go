@@ -247,20 +247,9 @@ func (rc rangeDecoder) bit(p *prob) (rangeDecoder, uint32) {
 	return rc, 1
 }
 
-// tree decodes an n-bit number, most significant bit first, with the
-// probabilities p[1 : 1<<n] arranged as a binary tree.
-func (rc rangeDecoder) tree(p []prob, n uint32) (rangeDecoder, uint32) {
-	m := uint32(1)
-	for range n {
-		var b uint32
-		rc, b = rc.bit(&p[m])
-		m = m<<1 | b
-	}
-	return rc, m - 1<<n
-}
-
-// tree3 is tree for n = 3 (the match lengths below 18), with the bounds
-// check done once.
+// tree3 decodes a 3-bit number (the match lengths below 18), most
+// significant bit first, with the probabilities p[1:8] arranged as a binary
+// tree.
 func (rc rangeDecoder) tree3(p *[8]prob) (rangeDecoder, uint32) {
 	var b uint32
 	m := uint32(1)
@@ -270,6 +259,29 @@ func (rc rangeDecoder) tree3(p *[8]prob) (rangeDecoder, uint32) {
 	m = m<<1 | b
 	rc, b = rc.bit(&p[m&7])
 	return rc, (m<<1 | b) - 8
+}
+
+// tree6 and tree8 decode 6- and 8-bit numbers (the distance slots, the
+// long match lengths) the same way; with the array's size known, masking
+// the index drops the bounds checks.
+func (rc rangeDecoder) tree6(p *[1 << 6]prob) (rangeDecoder, uint32) {
+	m := uint32(1)
+	for range 6 {
+		var b uint32
+		rc, b = rc.bit(&p[m&(1<<6-1)])
+		m = m<<1 | b
+	}
+	return rc, m - 1<<6
+}
+
+func (rc rangeDecoder) tree8(p *[1 << 8]prob) (rangeDecoder, uint32) {
+	m := uint32(1)
+	for range 8 {
+		var b uint32
+		rc, b = rc.bit(&p[m&(1<<8-1)])
+		m = m<<1 | b
+	}
+	return rc, m - 1<<8
 }
 
 // reverseTree decodes an n-bit number, least significant bit first, with
@@ -311,14 +323,14 @@ func (rc rangeDecoder) length(l *lenProbs, posState uint32) (rangeDecoder, uint3
 		rc, v = rc.tree3(&l.mid[posState&(posStatesMax-1)])
 		return rc, 8 + v
 	}
-	rc, v = rc.tree(l.high[:], 8)
+	rc, v = rc.tree8(&l.high)
 	return rc, 16 + v
 }
 
 // distance decodes a new match distance minus one, for a match of length
 // len+matchMinLen. 0xFFFFFFFF is LZMA's end marker.
 func (rc rangeDecoder) distance(p *lzmaProbs, len uint32) (rangeDecoder, uint32) {
-	rc, slot := rc.tree(p.distSlot[min(len, lenToDistStates-1)][:], 6)
+	rc, slot := rc.tree6(&p.distSlot[min(len, lenToDistStates-1)])
 	if slot < 4 {
 		return rc, slot
 	}
