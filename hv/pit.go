@@ -14,9 +14,10 @@ import "math/bits"
 // waiting for the count to move: 100,000 port exits, about 2 s under TCG.
 // (Xen gives a PVH domU no PIT either and pays the same loop; on hardware
 // it costs it about 0.1 s.) A counter that counts makes the loop end: Linux
-// watches the count fall, and under TCG gives up after a few reads because
-// the reads are too slow to time it to 500 ppm; the TSC frequency then
-// comes from the pvclock (xen_tsc_khz).
+// watches the count fall and, when a read takes too long to time the PIT to
+// 500 ppm (as under TCG), gives up after a few dozen reads; with faster exits
+// it calibrates for at most 50 ms. The TSC frequency comes from the pvclock
+// (xen_tsc_khz) either way.
 //
 // Modelled: the control word for channel 2 (mode, access mode, counter
 // latch and read-back latch commands), the count (loaded through port 0x42,
