@@ -1,50 +1,95 @@
 #!/usr/bin/env bash
 # bench/linux-boot.sh [RUNS] - Debian's Linux 6.1 with the u-root initramfs,
-# booted (a) directly by QEMU through its PVH entry and (b) as a PVH domU
-# under GoZen, same QEMU flags (TCG, -cpu qemu64,+svm,+npt), RUNS times each
-# (default 3). Reports wall-clock seconds from QEMU start until the
-# userspace marker GOZEN-USERSPACE-UP appears on the console, medians and
-# their ratio.
+# three ways, same QEMU flags (TCG, -cpu qemu64,+svm,+npt,+rdrand), RUNS
+# times each (default 5), interleaved:
+#
+#   qemu      QEMU boots the bzImage itself (-kernel vmlinuz, console=ttyS0),
+#             with -m 256M: the RAM the domU gets below;
+#   vmlinux   hv (-m 1G) builds a 256 MiB PVH domU from the vmlinux;
+#   bzimage   the same from the bzImage, which hv decompresses.
+#
+# It reports wall-clock seconds from QEMU start until the userspace marker
+# GOZEN-USERSPACE-UP appears on the console, the medians and their ratios.
+# In the hv runs it then types "poweroff" and reads the port I/O exit counts
+# hv logs when the domain ends. Finally it boots the vmlinux once more with
+# pci=noearly on the kernel command line, to count the port exits without
+# Linux's AMD GART probe (see README, "Port I/O a PVH Linux still does").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-runs=${1:-3}
+runs=${1:-5}
 lx=out/linux
 ./scripts/get-kernel.sh "$lx" >/dev/null
 go run ./tools/mkdomu -o "$lx" -vmlinux >/dev/null
 go run ./tools/mkimage -o out >/dev/null
-common=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand -m 1G -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+common=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+hvargs() { # hvargs KERNEL [EXTRA CMDLINE]
+	echo "-m 1G -kernel out/hv.bin -append hvmem=200M_domain=linux,mem=256M,module=0,ramdisk=1 -initrd $1_console=hvc0${2:+_$2},$lx/initramfs.cpio"
+}
 
-# time_to_marker CMD...: seconds until the marker, then QEMU is stopped.
-time_to_marker() {
-	local log start
-	log=$(mktemp)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# boot NAME ARGS...: boots QEMU with ARGS (underscores in an argument stand
+# for spaces), prints the seconds until the marker; for hv it then powers
+# the domain off and leaves hv's port-exit line in $tmp/NAME.ports.
+boot() {
+	local name=$1 log=$tmp/$1.log fifo=$tmp/$1.in start pid t="" args=()
+	shift
+	for a in "$@"; do args+=("${a//_/ }"); done
+	rm -f "$fifo" && mkfifo "$fifo"
 	start=$(date +%s.%N)
-	"$@" </dev/null >"$log" 2>&1 &
-	local pid=$!
-	for _ in $(seq 1 1200); do
+	qemu-system-x86_64 "${common[@]}" "${args[@]}" <"$fifo" >"$log" 2>&1 &
+	pid=$!
+	exec 3>"$fifo"
+	for _ in $(seq 1 2400); do
 		if grep -aq GOZEN-USERSPACE-UP "$log"; then
-			echo "$(date +%s.%N) - $start" | bc
-			kill "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-			rm -f "$log"
-			return 0
+			t=$(echo "$(date +%s.%N) - $start" | bc)
+			break
 		fi
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
+	if [ -n "$t" ] && [ "$name" != qemu ]; then
+		for _ in $(seq 1 200); do # the shell's prompt
+			grep -aq '^(linux) \$' "$log" && break
+			sleep 0.05
+		done
+		printf 'poweroff\r' >&3
+		for _ in $(seq 1 600); do
+			grep -aq 'port I/O exits' "$log" && break
+			sleep 0.1
+		done
+		grep -a 'port I/O exits' "$log" | tail -1 | sed 's/.*": //' >"$tmp/$name.ports" || true
+	fi
+	exec 3>&-
 	kill "$pid" 2>/dev/null || true
-	echo "marker never appeared" >&2
-	return 1
+	wait "$pid" 2>/dev/null || true
+	if [ -z "$t" ]; then
+		echo "$name: marker never appeared; log:" >&2
+		tail -20 "$log" >&2
+		return 1
+	fi
+	echo "$t"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-direct=() gozen=()
+q=() v=() z=()
 for i in $(seq 1 "$runs"); do
-	direct+=("$(time_to_marker qemu-system-x86_64 "${common[@]}" -kernel "$lx/vmlinux" -initrd "$lx/initramfs.cpio" -append "console=ttyS0")")
-	gozen+=("$(time_to_marker qemu-system-x86_64 "${common[@]}" -kernel out/hv.bin \
-		-append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" -initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio")")
-	echo "run $i: direct ${direct[-1]} s, under GoZen ${gozen[-1]} s"
+	q+=("$(boot qemu -m 256M -kernel "$lx/vmlinuz" -initrd "$lx/initramfs.cpio" -append console=ttyS0)")
+	# shellcheck disable=SC2046
+	v+=("$(boot vmlinux $(hvargs "$lx/vmlinux"))")
+	# shellcheck disable=SC2046
+	z+=("$(boot bzimage $(hvargs "$lx/vmlinuz"))")
+	echo "run $i: qemu ${q[-1]} s, hv+vmlinux ${v[-1]} s, hv+bzImage ${z[-1]} s (load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
-d=$(printf '%s\n' "${direct[@]}" | median)
-g=$(printf '%s\n' "${gozen[@]}" | median)
-echo "median: direct $d s, under GoZen $g s, ratio $(echo "scale=2; $g / $d" | bc)"
+mq=$(printf '%s\n' "${q[@]}" | median)
+mv=$(printf '%s\n' "${v[@]}" | median)
+mz=$(printf '%s\n' "${z[@]}" | median)
+echo "median: qemu $mq s, hv+vmlinux $mv s, hv+bzImage $mz s"
+echo "ratios: hv+vmlinux/qemu $(echo "scale=3; $mv / $mq" | bc), hv+bzImage/qemu $(echo "scale=3; $mz / $mq" | bc), hv+bzImage/hv+vmlinux $(echo "scale=3; $mz / $mv" | bc)"
+echo "port I/O exits, hv+vmlinux (last run): $(cat "$tmp/vmlinux.ports")"
+echo "port I/O exits, hv+bzImage (last run): $(cat "$tmp/bzimage.ports")"
+# shellcheck disable=SC2046
+t=$(boot noearly $(hvargs "$lx/vmlinux" pci=noearly))
+echo "hv+vmlinux with pci=noearly: $t s to the marker; port I/O exits: $(cat "$tmp/noearly.ports")"

@@ -54,6 +54,9 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 		return XenVersion, 0, 0, 0
 	case leaf == hvLeafBase+2:
 		return 1, HypercallPageMSR, 0, 0 // one hypercall page, through this MSR
+	case leaf == hvLeafBase+3:
+		_, _, _, ext := h.cpuid(v, 0x80000001, 0)
+		return h.xenTimeLeaf(sub, ext&(1<<27) != 0)
 	case leaf == hvLeafBase+4:
 		if v == nil {
 			return xenCPUIDVCPUIDPresent | xenCPUIDDomIDPresent, 0, 0, 0

@@ -74,6 +74,7 @@ type Domain struct {
 	// released is set by release; lingering while its memory waits for
 	// other domains to unmap its grants (it is in h.zombies).
 	released, lingering bool
+	io                  domainIO // port I/O: PIT channel 2, exit counts (portcount.go)
 }
 
 // ID is the domain ID.
@@ -204,14 +205,8 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 	}
-	if err := mem.WritePhys(loader.MPTableBase, loader.MPTable(cfg.VCPUs)); err != nil {
-		return fail(fmt.Errorf("MP table: %w", err))
-	}
-	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(cfg.Mem), cfg.Cmdline, mods, 0)
+	bi, err := writeBootInfo(mem, cfg, mods)
 	if err != nil {
-		return fail(fmt.Errorf("boot information: %w", err))
-	}
-	if err := mem.WritePhys(bi.Paddr, bi.Bytes); err != nil {
 		return fail(err)
 	}
 	for i := 0; i < cfg.VCPUs; i++ {
@@ -383,6 +378,7 @@ func (h *Hypervisor) crashDomain(v *VCPU, why string) {
 func (h *Hypervisor) crash(d *Domain, v *VCPU, why string) {
 	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q crashed: %s", d.id, d.name, why)
+	h.logPortExits(d)
 	if v != nil {
 		fmt.Fprintf(h.out, "hv: vcpu %d state: %s\n", v.id, indent(v.arch.Dump()))
 	}
@@ -398,6 +394,7 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	}
 	d.console.flush(h.out, d.name)
 	h.logf("domain %d %q shut down: %s", d.id, d.name, ShutdownName(reason))
+	h.logPortExits(d)
 	h.logCPUTimes()
 	d.shutdown = reason
 	d.release()

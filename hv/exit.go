@@ -160,6 +160,7 @@ func (h *Hypervisor) vcpuDown(v *VCPU) {
 
 func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 	r := v.arch.Regs()
+	v.dom.io.ports.add(e.Port)
 	if e.String {
 		// INS/OUTS: not offered by any device GoZen emulates; drop them.
 		v.arch.SetRIP(e.IONextRIP)
@@ -169,6 +170,12 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 	case e.Port == DebugPort && !e.In:
 		b := byte(r[x86.RAX])
 		v.dom.consoleWrite([]byte{b})
+	case isPITPort(e.Port) && e.Size == 1:
+		if e.In {
+			r[x86.RAX] = r[x86.RAX]&^0xff | uint64(v.dom.io.pit.in(e.Port, h.env.TSC(), h.clock.hz))
+		} else {
+			v.dom.io.pit.outb(e.Port, uint8(r[x86.RAX]), h.env.TSC(), h.clock.hz)
+		}
 	case e.In:
 		// No device: the bus floats high.
 		mask := uint64(1)<<(8*e.Size) - 1

@@ -410,6 +410,7 @@ func TestHotExitsDoNotAllocate(t *testing.T) {
 		"cpuid":       {Reason: backend.ExitCPUID},
 		"xen_version": {Reason: backend.ExitHypercall},
 		"io":          {Reason: backend.ExitIO, Port: 0x80, Size: 1, IONextRIP: 0x100000},
+		"pit":         {Reason: backend.ExitIO, Port: 0x42, Size: 1, In: true, IONextRIP: 0x100000},
 		"intr":        {Reason: backend.ExitNone},
 	} {
 		allocs := testing.AllocsPerRun(200, func() {
@@ -448,7 +449,7 @@ func TestCPUIDPolicy(t *testing.T) {
 	if _, _, c, _ := h.cpuid(nil, 0x80000001, 0); c&(1<<2) != 0 {
 		t.Error("SVM visible to the guest")
 	}
-	for _, leaf := range []uint32{0xe, 0x8000000B, 0x4000FF00, 0x40000003, 0x8FFFFFFF} {
+	for _, leaf := range []uint32{0xe, 0x8000000B, 0x4000FF00, 0x40000006, 0x8FFFFFFF} {
 		if a, b, c, d := h.cpuid(nil, leaf, 0); a|b|c|d != 0 {
 			t.Errorf("leaf %#x out of range not zero", leaf)
 		}

@@ -4,7 +4,7 @@ package hv
 // leaves PIC mode, and so only installs the Xen clockevent
 // (x86_init.timers.setup_percpu_clockev runs from native_smp_prepare_cpus
 // in APIC mode), if it finds a local APIC and an MP table or ACPI MADT.
-// GoZen gives it an MP table (loader.MPTable) and this register file:
+// GoZen gives it an ACPI MADT (loader.ACPITables) and this register file:
 // identity and version, the registers Linux programs at boot (kept, with no
 // effect), and the ICR for fixed-vector IPIs, which Linux uses for
 // self-IPIs (irq_work). Event delivery does not go through it: the Xen

@@ -58,3 +58,36 @@ func deadline(t int64) int64 {
 	}
 	return t
 }
+
+// Xen's time leaf, CPUID 0x40000003 (xen/arch/x86/cpuid.c
+// cpuid_hypervisor_leaves, case 3), for a domain in Xen's default TSC mode
+// without TSC emulation: guests read the host TSC directly (no TSC offset,
+// no scaling), which is what GoZen does.
+const (
+	xenTimeLeafTSCSafe = 1 << 1 // host TSC is invariant: GoZen's pvclock sets TSC_STABLE
+	xenTimeLeafRDTSCP  = 1 << 2 // RDTSCP available
+	xenTSCModeDefault  = 0      // XEN_CPUID_TSC_MODE_DEFAULT
+)
+
+// xenTimeLeaf answers subleaf sub of the time leaf: 0 gives the TSC mode
+// flags, the mode and the guest TSC frequency in kHz (incarnation 0: the
+// domain has never migrated); 1 the scale from TSC to nanoseconds, the
+// same mul and shift as the pvclock (the offset is 0: system time counts
+// from the TSC anchor, and guest TSC is host TSC); 2 the physical CPU
+// frequency in kHz, the TSC's here.
+func (h *Hypervisor) xenTimeLeaf(sub uint32, rdtscp bool) (a, b, c, d uint32) {
+	khz := uint32(h.clock.hz / 1000)
+	switch sub {
+	case 0:
+		a = xenTimeLeafTSCSafe
+		if rdtscp {
+			a |= xenTimeLeafRDTSCP
+		}
+		return a, xenTSCModeDefault, khz, 0
+	case 1:
+		return 0, 0, h.clock.mul, uint32(int32(h.clock.shift))
+	case 2:
+		return khz, 0, 0, 0
+	}
+	return 0, 0, 0, 0
+}

@@ -24,3 +24,22 @@ func TestPVClockScale(t *testing.T) {
 		}
 	}
 }
+
+// CPUID 0x40000003 reports the same TSC frequency and TSC-to-ns scale as
+// the pvclock a guest reads, in Xen's layout.
+func TestXenTimeLeaf(t *testing.T) {
+	h, _, _ := newTestHV()
+	h.clock = newPVClock(0, 2_093_132_000)
+	if a, b, c, d := h.cpuid(nil, 0x40000003, 0); a&xenTimeLeafTSCSafe == 0 || a&1 != 0 || b != 0 || c != 2_093_132 || d != 0 {
+		t.Errorf("subleaf 0 = %#x %#x %d %#x, want TSC safe, no vtsc, mode 0, 2093132 kHz", a, b, c, d)
+	}
+	if a, b, c, d := h.cpuid(nil, 0x40000003, 1); a != 0 || b != 0 || c != h.clock.mul || int32(d) != int32(h.clock.shift) {
+		t.Errorf("subleaf 1 = %#x %#x %#x %#x, want offset 0, mul %#x, shift %d", a, b, c, d, h.clock.mul, h.clock.shift)
+	}
+	if a, _, _, _ := h.cpuid(nil, 0x40000003, 2); a != 2_093_132 {
+		t.Errorf("subleaf 2 = %d kHz", a)
+	}
+	if a, b, c, d := h.cpuid(nil, 0x40000003, 3); a|b|c|d != 0 {
+		t.Errorf("subleaf 3 not zero")
+	}
+}

@@ -40,7 +40,8 @@ const (
 //	[0,        0x1000)   RAM
 //	[0x1000,   0x5000)   reserved: the boot information pages, the console
 //	                     ring (0x3000) and the xenstore ring (0x4000)
-//	[0x5000,   0xA0000)  RAM (Linux needs some here for its real-mode trampoline)
+//	[0x5000,   0x6000)   ACPI: the ACPI tables (ACPITables)
+//	[0x6000,   0xA0000)  RAM (Linux needs some here for its real-mode trampoline)
 //	[0xA0000,  0x100000) reserved: legacy VGA and BIOS
 //	[0x100000, memSize)  RAM
 //
@@ -54,7 +55,8 @@ func GuestMemoryMap(memSize uint64) []xen.HVMMemmapEntry {
 	}{
 		{0, BootInfoBase, xen.MemmapTypeRAM},
 		{BootInfoBase, specialEnd, xen.MemmapTypeReserved},
-		{specialEnd, legacyHoleStart, xen.MemmapTypeRAM},
+		{ACPIBase, acpiEnd, xen.MemmapTypeACPI},
+		{acpiEnd, legacyHoleStart, xen.MemmapTypeRAM},
 		{legacyHoleStart, LowLoadLimit, xen.MemmapTypeReserved},
 		{LowLoadLimit, memSize, xen.MemmapTypeRAM},
 	}
@@ -120,8 +122,9 @@ func (im *Image) PlaceModules(memSize uint64, mods []Module) ([]ModulePlacement,
 // at guest-physical address base (page aligned, non-zero) and at most limit
 // bytes long:
 //
-//	+0  hvm_start_info, version 1, with magic, flags and the pointers below
-//	    (rsdp_paddr is 0: no ACPI tables)
+//	+0  hvm_start_info, version 1, with magic, flags, rsdp_paddr = rsdp (the
+//	    ACPI tables' RSDP, placed by the caller; 0 for none) and the
+//	    pointers below
 //	    the memory map: len(memmap) hvm_memmap_table_entry values
 //	    the module list: len(mods) hvm_modlist_entry values (8-byte aligned)
 //	    the kernel command line, NUL-terminated
@@ -133,7 +136,7 @@ func (im *Image) PlaceModules(memSize uint64, mods []Module) ([]ModulePlacement,
 // their addresses in mods. The whole blob lies below 4 GiB, where the 32-bit
 // entry code can read it.
 func BuildStartInfo(base, limit uint64, memmap []xen.HVMMemmapEntry, cmdline string,
-	mods []ModulePlacement, flags uint32) (BootInfo, error) {
+	mods []ModulePlacement, flags uint32, rsdp uint64) (BootInfo, error) {
 	if base == 0 || base%pageSize != 0 {
 		return BootInfo{}, fmt.Errorf("boot information address %#x is not a non-zero multiple of the page size", base)
 	}
@@ -192,9 +195,10 @@ func BuildStartInfo(base, limit uint64, memmap []xen.HVMMemmapEntry, cmdline str
 
 	blob := make([]byte, size)
 	si := xen.HVMStartInfo{
-		Magic:   xen.HVMStartInfoMagic,
-		Version: xen.HVMStartInfoVersion,
-		Flags:   flags,
+		Magic:     xen.HVMStartInfoMagic,
+		Version:   xen.HVMStartInfoVersion,
+		Flags:     flags,
+		RsdpPaddr: rsdp,
 	}
 	if len(memmap) > 0 {
 		si.MemmapPaddr = base + memmapOff

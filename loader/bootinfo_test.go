@@ -2,6 +2,7 @@ package loader
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func decodeBootInfo(t *testing.T, bi BootInfo) (si xen.HVMStartInfo, mm []xen.HV
 	if err := si.Decode(r.at(bi.StartInfo, xen.HVMStartInfoSize, "hvm_start_info")); err != nil {
 		t.Fatal(err)
 	}
-	if si.Magic != xen.HVMStartInfoMagic || si.Version != 1 || si.Reserved != 0 || si.RsdpPaddr != 0 {
+	if si.Magic != xen.HVMStartInfoMagic || si.Version != 1 || si.Reserved != 0 {
 		t.Errorf("start info header %+v", si)
 	}
 	if si.MemmapEntries > 0 {
@@ -98,7 +99,7 @@ func TestBuildStartInfoRoundTrip(t *testing.T) {
 		{Paddr: 0x3300000, Size: 0, Cmdline: "x"}, // empty module
 	}
 	flags := uint32(xen.SIFPrivileged | xen.SIFInitDomain)
-	bi, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, cmdline, mods, flags)
+	bi, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, cmdline, mods, flags, ACPIBase)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestBuildStartInfoRoundTrip(t *testing.T) {
 		t.Errorf("BootInfo at %#x, start info %#x, %d bytes", bi.Paddr, bi.StartInfo, len(bi.Bytes))
 	}
 	si, gotMM, gotMods, gotCmd := decodeBootInfo(t, bi)
-	if si.Flags != flags || si.NrModules != 3 || si.MemmapEntries != uint32(len(mm)) {
+	if si.Flags != flags || si.NrModules != 3 || si.MemmapEntries != uint32(len(mm)) || si.RsdpPaddr != ACPIBase {
 		t.Errorf("start info %+v", si)
 	}
 	if fmt.Sprint(gotMM) != fmt.Sprint(mm) {
@@ -127,7 +128,10 @@ func TestBuildStartInfoRoundTrip(t *testing.T) {
 }
 
 func TestBuildStartInfoEmpty(t *testing.T) {
-	bi, err := BuildStartInfo(0x7000, 0x1000, nil, "", nil, 0)
+	bi, err := BuildStartInfo(0x7000, 0x1000, nil, "", nil, 0, 0)
+	if err == nil && binary.LittleEndian.Uint64(bi.Bytes[32:]) != 0 {
+		t.Errorf("rsdp_paddr %#x, want 0 (no ACPI tables)", binary.LittleEndian.Uint64(bi.Bytes[32:]))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,13 +146,13 @@ func TestBuildStartInfoEmpty(t *testing.T) {
 
 func TestBuildStartInfoLimit(t *testing.T) {
 	mm := GuestMemoryMap(64 << 20)
-	// 56 + 5*24 = 176 bytes, plus the command line and its NUL.
-	cmd := strings.Repeat("a", BootInfoLimit-176-1)
-	if _, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, cmd, nil, 0); err != nil {
+	// 56 + 6*24 = 200 bytes, plus the command line and its NUL.
+	cmd := strings.Repeat("a", BootInfoLimit-200-1)
+	if _, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, cmd, nil, 0, 0); err != nil {
 		t.Fatalf("exactly %d bytes: %v", BootInfoLimit, err)
 	}
-	_, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, cmd+"a", nil, 0)
-	want := "boot information needs 8193 bytes (5 memory map entries, 0 modules, 8016-byte command line) but only 8192 fit at 0x1000"
+	_, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, cmd+"a", nil, 0, 0)
+	want := "boot information needs 8193 bytes (6 memory map entries, 0 modules, 7992-byte command line) but only 8192 fit at 0x1000"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n got %v\nwant %s", err, want)
 	}
@@ -157,7 +161,7 @@ func TestBuildStartInfoLimit(t *testing.T) {
 	for i := range many {
 		many[i] = ModulePlacement{Paddr: 0x1000000 + uint64(i)<<12, Size: 1}
 	}
-	if _, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, "", many, 0); err == nil || !strings.Contains(err.Error(), "300 modules") {
+	if _, err := BuildStartInfo(BootInfoBase, BootInfoLimit, mm, "", many, 0, 0); err == nil || !strings.Contains(err.Error(), "300 modules") {
 		t.Errorf("300 modules: %v", err)
 	}
 }
@@ -181,15 +185,15 @@ func TestBuildStartInfoErrors(t *testing.T) {
 		{"NUL in module cmdline", BootInfoBase, BootInfoLimit, mm, "", mod(0x3000000, 1, "ab\x00"), "module 1's command line contains a NUL byte at offset 2"},
 		{"module at 0", BootInfoBase, BootInfoLimit, mm, "", mod(0, 1, ""), `module 1 has address 0, which hvm_start_info reads as "no module"`},
 		{"module wraps", BootInfoBase, BootInfoLimit, mm, "", mod(^uint64(0), 2, ""), "module 1 at 0xffffffffffffffff with size 0x2 wraps around the address space"},
-		{"module overlaps", BootInfoBase, BootInfoLimit, mm, "", mod(0x10e0, 0x10, ""), "module 1 [0x10e0-0x10f0) overlaps the boot information [0x1000-0x10f0)"},
+		{"module overlaps", BootInfoBase, BootInfoLimit, mm, "", mod(0x10e0, 0x10, ""), "module 1 [0x10e0-0x10f0) overlaps the boot information [0x1000-0x1108)"},
 		{"memmap wraps", BootInfoBase, BootInfoLimit, []xen.HVMMemmapEntry{{Addr: 1 << 63, Size: 1 << 63, Type: 1}}, "", nil,
 			"memory map entry 0 at 0x8000000000000000 with size 0x8000000000000000 wraps around the address space"},
 		{"above 4G", 1<<32 - 0x1000, 0x2000, mm, strings.Repeat("x", 0x1000), nil,
-			"boot information [0xfffff000-0x1000000b1) must lie below 4 GiB, where the 32-bit entry code can reach it"},
+			"boot information [0xfffff000-0x1000000c9) must lie below 4 GiB, where the 32-bit entry code can reach it"},
 		{"limit 0", BootInfoBase, 0, nil, "", nil, "boot information needs 56 bytes (0 memory map entries, 0 modules, 0-byte command line) but only 0 fit at 0x1000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := BuildStartInfo(tc.base, tc.limit, tc.mm, tc.cmd, tc.mods, 0)
+			_, err := BuildStartInfo(tc.base, tc.limit, tc.mm, tc.cmd, tc.mods, 0, 0)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("error\n got %v\nwant %s", err, tc.want)
 			}
@@ -201,15 +205,16 @@ func TestGuestMemoryMap(t *testing.T) {
 	e := func(addr, size uint64, typ uint32) xen.HVMMemmapEntry {
 		return xen.HVMMemmapEntry{Addr: addr, Size: size, Type: typ}
 	}
-	const ram, res = xen.MemmapTypeRAM, xen.MemmapTypeReserved
+	const ram, res, acpi = xen.MemmapTypeRAM, xen.MemmapTypeReserved, xen.MemmapTypeACPI
 	for _, tc := range []struct {
 		mem  uint64
 		want []xen.HVMMemmapEntry
 	}{
 		{64 << 20, []xen.HVMMemmapEntry{
-			e(0, 0x1000, ram), e(0x1000, 0x4000, res), e(0x5000, 0x9b000, ram), e(0xA0000, 0x60000, res), e(0x100000, 63<<20, ram)}},
-		{0x100000, []xen.HVMMemmapEntry{e(0, 0x1000, ram), e(0x1000, 0x4000, res), e(0x5000, 0x9b000, ram), e(0xA0000, 0x60000, res)}},
-		{0x80000, []xen.HVMMemmapEntry{e(0, 0x1000, ram), e(0x1000, 0x4000, res), e(0x5000, 0x7b000, ram)}},
+			e(0, 0x1000, ram), e(0x1000, 0x4000, res), e(0x5000, 0x1000, acpi), e(0x6000, 0x9a000, ram), e(0xA0000, 0x60000, res), e(0x100000, 63<<20, ram)}},
+		{0x100000, []xen.HVMMemmapEntry{e(0, 0x1000, ram), e(0x1000, 0x4000, res), e(0x5000, 0x1000, acpi), e(0x6000, 0x9a000, ram), e(0xA0000, 0x60000, res)}},
+		{0x80000, []xen.HVMMemmapEntry{e(0, 0x1000, ram), e(0x1000, 0x4000, res), e(0x5000, 0x1000, acpi), e(0x6000, 0x7a000, ram)}},
+		{0x5800, []xen.HVMMemmapEntry{e(0, 0x1000, ram), e(0x1000, 0x4000, res), e(0x5000, 0x800, acpi)}},
 		{0x2000, []xen.HVMMemmapEntry{e(0, 0x1000, ram), e(0x1000, 0x1000, res)}},
 		{0, nil},
 	} {
@@ -284,7 +289,7 @@ func TestBootEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bi, err := BuildStartInfo(BootInfoBase, BootInfoLimit, GuestMemoryMap(memSize), "console=hvc0", mods, 0)
+	bi, err := BuildStartInfo(BootInfoBase, BootInfoLimit, GuestMemoryMap(memSize), "console=hvc0", mods, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

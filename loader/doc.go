@@ -18,7 +18,7 @@
 //	err = im.Check(memSize, loader.LowLoadLimit)
 //	mods, err := im.PlaceModules(memSize, []loader.Module{{Data: initrd}})
 //	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit,
-//		loader.GuestMemoryMap(memSize), cmdline, mods, 0)
+//		loader.GuestMemoryMap(memSize), cmdline, mods, 0, rsdp)
 //	// copy im.Segments, the module contents and bi.Bytes into guest memory,
 //	// then start the vCPU at im.Entry32 with ebx = bi.StartInfo.
 package loader

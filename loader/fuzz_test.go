@@ -56,7 +56,7 @@ func FuzzParseELF(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if _, err := BuildStartInfo(BootInfoBase, BootInfoLimit, GuestMemoryMap(mem), "console=hvc0", mods, 0); err != nil {
+			if _, err := BuildStartInfo(BootInfoBase, BootInfoLimit, GuestMemoryMap(mem), "console=hvc0", mods, 0, 0); err != nil {
 				t.Fatalf("BuildStartInfo after a successful Check: %v", err)
 			}
 		}

@@ -178,6 +178,13 @@ func fillProbs(s []prob) {
 // no end-of-input test. Past the chunk's end it reads leftovers and counts
 // on, and the caller checks afterwards that the chunk used exactly its
 // packed bytes. The chunk's unpacked size bounds the work either way.
+//
+// Its methods take and return it by value: a struct of four words that is
+// never addressed stays in registers through the decoding loop (and is
+// passed in registers to the calls that are not inlined), where a pointer
+// receiver would load and store the range and code in memory on every bit.
+// Under QEMU's TCG, where hv decompresses, each of those memory accesses
+// costs a software TLB lookup.
 type rangeDecoder struct {
 	rng, code uint32
 	pos       uint32 // bytes consumed
@@ -187,21 +194,21 @@ type rangeDecoder struct {
 // maxPacked is the largest packed size of an LZMA2 chunk.
 const maxPacked = 1 << 16
 
-// init starts decoding the chunk whose packed bytes are in; buf holds
-// them from then on.
-func (rc *rangeDecoder) init(in []byte, buf *[maxPacked]byte) error {
+// newRangeDecoder starts decoding the chunk whose packed bytes are in; buf
+// holds them from then on.
+func newRangeDecoder(in []byte, buf *[maxPacked]byte) (rangeDecoder, error) {
 	if len(in) < 5 {
-		return errors.New("LZMA chunk shorter than the range decoder's 5 initial bytes")
+		return rangeDecoder{}, errors.New("LZMA chunk shorter than the range decoder's 5 initial bytes")
 	}
 	if in[0] != 0 {
-		return errors.New("LZMA chunk does not start with a zero byte")
+		return rangeDecoder{}, errors.New("LZMA chunk does not start with a zero byte")
 	}
 	copy(buf[:], in)
-	*rc = rangeDecoder{rng: 0xFFFFFFFF, code: be32(in[1:]), pos: 5, in: buf}
+	rc := rangeDecoder{rng: 0xFFFFFFFF, code: be32(in[1:]), pos: 5, in: buf}
 	if rc.code == rc.rng {
-		return errors.New("corrupt LZMA chunk start")
+		return rangeDecoder{}, errors.New("corrupt LZMA chunk start")
 	}
-	return nil
+	return rc, nil
 }
 
 func be32(b []byte) uint32 {
@@ -209,59 +216,92 @@ func be32(b []byte) uint32 {
 }
 
 // normalize keeps the range at least 2^24 by shifting in an input byte.
-func (rc *rangeDecoder) normalize() {
+func (rc rangeDecoder) normalize() rangeDecoder {
 	if rc.rng < 1<<24 {
 		rc.rng <<= 8
 		rc.code = rc.code<<8 | uint32(rc.in[uint16(rc.pos)])
 		rc.pos++
 	}
+	return rc
 }
 
 // bit decodes one bit with probability *p and adapts *p. It normalizes
 // first rather than after, which makes it small enough for the compiler to
 // inline (TestRangeDecoderBitInlined); a chunk's last normalization is
 // then up to its caller.
-func (rc *rangeDecoder) bit(p *prob) uint32 {
-	rc.normalize()
+func (rc rangeDecoder) bit(p *prob) (rangeDecoder, uint32) {
+	if rc.rng < 1<<24 {
+		rc.rng <<= 8
+		rc.code = rc.code<<8 | uint32(rc.in[uint16(rc.pos)])
+		rc.pos++
+	}
 	bound := (rc.rng >> probBits) * uint32(*p)
 	if rc.code < bound {
 		rc.rng = bound
 		*p += (1<<probBits - *p) >> probShift
-		return 0
+		return rc, 0
 	}
 	rc.rng -= bound
 	rc.code -= bound
 	*p -= *p >> probShift
-	return 1
+	return rc, 1
 }
 
-// tree decodes an n-bit number, most significant bit first, with the
-// probabilities p[1 : 1<<n] arranged as a binary tree.
-func (rc *rangeDecoder) tree(p []prob, n uint32) uint32 {
+// tree3 decodes a 3-bit number (the match lengths below 18), most
+// significant bit first, with the probabilities p[1:8] arranged as a binary
+// tree.
+func (rc rangeDecoder) tree3(p *[8]prob) (rangeDecoder, uint32) {
+	var b uint32
 	m := uint32(1)
-	for range n {
-		m = m<<1 | rc.bit(&p[m])
+	rc, b = rc.bit(&p[1])
+	m = m<<1 | b
+	rc, b = rc.bit(&p[m])
+	m = m<<1 | b
+	rc, b = rc.bit(&p[m&7])
+	return rc, (m<<1 | b) - 8
+}
+
+// tree6 and tree8 decode 6- and 8-bit numbers (the distance slots, the
+// long match lengths) the same way; with the array's size known, masking
+// the index drops the bounds checks.
+func (rc rangeDecoder) tree6(p *[1 << 6]prob) (rangeDecoder, uint32) {
+	m := uint32(1)
+	for range 6 {
+		var b uint32
+		rc, b = rc.bit(&p[m&(1<<6-1)])
+		m = m<<1 | b
 	}
-	return m - 1<<n
+	return rc, m - 1<<6
+}
+
+func (rc rangeDecoder) tree8(p *[1 << 8]prob) (rangeDecoder, uint32) {
+	m := uint32(1)
+	for range 8 {
+		var b uint32
+		rc, b = rc.bit(&p[m&(1<<8-1)])
+		m = m<<1 | b
+	}
+	return rc, m - 1<<8
 }
 
 // reverseTree decodes an n-bit number, least significant bit first, with
 // the probabilities p[1 : 1<<n].
-func (rc *rangeDecoder) reverseTree(p []prob, n uint32) uint32 {
+func (rc rangeDecoder) reverseTree(p []prob, n uint32) (rangeDecoder, uint32) {
 	m, v := uint32(1), uint32(0)
 	for i := range n {
-		b := rc.bit(&p[m])
+		var b uint32
+		rc, b = rc.bit(&p[m])
 		m = m<<1 | b
 		v |= b << i
 	}
-	return v
+	return rc, v
 }
 
 // direct decodes n bits with fixed probability 1/2.
-func (rc *rangeDecoder) direct(n uint32) uint32 {
+func (rc rangeDecoder) direct(n uint32) (rangeDecoder, uint32) {
 	var v uint32
 	for range n {
-		rc.normalize()
+		rc = rc.normalize()
 		rc.rng >>= 1
 		var b uint32
 		if rc.code >= rc.rng {
@@ -270,39 +310,47 @@ func (rc *rangeDecoder) direct(n uint32) uint32 {
 		}
 		v = v<<1 | b
 	}
-	return v
+	return rc, v
 }
 
 // length decodes a match length minus matchMinLen (0..271).
-func (rc *rangeDecoder) length(l *lenProbs, posState uint32) uint32 {
-	if rc.bit(&l.choice) == 0 {
-		return rc.tree(l.low[posState][:], 3)
+func (rc rangeDecoder) length(l *lenProbs, posState uint32) (rangeDecoder, uint32) {
+	var b, v uint32
+	if rc, b = rc.bit(&l.choice); b == 0 {
+		return rc.tree3(&l.low[posState&(posStatesMax-1)])
 	}
-	if rc.bit(&l.choice2) == 0 {
-		return 8 + rc.tree(l.mid[posState][:], 3)
+	if rc, b = rc.bit(&l.choice2); b == 0 {
+		rc, v = rc.tree3(&l.mid[posState&(posStatesMax-1)])
+		return rc, 8 + v
 	}
-	return 16 + rc.tree(l.high[:], 8)
+	rc, v = rc.tree8(&l.high)
+	return rc, 16 + v
 }
 
 // distance decodes a new match distance minus one, for a match of length
 // len+matchMinLen. 0xFFFFFFFF is LZMA's end marker.
-func (rc *rangeDecoder) distance(p *lzmaProbs, len uint32) uint32 {
-	slot := rc.tree(p.distSlot[min(len, lenToDistStates-1)][:], 6)
+func (rc rangeDecoder) distance(p *lzmaProbs, len uint32) (rangeDecoder, uint32) {
+	rc, slot := rc.tree6(&p.distSlot[min(len, lenToDistStates-1)])
 	if slot < 4 {
-		return slot
+		return rc, slot
 	}
 	n := slot>>1 - 1 // bits below the slot's top two
 	dist := (2 | slot&1) << n
+	var v uint32
 	if slot < distModelEnd {
-		return dist + rc.reverseTree(p.posSpecial[dist-slot:], n)
+		rc, v = rc.reverseTree(p.posSpecial[dist-slot:], n)
+		return rc, dist + v
 	}
-	dist += rc.direct(n-distAlignBits) << distAlignBits
-	return dist + rc.reverseTree(p.align[:], distAlignBits)
+	rc, v = rc.direct(n - distAlignBits)
+	dist += v << distAlignBits
+	rc, v = rc.reverseTree(p.align[:], distAlignBits)
+	return rc, dist + v
 }
 
 // decodeChunk decodes one LZMA chunk from rc into out[pos:end]. The
-// dictionary is out[dictStart:pos]; positions count from dictStart.
-func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, end int) error {
+// dictionary is out[dictStart:pos]; positions count from dictStart. It
+// returns the range decoder as the chunk left it.
+func (d *lzmaDecoder) decodeChunk(rc rangeDecoder, out []byte, dictStart, pos, end int) (rangeDecoder, error) {
 	out = out[:end]
 	p := &d.p
 	pbMask := uint32(1)<<d.pb - 1
@@ -310,17 +358,18 @@ func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, 
 	lc := d.lc
 	state := d.state
 	rep0, rep1, rep2, rep3 := d.rep[0], d.rep[1], d.rep[2], d.rep[3]
+	var b uint32
 
 	for pos < end {
 		dpos := uint32(pos - dictStart)
 		posState := dpos & pbMask
-		if rc.bit(&p.isMatch[state<<4|posState]) == 0 {
+		if rc, b = rc.bit(&p.isMatch[(state<<4 | posState)]); b == 0 {
 			// A literal.
 			var prev uint32
 			if pos > dictStart {
 				prev = uint32(out[pos-1])
 			}
-			lit := p.literal[0x300*((dpos&lpMask)<<lc|prev>>(8-lc)):][:0x300]
+			lit := (*[0x300]prob)(p.literal[0x300*((dpos&lpMask)<<lc|prev>>(8-lc)):])
 			sym := uint32(1)
 			if state >= lzmaLitStates {
 				// After a match the byte at the last distance is context
@@ -329,7 +378,7 @@ func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, 
 				for sym < 0x100 {
 					mbit := match >> 7 & 1
 					match <<= 1
-					b := rc.bit(&lit[(1+mbit)<<8|sym])
+					rc, b = rc.bit(&lit[(1+mbit)<<8|sym])
 					sym = sym<<1 | b
 					if b != mbit {
 						break
@@ -337,7 +386,8 @@ func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, 
 				}
 			}
 			for sym < 0x100 {
-				sym = sym<<1 | rc.bit(&lit[sym])
+				rc, b = rc.bit(&lit[sym])
+				sym = sym<<1 | b
 			}
 			out[pos] = byte(sym)
 			pos++
@@ -346,22 +396,22 @@ func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, 
 		}
 
 		var n uint32 // match length minus matchMinLen
-		if rc.bit(&p.isRep[state]) == 0 {
+		if rc, b = rc.bit(&p.isRep[state]); b == 0 {
 			// A match at a new distance.
-			n = rc.length(&p.matchLen, posState)
+			rc, n = rc.length(&p.matchLen, posState)
 			rep3, rep2, rep1 = rep2, rep1, rep0
-			rep0 = rc.distance(p, n)
+			rc, rep0 = rc.distance(p, n)
 			state = stateAfterMatch(state)
 			if rep0 == 0xFFFFFFFF {
-				return errors.New("LZMA end marker inside an LZMA2 chunk")
+				return rc, errors.New("LZMA end marker inside an LZMA2 chunk")
 			}
 		} else {
 			// A match at one of the last four distances.
-			if rc.bit(&p.isRepG0[state]) == 0 {
-				if rc.bit(&p.isRep0Long[state<<4|posState]) == 0 {
+			if rc, b = rc.bit(&p.isRepG0[state]); b == 0 {
+				if rc, b = rc.bit(&p.isRep0Long[(state<<4 | posState)]); b == 0 {
 					// A short rep: one byte at the last distance.
 					if rep0 >= dpos {
-						return fmt.Errorf("distance %d at position %d of the dictionary", rep0+1, dpos)
+						return rc, fmt.Errorf("distance %d at position %d of the dictionary", rep0+1, dpos)
 					}
 					out[pos] = out[pos-int(rep0)-1]
 					pos++
@@ -370,10 +420,10 @@ func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, 
 				}
 			} else {
 				var dist uint32
-				if rc.bit(&p.isRepG1[state]) == 0 {
+				if rc, b = rc.bit(&p.isRepG1[state]); b == 0 {
 					dist = rep1
 				} else {
-					if rc.bit(&p.isRepG2[state]) == 0 {
+					if rc, b = rc.bit(&p.isRepG2[state]); b == 0 {
 						dist = rep2
 					} else {
 						dist = rep3
@@ -384,21 +434,21 @@ func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, 
 				rep1 = rep0
 				rep0 = dist
 			}
-			n = rc.length(&p.repLen, posState)
+			rc, n = rc.length(&p.repLen, posState)
 			state = stateAfterRep(state)
 		}
 		if rep0 >= dpos {
-			return fmt.Errorf("distance %d at position %d of the dictionary", rep0+1, dpos)
+			return rc, fmt.Errorf("distance %d at position %d of the dictionary", rep0+1, dpos)
 		}
 		length := int(n) + matchMinLen
 		if length > end-pos {
-			return fmt.Errorf("a %d-byte match runs past the chunk's end (%d bytes left)", length, end-pos)
+			return rc, fmt.Errorf("a %d-byte match runs past the chunk's end (%d bytes left)", length, end-pos)
 		}
 		pos = copyMatch(out, pos, int(rep0)+1, length)
 	}
 	d.state = state
 	d.rep = [4]uint32{rep0, rep1, rep2, rep3}
-	return nil
+	return rc, nil
 }
 
 // copyMatch copies n bytes from dist bytes back to out[pos:] and returns
@@ -407,6 +457,16 @@ func (d *lzmaDecoder) decodeChunk(rc *rangeDecoder, out []byte, dictStart, pos, 
 // match's source to the current end, doubling the step every time.
 func copyMatch(out []byte, pos, dist, n int) int {
 	src, end := pos-dist, pos+n
+	if n <= 8 && dist >= n {
+		// Most matches are short: a byte loop costs less than a call to
+		// memmove for them.
+		o := out[src : src+n]
+		d := out[pos:end]
+		for i := range d {
+			d[i] = o[i]
+		}
+		return end
+	}
 	for pos < end {
 		pos += copy(out[pos:end], out[src:pos])
 	}
@@ -424,7 +484,6 @@ func lzma2Decode(out []byte, p []byte, n uint64) ([]byte, error) {
 	}
 	want := start + int(n)
 	d := new(lzmaDecoder)
-	var rc rangeDecoder
 	dictStart := start
 	needDictReset, needProps := true, true
 	in := 0
@@ -491,15 +550,16 @@ func lzma2Decode(out []byte, p []byte, n uint64) ([]byte, error) {
 		if usize > want-len(out) {
 			return out, fmt.Errorf("decodes to more than the %d bytes declared", n)
 		}
-		if err := rc.init(p[in:in+psize], &d.packed); err != nil {
+		rc, err := newRangeDecoder(p[in:in+psize], &d.packed)
+		if err != nil {
 			return out, err
 		}
 		pos := len(out)
 		out = slices.Grow(out, usize)[:pos+usize]
-		if err := d.decodeChunk(&rc, out, dictStart, pos, pos+usize); err != nil {
+		if rc, err = d.decodeChunk(rc, out, dictStart, pos, pos+usize); err != nil {
 			return out[:pos], fmt.Errorf("LZMA chunk at output offset %d: %w", where, err)
 		}
-		rc.normalize() // the bits normalize before, not after, they decode
+		rc = rc.normalize() // the bits normalize before, not after, they decode
 		// The encoder flushes so that the chunk ends exactly at its
 		// packed size with the range decoder's code at zero.
 		if rc.pos != uint32(psize) {
