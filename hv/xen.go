@@ -45,9 +45,10 @@ type xenVCPU struct {
 	runstate    int32
 	stateEntry  int64
 	stateTime   [4]int64
-	xenTimer    bool  // v.timer belongs to VCPUOP_set_singleshot_timer
-	polling     bool  // blocked in SCHEDOP_poll
-	pollTimer   int64 // its timeout (Env.Now units), 0 = none
+	xenTimer    bool   // v.timer belongs to VCPUOP_set_singleshot_timer
+	polling     bool   // blocked in SCHEDOP_poll
+	pollTimer   int64  // its timeout (Env.Now units), 0 = none
+	debugCtl    uint64 // MSR_IA32_DEBUGCTL as the guest wrote it (msr.go)
 }
 
 // page returns the domain's guest page gfn for hv to read and write a Xen
