@@ -150,6 +150,7 @@ define_scenarios() {
 	# 32-bit guests on Xen's compat ABI (issue 12 items 2 and 3): paging off, 32-bit
 	# paging with 4 MiB pages, and PAE paging with the accessed bit set in a PDPTE.
 	scenario compat-flat 30 0 '^\(t1\) compat: OK' '+^\(t1\) compat: shared_info mapped at frame' \
+		'+^\(t1\) compat: 32-bit shared_info latched: wall clock at 2304, selector bit 0 of the u32 at vcpu_info\+4, mask at 2176' \
 		'+^\(t1\) compat: grant copy of 64 bytes OK' '+"t1" shut down: poweroff' '!FAIL' '!crashed' \
 		-kernel "$HV" -append "domain=t1,mem=16M,module=0" -initrd "$GUEST compat"
 	scenario compat-pse 30 0 '^\(t1\) compat: OK' '+^\(t1\) compat: cpuid with paging on OK' \

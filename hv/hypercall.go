@@ -176,6 +176,7 @@ func (g *guest) Param(idx uint32) uint64 { return g.dom.xen.params[idx] }
 func (g *guest) SetCallbackIRQ(value uint64, vector uint8) {
 	g.dom.xen.params[xen.HVMParamCallbackIRQ] = value
 	g.dom.xen.upcallVector = vector
+	g.h().latchSharedInfoSize(g.v())
 }
 
 func (g *guest) VCPUUp(id int) bool {

@@ -132,5 +132,9 @@ func (h *Hypervisor) fillHypercallPage(v *VCPU, val uint64) bool {
 	}
 	var page [xen.HypercallPageSize]byte
 	xen.FillHypercallPage(page[:], h.be.HypercallInsn())
-	return v.dom.writeRAM(val, page[:]) == nil // Xen: a writable page of the domain's own, else #GP
+	if v.dom.writeRAM(val, page[:]) != nil {
+		return false // Xen: a writable page of the domain's own, else #GP
+	}
+	h.latchSharedInfoSize(v) // as Xen's hvm_init_hypercall_page
+	return true
 }
