@@ -126,3 +126,26 @@ func TestUnpopulatedFetchIsGP(t *testing.T) {
 		t.Errorf("fetch: domain %s injected %v rip %#x; want #GP, rip unchanged", v.dom.StateString(), f.injected, f.rip)
 	}
 }
+
+// A guest write to its read-only grant mapping is dropped and the guest goes
+// on past the instruction (Xen's P2M_DISCARD_WRITE_TYPES: p2m_grant_map_ro
+// writes go to the emulator, which discards them); the granter's page is
+// unchanged.
+func TestWriteToReadOnlyGrantIsDropped(t *testing.T) {
+	p := newROPair(t)
+	const gfn = 0x2000 // beyond a's RAM
+	if st := p.mapRO(gfn); st != 0 {
+		t.Fatalf("map: status %d", st)
+	}
+	v, f := p.a.vcpus[0], p.fv
+	if err := p.a.mem.WritePhys(0x100100, []byte{0x89, 0x0b}); err != nil { // mov [rbx], ecx
+		t.Fatal(err)
+	}
+	f.rip = 0x100100
+	f.regs[x86.RBX], f.regs[x86.RCX] = gfn*pageSize+8, 0x41414141
+	p.h.handleExit(v, backend.Exit{Reason: backend.ExitNPF, GPA: gfn*pageSize + 8, Write: true, Present: true})
+	if p.a.State() != DomainRunning || f.rip != 0x100102 || len(f.injected) != 0 {
+		t.Errorf("domain %s rip %#x injected %v", p.a.StateString(), f.rip, f.injected)
+	}
+	p.checkCanary("a guest write to the read-only mapping")
+}

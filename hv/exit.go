@@ -207,13 +207,13 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 // address width (its own page walk cannot produce one), and faults on
 // frames that are mapped (a protection hv did not expect).
 func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
-	gfn := e.GPA / pageSize
-	kind, writable := v.dom.mem.Lookup(gfn)
+	limit := h.guestPhysLimit()
+	kind, writable := v.dom.mem.Lookup(e.GPA / pageSize)
 	switch {
-	case e.GPA < h.guestPhysLimit() && kind == npt.Unbacked && !e.Fetch:
+	case e.GPA < limit && kind == npt.Unbacked && !e.Fetch:
 		h.mmio(v, e)
 		return
-	case e.GPA < h.guestPhysLimit() && kind == npt.Unbacked:
+	case e.GPA < limit && kind == npt.Unbacked:
 		v.arch.InjectException(gpVector, 0, true)
 		return
 	case e.Present && e.Write && !e.Fetch && kind == npt.Mapped && !writable:
@@ -227,8 +227,8 @@ func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
 		what = "instruction fetch"
 	}
 	where := fmt.Sprintf("outside its %d MiB of RAM", v.dom.memSize>>20)
-	if e.GPA >= h.guestPhysLimit() {
-		where = fmt.Sprintf("beyond its physical address width (%#x)", h.guestPhysLimit())
+	if e.GPA >= limit {
+		where = fmt.Sprintf("beyond its physical address width (%#x)", limit)
 	} else if kind != npt.Unbacked {
 		where = fmt.Sprintf("a %s it may not access that way", kind)
 	}
