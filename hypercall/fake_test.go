@@ -28,7 +28,7 @@ type fakeGuest struct {
 	timer  int64
 	ev     *fakeEvents
 	gt     *fakeGrants
-	failAt int // reservation calls fail from this call on (0: never)
+	failAt int  // reservation calls fail from this call on (0: never)
 	priv   bool // a privileged domain (Privileged)
 }
 
