@@ -28,19 +28,42 @@ type ABI interface {
 }
 
 // twoLevel is the 2-level ABI: evtchn_pending and evtchn_mask bitmaps in
-// shared_info, and a per-vCPU selector word (Xen's event_2l.c).
-type twoLevel struct{}
+// shared_info, and a per-vCPU selector word (Xen's event_2l.c). compat
+// selects the 32-bit shared_info layout (Xen's has_32bit_shinfo): the same
+// bits of the bitmaps, but 32-bit selector words, each bit covering 32
+// ports, the mask at another offset and 1024 ports (BITS_PER_EVTCHN_WORD).
+type twoLevel struct{ compat bool }
 
-func (twoLevel) Name() string  { return "2-level" }
-func (twoLevel) MaxPorts() int { return xen.Evtchn2LNrChannels }
+func (twoLevel) Name() string    { return "2-level" }
+func (l twoLevel) MaxPorts() int { return l.layout().NrChannels }
+
+func (l twoLevel) layout() *xen.SharedInfoLayout { return xen.SharedInfoLayoutOf(l.compat) }
 
 func (twoLevel) init(*Table, uint32) {}
 
+// pendingBits, maskBits and selBits are the bitmaps in shared_info page p
+// and the selector in vcpu_info vi, in the layout in use.
+func (l twoLevel) pendingBits(p *[4096]byte) []byte {
+	x := l.layout()
+	return p[x.EvtchnPending : x.EvtchnPending+x.BitmapBytes]
+}
+
+func (l twoLevel) maskBits(p *[4096]byte) []byte {
+	x := l.layout()
+	return p[x.EvtchnMask : x.EvtchnMask+x.BitmapBytes]
+}
+
+// selBit returns vcpu_info vi's selector and the bit of it that covers port.
+func (l twoLevel) selBit(vi []byte, port uint32) ([]byte, uint32) {
+	x := l.layout()
+	return vi[x.PendingSel : x.PendingSel+x.SelBytes], port / uint32(8*x.SelBytes)
+}
+
 // setPending: set the pending bit; if it was clear and the port is not
-// masked, set the selector bit port/64 of the vCPU, and if that was clear,
-// mark an upcall pending.
-func (twoLevel) setPending(t *Table, vcpu, port uint32) {
-	if port >= xen.Evtchn2LNrChannels {
+// masked, set the vCPU's selector bit for the port's word, and if that was
+// clear, mark an upcall pending.
+func (l twoLevel) setPending(t *Table, vcpu, port uint32) {
+	if port >= uint32(l.MaxPorts()) {
 		return
 	}
 	p := t.sharedPage()
@@ -48,12 +71,12 @@ func (twoLevel) setPending(t *Table, vcpu, port uint32) {
 		t.chans[port].pending = true
 		return
 	}
-	if testAndSetBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port) {
+	if testAndSetBit(l.pendingBits(p), port) {
 		return
 	}
-	if !testBit(p[xen.SharedInfoEvtchnMaskOffset:xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize], port) {
+	if !testBit(l.maskBits(p), port) {
 		if vi := t.vcpuInfo(vcpu); vi != nil {
-			if !testAndSetBit(vi[xen.VCPUInfoPendingSelOffset:xen.VCPUInfoPendingSelOffset+8], port/64) {
+			if !testAndSetBit(l.selBit(vi, port)) {
 				t.markEventsPending(vcpu)
 			}
 		} else {
@@ -63,33 +86,32 @@ func (twoLevel) setPending(t *Table, vcpu, port uint32) {
 	t.portPending(port)
 }
 
-func (twoLevel) clearPending(t *Table, port uint32) {
+func (l twoLevel) clearPending(t *Table, port uint32) {
 	t.chans[port].pending = false
-	if port >= xen.Evtchn2LNrChannels {
+	if port >= uint32(l.MaxPorts()) {
 		return
 	}
 	if p := t.sharedPage(); p != nil {
-		testAndClearBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port)
+		testAndClearBit(l.pendingBits(p), port)
 	}
 }
 
 // unmask: clear the mask bit; if it was set and the port is pending, set
 // the selector bit and mark an upcall as setPending would.
-func (twoLevel) unmask(t *Table, port uint32) {
-	if port >= xen.Evtchn2LNrChannels {
+func (l twoLevel) unmask(t *Table, port uint32) {
+	if port >= uint32(l.MaxPorts()) {
 		return
 	}
 	p := t.sharedPage()
 	if p == nil {
 		return
 	}
-	if !testAndClearBit(p[xen.SharedInfoEvtchnMaskOffset:xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize], port) ||
-		!testBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port) {
+	if !testAndClearBit(l.maskBits(p), port) || !testBit(l.pendingBits(p), port) {
 		return
 	}
 	v := t.chans[port].vcpu
 	if vi := t.vcpuInfo(v); vi != nil {
-		if !testAndSetBit(vi[xen.VCPUInfoPendingSelOffset:xen.VCPUInfoPendingSelOffset+8], port/64) {
+		if !testAndSetBit(l.selBit(vi, port)) {
 			t.markEventsPending(v)
 		}
 	} else {
@@ -97,23 +119,23 @@ func (twoLevel) unmask(t *Table, port uint32) {
 	}
 }
 
-func (twoLevel) isPending(t *Table, port uint32) bool {
-	if port >= xen.Evtchn2LNrChannels {
+func (l twoLevel) isPending(t *Table, port uint32) bool {
+	if port >= uint32(l.MaxPorts()) {
 		return false
 	}
 	p := t.sharedPage()
 	if p == nil {
 		return t.chans[port].pending
 	}
-	return testBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port)
+	return testBit(l.pendingBits(p), port)
 }
 
-func (twoLevel) isMasked(t *Table, port uint32) bool {
-	if port >= xen.Evtchn2LNrChannels {
+func (l twoLevel) isMasked(t *Table, port uint32) bool {
+	if port >= uint32(l.MaxPorts()) {
 		return true
 	}
 	p := t.sharedPage()
-	return p != nil && testBit(p[xen.SharedInfoEvtchnMaskOffset:xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize], port)
+	return p != nil && testBit(l.maskBits(p), port)
 }
 
 func (twoLevel) isBusy(*Table, uint32) bool { return false }

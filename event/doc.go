@@ -90,10 +90,6 @@ const (
 	// event word for every FIFO port (128).
 	fifoMaxArrayPages = xen.EvtchnFIFONrChannels / xen.EvtchnFIFOEventWordsPerPage
 
-	// sharedBitmapSize is the size in bytes of shared_info's evtchn_pending
-	// and of its evtchn_mask: xen.EvtchnWords 64-bit words each.
-	sharedBitmapSize = xen.EvtchnWords * 8
-
 	// vcpuInfoEventBytes is the event part of a vcpu_info: upcall flags and
 	// selector, everything before arch.
 	vcpuInfoEventBytes = xen.VCPUInfoArchOffset

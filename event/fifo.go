@@ -186,9 +186,10 @@ func (t *Table) InitControl(vcpu uint32, gfn uint64, offset uint32) (linkBits ui
 // switchToFIFO is Xen's setup_event_array + setup_ports.
 func (t *Table) switchToFIFO() {
 	p := t.sharedPage()
-	for port := uint32(1); port < uint32(len(t.chans)) && port < xen.Evtchn2LNrChannels; port++ {
+	l := twoLevel{t.compat}
+	for port := uint32(1); port < uint32(len(t.chans)) && port < uint32(l.MaxPorts()); port++ {
 		ch := &t.chans[port]
-		if p != nil && testBit(p[xen.SharedInfoEvtchnPendingOffset:xen.SharedInfoEvtchnPendingOffset+sharedBitmapSize], port) {
+		if p != nil && testBit(l.pendingBits(p), port) {
 			ch.pending = true
 		}
 		ch.prio = xen.EvtchnFIFOPriorityDefault
@@ -242,5 +243,5 @@ func (t *Table) fifoDestroy() {
 		ch.pending = false
 	}
 	t.fifo = nil
-	t.ops = twoLevel{}
+	t.ops = twoLevel{t.compat}
 }

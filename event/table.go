@@ -20,8 +20,9 @@ type Table struct {
 
 	sharedGFN uint64 // shared_info frame, if sharedSet
 	sharedSet bool
+	compat    bool // shared_info and vcpu_info in the 32-bit layout (SetCompat)
 
-	ops  ABI      // twoLevel{} or *fifoABI
+	ops  ABI      // twoLevel{compat} or *fifoABI
 	fifo *fifoABI // non-nil iff ops is FIFO
 	dead bool     // removed from its System
 }

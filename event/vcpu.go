@@ -108,7 +108,11 @@ func (t *Table) RegisterVCPUInfo(vcpu uint32, gfn uint64, offset uint32) int {
 	if vs.infoSet {
 		return -int(xen.EBUSY)
 	}
-	if offset > pageSize-xen.VCPUInfoSize || offset%8 != 0 {
+	align := uint32(8)
+	if t.compat {
+		align = 4
+	}
+	if offset > pageSize-xen.VCPUInfoSize || offset%align != 0 {
 		return -int(xen.ENXIO)
 	}
 	p := t.mem.Page(gfn)
@@ -125,11 +129,27 @@ func (t *Table) RegisterVCPUInfo(vcpu uint32, gfn uint64, offset uint32) int {
 	copy(dst, old[:])
 	vs.infoGFN, vs.infoOff, vs.infoSet = gfn, offset, true
 	vs.upcallLost = false
-	for i := 0; i < 8; i++ {
-		dst[xen.VCPUInfoPendingSelOffset+i] = 0xff
+	l := xen.SharedInfoLayoutOf(t.compat)
+	for i := 0; i < l.SelBytes; i++ {
+		dst[l.PendingSel+i] = 0xff
 	}
 	t.markEventsPending(vcpu)
 	return 0
+}
+
+// SetCompat selects the layout of the domain's shared_info and vcpu_info
+// for 2-level events: the 32-bit (compat) one when compat is set, else the
+// 64-bit one. The hypervisor calls it when it latches the guest's format
+// (Xen's hvm_latch_shinfo_size). The bits already in guest memory stay
+// where they are, as in Xen; with the compat layout ports from 1024 up can
+// no longer be allocated or signalled.
+func (t *Table) SetCompat(compat bool) {
+	t.sys.mu.Lock()
+	defer t.sys.mu.Unlock()
+	t.compat = compat
+	if t.fifo == nil {
+		t.ops = twoLevel{compat}
+	}
 }
 
 // SetSharedInfo tells the table that the domain's shared_info page is now
@@ -165,7 +185,8 @@ func (t *Table) SetSharedInfo(gfn uint64) int {
 			*p = *old
 		}
 	} else {
-		clear(p[xen.SharedInfoEvtchnPendingOffset : xen.SharedInfoEvtchnMaskOffset+sharedBitmapSize])
+		l := xen.SharedInfoLayoutOf(t.compat)
+		clear(p[l.EvtchnPending : l.EvtchnMask+l.BitmapBytes])
 		for v := 0; v < xen.XenLegacyMaxVCPUs; v++ {
 			off := xen.SharedInfoVCPUInfoOffset + v*xen.VCPUInfoSize
 			clear(p[off : off+vcpuInfoEventBytes])

@@ -6,16 +6,15 @@ import (
 	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/hv/x86"
+	"gozen/mm/npt"
 )
 
 // Guest-physical address map of a domain (see also loader.GuestMemoryMap):
-// RAM is [0, mem); [MMIOBase, 4 GiB) is the MMIO window, where unassigned
-// addresses read as all-ones and writes are dropped, as on a PC bus; every
-// other address is outside the domain's allocation and touching it crashes
-// the domain.
+// RAM is [0, mem), less what the guest gave back, plus what it populated;
+// the local APIC is at LAPICBase. Any address below the guest's physical
+// address width with nothing behind it reads as all-ones and ignores
+// writes, as Xen's emulated I/O with no handler does (npf).
 const (
-	MMIOBase  = 0xC000_0000
-	MMIOLimit = 0x1_0000_0000
 	// DebugPort is the I/O port whose bytes go to hv's console (Bochs/QEMU
 	// "port E9" convention).
 	DebugPort = 0xE9
@@ -52,8 +51,20 @@ func (h *Hypervisor) handleExit(v *VCPU, e backend.Exit) {
 		h.crashDomain(v, "triple fault (the guest's CPU shut down)")
 	case backend.ExitException:
 		h.crashDomain(v, fmt.Sprintf("unexpected exception %d (error code %#x)", e.Vector, e.ErrorCode))
+	case backend.ExitICEBP:
+		// INT1 raises #DB as a trap: the handler sees RIP after the
+		// instruction, and DR6 is left alone (Xen's svm_inject_event for
+		// X86_ET_PRIV_SW_EXC moves RIP past it and injects a hardware #DB).
+		if !h.skip(v, e) {
+			return
+		}
+		v.arch.InjectException(dbVector, 0, false)
 	case backend.ExitInvalid:
-		h.crashDomain(v, "the CPU refused the guest's state (VMRUN consistency check)")
+		why := "the CPU refused the guest's state (VMRUN consistency check)"
+		if e.Detail != "" {
+			why += ": " + e.Detail
+		}
+		h.crashDomain(v, why)
 	default:
 		h.crashDomain(v, fmt.Sprintf("unhandled exit %#x", e.Code))
 	}
@@ -188,10 +199,31 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 	v.arch.SetRIP(e.IONextRIP)
 }
 
-// npf handles a nested page fault: MMIO emulation in the MMIO window, and a
-// crash for anything else (the guest touched memory it does not have).
+// npf handles a nested page fault the way Xen's hvm_hap_nested_page_fault
+// does for an HVM guest. Xen's p2m reports every frame with nothing behind
+// it (never populated, given back with decrease_reservation, or a hole in
+// the memory map) as p2m_mmio_dm, emulated I/O with no device: the access
+// is emulated (hvmemul_do_io with no ioreq server) and the guest goes on,
+// reads returning all-ones and writes dropped. Writes to a read-only
+// mapping (p2m_grant_map_ro, one of Xen's P2M_DISCARD_WRITE_TYPES) are
+// emulated and dropped too. An instruction fetch from such a frame cannot be
+// emulated (Xen's linear_read refuses PFEC_insn_fetch from MMIO, and
+// handle_mmio's failure injects #GP(0)): the guest gets #GP(0).
+//
+// What is left crashes the domain: an address beyond the guest's physical
+// address width (its own page walk cannot produce one), and faults on
+// frames that are mapped (a protection hv did not expect).
 func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
-	if e.GPA >= MMIOBase && e.GPA < MMIOLimit && !e.Fetch {
+	limit := h.guestPhysLimit()
+	kind, writable := v.dom.mem.Lookup(e.GPA / pageSize)
+	switch {
+	case e.GPA < limit && kind == npt.Unbacked && !e.Fetch:
+		h.mmio(v, e)
+		return
+	case e.GPA < limit && kind == npt.Unbacked:
+		v.arch.InjectException(gpVector, 0, true)
+		return
+	case e.Present && e.Write && !e.Fetch && kind == npt.Mapped && !writable:
 		h.mmio(v, e)
 		return
 	}
@@ -201,12 +233,19 @@ func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
 	} else if e.Fetch {
 		what = "instruction fetch"
 	}
-	h.crashDomain(v, fmt.Sprintf("%s at guest-physical %#x, outside its %d MiB of RAM (rip %#x)",
-		what, e.GPA, v.dom.memSize>>20, v.arch.RIP()))
+	where := fmt.Sprintf("outside its %d MiB of RAM", v.dom.memSize>>20)
+	if e.GPA >= limit {
+		where = fmt.Sprintf("beyond its physical address width (%#x)", limit)
+	} else if kind != npt.Unbacked {
+		where = fmt.Sprintf("a %s it may not access that way", kind)
+	}
+	h.crashDomain(v, fmt.Sprintf("%s at guest-physical %#x, %s (rip %#x)", what, e.GPA, where, v.arch.RIP()))
 }
 
-// mmio emulates the access to unassigned MMIO: reads return all-ones,
-// writes are dropped.
+// mmio emulates the access to a frame with nothing behind it (or the local
+// APIC): reads return all-ones, writes are dropped. An instruction hv's
+// decoder does not handle crashes the domain (Xen's full emulator would
+// run it; hv decodes the MOV forms compilers emit for device access).
 func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
 	code, err := h.fetch(v)
 	if err != nil {

@@ -1,6 +1,8 @@
 package hv
 
 import (
+	"runtime"
+	"runtime/debug"
 	"sort"
 
 	"gozen/abi/xen"
@@ -29,6 +31,24 @@ var xenInfo = hypercall.Info{
 		1<<xen.XenfeatAutoTranslatedPhysmap |
 		1<<xen.XenfeatHVMCallbackVector |
 		1<<xen.XenfeatHVMSafePVClock,
+	// XENVER_compile_info: the Go toolchain, and the commit time when the
+	// build recorded version-control information.
+	Compiler:    runtime.Version(),
+	CompileBy:   "gozen",
+	CompileDate: vcsTime(),
+}
+
+// vcsTime is the commit time the Go toolchain stamped into the build
+// (vcs.time), or "" without one.
+func vcsTime() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				return s.Value
+			}
+		}
+	}
+	return ""
 }
 
 // hypercall serves the hypercall v just made and puts the result in RAX.
@@ -156,6 +176,7 @@ func (g *guest) Param(idx uint32) uint64 { return g.dom.xen.params[idx] }
 func (g *guest) SetCallbackIRQ(value uint64, vector uint8) {
 	g.dom.xen.params[xen.HVMParamCallbackIRQ] = value
 	g.dom.xen.upcallVector = vector
+	g.h().latchSharedInfoSize(g.v())
 }
 
 func (g *guest) VCPUUp(id int) bool {

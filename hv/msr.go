@@ -15,6 +15,7 @@ const (
 	msrPAT       = x86.MSRPAT
 	msrMTRRDef   = 0x2FF
 	msrEFER      = x86.MSREFER
+	msrDebugCtl  = 0x1D9 // IA32_DEBUGCTL (AMD: DebugCtl)
 	apicBaseBSP  = 1 << 8
 	apicEnable   = 1 << 11
 	apicDefault  = 0xFEE00000
@@ -33,7 +34,17 @@ func (h *Hypervisor) tscOffset() uint64 { return -h.clock.anchor }
 // same offset in hardware (backend.VCPU.SetTSCOffset).
 func (h *Hypervisor) guestTSC() uint64 { return h.env.TSC() + h.tscOffset() }
 
-const gpVector = 13
+const (
+	dbVector = 1
+	gpVector = 13
+)
+
+// DEBUGCTL bits a guest may set: LBR (bit 0) and BTF (bit 1), the ones Xen
+// accepts (vmx_msr_write_intercept's reserved-bit check; svm keeps whatever
+// it is given in the VMCB). hv keeps the value and reads it back, as Xen's
+// SVM code does on a CPU without LBR virtualisation, but does not record
+// branches or single-step on branches. Any other bit is reserved: #GP.
+const debugCtlWritable = 1<<0 | 1<<1
 
 func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 	r := v.arch.Regs()
@@ -51,6 +62,8 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 		val = v.arch.Paging().EFER
 	case msrPAT:
 		val = v.arch.PAT()
+	case msrDebugCtl:
+		val = v.xen.debugCtl
 	default:
 		v.arch.InjectException(gpVector, 0, true)
 		return
@@ -76,6 +89,12 @@ func (h *Hypervisor) wrmsr(v *VCPU, e backend.Exit) {
 			return
 		}
 		v.arch.SetPAT(val)
+	case msrDebugCtl:
+		if val&^debugCtlWritable != 0 {
+			v.arch.InjectException(gpVector, 0, true)
+			return
+		}
+		v.xen.debugCtl = val
 	case HypercallPageMSR:
 		if !h.fillHypercallPage(v, val) {
 			v.arch.InjectException(gpVector, 0, true)
@@ -113,5 +132,9 @@ func (h *Hypervisor) fillHypercallPage(v *VCPU, val uint64) bool {
 	}
 	var page [xen.HypercallPageSize]byte
 	xen.FillHypercallPage(page[:], h.be.HypercallInsn())
-	return v.dom.writeRAM(val, page[:]) == nil // Xen: a writable page of the domain's own, else #GP
+	if v.dom.writeRAM(val, page[:]) != nil {
+		return false // Xen: a writable page of the domain's own, else #GP
+	}
+	h.latchSharedInfoSize(v) // as Xen's hvm_init_hypercall_page
+	return true
 }

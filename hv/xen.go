@@ -28,10 +28,13 @@ var le = binary.LittleEndian
 type xenDomain struct {
 	sharedInfo    uint64 // gfn of shared_info (0 is a valid frame)
 	sharedInfoSet bool   // shared_info has been mapped
-	params        [xen.HVMNrParams]uint64
-	upcallVector  uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
-	consoleGFN    uint64
-	consolePort   uint32
+	// compat: shared_info, vcpu_info and runstate areas are in Xen's
+	// 32-bit layouts (has_32bit_shinfo), latched by latchSharedInfoSize.
+	compat       bool
+	params       [xen.HVMNrParams]uint64
+	upcallVector uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
+	consoleGFN   uint64
+	consolePort  uint32
 	// grantFrames is where each grant-table frame is mapped (index -> gfn).
 	grantFrames map[uint64]uint64
 }
@@ -45,9 +48,11 @@ type xenVCPU struct {
 	runstate    int32
 	stateEntry  int64
 	stateTime   [4]int64
-	xenTimer    bool  // v.timer belongs to VCPUOP_set_singleshot_timer
-	polling     bool  // blocked in SCHEDOP_poll
-	pollTimer   int64 // its timeout (Env.Now units), 0 = none
+	xenTimer    bool   // v.timer belongs to VCPUOP_set_singleshot_timer
+	polling     bool   // blocked in SCHEDOP_poll
+	pollTimer   int64  // its timeout (Env.Now units), 0 = none
+	debugCtl    uint64 // MSR_IA32_DEBUGCTL as the guest wrote it (msr.go)
+	runstateBuf [xen.VCPURunstateInfoSize]byte
 }
 
 // page returns the domain's guest page gfn for hv to read and write a Xen
@@ -143,17 +148,38 @@ func (h *Hypervisor) timeInfo() xen.VCPUTimeInfo {
 	}
 }
 
-// writeWallclock puts the Unix time of system time 0 into shared_info.
-func (h *Hypervisor) writeWallclock(p *[4096]byte) {
-	le := binary.LittleEndian
+// writeWallclock puts the Unix time of system time 0 into d's shared_info
+// page p, in the domain's layout (Xen's update_domain_wallclock_time: the
+// 32-bit layout keeps wc_sec_hi in arch).
+func (h *Hypervisor) writeWallclock(d *Domain, p *[4096]byte) {
+	l := xen.SharedInfoLayoutOf(d.xen.compat)
 	boot := time.Now().UnixNano() - h.systemTime()
 	sec := uint64(boot / 1e9)
-	ver := le.Uint32(p[xen.SharedInfoWcVersionOffset:]) | 1
-	le.PutUint32(p[xen.SharedInfoWcVersionOffset:], ver)
-	le.PutUint32(p[xen.SharedInfoWcSecOffset:], uint32(sec))
-	le.PutUint32(p[xen.SharedInfoWcNsecOffset:], uint32(boot%1e9))
-	le.PutUint32(p[xen.SharedInfoWcSecHiOffset:], uint32(sec>>32))
-	le.PutUint32(p[xen.SharedInfoWcVersionOffset:], ver+1)
+	ver := le.Uint32(p[l.WcVersion:]) | 1
+	le.PutUint32(p[l.WcVersion:], ver)
+	le.PutUint32(p[l.WcSec:], uint32(sec))
+	le.PutUint32(p[l.WcNsec:], uint32(boot%1e9))
+	le.PutUint32(p[l.WcSecHi:], uint32(sec>>32))
+	le.PutUint32(p[l.WcVersion:], ver+1)
+}
+
+// latchSharedInfoSize is Xen's hvm_latch_shinfo_size, run when v sets
+// HVM_PARAM_CALLBACK_IRQ or writes the hypercall page MSR, "among the very
+// first" things a guest's PV drivers do: from then on the domain's
+// shared_info, vcpu_info and runstate areas use the 32-bit layouts if v is
+// not in 64-bit mode, the 64-bit ones if it is. As in Xen, only the wall
+// clock is rewritten in the new layout; the rest of the page stays.
+func (h *Hypervisor) latchSharedInfoSize(v *VCPU) {
+	d := v.dom
+	d.xen.compat = v.arch.Mode() != x86.Mode64
+	if d.ev != nil {
+		d.ev.SetCompat(d.xen.compat)
+	}
+	if d.xen.sharedInfoSet {
+		if p := d.page(d.xen.sharedInfo); p != nil {
+			h.writeWallclock(d, p)
+		}
+	}
 }
 
 // mapSharedInfo implements XENMEM_add_to_physmap(XENMAPSPACE_shared_info):
@@ -181,7 +207,7 @@ func (h *Hypervisor) mapSharedInfo(d *Domain, gfn uint64) xen.Errno {
 	}
 	*p = [4096]byte{}
 	d.xen.sharedInfo, d.xen.sharedInfoSet = gfn, true
-	h.writeWallclock(p)
+	h.writeWallclock(d, p)
 	for _, v := range d.vcpus {
 		if !v.xen.vcpuInfoSet && v.id < xen.XenLegacyMaxVCPUs {
 			h.writeTimeInfo(p[v.id*xen.VCPUInfoSize+xen.VCPUInfoTimeOffset:])
@@ -255,13 +281,11 @@ func (h *Hypervisor) setRunstate(v *VCPU, state int32) {
 	if x.runstateGVA == 0 {
 		return
 	}
-	var b [xen.VCPURunstateInfoSize]byte
-	r := v.runstateInfo()
-	r.Encode(b[:])
+	b := v.runstateBytes()
 	// Written through the guest's current page tables, as Xen does, and
 	// only into the domain's own writable RAM; a failure (the guest
 	// unmapped it, or mapped something else there) stops the updates.
-	if err := x86.WriteVirt(ramOnly{v.dom.mem}, v.arch.Paging(), x.runstateGVA, b[:], false); err != nil {
+	if err := x86.WriteVirt(ramOnly{v.dom.mem}, v.arch.Paging(), x.runstateGVA, b, false); err != nil {
 		x.runstateGVA = 0
 	}
 }
@@ -276,16 +300,30 @@ func (h *Hypervisor) setRunstate(v *VCPU, state int32) {
 // is accepted and, as before, simply gets no updates.
 func (h *Hypervisor) registerRunstateArea(t *VCPU, gva uint64) xen.Errno {
 	if gva != 0 {
-		var b [xen.VCPURunstateInfoSize]byte
-		r := t.runstateInfo()
-		r.Encode(b[:])
-		if err := x86.WriteVirt(ramOnly{t.dom.mem}, t.arch.Paging(), gva, b[:], false); errors.Is(err, errNotRAM) {
+		if err := x86.WriteVirt(ramOnly{t.dom.mem}, t.arch.Paging(), gva, t.runstateBytes(), false); errors.Is(err, errNotRAM) {
 			return xen.EFAULT
 		}
 	}
 	t.xen.runstateGVA = gva
 	h.setRunstate(t, t.xen.runstate)
 	return 0
+}
+
+// runstateBytes is v's runstate area as hv writes it: struct
+// vcpu_runstate_info, 48 bytes, or compat_vcpu_runstate_info, 44 bytes,
+// for a domain latched to the 32-bit layouts (Xen's update_runstate_area
+// with has_32bit_shinfo). The buffer is v's own, so the hot path does not
+// allocate.
+func (v *VCPU) runstateBytes() []byte {
+	r := v.runstateInfo()
+	b := v.xen.runstateBuf[:]
+	if v.dom.xen.compat {
+		c := xen.CompatVCPURunstateInfo(r)
+		c.Encode(b)
+		return b[:xen.CompatVCPURunstateInfoSize]
+	}
+	r.Encode(b)
+	return b[:xen.VCPURunstateInfoSize]
 }
 
 // runstateInfo is v's runstate as VCPUOP_get_runstate_info reports it.

@@ -48,7 +48,31 @@ type Info struct {
 	Changeset    string // XENVER_changeset
 	VirtStart    uint64 // XENVER_platform_parameters
 	Features     uint32 // XENVER_get_features submap 0 (XENFEAT_* bits)
+	// XENVER_compile_info: each string is cut to its field less the NUL.
+	Compiler, CompileBy, CompileDomain, CompileDate string
+	// Commandline (XENVER_commandline, at most 1023 bytes) and BuildID
+	// (XENVER_build_id; none: -ENODATA) are told to privileged callers
+	// only (Privileged).
+	Commandline string
+	BuildID     []byte
 }
+
+// Privileged is implemented by a Guest that may see what Xen's XSM
+// default policy keeps for privileged domains (xsm_default_action with
+// XSM_PRIV: the hardware domain): xen_version's commandline and build_id.
+// A Guest without the method is a domU.
+type Privileged interface {
+	Privileged() bool
+}
+
+func privileged(g Guest) bool {
+	p, ok := g.(Privileged)
+	return ok && p.Privileged()
+}
+
+// xenDeny is what Xen gives in place of information a caller may not see
+// (xen_deny() in xen/common/version.c).
+const xenDeny = "<denied>\x00"
 
 // Dispatcher serves hypercalls. Its counters are for diagnostics.
 type Dispatcher struct {
@@ -139,24 +163,38 @@ func (d *Dispatcher) Call(g Guest, nr uint64, a [5]uint64) int64 {
 	return errno(xen.ENOSYS)
 }
 
-// xenVersion is xen_version (version.h). Only platform_parameters has a
-// compat layout.
+// xenVersion is xen_version (version.h), command by command as Xen 4.17's
+// do_xen_version with the default XSM policy (xsm_xen_version): version,
+// platform_parameters and get_features for everyone; extraversion,
+// compile_info, capabilities, changeset, pagesize and guest_handle for any
+// guest; commandline and build_id only for a privileged caller (a domU gets
+// "<denied>" and -EPERM). Only platform_parameters has a compat layout; the
+// others are byte arrays, or 32-bit fields in both.
 func (d *Dispatcher) xenVersion(g Guest, cmd, arg uint64, compat bool) int64 {
 	i := &d.Info
 	switch cmd {
 	case xen.XenverVersion:
 		return int64(i.Major)<<16 | int64(i.Minor)
 	case xen.XenverExtraversion:
-		var b [16]byte // xen_extraversion_t; the last byte stays NUL
-		copy(b[:15], i.ExtraVersion)
+		var b [xen.XenExtraversionLen]byte // the last byte stays NUL
+		copy(b[:len(b)-1], i.ExtraVersion)
+		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverCompileInfo:
+		var c xen.XenCompileInfo
+		copy(c.Compiler[:len(c.Compiler)-1], i.Compiler)
+		copy(c.CompileBy[:len(c.CompileBy)-1], i.CompileBy)
+		copy(c.CompileDomain[:len(c.CompileDomain)-1], i.CompileDomain)
+		copy(c.CompileDate[:len(c.CompileDate)-1], i.CompileDate)
+		var b [xen.XenCompileInfoSize]byte
+		c.Encode(b[:])
 		return okOrFault(g.CopyOut(arg, b[:]))
 	case xen.XenverCapabilities:
-		var b [1024]byte // xen_capabilities_info_t
-		copy(b[:1023], i.Capabilities)
+		var b [xen.XenCapabilitiesInfoLen]byte
+		copy(b[:len(b)-1], i.Capabilities)
 		return okOrFault(g.CopyOut(arg, b[:]))
 	case xen.XenverChangeset:
-		var b [64]byte // xen_changeset_info_t
-		copy(b[:63], i.Changeset)
+		var b [xen.XenChangesetInfoLen]byte
+		copy(b[:len(b)-1], i.Changeset)
 		return okOrFault(g.CopyOut(arg, b[:]))
 	case xen.XenverPlatformParameters:
 		if compat {
@@ -177,19 +215,64 @@ func (d *Dispatcher) xenVersion(g Guest, cmd, arg uint64, compat bool) int64 {
 		if !g.CopyIn(arg, b[:]) || f.Decode(b[:]) != nil {
 			return errno(xen.EFAULT)
 		}
-		f.Submap = 0
-		if f.SubmapIdx == 0 {
-			f.Submap = i.Features
+		if f.SubmapIdx != 0 {
+			return errno(xen.EINVAL) // Xen has submap 0 only
 		}
+		f.Submap = i.Features
 		f.Encode(b[:])
 		return okOrFault(g.CopyOut(arg, b[:]))
 	case xen.XenverPagesize:
+		if arg != 0 {
+			return errno(xen.EINVAL)
+		}
 		return 4096
 	case xen.XenverGuestHandle:
-		var b [16]byte // xen_domain_handle_t: no UUIDs yet
+		var b [xen.XenDomainHandleLen]byte // the domain's UUID: GoZen has none, all zeros
 		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverCommandline:
+		if !privileged(g) {
+			return okOrFault(g.CopyOut(arg, []byte(xenDeny)))
+		}
+		var b [xen.XenCommandlineLen]byte
+		copy(b[:len(b)-1], i.Commandline)
+		return okOrFault(g.CopyOut(arg, b[:]))
+	case xen.XenverBuildID:
+		if !privileged(g) {
+			return errno(xen.EPERM)
+		}
+		return buildID(g, arg, i.BuildID)
 	}
 	return errno(xen.ENOSYS)
+}
+
+// buildID is XENVER_build_id for a privileged caller: a NULL argument asks
+// for the length; otherwise arg is a xen_build_id {uint32 len; buf[len]}
+// whose buf receives the ID (-EINVAL for len 0, -ENOBUFS if it is too
+// short). Without an ID, Xen's xen_build_id answers -ENODATA.
+func buildID(g Guest, arg uint64, id []byte) int64 {
+	var n uint32
+	if arg != 0 {
+		var h [xen.XenVarbufHeaderSize]byte
+		if !g.CopyIn(arg, h[:]) {
+			return errno(xen.EFAULT)
+		}
+		if n = le.Uint32(h[:]); n == 0 {
+			return errno(xen.EINVAL)
+		}
+	}
+	if len(id) == 0 {
+		return errno(xen.ENODATA)
+	}
+	if arg == 0 {
+		return int64(len(id))
+	}
+	if uint64(len(id)) > uint64(n) {
+		return errno(xen.ENOBUFS)
+	}
+	if !g.CopyOut(arg+xen.XenVarbufHeaderSize, id) {
+		return errno(xen.EFAULT)
+	}
+	return int64(len(id))
 }
 
 // consoleIO is console_io: CONSOLEIO_write logs the guest's bytes;

@@ -79,16 +79,97 @@ func TestXenVersion(t *testing.T) {
 	}
 	f = xen.XenFeatureInfo{SubmapIdx: 1, Submap: 0xdead}
 	g.put(argAt, &f, xen.XenFeatureInfoSize)
-	g.call(xen.HypercallXenVersion, xen.XenverGetFeatures, argAt)
+	if r := g.call(xen.HypercallXenVersion, xen.XenverGetFeatures, argAt); r != -int64(xen.EINVAL) {
+		t.Errorf("get_features of submap 1 = %d, want -EINVAL (Xen has submap 0 only)", r)
+	}
 	f.Decode(g.bytesAt(argAt, 8))
-	if f.Submap != 0 {
-		t.Errorf("submap 1 = %#x", f.Submap)
+	if f.Submap != 0xdead {
+		t.Errorf("submap 1 refused but written: %#x", f.Submap)
 	}
 	if r := g.call(xen.HypercallXenVersion, xen.XenverCapabilities, 0x5000); r != -int64(xen.EFAULT) {
 		t.Errorf("capabilities to an unmapped buffer = %d", r)
 	}
 	if r := g.call(xen.HypercallXenVersion, xen.XenverCapabilities, memBase+0x10000-100); r != -int64(xen.EFAULT) {
 		t.Errorf("capabilities to a buffer running off the end = %d", r)
+	}
+}
+
+// The rest of xen_version as Xen 4.17's do_xen_version with the default
+// XSM policy: compile_info, pagesize, guest_handle for everyone;
+// commandline and build_id for privileged callers only.
+func TestXenVersionInfoAndPrivilege(t *testing.T) {
+	for _, mode := range []x86.Mode{x86.Mode64, x86.Mode32} {
+		g := newFake(t)
+		g.mode = mode
+		fill := func(n int) {
+			for i := range g.bytesAt(argAt, n) {
+				g.bytesAt(argAt, n)[i] = 0xaa
+			}
+		}
+		fill(xen.XenCompileInfoSize)
+		if r := g.call(xen.HypercallXenVersion, xen.XenverCompileInfo, argAt); r != 0 {
+			t.Fatalf("%v: compile_info = %d", mode, r)
+		}
+		var c xen.XenCompileInfo
+		c.Decode(g.bytesAt(argAt, xen.XenCompileInfoSize))
+		if got := xen.CString(c.Compiler[:]); len(got) != 63 || got[:6] != "go1.99" || c.Compiler[63] != 0 {
+			t.Errorf("%v: compiler %q (%d bytes), want the first 63 and a NUL", mode, got, len(got))
+		}
+		if xen.CString(c.CompileBy[:]) != "tester" || c.CompileDomain != [32]byte{} ||
+			xen.CString(c.CompileDate[:]) != "Thu Jan  1 00:00:00 UTC 1970" || c.CompileBy[15] != 0 {
+			t.Errorf("%v: compile_info %q %q %q", mode, c.CompileBy, c.CompileDomain, c.CompileDate)
+		}
+		if r := g.call(xen.HypercallXenVersion, xen.XenverCompileInfo, memBase+0x10000-100); r != -int64(xen.EFAULT) {
+			t.Errorf("%v: compile_info running off memory = %d", mode, r)
+		}
+		if r := g.call(xen.HypercallXenVersion, xen.XenverPagesize); r != 4096 {
+			t.Errorf("%v: pagesize = %d", mode, r)
+		}
+		if r := g.call(xen.HypercallXenVersion, xen.XenverPagesize, argAt); r != -int64(xen.EINVAL) {
+			t.Errorf("%v: pagesize with a buffer = %d, want -EINVAL", mode, r)
+		}
+		fill(16)
+		if r := g.call(xen.HypercallXenVersion, xen.XenverGuestHandle, argAt); r != 0 || string(g.bytesAt(argAt, 16)) != string(make([]byte, 16)) {
+			t.Errorf("%v: guest_handle = %d %x", mode, r, g.bytesAt(argAt, 16))
+		}
+		// A domU: "<denied>" and -EPERM.
+		fill(32)
+		if r := g.call(xen.HypercallXenVersion, xen.XenverCommandline, argAt); r != 0 || string(g.bytesAt(argAt, 10)) != "<denied>\x00\xaa" {
+			t.Errorf("%v: domU commandline = %d %q", mode, r, g.bytesAt(argAt, 10))
+		}
+		for _, arg := range []uint64{0, argAt} {
+			if r := g.call(xen.HypercallXenVersion, xen.XenverBuildID, arg); r != -int64(xen.EPERM) {
+				t.Errorf("%v: domU build_id(%#x) = %d, want -EPERM", mode, arg, r)
+			}
+		}
+		// A privileged caller sees them.
+		g.priv = true
+		if r := g.call(xen.HypercallXenVersion, xen.XenverCommandline, argAt); r != 0 ||
+			xen.CString(g.bytesAt(argAt, xen.XenCommandlineLen)) != "console=com1 loglvl=debug" {
+			t.Errorf("%v: dom0 commandline = %d %q", mode, r, g.bytesAt(argAt, 32))
+		}
+		if r := g.call(xen.HypercallXenVersion, xen.XenverBuildID); r != int64(len(testBuildID)) {
+			t.Errorf("%v: build_id length = %d", mode, r)
+		}
+		for _, c := range []struct {
+			len  uint32
+			want int64
+		}{{0, -int64(xen.EINVAL)}, {4, -int64(xen.ENOBUFS)}, {5, 5}, {100, 5}} {
+			fill(16)
+			le.PutUint32(g.bytesAt(argAt, 4), c.len)
+			r := g.call(xen.HypercallXenVersion, xen.XenverBuildID, argAt)
+			if r != c.want {
+				t.Errorf("%v: build_id with len %d = %d, want %d", mode, c.len, r, c.want)
+			}
+			if r > 0 && string(g.bytesAt(argAt+4, 6)) != string(testBuildID)+"\xaa" {
+				t.Errorf("%v: build_id buffer %x", mode, g.bytesAt(argAt, 10))
+			}
+		}
+		for _, cmd := range []uint64{xen.XenverExtraversion2, xen.XenverCommandline2, 15} {
+			if r := g.call(xen.HypercallXenVersion, cmd, argAt); r != -int64(xen.ENOSYS) {
+				t.Errorf("%v: xen_version %d = %d, want -ENOSYS (not in Xen 4.17)", mode, cmd, r)
+			}
+		}
 	}
 }
 

@@ -28,8 +28,15 @@ type fakeGuest struct {
 	timer  int64
 	ev     *fakeEvents
 	gt     *fakeGrants
-	failAt int // reservation calls fail from this call on (0: never)
+	failAt int  // reservation calls fail from this call on (0: never)
+	priv   bool // a privileged domain (Privileged)
 }
+
+// testBuildID is the build ID the test dispatcher reports to privileged
+// callers.
+var testBuildID = []byte{0xb1, 0x1d, 0x1d, 0x00, 0x42}
+
+func (g *fakeGuest) Privileged() bool { return g.priv }
 
 const memBase = 0x10000
 
@@ -42,7 +49,9 @@ func (g *fakeGuest) call(nr uint64, a ...uint64) int64 {
 	var args [5]uint64
 	copy(args[:], a)
 	var d Dispatcher
-	d.Info = Info{Major: 4, Minor: 17, ExtraVersion: ".0-test", Capabilities: "hvm-3.0-x86_64", Features: 1 << xen.XenfeatHVMCallbackVector}
+	d.Info = Info{Major: 4, Minor: 17, ExtraVersion: ".0-test", Capabilities: "hvm-3.0-x86_64", Features: 1 << xen.XenfeatHVMCallbackVector,
+		Compiler: "go1.99 with a name longer than the sixty-three bytes xen_compile_info has room for", CompileBy: "tester",
+		CompileDate: "Thu Jan  1 00:00:00 UTC 1970", Commandline: "console=com1 loglvl=debug", BuildID: testBuildID}
 	if g.ev != nil {
 		g.ev.t = g.t
 	}

@@ -100,6 +100,44 @@ func FuzzXenFeatureInfo(f *testing.F) {
 		enc(&xen.XenFeatureInfo{SubmapIdx: 1}, 8))
 }
 
+func FuzzXenCompileInfo(f *testing.F) {
+	fuzzOp(f, op{nr: xen.HypercallXenVersion, cmd: xen.XenverCompileInfo, size: xen.XenCompileInfoSize})
+}
+
+// FuzzXenBuildID fuzzes xen_build_id {len, buf} from a domU (which gets
+// -EPERM) and from a privileged caller (extra odd): the ID may only land in
+// buf, within len.
+func FuzzXenBuildID(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 0}, uint64(1))
+	f.Add([]byte{0, 0, 0, 0}, uint64(1))
+	f.Add([]byte{4, 0, 0, 0}, uint64(1))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, uint64(0))
+	f.Fuzz(func(t *testing.T, data []byte, extra uint64) {
+		g := newFake(t)
+		g.priv = extra&1 != 0
+		copy(g.mem[argAt-memBase:], data)
+		n := uint64(g.u32At(0))
+		arg := uint64(argAt)
+		if extra&2 != 0 {
+			arg = 0
+		}
+		ret := g.call(xen.HypercallXenVersion, xen.XenverBuildID, arg)
+		switch {
+		case !g.priv && ret != -int64(xen.EPERM):
+			t.Fatalf("domU build_id = %d", ret)
+		case ret < 0 && !xen.Errno(-ret).Guest():
+			t.Fatalf("result %d is not a Xen errno a guest may see", ret)
+		case ret > 0 && ret != int64(len(testBuildID)):
+			t.Fatalf("build_id = %d", ret)
+		}
+		for _, w := range g.writes {
+			if arg == 0 || w[0] < argAt+4 || w[1] > argAt+4+n {
+				t.Fatalf("wrote [%#x,%#x) outside buf[%d]", w[0], w[1], n)
+			}
+		}
+	})
+}
+
 func FuzzConsoleWrite(f *testing.F) {
 	fuzzOp(f, op{nr: xen.HypercallConsoleIO, size: 0,
 		args: func(n uint64) []uint64 { return []uint64{xen.ConsoleIOWrite, n % 5000, argAt} }},

@@ -29,6 +29,15 @@
 	.set XENVER_platform_parameters, 5
 	.set EVTCHNOP_status_unused, 0
 	.set CPT_SENTINEL, 0xeeeeeeee
+	.set HVMOP_set_param, 0
+	.set HVM_PARAM_CALLBACK_IRQ, 0
+	.set CPT_CALLBACK, 0x020000f3	# high dword of the value: type 2 (vector) << 56 | 0xf3
+	.set EVTCHNOP_unmask, 9		# struct evtchn_unmask {u32 port}
+	# compat shared_info (abi/xen sharedinfo_compat.go)
+	.set CSHI_SEL,      4		# vcpu_info[0].evtchn_pending_sel, a u32
+	.set CSHI_MASK,     2176	# evtchn_mask, u32[32]
+	.set CSHI_WC_VERSION, 2304
+	.set CSHI_WC_SEC,   2308
 
 	.code32
 	.text
@@ -62,6 +71,18 @@ cpt_fail:
 # cpt_hc: hypercall EAX with EBX, ECX, EDX (the 32-bit convention). EAX = the result.
 cpt_hc:
 	vmmcall
+	ret
+
+# cpt_send_b: EVTCHNOP_send on cpt_port_b (whose peer is cpt_port_a); fail unless 0.
+cpt_send_b:
+	movl cpt_port_b, %eax
+	movl %eax, cpt_evt
+	movl $HC_event_channel_op, %eax
+	movl $EVTCHNOP_send, %ebx
+	movl $cpt_evt, %ecx
+	call cpt_hc
+	xorl %edx, %edx
+	CPT_EXPECT "send"
 	ret
 
 	.globl mode_compat
@@ -218,6 +239,81 @@ cpt_checks:
 	movl cpt_port_b, %eax
 	call putdec
 	PUTS ": send sets the pending bit\n"
+
+	# Latch Xen's 32-bit shared_info layout: HVMOP_set_param(CALLBACK_IRQ) from 32-bit
+	# code (hvm_latch_shinfo_size). The wall clock moves to 2304; 2-level delivery then
+	# sets bit port/32 of the u32 selector at vcpu_info+4 and leaves +8..15 alone, and
+	# the mask is the bitmap at 2176. (IF stays clear: the vector is never taken.)
+	movw $DOMID_SELF, cpt_hvmp + HP_DOMID
+	movl $HVM_PARAM_CALLBACK_IRQ, cpt_hvmp + HP_INDEX
+	movl $CPT_CALLBACK & 0xff, cpt_hvmp + HP_VALUE
+	movl $CPT_CALLBACK & 0xff000000, cpt_hvmp + HP_VALUE + 4
+	movl $HC_hvm_op, %eax
+	movl $HVMOP_set_param, %ebx
+	movl $cpt_hvmp, %ecx
+	call cpt_hc
+	xorl %edx, %edx
+	CPT_EXPECT "set_param(CALLBACK_IRQ)"
+	movl cpt_shinfo + CSHI_WC_VERSION, %eax
+	andl $1, %eax
+	CPT_EXPECT "compat wc_version even"
+	xorl %eax, %eax
+	cmpl $1000000000, cpt_shinfo + CSHI_WC_SEC
+	seta %al
+	movl $1, %edx
+	CPT_EXPECT "compat wc_sec after 2001"
+	movl cpt_port_a, %eax
+	lock btrl %eax, cpt_shinfo + SHI_PENDING
+	movl $0, cpt_shinfo + CSHI_SEL
+	movl $0, cpt_shinfo + 8
+	movl $0, cpt_shinfo + 12
+	movb $0, cpt_shinfo + VI_UPCALL_PENDING
+	call cpt_send_b
+	movl cpt_port_a, %ecx
+	movl $1, %edx
+	shrl $5, %ecx
+	shll %cl, %edx
+	movl cpt_shinfo + CSHI_SEL, %eax
+	CPT_EXPECT "compat selector after send"
+	movl cpt_shinfo + 8, %eax
+	orl cpt_shinfo + 12, %eax
+	xorl %edx, %edx
+	CPT_EXPECT "vcpu_info bytes 8-15 (the 64-bit selector) after send"
+	movzbl cpt_shinfo + VI_UPCALL_PENDING, %eax
+	movl $1, %edx
+	CPT_EXPECT "evtchn_upcall_pending after send"
+	# Masked at 2176: pending, no selector bit; EVTCHNOP_unmask sets it.
+	movl cpt_port_a, %eax
+	lock btrl %eax, cpt_shinfo + SHI_PENDING
+	lock btsl %eax, cpt_shinfo + CSHI_MASK
+	movl $0, cpt_shinfo + CSHI_SEL
+	call cpt_send_b
+	movl cpt_port_a, %eax
+	btl %eax, cpt_shinfo + SHI_PENDING
+	setc %al
+	movzbl %al, %eax
+	orl cpt_shinfo + CSHI_SEL, %eax
+	movl $1, %edx
+	CPT_EXPECT "pending bit | selector of a port masked at 2176"
+	movl cpt_port_a, %eax
+	movl %eax, cpt_evt
+	movl $HC_event_channel_op, %eax
+	movl $EVTCHNOP_unmask, %ebx
+	movl $cpt_evt, %ecx
+	call cpt_hc
+	xorl %edx, %edx
+	CPT_EXPECT "unmask"
+	movl cpt_port_a, %ecx
+	movl $1, %edx
+	shrl $5, %ecx
+	shll %cl, %edx
+	movl cpt_shinfo + CSHI_SEL, %eax
+	CPT_EXPECT "compat selector after unmask"
+	PUTS "compat: 32-bit shared_info latched: wall clock at 2304, selector bit "
+	movl cpt_port_a, %eax
+	shrl $5, %eax
+	call putdec
+	PUTS " of the u32 at vcpu_info+4, mask at 2176\n"
 
 	# SCHEDOP_poll (16-byte layout) on the pending port returns at once.
 	movl cpt_port_a, %eax
@@ -392,6 +488,8 @@ cpt_poll:	.skip POLL_BYTES
 cpt_setup:	.skip ST_BYTES
 cpt_gop:	.skip 2 * COPY_BYTES
 cpt_buf:	.skip 64
+	.balign 8
+cpt_hvmp:	.skip HP_BYTES
 cpt_frames:	.skip 8
 cpt_port_a:	.long 0
 cpt_port_b:	.long 0

@@ -144,6 +144,8 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_roattack, mode_roattack
 	.long name_flood,   mode_flood
 	.long name_compat,  mode_compat
+	.long name_debug,   mode_debug	# conform.S
+	.long name_unpop,   mode_unpop
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -166,6 +168,8 @@ name_rogrant:	.asciz "rogrant"
 name_roattack:	.asciz "roattack"
 name_flood:	.asciz "flood"
 name_compat:	.asciz "compat"
+name_debug:	.asciz "debug"
+name_unpop:	.asciz "unpop"
 	.globl empty_string
 empty_string:	.asciz ""
 

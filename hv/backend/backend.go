@@ -126,10 +126,14 @@ const (
 	ExitException               // an intercepted guest exception
 	ExitInvalid                 // the backend refused the guest state
 	ExitUnhandled               // an exit the backend cannot classify (Code says which)
+	// ExitICEBP is INT1 (ICEBP, opcode F1), intercepted before it runs:
+	// the core delivers #DB as a trap, with RIP after the instruction, as
+	// the CPU would (Xen's X86_ET_PRIV_SW_EXC).
+	ExitICEBP
 )
 
 var reasonNames = [...]string{"none", "cpuid", "rdmsr", "wrmsr", "io", "hlt", "hypercall", "npf",
-	"shutdown", "exception", "invalid-state", "unhandled"}
+	"shutdown", "exception", "invalid-state", "unhandled", "icebp"}
 
 func (r Reason) String() string {
 	if r >= 0 && int(r) < len(reasonNames) {
@@ -163,4 +167,9 @@ type Exit struct {
 	// Exception.
 	Vector    uint8
 	ErrorCode uint32
+
+	// Detail describes an ExitInvalid: which consistency check the guest
+	// state appears to fail and the state itself (control registers,
+	// EFER, segment attributes), for the crash report.
+	Detail string
 }

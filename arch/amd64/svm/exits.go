@@ -285,7 +285,7 @@ func ExitName(code uint64) string {
 		return "AVIC_NOACCEL"
 	case ExitVMGEXIT:
 		return "VMGEXIT"
-	case ExitInvalid:
+	case ExitInvalid, ExitInvalid32:
 		return "INVALID"
 	}
 	return "UNKNOWN"

@@ -109,6 +109,7 @@ type Backend struct {
 	asids     ASIDs
 	hostFxPA  uintptr
 	hostFxBuf []byte
+	cr4OK     uint64 // CR4 bits this CPU implements (cr4Supported), for invalid-state reports
 }
 
 const fxAreaSize = 512
@@ -141,6 +142,7 @@ func New(frames Frames) (*Backend, error) {
 		b.msrpm.Allow(m, true, true)
 	}
 	b.asids.Init(f.NumASIDs)
+	b.cr4OK = cr4Supported(amd64.Cpuid)
 	b.hostFxBuf = make([]byte, fxAreaSize+16)
 	b.hostFxPA = alignFx(b.hostFxBuf)
 	amd64.Wrmsr(amd64.MSREFER, amd64.Rdmsr(amd64.MSREFER)|amd64.EFERSVME)
@@ -184,7 +186,29 @@ type VCPU struct {
 	asid   uint32
 	gen    uint64
 	flush  bool
+	// DR0-DR3 are not in the VMCB (DR6 and DR7 are, and VMRUN and #VMEXIT
+	// switch them): every vCPU that has touched a debug register gets its
+	// own DR0-DR3 loaded before each run and saved after it. Until then
+	// its debug-register accesses are intercepted (drIntercepts), so a
+	// vCPU that never uses them costs nothing and never sees another's
+	// (Xen's lazy scheme: svm_save_dr/__restore_debug_registers).
+	drUsed bool
+	dr     [4]uint64
 }
+
+// drIntercepts intercepts reads and writes of DR0-DR7 (InterceptDR bits
+// 0-7 and 16-23).
+const drIntercepts = 0x00ff_00ff
+
+// useDebugRegs gives the vCPU its own debug registers from now on.
+func (v *VCPU) useDebugRegs() {
+	v.drUsed = true
+	v.vmcb.InterceptDR = 0
+}
+
+// DebugRegs returns the guest's DR0-DR3 as the vCPU last ran with them
+// (zero until it first touched a debug register), for tests and dumps.
+func (v *VCPU) DebugRegs() [4]uint64 { return v.dr }
 
 // Intercepts every vCPU starts with.
 const (
@@ -211,6 +235,7 @@ func (b *Backend) NewVCPU(nptRoot uint64) (backend.VCPU, error) {
 	c.InterceptMisc1 = misc1Intercepts
 	c.InterceptMisc2 = misc2Intercepts
 	c.InterceptExceptions = 1 << 18 // #MC: never let a guest swallow a machine check
+	c.InterceptDR = drIntercepts
 	c.IOPMBasePA = b.iopmPA
 	c.MSRPMBasePA = b.msrpmPA
 	c.NPControl = 1
@@ -252,6 +277,7 @@ func (v *VCPU) SetPVHEntry(entry, startInfo uint64) {
 	c.RSP = 0
 	c.RAX = 0
 	c.DR6, c.DR7 = 0xffff0ff0, 0x400
+	v.dr = [4]uint64{} // DR0-DR3 reset to 0 (the CPU's INIT state)
 	c.GPAT = 0x0007040600070406
 	v.regs = x86.Regs{}
 	v.regs[x86.RBX] = startInfo
@@ -273,7 +299,13 @@ func (v *VCPU) Run() backend.Exit {
 	}
 	c.RAX = v.regs[x86.RAX]
 	c.RSP = v.regs[x86.RSP]
+	if v.drUsed {
+		loadDR(&v.dr)
+	}
 	run(uintptr(v.vmcbPA), uintptr(v.b.hostVMSA), (*[16]uint64)(&v.regs), v.fxPA, v.b.hostFxPA)
+	if v.drUsed {
+		saveDR(&v.dr)
+	}
 	v.regs[x86.RAX] = c.RAX
 	v.regs[x86.RSP] = c.RSP
 	c.TLBControl = TLBNoFlush
@@ -327,10 +359,23 @@ func (v *VCPU) exit() backend.Exit {
 		e.Reason = backend.ExitException
 		e.Vector = uint8(code - ExitExceptionBase)
 		e.ErrorCode = uint32(c.ExitInfo1)
-	case code == ExitInvalid:
+	case IsInvalid(code):
 		e.Reason = backend.ExitInvalid
+		e.Detail = describeInvalid(c, v.b.cr4OK)
+	case code == ExitICEBP:
+		// INT1 is intercepted so that the core, not the CPU, delivers its
+		// #DB: SVM cannot inject an exception with trap semantics (the
+		// core moves RIP past it first, as Xen's svm_inject_event does for
+		// X86_ET_PRIV_SW_EXC).
+		e.Reason = backend.ExitICEBP
+	case code >= ExitDRReadBase && code < ExitDRWriteBase+16:
+		// The guest's first debug-register access: from now on its DR0-DR3
+		// are switched around every run and it reaches the registers
+		// directly. The access is retried, unintercepted.
+		v.useDebugRegs()
+		e.Reason = backend.ExitNone
 	case code == ExitVMRUN, code == ExitVMLOAD, code == ExitVMSAVE, code == ExitSTGI, code == ExitCLGI,
-		code == ExitSKINIT, code == ExitMONITOR, code == ExitMWAIT, code == ExitMWAITCond, code == ExitRDPRU, code == ExitICEBP:
+		code == ExitSKINIT, code == ExitMONITOR, code == ExitMWAIT, code == ExitMWAITCond, code == ExitRDPRU:
 		// SVM instructions and friends are not offered to guests: #UD.
 		e.Reason = backend.ExitException
 		e.Vector = 6
@@ -339,7 +384,7 @@ func (v *VCPU) exit() backend.Exit {
 	default:
 		e.Reason = backend.ExitUnhandled
 	}
-	if v.b.feat.NRIPSave && c.NextRIP != 0 && e.Reason != backend.ExitIO {
+	if v.b.feat.NRIPSave && c.NextRIP != 0 && e.Reason != backend.ExitIO && e.Reason != backend.ExitInvalid {
 		e.InsnLen = int(c.NextRIP - c.RIP)
 	}
 	return e
