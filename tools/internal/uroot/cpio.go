@@ -36,7 +36,7 @@ func (r Record) String() string {
 	case cpio.S_IFBLK:
 		c = 'b'
 	}
-	s := fmt.Sprintf("%c%s %9d %s", c, fs.FileMode(r.Mode&0o777).String()[1:], r.FileSize, r.Name)
+	s := fmt.Sprintf("%c%s %9d %s", c, fs.FileMode(r.Mode & 0o777).String()[1:], r.FileSize, r.Name)
 	if r.Type() == cpio.S_IFLNK {
 		s += " -> " + string(r.Data)
 	}
