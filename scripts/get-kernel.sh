@@ -2,7 +2,9 @@
 # scripts/get-kernel.sh [OUTDIR] - fetch Debian's unmodified stock kernel
 # (the one linux-image-amd64 currently depends on) with apt and store its
 # bzImage as OUTDIR/vmlinuz (default out/linux), with OUTDIR/VERSION saying
-# which package it came from.
+# which package it came from, and the package's modules tree as
+# OUTDIR/modules/RELEASE (tools/mkdom0 takes dom0's modules from there; dpkg -x,
+# no root needed).
 #
 # apt verifies the .deb against the signed archive indexes; nothing else is
 # downloaded. The script is idempotent: when OUTDIR/vmlinuz exists, matches
@@ -15,8 +17,10 @@
 #   NO_UPDATE=1  never run apt-get update
 #
 # The result: OUTDIR/vmlinuz (a bzImage; tools/mkdomu -vmlinux extracts the
-# ELF kernel from it) and OUTDIR/VERSION (key=value lines: package, version,
-# kernel release, sha256 of vmlinuz).
+# ELF kernel from it), OUTDIR/VERSION (key=value lines: package, version,
+# kernel release, sha256 of vmlinuz) and OUTDIR/modules/RELEASE (the
+# package's lib/modules/RELEASE: kernel/..., modules.order, modules.builtin;
+# Debian ships no modules.dep, depmod makes it at install time).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -76,6 +80,8 @@ field() {
 
 have_valid() {
 	[[ -f $outdir/vmlinuz && -f $outdir/VERSION ]] || return 1
+	# The modules of the same package (older runs kept only vmlinuz).
+	[[ -n $(field release) && -f $outdir/modules/$(field release)/modules.order ]] || return 1
 	local sum
 	sum=$(sha256sum "$outdir/vmlinuz" | cut -d' ' -f1)
 	[[ $sum == "$(field sha256)" ]]
@@ -130,7 +136,15 @@ kernels=("$tmp"/root/boot/vmlinuz-*)
 ((${#kernels[@]} == 1)) || die "expected one boot/vmlinuz-* in $(basename "$deb"), found ${#kernels[@]}"
 release=${kernels[0]##*/vmlinuz-}
 
+mods=$tmp/root/lib/modules/$release
+[[ -f $mods/modules.order && -d $mods/kernel ]] || die "$(basename "$deb") has no lib/modules/$release tree"
+
 mkdir -p "$outdir"
+# The modules first: have_valid needs both, and a new vmlinuz with an old
+# modules tree would give dom0 modules its kernel refuses.
+rm -rf "$outdir/modules"
+mkdir -p "$outdir/modules"
+mv "$mods" "$outdir/modules/$release"
 install -m 0644 "${kernels[0]}" "$outdir/vmlinuz.tmp"
 mv -f "$outdir/vmlinuz.tmp" "$outdir/vmlinuz"
 sum=$(sha256sum "$outdir/vmlinuz" | cut -d' ' -f1)
@@ -144,3 +158,4 @@ mv -f "$outdir/VERSION.tmp" "$outdir/VERSION"
 # Anything derived from an older kernel is stale now.
 rm -f "$outdir/vmlinux"
 log "wrote $outdir/vmlinuz ($(du -h "$outdir/vmlinuz" | cut -f1), Linux $release from $pkg $ver, sha256 $sum)"
+log "wrote $outdir/modules/$release ($(du -sh "$outdir/modules/$release" | cut -f1))"

@@ -15,38 +15,32 @@
 //	vmlinux               with -vmlinux: the ELF kernel extracted from vmlinuz
 //	vmlinux.stamp         what vmlinux was extracted from
 //
-// The initramfs is built with the u-root builder at the version go.mod pins
-// (tool github.com/u-root/u-root), from u-root's own module, so u-root's
-// go.sum pins every command's dependencies; the Go toolchain fetches them
-// through the module proxy once and from its module cache after that. The
-// build is reproducible (u-root strips and trims the binary and zeroes cpio
-// timestamps). Both outputs are rebuilt only when their inputs change: the
-// u-root version and checksum, the Go version, the command list and options
-// for the initramfs; the vmlinuz checksum for vmlinux. -force rebuilds.
+// The initramfs is built by tools/internal/uroot (the u-root builder go.mod
+// pins; see there). Both outputs are rebuilt only when their inputs change:
+// the u-root version and checksum, the Go version, the command list and
+// options for the initramfs; the vmlinuz checksum for vmlinux. -force
+// rebuilds.
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/u-root/u-root/pkg/cpio"
+
 	"gozen/loader"
+	"gozen/tools/internal/uroot"
 )
 
 // Marker is the line the initramfs prints when userspace starts, before
 // the shell: tests wait for it.
 const Marker = "GOZEN-USERSPACE-UP"
-
-const urootModule = "github.com/u-root/u-root"
 
 // commands are the u-root commands in the initramfs (cmds/core/...).
 var commands = []string{
@@ -67,13 +61,6 @@ const uinitCmd = "gosh -c 'echo " + Marker + "; while true; do gosh; done'"
 // recipe is bumped whenever the way the initramfs is built changes in a way
 // the other inputs of the cache key do not show.
 const recipe = "mkdomu-initramfs-1"
-
-// targetEnv is the environment of the u-root build: a static amd64 binary
-// for the baseline x86-64 level (QEMU's qemu64 CPU has nothing newer).
-var targetEnv = []string{
-	"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "CGO_ENABLED=0",
-	"GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false",
-}
 
 func main() {
 	out := flag.String("o", "out/linux", "output directory")
@@ -96,7 +83,7 @@ func main() {
 		fatal(err)
 	}
 	if *doInitramfs {
-		if err := buildInitramfs(*out, *force, *verbose); err != nil {
+		if err := initramfsBuild(*out).Run(*force, *verbose); err != nil {
 			fatal(fmt.Errorf("initramfs: %w", err))
 		}
 		if *list {
@@ -137,260 +124,44 @@ func urootArgs() []string {
 		"-uinitcmd=" + uinitCmd,
 	}
 	for _, c := range commands {
-		args = append(args, urootModule+"/cmds/core/"+c)
+		args = append(args, uroot.Module+"/cmds/core/"+c)
 	}
 	return args
 }
 
-// module is what `go mod download -json` says about a module.
-type module struct {
-	Path, Version, Sum, Dir, Error string
-}
-
-// goCmd runs the go command in dir with extra environment variables and
-// returns its standard output.
-func goCmd(dir string, env []string, args ...string) ([]byte, error) {
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+// initramfsBuild describes the domU initramfs in outDir.
+func initramfsBuild(outDir string) *uroot.Build {
+	return &uroot.Build{
+		Recipe: recipe,
+		Args:   urootArgs(),
+		Out:    filepath.Join(outDir, "initramfs.cpio"),
+		Check:  checkInitramfs,
+		Logf:   logf,
 	}
-	return b, nil
-}
-
-// moduleRoot returns the directory of gozen's go.mod.
-func moduleRoot() (string, error) {
-	b, err := goCmd("", nil, "env", "GOMOD")
-	if err != nil {
-		return "", err
-	}
-	gomod := strings.TrimSpace(string(b))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the gozen module: run mkdomu from the repository")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// urootSource downloads (or finds in the module cache) the u-root module at
-// the version go.mod requires; the go command checks it against go.sum.
-func urootSource(root string) (*module, error) {
-	b, err := goCmd(root, nil, "mod", "download", "-json", urootModule)
-	if err != nil {
-		return nil, err
-	}
-	var m module
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("go mod download -json: %v", err)
-	}
-	if m.Error != "" {
-		return nil, fmt.Errorf("go mod download %s: %s", urootModule, m.Error)
-	}
-	if m.Dir == "" || m.Version == "" {
-		return nil, fmt.Errorf("go mod download %s: no directory or version", urootModule)
-	}
-	return &m, nil
-}
-
-// initramfsKey hashes everything the initramfs is built from.
-func initramfsKey(goVersion string, m *module) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s %s %s\n", recipe, goVersion, m.Path, m.Version, m.Sum)
-	for _, s := range targetEnv {
-		fmt.Fprintf(h, "env %s\n", s)
-	}
-	for _, s := range urootArgs() {
-		fmt.Fprintf(h, "arg %s\n", s)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:]), nil
-}
-
-// readStamp reads a stamp file of "key value" lines.
-func readStamp(path string) map[string]string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	m := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
-
-func writeStamp(path string, kv [][2]string) error {
-	var b strings.Builder
-	for _, p := range kv {
-		fmt.Fprintf(&b, "%s %s\n", p[0], p[1])
-	}
-	return writeFileAtomic(path, []byte(b.String()))
-}
-
-// writeFileAtomic writes path through a temporary file and a rename, so an
-// interrupted run never leaves a truncated output behind.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(f.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-	}
-	return werr
-}
-
-func buildInitramfs(outDir string, force, verbose bool) error {
-	start := time.Now()
-	cpioPath := filepath.Join(outDir, "initramfs.cpio")
-	stampPath := filepath.Join(outDir, "initramfs.stamp")
-
-	root, err := moduleRoot()
-	if err != nil {
-		return err
-	}
-	b, err := goCmd(root, nil, "env", "GOVERSION")
-	if err != nil {
-		return err
-	}
-	goVersion := strings.TrimSpace(string(b))
-	m, err := urootSource(root)
-	if err != nil {
-		return err
-	}
-	key := initramfsKey(goVersion, m)
-
-	if st := readStamp(stampPath); !force && st["key"] == key {
-		if sum, err := fileSHA256(cpioPath); err == nil && sum == st["sha256"] {
-			logf("up to date: %s (u-root %s, %s, sha256 %s)", cpioPath, m.Version, goVersion, sum)
-			return nil
-		}
-	}
-
-	tmp, err := os.MkdirTemp("", "mkdomu-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-
-	// The builder, built in gozen's module: the version go.mod pins.
-	logf("building the u-root %s builder", m.Version)
-	builder := filepath.Join(tmp, "u-root")
-	if _, err := goCmd(root, []string{"CGO_ENABLED=0"}, "build", "-o", builder, urootModule); err != nil {
-		return err
-	}
-
-	// The commands, built in u-root's module (the module cache copy is
-	// read-only; nothing is written there).
-	logf("building the initramfs: %d commands with %s for linux/amd64", len(commands), goVersion)
-	out := filepath.Join(tmp, "initramfs.cpio")
-	cmd := exec.Command(builder, append([]string{"-o", out}, urootArgs()...)...)
-	cmd.Dir = m.Dir
-	cmd.Env = append(os.Environ(), targetEnv...)
-	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
-	var log bytes.Buffer
-	if verbose {
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	} else {
-		cmd.Stdout, cmd.Stderr = &log, &log
-	}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("u-root: %v\n%s", err, log.Bytes())
-	}
-
-	data, err := os.ReadFile(out)
-	if err != nil {
-		return err
-	}
-	if err := checkInitramfs(data); err != nil {
-		return fmt.Errorf("the u-root output is not as expected: %w", err)
-	}
-	if err := writeFileAtomic(cpioPath, data); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(data)
-	if err := writeStamp(stampPath, [][2]string{
-		{"key", key},
-		{"sha256", hex.EncodeToString(sum[:])},
-		{"u-root", m.Version + " " + m.Sum},
-		{"go", goVersion},
-	}); err != nil {
-		return err
-	}
-	logf("wrote %s (%s, sha256 %x) in %.1fs", cpioPath, size(len(data)), sum, time.Since(start).Seconds())
-	return nil
 }
 
 // checkInitramfs checks that the archive has what the domU tests rely on.
-func checkInitramfs(data []byte) error {
-	entries, err := readCpio(data)
-	if err != nil {
-		return err
-	}
-	byName := map[string]cpioEntry{}
-	for _, e := range entries {
-		byName[e.Name] = e
-	}
-	want := func(name string, mode uint32, data string) error {
-		e, ok := byName[name]
-		switch {
-		case !ok:
-			return fmt.Errorf("no %s", name)
-		case e.Mode&sIFMT != mode:
-			return fmt.Errorf("%s has mode %#o", name, e.Mode)
-		case data != "" && string(e.Data) != data:
-			return fmt.Errorf("%s is %q, want %q", name, e.Data, data)
-		}
-		return nil
-	}
-	checks := []error{
-		want("init", sIFLNK, "bbin/init"),
-		want("bbin/bb", sIFREG, ""),
-		want("bin/defaultsh", sIFLNK, "../bbin/gosh"),
-		want("bin/uinit", sIFLNK, "../bbin/gosh"),
-		want("dev/console", sIFCHR, ""),
+func checkInitramfs(recs []uroot.Record) error {
+	wants := []uroot.Want{
+		{Name: "init", Type: cpio.S_IFLNK, Data: "bbin/init"},
+		{Name: "bbin/bb", Type: cpio.S_IFREG},
+		{Name: "bin/defaultsh", Type: cpio.S_IFLNK, Data: "../bbin/gosh"},
+		{Name: "bin/uinit", Type: cpio.S_IFLNK, Data: "../bbin/gosh"},
+		{Name: "dev/console", Type: cpio.S_IFCHR},
 	}
 	for _, c := range commands {
-		checks = append(checks, want("bbin/"+c, sIFLNK, "bb"))
+		wants = append(wants, uroot.Want{Name: "bbin/" + c, Type: cpio.S_IFLNK, Data: "bb"})
 	}
-	return errors.Join(checks...)
+	return uroot.Check(recs, wants)
 }
 
 func listInitramfs(path string) error {
-	data, err := os.ReadFile(path)
+	recs, err := uroot.ReadArchiveFile(path)
 	if err != nil {
 		return err
 	}
-	entries, err := readCpio(data)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		fmt.Println(e)
+	for _, r := range recs {
+		fmt.Println(r)
 	}
 	return nil
 }
@@ -408,8 +179,8 @@ func extractVmlinux(kernel, outDir string, force bool) error {
 	}
 	bzSum := sha256.Sum256(bz)
 	bzHex := hex.EncodeToString(bzSum[:])
-	if st := readStamp(stampPath); !force && st["vmlinuz-sha256"] == bzHex {
-		if sum, err := fileSHA256(outPath); err == nil && sum == st["vmlinux-sha256"] {
+	if st := uroot.ReadStamp(stampPath); !force && st["vmlinuz-sha256"] == bzHex {
+		if sum, err := uroot.FileSHA256(outPath); err == nil && sum == st["vmlinux-sha256"] {
 			logf("up to date: %s (from %s, PVH entry %s)", outPath, kernel, st["entry"])
 			return nil
 		}
@@ -425,12 +196,12 @@ func extractVmlinux(kernel, outDir string, force bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(outPath, vmlinux); err != nil {
+	if err := uroot.WriteFileAtomic(outPath, vmlinux); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(vmlinux)
 	entry := fmt.Sprintf("%#x", im.Entry32)
-	if err := writeStamp(stampPath, [][2]string{
+	if err := uroot.WriteStamp(stampPath, [][2]string{
 		{"vmlinuz-sha256", bzHex},
 		{"vmlinux-sha256", hex.EncodeToString(sum[:])},
 		{"entry", entry},
@@ -438,10 +209,6 @@ func extractVmlinux(kernel, outDir string, force bool) error {
 		return err
 	}
 	logf("wrote %s (%s, ELF%d, PVH entry %s, %d segments) from %s (%s) in %.1fs",
-		outPath, size(len(vmlinux)), im.Class, entry, len(im.Segments), kernel, size(len(bz)), time.Since(start).Seconds())
+		outPath, uroot.Size(len(vmlinux)), im.Class, entry, len(im.Segments), kernel, uroot.Size(len(bz)), time.Since(start).Seconds())
 	return nil
-}
-
-func size(n int) string {
-	return fmt.Sprintf("%d bytes, %.1f MiB", n, float64(n)/(1<<20))
 }

@@ -1,89 +1,52 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"gozen/tools/internal/uroot"
 )
 
-// cpioRecord encodes one newc record.
-func cpioRecord(name string, mode uint32, data string) string {
-	h := fmt.Sprintf("070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name)+1, 0)
-	s := h + name + "\x00"
-	for len(s)%4 != 0 {
-		s += "\x00"
-	}
-	s += data
-	for len(s)%4 != 0 {
-		s += "\x00"
-	}
-	return s
-}
-
-// goodArchive returns a cpio archive with what checkInitramfs wants.
-func goodArchive(skip string) []byte {
-	recs := []struct {
-		name string
-		mode uint32
-		data string
-	}{
-		{"bbin", sIFDIR | 0o755, ""},
-		{"bbin/bb", sIFREG | 0o755, "\x7fELF..."},
-		{"bin/defaultsh", sIFLNK | 0o777, "../bbin/gosh"},
-		{"bin/uinit", sIFLNK | 0o777, "../bbin/gosh"},
-		{"dev/console", sIFCHR | 0o600, ""},
-		{"init", sIFLNK | 0o777, "bbin/init"},
-	}
-	var s strings.Builder
-	for _, r := range recs {
-		if r.name != skip {
-			s.WriteString(cpioRecord(r.name, r.mode, r.data))
-		}
+// goodArchive returns the records of an archive with what checkInitramfs
+// wants, less the one named skip.
+func goodArchive(skip string) []uroot.Record {
+	recs := []uroot.Record{
+		uroot.Dir("bbin", 0o755),
+		uroot.File("bbin/bb", 0o755, []byte("\x7fELF...")),
+		uroot.Symlink("bin/defaultsh", "../bbin/gosh"),
+		uroot.Symlink("bin/uinit", "../bbin/gosh"),
+		uroot.CharDev("dev/console", 0o600, 5, 1),
+		uroot.Symlink("init", "bbin/init"),
 	}
 	for _, c := range commands {
-		if "bbin/"+c != skip {
-			s.WriteString(cpioRecord("bbin/"+c, sIFLNK|0o777, "bb"))
+		recs = append(recs, uroot.Symlink("bbin/"+c, "bb"))
+	}
+	var out []uroot.Record
+	for _, r := range recs {
+		if r.Name != skip {
+			out = append(out, r)
 		}
 	}
-	s.WriteString(cpioRecord("TRAILER!!!", 0, ""))
-	return []byte(s.String())
-}
-
-func TestReadCpio(t *testing.T) {
-	b := goodArchive("")
-	entries, err := readCpio(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 6+len(commands) {
-		t.Fatalf("%d entries", len(entries))
-	}
-	e := entries[1]
-	if e.Name != "bbin/bb" || e.Mode != sIFREG|0o755 || string(e.Data) != "\x7fELF..." {
-		t.Errorf("entry 1 = %+v", e)
-	}
-	if got := entries[2].String(); got != "lrwxrwxrwx        12 bin/defaultsh -> ../bbin/gosh" {
-		t.Errorf("String() = %q", got)
-	}
-	for _, bad := range [][]byte{
-		nil,
-		b[:100],
-		b[:len(b)-120], // no trailer
-		append([]byte("070707"), b[6:]...),
-		[]byte(strings.Replace(string(b), "070701", "0707010000000Z", 1)[:len(b)]),
-	} {
-		if _, err := readCpio(bad); err == nil {
-			t.Errorf("no error for a %d-byte bad archive", len(bad))
-		}
-	}
+	return out
 }
 
 func TestCheckInitramfs(t *testing.T) {
-	if err := checkInitramfs(goodArchive("")); err != nil {
+	// Through a real archive: what u-root's reader gives back.
+	b, err := uroot.WriteArchive(goodArchive(""))
+	if err != nil {
 		t.Fatal(err)
+	}
+	recs, err := uroot.ReadArchive(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkInitramfs(recs); err != nil {
+		t.Fatal(err)
+	}
+	wrong := goodArchive("bin/uinit")
+	wrong = append(wrong, uroot.Symlink("bin/uinit", "../bbin/ls"))
+	if err := checkInitramfs(wrong); err == nil || !strings.Contains(err.Error(), `bin/uinit is "../bbin/ls"`) {
+		t.Errorf("wrong uinit: %v", err)
 	}
 	for _, missing := range []string{"init", "bbin/bb", "bin/uinit", "bbin/gosh", "bbin/poweroff", "dev/console"} {
 		err := checkInitramfs(goodArchive(missing))
@@ -112,39 +75,38 @@ func TestUrootArgs(t *testing.T) {
 }
 
 func TestInitramfsKey(t *testing.T) {
-	m := &module{Path: urootModule, Version: "v0.16.0", Sum: "h1:x"}
-	k := initramfsKey("go1.26.0", m)
-	if k != initramfsKey("go1.26.0", m) {
+	b := initramfsBuild("out/linux")
+	m := &uroot.ModuleInfo{Path: uroot.Module, Version: "v0.16.0", Sum: "h1:x"}
+	k := b.Key("go1.26.0", m)
+	if k != b.Key("go1.26.0", m) {
 		t.Fatal("key not deterministic")
 	}
-	if k == initramfsKey("go1.26.1", m) {
+	if k == b.Key("go1.26.1", m) {
 		t.Error("key ignores the Go version")
 	}
 	m2 := *m
 	m2.Sum = "h1:y"
-	if k == initramfsKey("go1.26.0", &m2) {
+	if k == b.Key("go1.26.0", &m2) {
 		t.Error("key ignores the module checksum")
+	}
+	b2 := *b
+	b2.Args = append(b2.Args[:len(b2.Args):len(b2.Args)], "extra")
+	if k == b2.Key("go1.26.0", m) {
+		t.Error("key ignores the u-root arguments")
+	}
+	if b.Stamp() != "out/linux/initramfs.stamp" {
+		t.Errorf("stamp %s", b.Stamp())
 	}
 }
 
-func TestStamp(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.stamp")
-	if readStamp(path) != nil {
-		t.Fatal("stamp from nowhere")
+// TestBuiltInitramfs checks a built domU image (go run ./tools/mkdomu),
+// read with u-root's cpio reader.
+func TestBuiltInitramfs(t *testing.T) {
+	recs, err := uroot.ReadArchiveFile("../../out/linux/initramfs.cpio")
+	if err != nil {
+		t.Skipf("no built image: %v", err)
 	}
-	if err := writeStamp(path, [][2]string{{"key", "abc"}, {"u-root", "v0.16.0 h1:x="}}); err != nil {
-		t.Fatal(err)
-	}
-	st := readStamp(path)
-	if st["key"] != "abc" || st["u-root"] != "v0.16.0 h1:x=" {
-		t.Fatalf("read back %v", st)
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o644 {
-		t.Fatalf("stat: %v, %v", fi, err)
-	}
-	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*"))
-	if len(left) != 0 {
-		t.Errorf("temporary files left: %v", left)
+	if err := checkInitramfs(recs); err != nil {
+		t.Error(err)
 	}
 }
