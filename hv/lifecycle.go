@@ -274,6 +274,7 @@ func (h *Hypervisor) destroy(d *Domain) error {
 		d.release()
 	}
 	d.setState(DomainDead)
+	h.storeForget(d)
 	h.unlist(d)
 	return nil
 }

@@ -56,6 +56,21 @@ var commands = []string{
 	"shutdown", "sleep", "sync", "true", "umount", "uname", "uptime", "wc",
 }
 
+// gozenCommands are GoZen's own guest commands (package main directories
+// of this module), built for the target and added as bin/NAME, with
+// symlinks bin/LINK -> NAME for the names they answer to. links also
+// gives Linux its /sbin/poweroff: a Xen toolstack's shutdown request
+// (control/shutdown = poweroff) makes the kernel run that path
+// (orderly_poweroff), and u-root has the command only in bbin.
+var gozenCommands = []struct {
+	pkg   string
+	names []string
+}{
+	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
+}
+
+var links = [][2]string{{"sbin/poweroff", "../bbin/poweroff"}}
+
 // uinitCmd is what u-root's init runs after setting up the system. It must
 // not exit: init starts each command as a session leader with the console
 // as its controlling tty, and when a session leader exits the kernel hangs
@@ -195,8 +210,9 @@ func urootSource(root string) (*module, error) {
 	return &m, nil
 }
 
-// initramfsKey hashes everything the initramfs is built from.
-func initramfsKey(goVersion string, m *module) string {
+// initramfsKey hashes everything the initramfs is built from; extra is
+// the key of GoZen's own commands (buildGozenCommands).
+func initramfsKey(goVersion string, m *module, extra string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s %s %s\n", recipe, goVersion, m.Path, m.Version, m.Sum)
 	for _, s := range targetEnv {
@@ -205,6 +221,7 @@ func initramfsKey(goVersion string, m *module) string {
 	for _, s := range urootArgs() {
 		fmt.Fprintf(h, "arg %s\n", s)
 	}
+	fmt.Fprintf(h, "gozen %s\n", extra)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -282,7 +299,16 @@ func buildInitramfs(outDir string, force, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	key := initramfsKey(goVersion, m)
+	tmp, err := os.MkdirTemp("", "mkdomu-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	files, extra, err := buildGozenCommands(root, tmp)
+	if err != nil {
+		return err
+	}
+	key := initramfsKey(goVersion, m, extra)
 
 	if st := readStamp(stampPath); !force && st["key"] == key {
 		if sum, err := fileSHA256(cpioPath); err == nil && sum == st["sha256"] {
@@ -290,12 +316,6 @@ func buildInitramfs(outDir string, force, verbose bool) error {
 			return nil
 		}
 	}
-
-	tmp, err := os.MkdirTemp("", "mkdomu-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
 
 	// The builder, built in gozen's module: the version go.mod pins.
 	logf("building the u-root %s builder", m.Version)
@@ -308,7 +328,7 @@ func buildInitramfs(outDir string, force, verbose bool) error {
 	// read-only; nothing is written there).
 	logf("building the initramfs: %d commands with %s for linux/amd64", len(commands), goVersion)
 	out := filepath.Join(tmp, "initramfs.cpio")
-	cmd := exec.Command(builder, append([]string{"-o", out}, urootArgs()...)...)
+	cmd := exec.Command(builder, append(append([]string{"-o", out}, files...), urootArgs()...)...)
 	cmd.Dir = m.Dir
 	cmd.Env = append(os.Environ(), targetEnv...)
 	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
@@ -377,7 +397,54 @@ func checkInitramfs(data []byte) error {
 	for _, c := range commands {
 		checks = append(checks, want("bbin/"+c, sIFLNK, "bb"))
 	}
+	for _, c := range gozenCommands {
+		checks = append(checks, want("bin/"+filepath.Base(c.pkg), sIFREG, ""))
+		for _, n := range c.names {
+			checks = append(checks, want("bin/"+n, sIFLNK, filepath.Base(c.pkg)))
+		}
+	}
+	for _, l := range links {
+		checks = append(checks, want(l[0], sIFLNK, l[1]))
+	}
 	return errors.Join(checks...)
+}
+
+// buildGozenCommands builds gozenCommands into dir, makes their symlinks
+// and the other links there, and returns the u-root builder's -files
+// arguments that add them and a key naming the binaries' contents (the
+// build is reproducible: -trimpath, no VCS stamp).
+func buildGozenCommands(root, dir string) (files []string, key string, err error) {
+	h := sha256.New()
+	for _, c := range gozenCommands {
+		pkg, names := c.pkg, c.names
+		name := filepath.Base(pkg)
+		bin := filepath.Join(dir, name)
+		if _, err := goCmd(root, targetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./"+pkg); err != nil {
+			return nil, "", err
+		}
+		sum, err := fileSHA256(bin)
+		if err != nil {
+			return nil, "", err
+		}
+		fmt.Fprintf(h, "%s %s %v\n", pkg, sum, names)
+		files = append(files, "-files", bin+":bin/"+name)
+		for _, n := range names {
+			if err := os.Symlink(name, filepath.Join(dir, n)); err != nil {
+				return nil, "", err
+			}
+			files = append(files, "-files", filepath.Join(dir, n)+":bin/"+n)
+		}
+	}
+	for _, lt := range links {
+		l, target := lt[0], lt[1]
+		p := filepath.Join(dir, strings.ReplaceAll(l, "/", "_"))
+		if err := os.Symlink(target, p); err != nil {
+			return nil, "", err
+		}
+		files = append(files, "-files", p+":"+l)
+		fmt.Fprintf(h, "link %s %s\n", l, target)
+	}
+	return files, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func listInitramfs(path string) error {

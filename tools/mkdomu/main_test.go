@@ -48,6 +48,22 @@ func goodArchive(skip string) []byte {
 			s.WriteString(cpioRecord("bbin/"+c, sIFLNK|0o777, "bb"))
 		}
 	}
+	for _, c := range gozenCommands {
+		name := c.pkg[strings.LastIndexByte(c.pkg, '/')+1:]
+		if "bin/"+name != skip {
+			s.WriteString(cpioRecord("bin/"+name, sIFREG|0o755, "\x7fELF..."))
+		}
+		for _, n := range c.names {
+			if "bin/"+n != skip {
+				s.WriteString(cpioRecord("bin/"+n, sIFLNK|0o777, name))
+			}
+		}
+	}
+	for _, l := range links {
+		if l[0] != skip {
+			s.WriteString(cpioRecord(l[0], sIFLNK|0o777, l[1]))
+		}
+	}
 	s.WriteString(cpioRecord("TRAILER!!!", 0, ""))
 	return []byte(s.String())
 }
@@ -58,7 +74,7 @@ func TestReadCpio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 6+len(commands) {
+	if len(entries) != 6+len(commands)+len(links)+1+len(gozenCommands[0].names) {
 		t.Fatalf("%d entries", len(entries))
 	}
 	e := entries[1]
@@ -85,7 +101,7 @@ func TestCheckInitramfs(t *testing.T) {
 	if err := checkInitramfs(goodArchive("")); err != nil {
 		t.Fatal(err)
 	}
-	for _, missing := range []string{"init", "bbin/bb", "bin/uinit", "bbin/gosh", "bbin/poweroff", "dev/console"} {
+	for _, missing := range []string{"init", "bbin/bb", "bin/uinit", "bbin/gosh", "bbin/poweroff", "dev/console", "bin/xenstore", "bin/xenstore-read", "sbin/poweroff"} {
 		err := checkInitramfs(goodArchive(missing))
 		if err == nil || !strings.Contains(err.Error(), "no "+missing) {
 			t.Errorf("without %s: %v", missing, err)
@@ -113,17 +129,20 @@ func TestUrootArgs(t *testing.T) {
 
 func TestInitramfsKey(t *testing.T) {
 	m := &module{Path: urootModule, Version: "v0.16.0", Sum: "h1:x"}
-	k := initramfsKey("go1.26.0", m)
-	if k != initramfsKey("go1.26.0", m) {
+	k := initramfsKey("go1.26.0", m, "")
+	if k != initramfsKey("go1.26.0", m, "") {
 		t.Fatal("key not deterministic")
 	}
-	if k == initramfsKey("go1.26.1", m) {
+	if k == initramfsKey("go1.26.1", m, "") {
 		t.Error("key ignores the Go version")
 	}
 	m2 := *m
 	m2.Sum = "h1:y"
-	if k == initramfsKey("go1.26.0", &m2) {
+	if k == initramfsKey("go1.26.0", &m2, "") {
 		t.Error("key ignores the module checksum")
+	}
+	if k == initramfsKey("go1.26.0", m, "xenstore") {
+		t.Error("key ignores GoZen's own commands")
 	}
 }
 
