@@ -120,7 +120,8 @@ define_scenarios() {
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"
 	scenario linux-two 500 0 '"one" shut down: poweroff' '+"two" shut down: poweroff' '+^\(one\) GOZEN-USERSPACE-UP' \
-		'+^\(two\) GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-two.chat \
+		'+^\(two\) GOZEN-USERSPACE-UP' '+^\(one\) one$' '+^\(one\) xenstore-read: READ /local/domain/2/name: EACCES' \
+		'!crashed' @chat=tests/linux-two.chat \
 		-m 1536M -kernel "$HV" -append "hvmem=200M domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Xen ABI between test guests: interdomain events, grants, hostile hypercalls.
