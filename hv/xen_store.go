@@ -19,7 +19,7 @@ import (
 // console ring. Linux finds them through HVM_PARAM_STORE_PFN and
 // HVM_PARAM_STORE_EVTCHN (its XS_HVM path) and needs no toolstack.
 //
-// hv also plays the part of the toolstack: through a privileged dom0
+// hv also plays the part of dom0's toolstack: through a privileged
 // connection of its own it writes the nodes libxl__domain_make and
 // libxl__build_post give a new domain (dom0-toolstack.md §C.2 steps 2 and
 // 7), then sends XS_INTRODUCE, whose hook attaches the ring (so
@@ -44,8 +44,11 @@ const storeFlushBudget = 64
 // hvStore is hv's xenstore.
 type hvStore struct {
 	server *xenstore.Server
-	dom0   *xenstore.Conn // hv's own privileged connection, acting as dom0's toolstack
-	reqID  uint32
+	// dom0 is hv's own privileged connection, acting as dom0's toolstack.
+	// It is registered as DOMID_XEN, not 0, so that a real dom0's
+	// connection and its removal are separate from it.
+	dom0  *xenstore.Conn
+	reqID uint32
 	// rings are the domains whose ring the server serves, by domid.
 	rings map[uint32]*Domain
 	// introducing is the domain whose XS_INTRODUCE is being handled.
@@ -110,7 +113,7 @@ func (k storeHooks) Notify(c *xenstore.Conn) {
 func (h *Hypervisor) initStore() {
 	h.xs.rings = map[uint32]*Domain{}
 	h.xs.server = xenstore.NewServer(storeHooks{h}, xenstore.DefaultLimits, xenstore.PrivilegedLimits)
-	h.xs.dom0 = h.xs.server.Connect(0, true)
+	h.xs.dom0 = h.xs.server.Connect(xen.DomIDXen, true)
 }
 
 // XenStore is hv's xenstore server (for tests and a future console
@@ -248,6 +251,9 @@ func (h *Hypervisor) setupStore(d *Domain) error {
 		return fmt.Errorf("xenstore event channel: %w", xenError(e))
 	}
 	d.xs.port = port
+	if d.id == 0 {
+		return h.setupDom0Store(d)
+	}
 	if err := h.storeNodes(d); err != nil {
 		return fmt.Errorf("xenstore nodes: %w", err)
 	}
@@ -259,6 +265,32 @@ func (h *Hypervisor) setupStore(d *Domain) error {
 	}
 	d.xen.params[xen.HVMParamStorePFN] = d.xs.gfn
 	d.xen.params[xen.HVMParamStoreEvtchn] = uint64(port)
+	return nil
+}
+
+// setupDom0Store connects a domain 0 (the control domain) to the store:
+// privileged, and attached at once, since XS_INTRODUCE is not for dom0
+// (xenstored connects dom0 at its own start). Its nodes are what
+// xen-init-dom0 writes: name and domid.
+func (h *Hypervisor) setupDom0Store(d *Domain) error {
+	p := d.page(d.xs.gfn)
+	if p == nil {
+		return errNotRAM
+	}
+	r, err := xenstore.NewRing(p[:], h.xs.server.Connect(0, true))
+	if err != nil {
+		return err
+	}
+	d.xs.ring, d.xs.page = r, p
+	h.xs.rings[0] = d
+	if err := h.storeNode("/local/domain/0/name", d.name); err != nil {
+		return err
+	}
+	if err := h.storeNode("/local/domain/0/domid", "0"); err != nil {
+		return err
+	}
+	d.xen.params[xen.HVMParamStorePFN] = d.xs.gfn
+	d.xen.params[xen.HVMParamStoreEvtchn] = uint64(d.xs.port)
 	return nil
 }
 
@@ -333,7 +365,12 @@ func (h *Hypervisor) storeShutdown(d *Domain) {
 func (h *Hypervisor) storeRelease(d *Domain) {
 	if h.xs.rings[uint32(d.id)] == d {
 		storeHooks{h}.Release(uint32(d.id))
-		h.xs.server.RemoveDomain(uint32(d.id))
+		// Not for dom0: RemoveDomain(0) would delete every node dom0
+		// owns, which is every domain's home. Its connection stays,
+		// without a ring (its queue is bounded).
+		if d.id != 0 {
+			h.xs.server.RemoveDomain(uint32(d.id))
+		}
 	}
 	d.xs.ring, d.xs.page = nil, nil
 	if d.state == DomainBuilding {

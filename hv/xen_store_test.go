@@ -357,3 +357,36 @@ func TestStoreEventFloodIsBounded(t *testing.T) {
 	}
 	victim.expect(xen.XSRead, "name\x00", "READ victim")
 }
+
+// A domain 0 (the control domain, when hv builds one) is connected
+// privileged without XS_INTRODUCE, and its release keeps the other
+// domains' homes (dom0 owns them all).
+func TestStoreDom0IsPrivileged(t *testing.T) {
+	h, _, _ := newTestHV()
+	h.nextID = 0
+	d0 := newStoreDomain(t, h, "Domain-0")
+	if d0.d.id != 0 {
+		t.Fatalf("got domain %d", d0.d.id)
+	}
+	u := newStoreDomain(t, h, "u")
+	d0.expect(xen.XSRead, "name\x00", "READ Domain-0")
+	d0.expect(xen.XSRead, "/local/domain/1/name\x00", "READ u")
+	d0.expect(xen.XSWrite, "/local/domain/1/control/shutdown\x00poweroff", "WRITE OK|")
+	u.expect(xen.XSRead, "control/shutdown\x00", "READ poweroff")
+	u.expect(xen.XSRead, "/local/domain/0/name\x00", "ERROR EACCES|")
+	d0.expect(xen.XSWatch, "@releaseDomain\x00r\x00", "WATCH OK|", "WATCH_EVENT @releaseDomain|r|")
+	if err := h.Destroy(u.d); err != nil {
+		t.Fatal(err)
+	}
+	if got := d0.take(); strings.Join(got, ";") != "WATCH_EVENT @releaseDomain|r|" {
+		t.Fatalf("dom0's ring after the destroy: %q", got)
+	}
+	v := newStoreDomain(t, h, "v")
+	if err := h.Destroy(d0.d); err != nil {
+		t.Fatal(err)
+	}
+	v.expect(xen.XSRead, "name\x00", "READ v")
+	if err := h.RequestShutdown(v.d, "poweroff"); !errors.Is(err, ErrNoPVControl) {
+		t.Fatalf("hv's own connection after dom0 went: %v", err)
+	}
+}
