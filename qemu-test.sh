@@ -110,11 +110,21 @@ define_scenarios() {
 		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
 		-kernel "$HV" -append "hvmem=40M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinuz console=hvc0,$lx/initramfs.cpio"
+	# Xenstore served by hv (issue 10): Linux's xenbus connects through its
+	# ring, the guest reads and lists its libxl-style nodes, is refused what
+	# it may not write, and powers off gracefully when control/shutdown says
+	# so (its own watch fires; no poweroff command is typed).
+	scenario linux-xenstore 400 0 'domain 1 "linux" shut down: poweroff' '+^\(linux\) linux$' '+^\(linux\) 1$' \
+		'+^\(linux\)  *feature-poweroff = "1"  \(n1\)' '+^\(linux\) *name = "linux"' '+xenstore-write: WRITE name: EACCES' \
+		'+^\(linux\) hello$' '!crashed' '!xenstore ring broken' '!Waiting for devices' @chat=tests/linux-xenstore.chat \
+		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '!crashed' @chat=tests/linux-short.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"
 	scenario linux-two 500 0 '"one" shut down: poweroff' '+"two" shut down: poweroff' '+^\(one\) GOZEN-USERSPACE-UP' \
-		'+^\(two\) GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-two.chat \
+		'+^\(two\) GOZEN-USERSPACE-UP' '+^\(one\) one$' '+^\(one\) xenstore-read: READ /local/domain/2/name: EACCES' \
+		'!crashed' @chat=tests/linux-two.chat \
 		-m 1536M -kernel "$HV" -append "hvmem=200M domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Xen ABI between test guests: interdomain events, grants, hostile hypercalls.

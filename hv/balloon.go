@@ -15,7 +15,8 @@ import (
 // fails: frames another domain has mapped through a grant (freeing them
 // would hand that domain's view of them to whoever gets the frame next),
 // and the frames hv writes for the domain (pinned: shared_info, vcpu_info,
-// the console ring; Xen keeps its own reference to those, GoZen refuses).
+// the console and xenstore rings; Xen keeps its own reference to those,
+// GoZen refuses).
 // Nor may a grant mapping or a grant-table frame cover a pinned frame
 // (xen_grant.go): hv writes them by gfn, and Xen would keep writing the
 // page out of the guest's sight. Event-channel pages and the runstate area
@@ -64,7 +65,7 @@ func (h *Hypervisor) decreaseReservation(d *Domain, gfn uint64, order uint32) bo
 
 // pinned reports whether hv keeps using guest frame gfn of d on its own.
 func (d *Domain) pinned(gfn uint64) bool {
-	if gfn == d.xen.consoleGFN || (d.xen.sharedInfoSet && gfn == d.xen.sharedInfo) {
+	if gfn == d.xen.consoleGFN || (d.xs.ring != nil && gfn == d.xs.gfn) || (d.xen.sharedInfoSet && gfn == d.xen.sharedInfo) {
 		return true
 	}
 	for _, v := range d.vcpus {

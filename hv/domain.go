@@ -71,6 +71,7 @@ type Domain struct {
 	cpuTime int64 // ns its vCPUs ran
 	ev      *event.Domain
 	gnt     *grant.Domain
+	xs      domainStore // its xenstore ring (xen_store.go)
 	// released is set by release; lingering while its memory waits for
 	// other domains to unmap its grants (it is in h.zombies).
 	released, lingering bool
@@ -232,6 +233,9 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	if err := h.setupXen(d); err != nil {
 		return fail(err)
 	}
+	if err := h.setupStore(d); err != nil {
+		return fail(err)
+	}
 	weight := uint64(cfg.Weight)
 	if weight == 0 {
 		weight = sched.DefaultWeight
@@ -306,6 +310,7 @@ func (d *Domain) release() {
 	}
 	d.released = true
 	h := d.hv
+	h.storeRelease(d) // before its memory (the ring page) goes
 	for _, v := range d.vcpus {
 		h.rq.Leave(v)
 		if v.state != VCPUDead {
@@ -383,6 +388,7 @@ func (h *Hypervisor) crash(d *Domain, v *VCPU, why string) {
 		fmt.Fprintf(h.out, "hv: vcpu %d state: %s\n", v.id, indent(v.arch.Dump()))
 	}
 	d.crash = why
+	h.storeShutdown(d)
 	d.release()
 	d.setState(DomainCrashed)
 }
@@ -397,6 +403,7 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	h.logPortExits(d)
 	h.logCPUTimes()
 	d.shutdown = reason
+	h.storeShutdown(d)
 	d.release()
 	d.setState(DomainShutdown)
 }

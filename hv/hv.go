@@ -105,6 +105,8 @@ type Hypervisor struct {
 	events *event.System
 	// grants is the grant-table registry of all domains.
 	grants *grant.System
+	// xs is the xenstore hv serves to every domain (xen_store.go).
+	xs hvStore
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
 	// hc serves hypercalls (and counts them).
@@ -124,6 +126,7 @@ func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
 	h.events = event.NewSystem()
 	h.grants = grant.NewSystem(grant.Config{Frames: grantFrames{h}, OnGone: h.grantsGone})
+	h.initStore()
 	return h
 }
 

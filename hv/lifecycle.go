@@ -278,6 +278,7 @@ func (h *Hypervisor) destroy(d *Domain) error {
 		h.unclean = true
 	}
 	d.setState(DomainDead)
+	h.storeForget(d)
 	h.unlist(d)
 	return nil
 }

@@ -350,6 +350,6 @@ func (h *Hypervisor) setupXen(d *Domain) error {
 	d.xen.consolePort = port
 	d.xen.params[xen.HVMParamConsolePFN] = d.xen.consoleGFN
 	d.xen.params[xen.HVMParamConsoleEvtchn] = uint64(port)
-	// No xenstored yet: STORE_PFN = 0 makes Linux skip xenbus.
+	// The xenstore ring and its port: setupStore (xen_store.go).
 	return nil
 }

@@ -15,7 +15,19 @@
 // Conn.Process and takes replies and watch events with Conn.ReadOutput, or
 // attaches it to a ring page with NewRing and calls Ring.Service on every
 // event-channel notification (and after Hooks.Notify), notifying the guest
-// when Service says so. Hooks is what the host provides: INTRODUCE (map a
+// when Service says so.
+//
+// # Hosting in hv
+//
+// hv (hv/xen_store.go) keeps one Server and a privileged dom0 Conn of its
+// own. For each domain it builds it writes libxl's nodes through that
+// Conn, then sends XS_INTRODUCE with the domain's ring frame and its port
+// (bound to hv); Hooks.Introduce attaches the Ring. A notification on the
+// port runs one Ring.Service on hv's run loop; Hooks.Notify only records
+// the Conn, and hv services those rings once the call into the package
+// has returned (never from inside a hook), with a budget per
+// notification. DomainShutdown and RemoveDomain report a domain's
+// shutdown and the release of its memory. Hooks is what the host provides: INTRODUCE (map a
 // domain's ring and bind its port), RELEASE, and Notify (events were queued
 // on a Conn by someone else's request). RemoveDomain and DomainShutdown are
 // how the host reports a domain's death or shutdown.

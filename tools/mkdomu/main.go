@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/u-root/u-root/pkg/cpio"
@@ -49,6 +50,25 @@ var commands = []string{
 	"ls", "mkdir", "mount", "mv", "poweroff", "printenv", "ps", "pwd", "rm",
 	"shutdown", "sleep", "sync", "true", "umount", "uname", "uptime", "wc",
 }
+
+// gozenCommands are GoZen's own guest commands (package main directories
+// of this module), built for the target and added as bin/NAME, with
+// symlinks bin/LINK -> NAME for the names they answer to. links also
+// gives Linux its /sbin/poweroff: a Xen toolstack's shutdown request
+// (control/shutdown = poweroff) makes the kernel run that path
+// (orderly_poweroff), and u-root has the command only in bbin.
+var gozenCommands = []struct {
+	pkg   string
+	names []string
+}{
+	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
+}
+
+var links = [][2]string{{"sbin/poweroff", "../bbin/poweroff"}}
+
+// targetEnv is how GoZen's own commands are built: static, for the
+// baseline x86-64 level (QEMU's qemu64 CPU has nothing newer).
+var targetEnv = []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "CGO_ENABLED=0"}
 
 // uinitCmd is what u-root's init runs after setting up the system. It must
 // not exit: init starts each command as a session leader with the console
@@ -83,7 +103,11 @@ func main() {
 		fatal(err)
 	}
 	if *doInitramfs {
-		if err := initramfsBuild(*out).Run(*force, *verbose); err != nil {
+		b, err := initramfsBuild(*out)
+		if err != nil {
+			fatal(fmt.Errorf("initramfs: %w", err))
+		}
+		if err := b.Run(*force, *verbose); err != nil {
 			fatal(fmt.Errorf("initramfs: %w", err))
 		}
 		if *list {
@@ -111,8 +135,9 @@ func logf(format string, args ...any) {
 	fmt.Printf("mkdomu: "+format+"\n", args...)
 }
 
-// urootArgs returns the u-root builder's arguments, without -o.
-func urootArgs() []string {
+// urootArgs returns the u-root builder's arguments, without -o; files are
+// extra -files arguments (buildGozenCommands).
+func urootArgs(files ...string) []string {
 	args := []string{
 		"-build=bb",
 		// gosh's plain line-reading interactive mode: no line editor
@@ -123,21 +148,80 @@ func urootArgs() []string {
 		"-defaultsh=gosh",
 		"-uinitcmd=" + uinitCmd,
 	}
+	args = append(args, files...)
 	for _, c := range commands {
 		args = append(args, uroot.Module+"/cmds/core/"+c)
 	}
 	return args
 }
 
-// initramfsBuild describes the domU initramfs in outDir.
-func initramfsBuild(outDir string) *uroot.Build {
+// initramfsBuild describes the domU initramfs in outDir, after building
+// GoZen's own commands into outDir/gozen-bin (a stable path, so the u-root
+// arguments and with them the cache key stay the same between runs; the
+// binaries' checksums go into the recipe).
+func initramfsBuild(outDir string) (*uroot.Build, error) {
+	dir, err := filepath.Abs(filepath.Join(outDir, "gozen-bin")) // the builder runs in u-root's module
+	if err != nil {
+		return nil, err
+	}
+	files, key, err := buildGozenCommands(dir)
+	if err != nil {
+		return nil, err
+	}
 	return &uroot.Build{
-		Recipe: recipe,
-		Args:   urootArgs(),
+		Recipe: recipe + " gozen:" + key,
+		Args:   urootArgs(files...),
 		Out:    filepath.Join(outDir, "initramfs.cpio"),
 		Check:  checkInitramfs,
 		Logf:   logf,
+	}, nil
+}
+
+// buildGozenCommands builds gozenCommands into dir, makes their symlinks
+// and the other links there, and returns the u-root builder's -files
+// arguments that add them and a key naming the binaries' contents (the
+// build is reproducible: -trimpath, no VCS stamp).
+func buildGozenCommands(dir string) (files []string, key string, err error) {
+	root, err := uroot.ModuleRoot()
+	if err != nil {
+		return nil, "", err
 	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	for _, c := range gozenCommands {
+		name := filepath.Base(c.pkg)
+		bin := filepath.Join(dir, name)
+		if _, err := uroot.GoCmd(root, targetEnv, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", bin, "./"+c.pkg); err != nil {
+			return nil, "", err
+		}
+		sum, err := uroot.FileSHA256(bin)
+		if err != nil {
+			return nil, "", err
+		}
+		fmt.Fprintf(h, "%s %s %v\n", c.pkg, sum, c.names)
+		files = append(files, "-files", bin+":bin/"+name)
+		for _, n := range c.names {
+			if err := os.Symlink(name, filepath.Join(dir, n)); err != nil {
+				return nil, "", err
+			}
+			files = append(files, "-files", filepath.Join(dir, n)+":bin/"+n)
+		}
+	}
+	for _, lt := range links {
+		l, target := lt[0], lt[1]
+		p := filepath.Join(dir, strings.ReplaceAll(l, "/", "_"))
+		if err := os.Symlink(target, p); err != nil {
+			return nil, "", err
+		}
+		files = append(files, "-files", p+":"+l)
+		fmt.Fprintf(h, "link %s %s\n", l, target)
+	}
+	return files, hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // checkInitramfs checks that the archive has what the domU tests rely on.
@@ -151,6 +235,16 @@ func checkInitramfs(recs []uroot.Record) error {
 	}
 	for _, c := range commands {
 		wants = append(wants, uroot.Want{Name: "bbin/" + c, Type: cpio.S_IFLNK, Data: "bb"})
+	}
+	for _, c := range gozenCommands {
+		name := filepath.Base(c.pkg)
+		wants = append(wants, uroot.Want{Name: "bin/" + name, Type: cpio.S_IFREG})
+		for _, n := range c.names {
+			wants = append(wants, uroot.Want{Name: "bin/" + n, Type: cpio.S_IFLNK, Data: name})
+		}
+	}
+	for _, l := range links {
+		wants = append(wants, uroot.Want{Name: l[0], Type: cpio.S_IFLNK, Data: l[1]})
 	}
 	return uroot.Check(recs, wants)
 }

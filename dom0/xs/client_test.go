@@ -1,0 +1,101 @@
+package xs
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"gozen/xenstore"
+)
+
+// pipe is a /dev/xen/xenbus stand-in over a xenstore.Conn: a write is a
+// request (Process), a read takes the queued replies.
+type pipe struct {
+	c   *xenstore.Conn
+	out bytes.Buffer
+}
+
+func (p *pipe) Write(b []byte) (int, error) {
+	if err := p.c.Process(b); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, p.c.Pending())
+	p.out.Write(buf[:p.c.ReadOutput(buf)])
+	return len(b), nil
+}
+
+func (p *pipe) Read(b []byte) (int, error) { return p.out.Read(b) }
+
+func setup(t *testing.T) (dom0, domU *Client) {
+	s := xenstore.NewServer(nil, xenstore.DefaultLimits, xenstore.PrivilegedLimits)
+	dom0 = New(&pipe{c: s.Connect(0, true)})
+	domU = New(&pipe{c: s.Connect(3, false)})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(dom0.Mkdir("/local/domain/3"))
+	must(dom0.Write("/local/domain/3/name", "guest"))
+	must(dom0.Write("/local/domain/0/name", "Domain-0"))
+	must(dom0.Mkdir("/local/domain/3/control"))
+	return dom0, domU
+}
+
+func TestReadWriteListAndErrors(t *testing.T) {
+	dom0, domU := setup(t)
+	// Nothing readable for 3 yet: the home is dom0's with no ACL.
+	if _, err := domU.Read("name"); !IsErrno(err, "EACCES") {
+		t.Fatalf("read before the ACL: %v, want EACCES", err)
+	}
+	for _, p := range []string{"/local/domain/3", "/local/domain/3/name"} {
+		if err := dom0.SetPerms(p, "n0", "r3"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := domU.Read("name"); err != nil || v != "guest" {
+		t.Fatalf("relative read: %q, %v", v, err)
+	}
+	if _, err := domU.Read("/local/domain/0/name"); !IsErrno(err, "EACCES") {
+		t.Fatalf("read of dom0's name: %v, want EACCES", err)
+	}
+	if _, err := domU.Read("nothing"); !IsErrno(err, "ENOENT") && !IsErrno(err, "EACCES") {
+		t.Fatalf("read of a missing node: %v", err)
+	}
+	if err := domU.Write("control/x", "1"); !IsErrno(err, "EACCES") {
+		t.Fatalf("write under a read-only node: %v, want EACCES", err)
+	}
+	if kids, err := dom0.Directory("/local/domain"); err != nil || strings.Join(kids, ",") != "3,0" {
+		t.Fatalf("directory: %q, %v", kids, err)
+	}
+	if p, err := dom0.Perms("/local/domain/3"); err != nil || strings.Join(p, ",") != "n0,r3" {
+		t.Fatalf("perms: %q, %v", p, err)
+	}
+	if p, err := dom0.DomainPath(3); err != nil || p != "/local/domain/3" {
+		t.Fatalf("domain path: %q, %v", p, err)
+	}
+	if err := dom0.Rm("/local/domain/3/control"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dom0.Read("/local/domain/3/control"); !IsErrno(err, "ENOENT") {
+		t.Fatalf("read after rm: %v", err)
+	}
+	if err := dom0.Write(strings.Repeat("a", 5000), ""); err == nil {
+		t.Fatal("an oversized request was sent")
+	}
+}
+
+func TestWalk(t *testing.T) {
+	dom0, _ := setup(t)
+	var lines []string
+	dom0.Walk("/local/domain/3", true, func(n Node) {
+		if n.Err != nil {
+			t.Fatal(n.Err)
+		}
+		lines = append(lines, strings.Repeat(" ", n.Depth)+n.Path+"="+n.Value+" "+strings.Join(n.Perms, ","))
+	})
+	if got := strings.Join(lines, "|"); got != "= n0| control= n0| name=guest n0" {
+		t.Fatalf("walk: %q", got)
+	}
+}
