@@ -74,7 +74,15 @@ type Domain struct {
 	// released is set by release; lingering while its memory waits for
 	// other domains to unmap its grants (it is in h.zombies).
 	released, lingering bool
+	// privileged: dom0 (DomainConfig.Dom0), whose event channels and grant
+	// table are privileged and which may use the dom0-only hypercalls;
+	// dom0 holds what hv keeps for it (dom0.go), nil for a domU.
+	privileged bool
+	dom0       *dom0State
 }
+
+// Privileged reports whether d is the privileged domain (dom0).
+func (d *Domain) Privileged() bool { return d.privileged }
 
 // ID is the domain ID.
 func (d *Domain) ID() uint16 { return d.id }
@@ -134,6 +142,10 @@ type DomainConfig struct {
 	// its nested page tables (Xen's shadow_memory); 0 for the default,
 	// npt.DefaultPoolPages. See p2mPoolPages in balloon.go.
 	P2MPool uint64
+	// Dom0 makes the domain the privileged dom0 (dom0.go): RAM at its
+	// machine addresses, the machine's devices, ports and firmware tables.
+	// At most one domain is dom0.
+	Dom0 *Dom0Config
 }
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
@@ -168,14 +180,31 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
-	if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
+	memTop := cfg.Mem // RAM is [0, memTop) for a domU
+	if cfg.Dom0 != nil {
+		for _, o := range h.domains {
+			if o.privileged {
+				return nil, fmt.Errorf("domain %d %q is dom0 already: at most one domain can be dom0", o.id, o.name)
+			}
+		}
+		cfg.Mem = dom0Total(cfg.Dom0.RAM)
+		memTop = dom0Main(cfg.Dom0.RAM).End - dom0ACPISize
+		if err := checkDom0Image(img, cfg.Dom0.RAM); err != nil {
+			return nil, fmt.Errorf("kernel image: %w", err)
+		}
+	} else if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
 	id, err := h.allocID()
 	if err != nil {
 		return nil, err
 	}
-	mem, err := h.newDomainMemory(cfg)
+	var mem *npt.Memory
+	if cfg.Dom0 != nil {
+		mem, err = h.newDom0Memory(cfg)
+	} else {
+		mem, err = h.newDomainMemory(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -196,23 +225,13 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	}
 	var mods []loader.ModulePlacement
 	if cfg.Ramdisk != nil {
-		mods, err = img.PlaceModules(cfg.Mem, []loader.Module{{Data: cfg.Ramdisk}})
+		mods, err = img.PlaceModules(memTop, []loader.Module{{Data: cfg.Ramdisk}})
 		if err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 		if err := mem.WritePhys(mods[0].Paddr, cfg.Ramdisk); err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
-	}
-	if err := mem.WritePhys(loader.MPTableBase, loader.MPTable(cfg.VCPUs)); err != nil {
-		return fail(fmt.Errorf("MP table: %w", err))
-	}
-	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(cfg.Mem), cfg.Cmdline, mods, 0)
-	if err != nil {
-		return fail(fmt.Errorf("boot information: %w", err))
-	}
-	if err := mem.WritePhys(bi.Paddr, bi.Bytes); err != nil {
-		return fail(err)
 	}
 	for i := 0; i < cfg.VCPUs; i++ {
 		a, err := h.be.NewVCPU(mem.Root())
@@ -222,12 +241,32 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		a.SetTSCOffset(h.tscOffset())
 		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
 		v.lapic.reset(i)
-		if i == 0 {
-			a.SetPVHEntry(img.Entry32, bi.StartInfo)
-			v.state = VCPURunnable
-		}
 		d.vcpus = append(d.vcpus, v)
 	}
+	memmap, flags, rsdp := loader.GuestMemoryMap(cfg.Mem), uint32(0), uint64(0)
+	if cfg.Dom0 != nil {
+		// dom0 gets the host's ACPI tables (rewritten) instead of an MP
+		// table, and the host's memory map.
+		memmap, rsdp, err = h.setupDom0(d, cfg)
+		if err != nil {
+			return fail(fmt.Errorf("dom0: %w", err))
+		}
+		flags = xen.SIFPrivileged | xen.SIFInitDomain
+	} else if err := mem.WritePhys(loader.MPTableBase, loader.MPTable(cfg.VCPUs)); err != nil {
+		return fail(fmt.Errorf("MP table: %w", err))
+	}
+	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, memmap, cfg.Cmdline, mods, flags)
+	if err != nil {
+		return fail(fmt.Errorf("boot information: %w", err))
+	}
+	if rsdp != 0 {
+		bi.SetRSDP(rsdp)
+	}
+	if err := mem.WritePhys(bi.Paddr, bi.Bytes); err != nil {
+		return fail(err)
+	}
+	d.vcpus[0].arch.SetPVHEntry(img.Entry32, bi.StartInfo)
+	d.vcpus[0].state = VCPURunnable
 	if err := h.addEvents(d); err != nil {
 		return fail(fmt.Errorf("event channels: %w", err))
 	}
@@ -251,8 +290,12 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	h.mu.Unlock()
 	h.rq.Add(d.vcpus[0])
 	h.kick()
-	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q",
-		d.id, d.name, cfg.Mem>>20, mem.BigPages(), cfg.VCPUs, img.Entry32, cfg.Cmdline)
+	kind := ""
+	if d.privileged {
+		kind = ", dom0 (privileged, identity p2m " + rangesString(cfg.Dom0.RAM) + ")"
+	}
+	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q%s",
+		d.id, d.name, cfg.Mem>>20, mem.BigPages(), cfg.VCPUs, img.Entry32, cfg.Cmdline, kind)
 	return d, nil
 }
 

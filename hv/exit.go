@@ -165,6 +165,13 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 		v.arch.SetRIP(e.IONextRIP)
 		return
 	}
+	if v.dom.dom0 != nil {
+		// Past the instruction first: a power-off destroys the vCPU.
+		v.arch.SetRIP(e.IONextRIP)
+		if h.dom0IO(v, e.Port, e.In, e.Size, r[x86.RAX]) {
+			return
+		}
+	}
 	switch {
 	case e.Port == DebugPort && !e.In:
 		b := byte(r[x86.RAX])
@@ -184,6 +191,15 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 // npf handles a nested page fault: MMIO emulation in the MMIO window, and a
 // crash for anything else (the guest touched memory it does not have).
 func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
+	if v.dom.dom0 != nil {
+		if h.dom0NPF(v, e.GPA) {
+			return
+		}
+		if !e.Fetch && (v.dom.dom0.kept(e.GPA, 1) || e.GPA < MMIOLimit) {
+			h.mmio(v, e) // hv's devices: the local APIC, IO-APICs; else all-ones
+			return
+		}
+	}
 	if e.GPA >= MMIOBase && e.GPA < MMIOLimit && !e.Fetch {
 		h.mmio(v, e)
 		return
@@ -221,6 +237,12 @@ func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
 			h.lapicWrite(v, e.GPA&0xfff, uint32(op.Value))
 		} else {
 			op.Complete(v.arch.Regs(), uint64(h.lapicRead(v, e.GPA&0xfff)), mode)
+		}
+	} else if io := v.dom.dom0ioapic(e.GPA); io != nil {
+		if op.Write {
+			io.Write(e.GPA&0xfff, op.Size, op.Value)
+		} else {
+			op.Complete(v.arch.Regs(), io.Read(e.GPA&0xfff, op.Size), mode)
 		}
 	} else if !op.Write {
 		op.Complete(v.arch.Regs(), ^uint64(0), mode)

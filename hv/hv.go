@@ -103,6 +103,10 @@ type Hypervisor struct {
 	events *event.System
 	// grants is the grant-table registry of all domains.
 	grants *grant.System
+	// wallBoot is the Unix time (ns) of system time 0 once dom0 has set
+	// the clock (wallSet); before, hv's own clock says.
+	wallBoot int64
+	wallSet  bool
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
 	// hc serves hypercalls (and counts them).

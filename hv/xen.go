@@ -147,6 +147,9 @@ func (h *Hypervisor) timeInfo() xen.VCPUTimeInfo {
 func (h *Hypervisor) writeWallclock(p *[4096]byte) {
 	le := binary.LittleEndian
 	boot := time.Now().UnixNano() - h.systemTime()
+	if h.wallSet {
+		boot = h.wallBoot // dom0 set the time (XENPF_settime)
+	}
 	sec := uint64(boot / 1e9)
 	ver := le.Uint32(p[xen.SharedInfoWcVersionOffset:]) | 1
 	le.PutUint32(p[xen.SharedInfoWcVersionOffset:], ver)

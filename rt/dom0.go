@@ -78,3 +78,7 @@ func ReadFirmware(pa uint64, p []byte) bool {
 	copy(p, unsafe.Slice((*byte)(unsafe.Pointer(uintptr(pa))), n))
 	return true
 }
+
+// DebugExitPort is the I/O port hv's stop code goes to (QEMU's
+// isa-debug-exit, iosize 4 in GoZen's scenarios).
+const DebugExitPort = 0xF4
