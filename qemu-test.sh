@@ -119,6 +119,20 @@ define_scenarios() {
 		'+^\(linux\) hello$' '!crashed' '!xenstore ring broken' '!Waiting for devices' @chat=tests/linux-xenstore.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
+	# Linux as the privileged PVH dom0 (issue 9): identity p2m, the host's
+	# e820 and ACPI (rewritten RSDP/XSDT/MADT), PCI config space and device
+	# MMIO reached directly, hvc0 through console_io with VIRQ_CONSOLE
+	# input; its ACPI power-off ends hv. No device interrupts yet, hence
+	# no_timer_check (the IO-APIC timer test needs a delivered IRQ0).
+	scenario dom0-boot 400 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
+		'+^\(dom0\) .*ACPI: RSDP 0x0*20FF0000 000024 \(v02' '+^\(dom0\) .*ACPI: Using ACPI \(MADT\) for SMP' \
+		'+^\(dom0\) .*IOAPIC\[0\]: apic_id 0' '+^\(dom0\) .*pci 0000:00:03\.0: \[8086:100e\]' \
+		'+^\(dom0\) .*printk: console \[hvc0\] enabled' '+^\(dom0\) GOZEN-USERSPACE-UP' \
+		'+dom0 set ACPI SLP_EN' '!crashed' @chat=tests/dom0-session.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio"
+	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
+		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '!crashed' @chat=tests/linux-short.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"

@@ -27,6 +27,66 @@ type DomainSpec struct {
 	Weight  int    // scheduler weight, 1..65535; 0 for the default (256)
 	Cap     int    // CPU cap in percent of one CPU; 0 for none
 	P2MPool uint64 // paging pool in bytes; 0 for the default
+	// Dom0 marks the privileged domain (option dom0=): hv gives it the
+	// machine's devices, an identity p2m and the host's firmware tables.
+	Dom0 bool
+}
+
+// Dom0Name is the name of the domain option dom0= declares.
+const Dom0Name = "dom0"
+
+// setDom0 handles dom0=mem=SIZE,module=N[,ramdisk=M][,vcpus=N]...: the same
+// settings as domain= without the name, for the one privileged domain
+// (Xen's hardware domain). It goes first in Domains, so it gets the first
+// domain ID hv hands out.
+func setDom0(p *Params, val string) error {
+	for _, o := range p.Domains {
+		if o.Dom0 {
+			return fmt.Errorf("dom0: given twice: at most one domain can be dom0")
+		}
+	}
+	d, err := ParseDomain(Dom0Name + "," + val)
+	if err != nil {
+		return err
+	}
+	d.Dom0 = true
+	for _, o := range p.Domains {
+		if o.Name == d.Name {
+			return fmt.Errorf("domain: name %q used twice (dom0= takes that name)", d.Name)
+		}
+	}
+	p.Domains = append([]DomainSpec{d}, p.Domains...)
+	return nil
+}
+
+// Dom0Mem returns the mem= size of the dom0= option in cmdline (the last
+// one if there are several; Parse rejects that later). Like Lookup it does
+// not allocate and is safe before the Go runtime is initialised: rt sets
+// dom0's RAM aside while it builds its memory pools.
+func Dom0Mem(cmdline []byte) (uint64, bool) {
+	val, ok := Lookup(cmdline, Dom0Name)
+	if !ok {
+		return 0, false
+	}
+	for len(val) > 0 {
+		i := 0
+		for i < len(val) && val[i] != ',' {
+			i++
+		}
+		kv := val[:i]
+		if len(kv) > 4 && equal(kv[:4], "mem=") {
+			n, ok := ParseSize(kv[4:])
+			if !ok || n < MinDomainMem {
+				return 0, false
+			}
+			return n, true
+		}
+		if i == len(val) {
+			break
+		}
+		val = val[i+1:]
+	}
+	return 0, false
 }
 
 // Limits for domain= values.

@@ -10,7 +10,7 @@ func TestParseDomains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DomainSpec{{"a", 16 << 20, 0, 1, -1, 0, 0, 0}, {"b-2", 32 << 20, 1, 2, -1, 512, 25, 2 << 20}}
+	want := []DomainSpec{{"a", 16 << 20, 0, 1, -1, 0, 0, 0, false}, {"b-2", 32 << 20, 1, 2, -1, 512, 25, 2 << 20, false}}
 	if len(p.Domains) != 2 || p.Domains[0] != want[0] || p.Domains[1] != want[1] {
 		t.Errorf("got %+v", p.Domains)
 	}
@@ -36,6 +36,59 @@ func TestParseDomainErrors(t *testing.T) {
 		_, err := Parse(in)
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: error %v, want it to mention %q", in, err, msg)
+		}
+	}
+}
+
+func TestDom0Option(t *testing.T) {
+	p, err := Parse("domain=a,mem=16M,module=2 dom0=mem=512M,module=0,ramdisk=1,vcpus=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Domains) != 2 {
+		t.Fatalf("domains = %+v", p.Domains)
+	}
+	d := p.Domains[0]
+	if !d.Dom0 || d.Name != Dom0Name || d.Mem != 512<<20 || d.Module != 0 || d.Ramdisk != 1 || d.VCPUs != 2 {
+		t.Errorf("dom0 = %+v", d)
+	}
+	if p.Domains[1].Dom0 || p.Domains[1].Name != "a" {
+		t.Errorf("domU = %+v", p.Domains[1])
+	}
+}
+
+func TestDom0Bad(t *testing.T) {
+	for _, c := range []struct{ cmd, want string }{
+		{"dom0=mem=512M,module=0 dom0=mem=256M,module=1", "at most one domain can be dom0"},
+		{"dom0=module=0", "mem= is required"},
+		{"dom0=mem=64M", "module= is required"},
+		{"dom0=mem=64M,module=0,bogus=1", "unknown setting"},
+		{"domain=dom0,mem=16M,module=1 dom0=mem=64M,module=0", "used twice"},
+		{"dom0=", "requires a value"},
+	} {
+		if _, err := Parse(c.cmd); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", c.cmd, err, c.want)
+		}
+	}
+}
+
+func TestDom0Mem(t *testing.T) {
+	for _, c := range []struct {
+		cmd  string
+		want uint64
+		ok   bool
+	}{
+		{"dom0=mem=512M,module=0", 512 << 20, true},
+		{"hvmem=64M dom0=module=0,vcpus=2,mem=1G", 1 << 30, true},
+		{"dom0=module=0", 0, false},
+		{"dom0=mem=12", 0, false},
+		{"dom0=mem=", 0, false},
+		{"domain=a,mem=64M,module=0", 0, false},
+		{"dom0=mem=64M dom0=mem=128M", 128 << 20, true},
+	} {
+		n, ok := Dom0Mem([]byte(c.cmd))
+		if n != c.want || ok != c.ok {
+			t.Errorf("Dom0Mem(%q) = %d, %v; want %d, %v", c.cmd, n, ok, c.want, c.ok)
 		}
 	}
 }

@@ -88,8 +88,10 @@ type Params struct {
 	// 0 meaning the built-in default. Option hvmem=<size> (see ParseSize);
 	// must be at least MinHVMem (16M) if given.
 	HVMem uint64
-	// Domains are the domains to build at boot, in command line order.
-	// Option domain=NAME,mem=SIZE,module=N[,vcpus=N]... (see DomainSpec), repeatable.
+	// Domains are the domains to build at boot, in command line order,
+	// except that dom0 (option dom0=..., at most one; DomainSpec.Dom0)
+	// comes first. Option domain=NAME,mem=SIZE,module=N[,vcpus=N]... (see
+	// DomainSpec), repeatable.
 	Domains []DomainSpec
 	// Raw holds the words of the command line, in order.
 	Raw []string
@@ -128,6 +130,8 @@ var options = []option{
 	{name: "selftest", kind: kindFlag, set: setSelfTest},
 	{name: "hvmem", kind: kindValue, set: setHVMem},
 	{name: "domain", kind: kindValue, repeat: true, set: setDomain},
+	// Repeatable so that a second dom0= gets its own message (setDom0).
+	{name: "dom0", kind: kindValue, repeat: true, set: setDom0},
 }
 
 func setConsole(p *Params, val string) error {

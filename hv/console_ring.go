@@ -45,6 +45,9 @@ func (h *Hypervisor) drainConsole(d *Domain) {
 // consoleInput writes keyboard input into d's console ring and signals the
 // guest. It returns how many bytes fit.
 func (h *Hypervisor) consoleInput(d *Domain, in []byte) int {
+	if d.dom0 != nil {
+		return h.dom0ConsoleInput(d, in) // dom0's hvc0 is console_io, as under Xen
+	}
 	p := d.page(d.xen.consoleGFN)
 	if p == nil {
 		return 0

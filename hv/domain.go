@@ -76,7 +76,15 @@ type Domain struct {
 	// other domains to unmap its grants (it is in h.zombies).
 	released, lingering bool
 	io                  domainIO // port I/O: PIT channel 2, exit counts (portcount.go)
+	// privileged: dom0 (DomainConfig.Dom0), whose event channels and grant
+	// table are privileged and which may use the dom0-only hypercalls;
+	// dom0 holds what hv keeps for it (dom0.go), nil for a domU.
+	privileged bool
+	dom0       *dom0State
 }
+
+// Privileged reports whether d is the privileged domain (dom0).
+func (d *Domain) Privileged() bool { return d.privileged }
 
 // ID is the domain ID.
 func (d *Domain) ID() uint16 { return d.id }
@@ -136,6 +144,10 @@ type DomainConfig struct {
 	// its nested page tables (Xen's shadow_memory); 0 for the default,
 	// npt.DefaultPoolPages. See p2mPoolPages in balloon.go.
 	P2MPool uint64
+	// Dom0 makes the domain the privileged dom0 (dom0.go): RAM at its
+	// machine addresses, the machine's devices, ports and firmware tables.
+	// At most one domain is dom0.
+	Dom0 *Dom0Config
 }
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
@@ -170,14 +182,31 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
-	if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
+	memTop := cfg.Mem // RAM is [0, memTop) for a domU
+	if cfg.Dom0 != nil {
+		for _, o := range h.domains {
+			if o.privileged {
+				return nil, fmt.Errorf("domain %d %q is dom0 already: at most one domain can be dom0", o.id, o.name)
+			}
+		}
+		cfg.Mem = dom0Total(cfg.Dom0.RAM)
+		memTop = dom0Main(cfg.Dom0.RAM).End - dom0ACPISize
+		if err := checkDom0Image(img, cfg.Dom0.RAM); err != nil {
+			return nil, fmt.Errorf("kernel image: %w", err)
+		}
+	} else if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
 	id, err := h.allocID()
 	if err != nil {
 		return nil, err
 	}
-	mem, err := h.newDomainMemory(cfg)
+	var mem *npt.Memory
+	if cfg.Dom0 != nil {
+		mem, err = h.newDom0Memory(cfg)
+	} else {
+		mem, err = h.newDomainMemory(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -198,17 +227,13 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	}
 	var mods []loader.ModulePlacement
 	if cfg.Ramdisk != nil {
-		mods, err = img.PlaceModules(cfg.Mem, []loader.Module{{Data: cfg.Ramdisk}})
+		mods, err = img.PlaceModules(memTop, []loader.Module{{Data: cfg.Ramdisk}})
 		if err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 		if err := mem.WritePhys(mods[0].Paddr, cfg.Ramdisk); err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
-	}
-	bi, err := writeBootInfo(mem, cfg, mods)
-	if err != nil {
-		return fail(err)
 	}
 	for i := 0; i < cfg.VCPUs; i++ {
 		a, err := h.be.NewVCPU(mem.Root())
@@ -218,12 +243,29 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		a.SetTSCOffset(h.tscOffset())
 		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
 		v.lapic.reset(i)
-		if i == 0 {
-			a.SetPVHEntry(img.Entry32, bi.StartInfo)
-			v.state = VCPURunnable
-		}
 		d.vcpus = append(d.vcpus, v)
 	}
+	var bi loader.BootInfo
+	if cfg.Dom0 != nil {
+		// dom0 gets the host's ACPI tables (rewritten) and the host's
+		// memory map; a domU the tables Xen's toolstack builds.
+		memmap, rsdp, err := h.setupDom0(d, cfg)
+		if err != nil {
+			return fail(fmt.Errorf("dom0: %w", err))
+		}
+		bi, err = loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, memmap, cfg.Cmdline, mods,
+			xen.SIFPrivileged|xen.SIFInitDomain, rsdp)
+		if err != nil {
+			return fail(fmt.Errorf("boot information: %w", err))
+		}
+		if err := mem.WritePhys(bi.Paddr, bi.Bytes); err != nil {
+			return fail(err)
+		}
+	} else if bi, err = writeBootInfo(mem, cfg, mods); err != nil {
+		return fail(err)
+	}
+	d.vcpus[0].arch.SetPVHEntry(img.Entry32, bi.StartInfo)
+	d.vcpus[0].state = VCPURunnable
 	if err := h.addEvents(d); err != nil {
 		return fail(fmt.Errorf("event channels: %w", err))
 	}
@@ -250,8 +292,12 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	h.mu.Unlock()
 	h.rq.Add(d.vcpus[0])
 	h.kick()
-	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q",
-		d.id, d.name, cfg.Mem>>20, mem.BigPages(), cfg.VCPUs, img.Entry32, cfg.Cmdline)
+	kind := ""
+	if d.privileged {
+		kind = ", dom0 (privileged, identity p2m " + rangesString(cfg.Dom0.RAM) + ")"
+	}
+	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q%s",
+		d.id, d.name, cfg.Mem>>20, mem.BigPages(), cfg.VCPUs, img.Entry32, cfg.Cmdline, kind)
 	return d, nil
 }
 

@@ -177,6 +177,13 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 		v.arch.SetRIP(e.IONextRIP)
 		return
 	}
+	if v.dom.dom0 != nil {
+		// Past the instruction first: a power-off destroys the vCPU.
+		v.arch.SetRIP(e.IONextRIP)
+		if h.dom0IO(v, e.Port, e.In, e.Size, r[x86.RAX]) {
+			return
+		}
+	}
 	switch {
 	case e.Port == DebugPort && !e.In:
 		b := byte(r[x86.RAX])
@@ -214,6 +221,15 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 // address width (its own page walk cannot produce one), and faults on
 // frames that are mapped (a protection hv did not expect).
 func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
+	if v.dom.dom0 != nil {
+		if h.dom0NPF(v, e.GPA) {
+			return
+		}
+		if !e.Fetch && v.dom.dom0.kept(e.GPA, 1) {
+			h.mmio(v, e) // hv's devices: the local APIC, IO-APICs; else all-ones
+			return
+		}
+	}
 	limit := h.guestPhysLimit()
 	kind, writable := v.dom.mem.Lookup(e.GPA / pageSize)
 	switch {
@@ -267,6 +283,12 @@ func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
 			h.lapicWrite(v, e.GPA&0xfff, uint32(op.Value))
 		} else {
 			op.Complete(v.arch.Regs(), uint64(h.lapicRead(v, e.GPA&0xfff)), mode)
+		}
+	} else if io := v.dom.dom0ioapic(e.GPA); io != nil {
+		if op.Write {
+			io.Write(e.GPA&0xfff, op.Size, op.Value)
+		} else {
+			op.Complete(v.arch.Regs(), io.Read(e.GPA&0xfff, op.Size), mode)
 		}
 	} else if !op.Write {
 		op.Complete(v.arch.Regs(), ^uint64(0), mode)

@@ -107,6 +107,10 @@ type Hypervisor struct {
 	grants *grant.System
 	// xs is the xenstore hv serves to every domain (xen_store.go).
 	xs hvStore
+	// wallBoot is the Unix time (ns) of system time 0 once dom0 has set
+	// the clock (wallSet); before, hv's own clock says.
+	wallBoot int64
+	wallSet  bool
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
 	// hc serves hypercalls (and counts them).

@@ -84,6 +84,7 @@ type fakeVCPU struct {
 	efer     uint64
 	pat      uint64
 	tscOff   uint64
+	ports    []backend.PortRange // PassIOPorts
 	// forever, if set, is the exit the guest takes once its script has
 	// run out; page is a frame of the hv pool the vCPU holds, as a real
 	// backend's VMCB (0: none); destroyed is set by Destroy.
@@ -107,15 +108,19 @@ func (f *fakeVCPU) Run() backend.Exit {
 	f.steps = f.steps[1:]
 	return s(f)
 }
-func (f *fakeVCPU) Regs() *x86.Regs              { return &f.regs }
-func (f *fakeVCPU) RIP() uint64                  { return f.rip }
-func (f *fakeVCPU) SetRIP(r uint64)              { f.rip = r }
-func (f *fakeVCPU) RFlags() uint64               { return 2 }
-func (f *fakeVCPU) Paging() x86.Paging           { return x86.Paging{CR0: 0x11, EFER: f.efer} }
-func (f *fakeVCPU) SetEFER(v uint64)             { f.efer = v }
-func (f *fakeVCPU) PAT() uint64                  { return f.pat }
-func (f *fakeVCPU) SetPAT(v uint64)              { f.pat = v }
-func (f *fakeVCPU) SetTSCOffset(off uint64)      { f.tscOff = off }
+func (f *fakeVCPU) Regs() *x86.Regs         { return &f.regs }
+func (f *fakeVCPU) RIP() uint64             { return f.rip }
+func (f *fakeVCPU) SetRIP(r uint64)         { f.rip = r }
+func (f *fakeVCPU) RFlags() uint64          { return 2 }
+func (f *fakeVCPU) Paging() x86.Paging      { return x86.Paging{CR0: 0x11, EFER: f.efer} }
+func (f *fakeVCPU) SetEFER(v uint64)        { f.efer = v }
+func (f *fakeVCPU) PAT() uint64             { return f.pat }
+func (f *fakeVCPU) SetPAT(v uint64)         { f.pat = v }
+func (f *fakeVCPU) SetTSCOffset(off uint64) { f.tscOff = off }
+func (f *fakeVCPU) PassIOPorts(r []backend.PortRange) error {
+	f.ports = append([]backend.PortRange(nil), r...)
+	return nil
+}
 func (f *fakeVCPU) Mode() x86.Mode               { return f.mode }
 func (f *fakeVCPU) CSBase() uint64               { return 0 }
 func (f *fakeVCPU) CPL() int                     { return 0 }

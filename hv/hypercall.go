@@ -146,6 +146,9 @@ func (g *guest) Reservation() (current, maximum uint64) {
 }
 
 func (g *guest) MemoryMap() []xen.E820Entry {
+	if g.dom.dom0 != nil {
+		return append([]xen.E820Entry(nil), g.dom.dom0.e820...)
+	}
 	mm := loader.GuestMemoryMap(g.dom.memSize)
 	out := make([]xen.E820Entry, len(mm))
 	for i, e := range mm {

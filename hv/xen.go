@@ -154,6 +154,9 @@ func (h *Hypervisor) timeInfo() xen.VCPUTimeInfo {
 func (h *Hypervisor) writeWallclock(d *Domain, p *[4096]byte) {
 	l := xen.SharedInfoLayoutOf(d.xen.compat)
 	boot := time.Now().UnixNano() - h.systemTime()
+	if h.wallSet {
+		boot = h.wallBoot // dom0 set the time (XENPF_settime)
+	}
 	sec := uint64(boot / 1e9)
 	ver := le.Uint32(p[l.WcVersion:]) | 1
 	le.PutUint32(p[l.WcVersion:], ver)

@@ -41,6 +41,7 @@ func (n evNotifier) PortPending(handle event.DomainHandle, port uint32) {
 func (h *Hypervisor) addEvents(d *Domain) error {
 	ed, err := h.events.AddDomain(event.Config{
 		ID: d.id, VCPUs: len(d.vcpus), Mem: evMem{d}, Notifier: evNotifier{h}, Handle: d,
+		Privileged: d.privileged,
 	})
 	if err != nil {
 		return err

@@ -87,7 +87,7 @@ func (d *Domain) flushTLBs() {
 const domainMaptrack = 64 * (grant.PageSize / 16)
 
 func (h *Hypervisor) addGrants(d *Domain) error {
-	gd, err := h.grants.NewDomain(d.id, grantMem{d}, grant.DomainOptions{MaxMaptrack: domainMaptrack})
+	gd, err := h.grants.NewDomain(d.id, grantMem{d}, grant.DomainOptions{MaxMaptrack: domainMaptrack, Privileged: d.privileged})
 	if err != nil {
 		return err
 	}

@@ -157,6 +157,10 @@ func (d *Dispatcher) Call(g Guest, nr uint64, a [5]uint64) int64 {
 		return eventChannelOp(g, a[0], a[1])
 	case xen.HypercallGrantTableOp:
 		return grantTableOp(g, a[0], a[1], a[2], compat)
+	case xen.HypercallPlatformOp:
+		return platformOp(g, a[0])
+	case xen.HypercallPhysdevOp:
+		return physdevOp(g, a[0], a[1])
 	case HypercallGoZenOp:
 		return gozenOp(g, a)
 	}
@@ -276,7 +280,7 @@ func buildID(g Guest, arg uint64, id []byte) int64 {
 }
 
 // consoleIO is console_io: CONSOLEIO_write logs the guest's bytes;
-// CONSOLEIO_read has no input for a domU and returns 0 bytes.
+// CONSOLEIO_read gives dom0 hv's console input (consoleRead).
 func consoleIO(g Guest, cmd, count, buf uint64) int64 {
 	switch cmd {
 	case xen.ConsoleIOWrite:
@@ -290,7 +294,7 @@ func consoleIO(g Guest, cmd, count, buf uint64) int64 {
 		g.ConsoleWrite(b)
 		return 0
 	case xen.ConsoleIORead:
-		return 0
+		return consoleRead(g, count, buf)
 	}
 	return errno(xen.ENOSYS)
 }

@@ -28,8 +28,40 @@ type fakeGuest struct {
 	timer  int64
 	ev     *fakeEvents
 	gt     *fakeGrants
-	failAt int  // reservation calls fail from this call on (0: never)
 	priv   bool // a privileged domain (Privileged)
+	failAt int          // reservation calls fail from this call on (0: never)
+	ctl    *fakeControl // non-nil: the guest is dom0
+}
+
+// fakeControl is dom0's Control: it records calls and has console input.
+type fakeControl struct {
+	g     *fakeGuest
+	input []byte
+}
+
+func (c *fakeControl) SetWallclock(secs uint64, nsecs uint32, sys uint64) {
+	c.g.record("settime %d.%09d at %d", secs, nsecs, sys)
+}
+func (c *fakeControl) ConsoleRead(p []byte) int {
+	if len(p) == 0 || len(p) > MaxConsoleRead {
+		c.g.errorf("ConsoleRead of %d bytes", len(p))
+	}
+	n := copy(p, c.input)
+	c.input = c.input[n:]
+	return n
+}
+func (c *fakeControl) PCIDeviceAdd(d xen.PhysdevPCIDeviceAdd) {
+	c.g.record("pci add %04x:%02x:%02x.%d", d.Seg, d.Bus, d.Devfn>>3, d.Devfn&7)
+}
+func (c *fakeControl) MMCFGReserved(r xen.PhysdevPCIMmcfgReserved) {
+	c.g.record("mmcfg %#x seg %d bus %d-%d", r.Address, r.Segment, r.StartBus, r.EndBus)
+}
+
+func (g *fakeGuest) Control() Control {
+	if g.ctl == nil {
+		return nil
+	}
+	return g.ctl
 }
 
 // testBuildID is the build ID the test dispatcher reports to privileged

@@ -29,6 +29,8 @@ type op struct {
 	// mode is the caller's mode (0: 64-bit); outside 64-bit mode the
 	// structure is in its compat layout.
 	mode x86.Mode
+	// dom0 makes the caller the privileged domain (Guest.Control).
+	dom0 bool
 }
 
 func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
@@ -40,6 +42,9 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 	f.Fuzz(func(t *testing.T, data []byte, extra uint64) {
 		g := newFake(t)
 		g.mode = o.mode
+		if o.dom0 {
+			g.ctl = &fakeControl{g: g, input: []byte("typed on hv's console")}
+		}
 		copy(g.mem[argAt-memBase:], data)
 		args := []uint64{o.cmd, argAt}
 		if o.args != nil {

@@ -45,6 +45,9 @@ type Guest interface {
 	// table, or nil when it has none (the calls then fail with -ENOSYS).
 	Events() EventChannels
 	Grants() GrantTables
+	// Control returns the privileged domain's operations (platform_op,
+	// physdev_op, console input), or nil when the caller is not dom0.
+	Control() Control
 }
 
 // Console is console_io.

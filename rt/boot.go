@@ -35,7 +35,14 @@ var (
 	usableTotal uint64
 	// MaxPhys is the end of the highest RAM region.
 	MaxPhys uint64
+	// dom0RAM is the RAM set aside for dom0 above 1 MiB (empty without
+	// dom0=): in neither pool.
+	dom0RAM mm.Range
 )
+
+// Dom0Base is where dom0's RAM above 1 MiB starts: Linux's PVH kernel
+// (vmlinux p_paddr) is not relocatable and loads at 16 MiB.
+const Dom0Base = 16 << 20
 
 // physMem reads physical memory through the boot stub's identity map of the
 // first 4 GiB.
@@ -98,12 +105,31 @@ func memInit(cmd []byte) {
 	l := &imageLayout
 	info := &BootInfo
 	// Things no allocator may hand out.
-	var cut [multiboot.MaxModules + 2]mm.Range
+	var cut [multiboot.MaxModules + 3]mm.Range
 	ncut := 0
 	cut[ncut] = mm.Range{Start: 0, End: lowMemEnd}
 	ncut++
 	cut[ncut] = mm.Range{Start: l.ImageStart, End: l.ImageEnd}
 	ncut++
+	if size, ok := bootparam.Dom0Mem(cmd); ok {
+		// dom0's RAM, at its machine addresses (an identity p2m): Linux's
+		// PVH kernel loads at its fixed p_paddr, 16 MiB, so that is where
+		// dom0's RAM starts. Boot modules may lie there; hv copies them
+		// out before it loads dom0.
+		r := mm.Range{Start: Dom0Base, End: Dom0Base + (size+0xfff)&^0xfff}
+		if r.End < r.Start || !inUsableRAM(r.Start, r.End) {
+			kprint("hv: boot error: dom0: mem=")
+			kprintMiB(size)
+			kprint(" from 16 MiB is not all usable RAM in the memory map\n")
+			stop(ExitBadBoot)
+		}
+		if r.Start < l.ImageEnd && l.ImageStart < r.End {
+			bootError("dom0's RAM would overlap the hv image")
+		}
+		dom0RAM = r
+		cut[ncut] = r
+		ncut++
+	}
 	for i := 0; i < info.NModules; i++ {
 		m := &info.Modules[i]
 		r := mm.Range{Start: m.Start &^ 0xfff, End: (m.End + 0xfff) &^ 0xfff}
@@ -127,7 +153,7 @@ func memInit(cmd []byte) {
 	}
 	// Usable RAM minus the cuts, sorted by address (the map may be unsorted).
 	nUsable, usableTotal = 0, 0
-	var parts [multiboot.MaxModules + 3]mm.Range
+	var parts [multiboot.MaxModules + 4]mm.Range
 	for i := 0; i < info.NRegions; i++ {
 		r := info.Regions[i]
 		if r.Base+r.Len > MaxPhys && (r.Type == multiboot.RegionUsable || r.Type == multiboot.RegionACPIReclaimable || r.Type == multiboot.RegionACPINVS) {

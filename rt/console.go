@@ -98,7 +98,7 @@ const (
 	ExitFailure   = 1
 	ExitBadBoot   = 2
 	ExitFatal     = 3
-	debugExitPort = 0xF4
+	debugExitPort = DebugExitPort
 )
 
 // stop ends the machine: it tells QEMU's isa-debug-exit device the code (on

@@ -14,6 +14,12 @@ func Outb(port uint16, v uint8)
 // Inb reads a byte from I/O port port.
 func Inb(port uint16) uint8
 
+// Outw writes a 16-bit value to I/O port port.
+func Outw(port uint16, v uint16)
+
+// Inw reads a 16-bit value from I/O port port.
+func Inw(port uint16) uint16
+
 // Outl writes a 32-bit value to I/O port port.
 func Outl(port uint16, v uint32)
 

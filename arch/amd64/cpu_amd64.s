@@ -19,6 +19,21 @@ TEXT ·Inb(SB),NOSPLIT,$0-9
 	MOVB AX, ret+8(FP)
 	RET
 
+// func Outw(port uint16, v uint16)
+TEXT ·Outw(SB),NOSPLIT,$0-4
+	MOVW port+0(FP), DX
+	MOVW v+2(FP), AX
+	OUTW
+	RET
+
+// func Inw(port uint16) uint16
+TEXT ·Inw(SB),NOSPLIT,$0-10
+	MOVW port+0(FP), DX
+	XORL AX, AX
+	INW
+	MOVW AX, ret+8(FP)
+	RET
+
 // func Outl(port uint16, v uint32)
 TEXT ·Outl(SB),NOSPLIT,$0-8
 	MOVW port+0(FP), DX

@@ -120,31 +120,49 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	h := hv.New(be, platform{paging: be.PagingFormat()}, os.Stdout)
 	h.Debug = debug
 	h.SetHost(host{})
-	mods := rt.Modules()
+	mods, releaseMods, err := moduleImages()
+	if err != nil {
+		fmt.Println("hv: boot error:", err)
+		return rt.ExitBadBoot
+	}
 	started := 0
 	for _, s := range specs {
 		if s.Module >= len(mods) {
 			fmt.Printf("hv: domain %s: module %d does not exist (%d boot modules)\n", s.Name, s.Module, len(mods))
+			if s.Dom0 {
+				return rt.ExitBadBoot
+			}
 			continue
 		}
-		m := &mods[s.Module]
-		image := unsafe.Slice((*byte)(unsafe.Pointer(uintptr(m.Start))), m.End-m.Start)
+		image := mods[s.Module]
 		cmdline := rt.ModuleCmdline(s.Module)
 		var ramdisk []byte
 		if s.Ramdisk >= 0 {
 			if s.Ramdisk >= len(mods) {
 				fmt.Printf("hv: domain %s: ramdisk module %d does not exist\n", s.Name, s.Ramdisk)
+				if s.Dom0 {
+					return rt.ExitBadBoot
+				}
 				continue
 			}
-			r := &mods[s.Ramdisk]
-			ramdisk = unsafe.Slice((*byte)(unsafe.Pointer(uintptr(r.Start))), r.End-r.Start)
+			ramdisk = mods[s.Ramdisk]
 		}
-		if _, err := h.CreateDomain(hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap, P2MPool: s.P2MPool}); err != nil {
+		cfg := hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap, P2MPool: s.P2MPool}
+		if s.Dom0 {
+			cfg.Dom0 = dom0Config()
+		}
+		if _, err := h.CreateDomain(cfg); err != nil {
 			fmt.Printf("hv: domain %s: %v\n", s.Name, err)
+			if s.Dom0 {
+				// The machine's owner is missing: nothing sensible runs.
+				fmt.Println("hv: boot error: dom0 could not be built")
+				return rt.ExitBadBoot
+			}
 			continue
 		}
 		started++
 	}
+	releaseMods()
 	if started == 0 {
 		fmt.Println("hv: no domain could be started")
 		return rt.ExitFailure

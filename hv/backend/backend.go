@@ -100,6 +100,12 @@ type VCPU interface {
 	// offset with "use TSC offsetting"). The core chooses the offset and
 	// answers RDMSR of the TSC with the same sum.
 	SetTSCOffset(off uint64)
+	// PassIOPorts lets the guest reach the given host I/O port ranges
+	// without an exit (a privileged domain driving the machine's devices);
+	// every other port still exits. The vCPU gets its own permission map
+	// (SVM: an IOPM; VT-x: I/O bitmaps A and B). Called again, it replaces
+	// the previous set.
+	PassIOPorts(ranges []PortRange) error
 	// TLBFlush asks for the guest's TLB to be flushed before the next Run
 	// (after its nested page tables lost mappings).
 	TLBFlush()
@@ -107,6 +113,12 @@ type VCPU interface {
 	Dump() string
 	// Destroy releases the vCPU's hardware structures.
 	Destroy()
+}
+
+// PortRange is N I/O ports from First on.
+type PortRange struct {
+	First uint16
+	N     int
 }
 
 // Reason is why the guest exited, independent of the backend.

@@ -137,6 +137,12 @@ type Memory struct {
 	// limit bounds the guest-physical addresses the domain may back
 	// (AddRAM, MapFrame): its physical-address width, as Xen's max_gfn.
 	limit uint64
+	// ident is RAM at its own machine address (AddIdentityRAM: dom0's
+	// identity p2m), sorted, in frames the caller owns; identPages counts
+	// them. direct counts pages of MapIdentity (MMIO) mappings.
+	ident      []chunk
+	identPages uint64
+	direct     uint64
 }
 
 // New creates empty nested page tables in NPT format whose table pages come
@@ -288,6 +294,7 @@ func (m *Memory) Release() {
 	}
 	m.holes, m.extra, m.unplaced = nil, nil, nil
 	m.chunks = nil
+	m.ident, m.identPages, m.direct = nil, 0, 0
 	m.size = 0
 	m.big = 0
 	m.pt.Destroy()
@@ -305,7 +312,7 @@ func (m *Memory) Translate(gpa uint64) (uint64, bool) {
 	if gpa >= MaxGPA {
 		return 0, false
 	}
-	if _, added := m.extra[gpa/page]; gpa >= m.size && !added {
+	if _, added := m.extra[gpa/page]; gpa >= m.size && !added && !m.inIdent(gpa/page) {
 		return 0, false
 	}
 	pa, _, _, ok := m.pt.Lookup(gpa)
@@ -397,14 +404,14 @@ func (m *Memory) IsRAM(gfn uint64) bool {
 	if _, ok := m.extra[gfn]; ok {
 		return true
 	}
-	return gfn < m.size/page && !m.holes[gfn]
+	return (gfn < m.size/page || m.inIdent(gfn)) && !m.holes[gfn]
 }
 
 // Pages is how many RAM frames the domain holds: its populated RAM less
 // what it gave back, plus what it was given since (Xen's
 // current_reservation).
 func (m *Memory) Pages() uint64 {
-	return m.size/page - uint64(len(m.holes)) + uint64(len(m.extra)) + uint64(len(m.unplaced))
+	return m.size/page + m.identPages - uint64(len(m.holes)) + uint64(len(m.extra)) + uint64(len(m.unplaced))
 }
 
 // RemoveRAM gives the RAM frames at gfn .. gfn+n-1 back to the pool and
@@ -428,6 +435,15 @@ func (m *Memory) RemoveRAM(gfn, n uint64) error {
 		}
 		hpa, _, _ := m.pt.Unmap(gpa)
 		hpa &^= page - 1
+		if m.inIdent(g) {
+			// Identity RAM stays the caller's: the frame waits for
+			// AddRAM to put it back at its own address.
+			if m.holes == nil {
+				m.holes = map[uint64]bool{}
+			}
+			m.holes[g] = true
+			continue
+		}
 		m.frames.Free(hpa, 1)
 		if _, ok := m.extra[g]; ok {
 			delete(m.extra, g)
@@ -455,6 +471,17 @@ func (m *Memory) AddRAM(gfn, n uint64) error {
 	}
 	for i := uint64(0); i < n; i++ {
 		g := gfn + i
+		if m.inIdent(g) {
+			// A hole in identity RAM gets its own frame back, so
+			// guest-physical stays machine (devices' DMA).
+			clear(m.phys.Bytes(g*page, page)) // populate_physmap gives zeroed pages
+			if err := m.pt.Map(g*page, g*page, pgtable.Size4K, m.leaf); err != nil {
+				m.RemoveRAM(gfn, i)
+				return fmt.Errorf("npt: mapping gfn %#x: %w", g, tableErr(err))
+			}
+			delete(m.holes, g)
+			continue
+		}
 		hpa, ok := m.frames.Alloc(1, 1)
 		if !ok {
 			m.RemoveRAM(gfn, i)
@@ -521,6 +548,11 @@ const (
 	// domain's own: another domain's granted page (p2m_grant_map_rw/ro) or
 	// a hypervisor page such as a grant-table frame.
 	Mapped
+	// Direct: machine memory that is not RAM (a device's MMIO, firmware)
+	// mapped at its own address with MapIdentity (Xen's p2m_mmio_direct,
+	// dom0's view of the machine). hv neither reads nor writes it for the
+	// guest: Translate fails there.
+	Direct
 )
 
 func (k Kind) String() string {
@@ -529,6 +561,8 @@ func (k Kind) String() string {
 		return "RAM"
 	case Mapped:
 		return "mapped frame"
+	case Direct:
+		return "direct MMIO"
 	}
 	return "unbacked"
 }
@@ -545,6 +579,11 @@ func (m *Memory) Lookup(gfn uint64) (kind Kind, writable bool) {
 	}
 	if m.IsRAM(gfn) {
 		return RAM, true // RAM is always mapped writable (leafFlags)
+	}
+	if m.direct > 0 && gfn < MaxGPA/page && !m.holes[gfn] {
+		if _, _, _, ok := m.pt.Lookup(gfn * page); ok {
+			return Direct, false // hv never writes device memory for a guest
+		}
 	}
 	return Unbacked, false
 }

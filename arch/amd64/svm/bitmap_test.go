@@ -1,6 +1,10 @@
 package svm
 
-import "testing"
+import (
+	"testing"
+
+	"gozen/hv/backend"
+)
 
 func TestMapSizes(t *testing.T) {
 	// APM vol. 2 §15.10.1: the IOPM is 12 Kbytes; §15.11: the MSRPM 8 Kbytes.
@@ -322,3 +326,24 @@ func FuzzBitmaps(f *testing.F) {
 }
 
 const maxInt = int(^uint(0) >> 1)
+
+// TestPassPorts: the ports given pass, all others (and those past 0xFFFF)
+// are intercepted, whatever the map held before.
+func TestPassPorts(t *testing.T) {
+	m := IOPM(make([]byte, IOPMSize))
+	m.Allow(0x20, 2) // stale permission from before: must go
+	passPorts(m, []backend.PortRange{{First: 0xcf8, N: 8}, {First: 0x70, N: 2}, {First: 0xfffe, N: 10}})
+	for _, c := range []struct {
+		port uint16
+		want bool
+	}{{0xcf8, false}, {0xcff, false}, {0xd00, true}, {0xcf7, true}, {0x70, false}, {0x71, false}, {0x72, true}, {0x20, true}, {0xffff, false}} {
+		if m.Intercepted(c.port) != c.want {
+			t.Errorf("port %#x intercepted = %v, want %v", c.port, !c.want, c.want)
+		}
+	}
+	for i := 0x2000; i < IOPMSize; i++ {
+		if m[i] != 0xff {
+			t.Fatalf("byte %#x past port 0xFFFF = %#x", i, m[i])
+		}
+	}
+}

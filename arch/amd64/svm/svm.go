@@ -194,6 +194,9 @@ type VCPU struct {
 	// (Xen's lazy scheme: svm_save_dr/__restore_debug_registers).
 	drUsed bool
 	dr     [4]uint64
+	// iopmPA is the vCPU's own I/O permission map (PassIOPorts), 0 while
+	// it uses the backend's shared one.
+	iopmPA uint64
 }
 
 // drIntercepts intercepts reads and writes of DR0-DR7 (InterceptDR bits
@@ -250,6 +253,10 @@ func (b *Backend) NewVCPU(nptRoot uint64) (backend.VCPU, error) {
 
 // Destroy implements backend.VCPU.
 func (v *VCPU) Destroy() {
+	if v.iopmPA != 0 {
+		v.b.frames.Free(v.iopmPA, IOPMSize/4096)
+		v.iopmPA = 0
+	}
 	if v.vmcbPA != 0 {
 		v.b.frames.Free(v.vmcbPA, 1)
 		v.vmcbPA, v.vmcb = 0, nil
@@ -479,3 +486,28 @@ func (v *VCPU) SetPAT(val uint64) { v.vmcb.GPAT = val }
 // the host TSC for the guest's RDTSC, RDTSCP and (unintercepted) RDMSR of
 // the TSC (APM §15.30.5).
 func (v *VCPU) SetTSCOffset(off uint64) { v.vmcb.TSCOffset = off }
+
+// PassIOPorts implements backend.VCPU: the vCPU gets its own IOPM (three
+// pages from the backend's frames), every port intercepted except ranges.
+func (v *VCPU) PassIOPorts(ranges []backend.PortRange) error {
+	if v.iopmPA == 0 {
+		pa, ok := v.b.frames.Alloc(IOPMSize/4096, 1)
+		if !ok {
+			return errors.New("svm: out of memory for an I/O permission map")
+		}
+		v.iopmPA = pa
+	}
+	m := IOPM(unsafe.Slice((*byte)(unsafe.Pointer(uintptr(v.iopmPA))), IOPMSize))
+	passPorts(m, ranges)
+	v.vmcb.IOPMBasePA = v.iopmPA
+	v.vmcb.CleanBits = 0 // the IOPM base changed (APM §15.15.3, IOPM bit)
+	return nil
+}
+
+// passPorts sets m to intercept every port except ranges.
+func passPorts(m IOPM, ranges []backend.PortRange) {
+	m.InterceptAll()
+	for _, r := range ranges {
+		m.Allow(r.First, r.N)
+	}
+}

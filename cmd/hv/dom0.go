@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"unsafe"
+
+	"gozen/abi/xen"
+	"gozen/acpi"
+	"gozen/arch/amd64"
+	"gozen/dev/uart"
+	"gozen/hv"
+	"gozen/hv/backend"
+	"gozen/rt"
+)
+
+// firmware reads host memory for package acpi (rt.ReadFirmware maps the
+// firmware ranges the direct map lacks).
+type firmware struct{}
+
+func (firmware) ReadAt(pa uint64, p []byte) bool { return rt.ReadFirmware(pa, p) }
+
+// dom0Config describes the machine to hv for dom0: the RAM rt set aside,
+// the firmware's memory map, its ACPI tables and the ports hv's platform
+// code uses.
+func dom0Config() *hv.Dom0Config {
+	c := &hv.Dom0Config{
+		Ports: hostPorts{},
+		KeepPorts: []backend.PortRange{
+			{First: uart.COM1, N: 8},        // hv's console
+			{First: rt.DebugExitPort, N: 4}, // QEMU's isa-debug-exit (iosize 4)
+		},
+	}
+	for _, r := range rt.Dom0RAM() {
+		c.RAM = append(c.RAM, hv.Range{Start: r.Start, End: r.End})
+	}
+	for _, r := range rt.MemoryMap() {
+		c.HostMap = append(c.HostMap, xen.E820Entry{Addr: r.Base, Size: r.Len, Type: r.Type})
+	}
+	rsdp, where := rt.RSDP(), "multiboot2 ACPI tag"
+	if rsdp == 0 {
+		var err error
+		rsdp, err = acpi.FindRSDP(firmware{})
+		where = "BIOS area"
+		if err != nil {
+			fmt.Println("hv: dom0: no ACPI RSDP (multiboot2 tag or BIOS area): dom0 gets no ACPI tables")
+			return c
+		}
+	}
+	h, err := acpi.ParseHost(firmware{}, rsdp)
+	if err != nil {
+		fmt.Printf("hv: dom0: host ACPI tables unusable (%v): dom0 gets none\n", err)
+		return c
+	}
+	for _, w := range h.Warnings {
+		fmt.Println("hv: host ACPI:", w)
+	}
+	var sigs []string
+	for _, t := range h.Tables {
+		sigs = append(sigs, t.Header.Sig())
+	}
+	fmt.Printf("hv: host ACPI: RSDP rev %d at %#x (%s), tables %v\n", h.RSDP.Revision, rsdp, where, sigs)
+	c.ACPI = h
+	return c
+}
+
+// moduleImages returns each boot module's bytes. Modules that overlap
+// dom0's RAM (QEMU and GRUB load them right above hv, where dom0's kernel
+// must go) are first copied to frames of the guest pool, since loading dom0
+// overwrites them; release gives those frames back once every domain is
+// built.
+func moduleImages() (images [][]byte, release func(), err error) {
+	mods := rt.Modules()
+	dom0 := rt.Dom0RAM()
+	var frees []func()
+	release = func() {
+		for _, f := range frees {
+			f()
+		}
+	}
+	for i := range mods {
+		m := &mods[i]
+		b := unsafe.Slice((*byte)(unsafe.Pointer(uintptr(m.Start))), m.End-m.Start)
+		over := false
+		for _, r := range dom0 {
+			if m.Start < r.End && r.Start < m.End {
+				over = true
+			}
+		}
+		if over && len(b) > 0 {
+			buf, free := (platform{}).Scratch(uint64(len(b)))
+			if buf == nil {
+				release()
+				return nil, nil, fmt.Errorf("module %d (%d bytes) lies in dom0's RAM and the guest pool has no room to move it", i, len(b))
+			}
+			copy(buf, b)
+			frees = append(frees, free)
+			b = buf
+		}
+		images = append(images, b)
+	}
+	return images, release, nil
+}
+
+// hostPorts is hv.HostPorts over the CPU's IN/OUT instructions.
+type hostPorts struct{}
+
+func (hostPorts) In(port uint16, size int) uint32 {
+	switch size {
+	case 1:
+		return uint32(amd64.Inb(port))
+	case 2:
+		return uint32(amd64.Inw(port))
+	}
+	return amd64.Inl(port)
+}
+
+func (hostPorts) Out(port uint16, size int, v uint32) {
+	switch size {
+	case 1:
+		amd64.Outb(port, uint8(v))
+	case 2:
+		amd64.Outw(port, uint16(v))
+	default:
+		amd64.Outl(port, v)
+	}
+}
