@@ -133,7 +133,7 @@ define_scenarios() {
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio"
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
-	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '!crashed' @chat=tests/linux-short.chat \
+	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '+asked to power off' '!crashed' @chat=tests/linux-short.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"
 	scenario linux-two 500 0 '"one" shut down: poweroff' '+"two" shut down: poweroff' '+^\(one\) GOZEN-USERSPACE-UP' \

@@ -69,6 +69,10 @@ type monitorOps interface {
 	pause(id uint16) error
 	unpause(id uint16) error
 	destroy(id uint16) error
+	// shutdown asks the domain's guest to power off, through xenstore's
+	// control/shutdown (as xl shutdown); it reports an error if the guest
+	// has no PV control.
+	shutdown(id uint16) error
 	// focus gives console input to domain id.
 	focus(id uint16) error
 	// host is the hv program's view of the machine; nil if it gave none.
@@ -122,6 +126,7 @@ func monitorCommands() []monCommand {
 		{name: "list", aliases: []string{"l"}, help: "every domain: name, ID, memory, vCPUs, state, CPU time (as xl list)", run: (*monitor).list},
 		{name: "pause", args: []string{"NAME|ID"}, help: "stop running a domain's vCPUs", run: domainCmd(monitorOps.pause, "paused")},
 		{name: "unpause", args: []string{"NAME|ID"}, help: "let a paused domain run again", run: domainCmd(monitorOps.unpause, "unpaused")},
+		{name: "shutdown", args: []string{"NAME|ID"}, help: "ask a domain to power off (control/shutdown in xenstore, as xl shutdown)", run: domainCmd(monitorOps.shutdown, "asked to power off")},
 		{name: "destroy", args: []string{"NAME|ID"}, help: "end a domain at once and free its memory", run: domainCmd(monitorOps.destroy, "destroyed")},
 		{name: "console", aliases: []string{"c"}, args: []string{"NAME|ID"}, help: "give console input to a domain (Ctrl-] x3 comes back)", run: (*monitor).console},
 		{name: "mem", help: "hv's and the guests' memory pools, and what each domain holds", run: (*monitor).mem},

@@ -84,6 +84,14 @@ func (o hvOps) destroy(id uint16) error {
 	return nil
 }
 
+func (o hvOps) shutdown(id uint16) error {
+	d, err := o.find(id)
+	if err != nil {
+		return err
+	}
+	return o.h.RequestShutdown(d, "poweroff")
+}
+
 func (o hvOps) focus(id uint16) error {
 	o.h.setFocus(id)
 	return nil

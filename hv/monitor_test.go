@@ -21,11 +21,12 @@ func (f *fakeOps) do(op string, id uint16) error {
 	f.calls = append(f.calls, fmt.Sprintf("%s %d", op, id))
 	return f.fail
 }
-func (f *fakeOps) pause(id uint16) error   { return f.do("pause", id) }
-func (f *fakeOps) unpause(id uint16) error { return f.do("unpause", id) }
-func (f *fakeOps) destroy(id uint16) error { return f.do("destroy", id) }
-func (f *fakeOps) focus(id uint16) error   { return f.do("focus", id) }
-func (f *fakeOps) host() Host              { return f.hst }
+func (f *fakeOps) pause(id uint16) error    { return f.do("pause", id) }
+func (f *fakeOps) unpause(id uint16) error  { return f.do("unpause", id) }
+func (f *fakeOps) destroy(id uint16) error  { return f.do("destroy", id) }
+func (f *fakeOps) shutdown(id uint16) error { return f.do("shutdown", id) }
+func (f *fakeOps) focus(id uint16) error    { return f.do("focus", id) }
+func (f *fakeOps) host() Host               { return f.hst }
 func (f *fakeOps) stats() []counterGroup {
 	return []counterGroup{{Name: "exits", Counts: []Counter{{"io", 7}, {"hlt", 3}}, Sum: true}}
 }
@@ -64,7 +65,7 @@ func TestMonitorCommands(t *testing.T) {
 		host  bool
 		away  bool // input went to a domain: no new prompt
 	}{
-		{line: "help", want: []string{"help (h, ?)", "list (l)", "pause NAME|ID", "unpause NAME|ID", "destroy NAME|ID", "console NAME|ID", "mem ", "stats "}},
+		{line: "help", want: []string{"help (h, ?)", "list (l)", "pause NAME|ID", "unpause NAME|ID", "shutdown NAME|ID", "destroy NAME|ID", "console NAME|ID", "mem ", "stats "}},
 		{line: "?", want: []string{"pause NAME|ID"}},
 		{line: "list", want: []string{
 			"Name                ID Mem(MiB) VCPUs  State      Time(s)",
@@ -77,6 +78,8 @@ func TestMonitorCommands(t *testing.T) {
 		{line: "PAUSE 1", calls: "pause 1", want: []string{`domain 1 "a" paused`}},
 		{line: "unpause b", calls: "unpause 2", want: []string{`domain 2 "b" unpaused`}},
 		{line: "destroy 2", calls: "destroy 2", want: []string{`domain 2 "b" destroyed`}},
+		{line: "shutdown a", calls: "shutdown 1", want: []string{`domain 1 "a" asked to power off`}},
+		{line: "shutdown b", calls: "shutdown 2", fail: ErrNoPVControl, want: []string{`shutdown: domain 2 "b": `}},
 		{line: "unpause a", calls: "unpause 1", fail: errNotPaused, want: []string{`unpause: domain 1 "a": is not paused`}},
 		{line: "pause", want: []string{"usage: pause NAME|ID"}},
 		{line: "pause a b", want: []string{"usage: pause NAME|ID"}},
