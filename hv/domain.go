@@ -10,6 +10,7 @@ import (
 
 	"gozen/abi/xen"
 	"gozen/hv/backend"
+	"gozen/hv/vlapic"
 	"gozen/loader"
 	"gozen/mm/npt"
 	"gozen/sched"
@@ -74,6 +75,10 @@ type Domain struct {
 	// released is set by release; lingering while its memory waits for
 	// other domains to unmap its grants (it is in h.zombies).
 	released, lingering bool
+	// apics and ipiTargets are reused by sendIPI (smp.go), so IPIs do not
+	// allocate.
+	apics      []*vlapic.LAPIC
+	ipiTargets []int
 }
 
 // ID is the domain ID.
@@ -116,7 +121,12 @@ type VCPU struct {
 	// paused; Unpause makes it runnable.
 	wakeOnUnpause bool
 	xen           xenVCPU
-	lapic         lapic
+	// lapic is the vCPU's local APIC (lapic.go); nmiPending an NMI waiting
+	// for injection; waitSIPI that INIT (or power-on, for a secondary
+	// vCPU) left it down waiting for a start-up IPI (smp.go).
+	lapic      *vlapic.LAPIC
+	nmiPending bool
+	waitSIPI   bool
 }
 
 // DomainConfig describes a domain to build.
@@ -220,8 +230,7 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 			return fail(err)
 		}
 		a.SetTSCOffset(h.tscOffset())
-		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
-		v.lapic.reset(i)
+		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown, waitSIPI: i != 0, lapic: vlapic.New(apicID(i))}
 		if i == 0 {
 			a.SetPVHEntry(img.Entry32, bi.StartInfo)
 			v.state = VCPURunnable
