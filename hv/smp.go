@@ -1,6 +1,9 @@
 package hv
 
-import "gozen/hv/vlapic"
+import (
+	"gozen/abi/xen"
+	"gozen/hv/vlapic"
+)
 
 // Multi-vCPU domains. vCPU 0 starts at the PVH entry; the others start the
 // way secondary processors do on a PC: down, waiting for a start-up IPI
@@ -94,4 +97,34 @@ func (h *Hypervisor) upVCPU(t *VCPU) {
 	h.setRunstate(t, runstateRunnable)
 	h.rq.Add(t)
 	h.kick()
+}
+
+// BringUp implements hypercall.VCPUs (VCPUOP_up, Xen's do_vcpu_op): a vCPU
+// still waiting for its first start-up IPI is not initialised (-EINVAL);
+// a down one resumes where it stopped.
+func (g *guest) BringUp(id int) xen.Errno {
+	t := g.dom.vcpus[id]
+	if t.waitSIPI || t.state == VCPUDead {
+		return xen.EINVAL
+	}
+	if t.state == VCPUDown {
+		g.h().upVCPU(t)
+	}
+	return 0
+}
+
+// TakeDown implements hypercall.VCPUs (VCPUOP_down).
+func (g *guest) TakeDown(id int) {
+	t := g.dom.vcpus[id]
+	if t.state != VCPUDown && t.state != VCPUDead {
+		g.h().vcpuDown(t)
+	}
+}
+
+// SendNMI implements hypercall.VCPUs (VCPUOP_send_nmi): the NMI is
+// injected at the target's next entry.
+func (g *guest) SendNMI(id int) {
+	t := g.dom.vcpus[id]
+	t.nmiPending = true
+	g.h().kickVCPU(t)
 }

@@ -3,6 +3,7 @@ package hv
 import (
 	"testing"
 
+	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/hv/vlapic"
 	"gozen/hv/x86"
@@ -214,5 +215,41 @@ func TestAPICIdentity(t *testing.T) {
 		if bsp := f.regs[x86.RAX]&apicBaseBSP != 0; bsp != (i == 0) {
 			t.Errorf("vCPU %d: APIC base %#x", i, f.regs[x86.RAX])
 		}
+	}
+}
+
+// VCPUOP_up/down as Xen's do_vcpu_op: up refuses a vCPU never started,
+// resumes one taken down without resetting it; down of the last vCPU
+// powers the domain off.
+func TestVCPUOpUpDown(t *testing.T) {
+	h, be, _ := newTestHV()
+	d, err := h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, VCPUs: 2, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g0 := (*guest)(d.vcpus[0])
+	v1 := d.vcpus[1]
+	if e := g0.BringUp(1); e != xen.EINVAL {
+		t.Errorf("up of a vCPU never started: %d, want -EINVAL", e)
+	}
+	h.startupVCPU(v1, 0x9a)
+	g0.TakeDown(1)
+	if v1.state != VCPUDown || h.rq.Contains(v1) || (&guest{dom: d}).VCPUUp(1) {
+		t.Fatal("down did not stop vCPU 1")
+	}
+	if e := g0.BringUp(1); e != 0 || v1.state != VCPURunnable || !h.rq.Contains(v1) {
+		t.Errorf("up: %d, state %d", e, v1.state)
+	}
+	if n := len(be.vcpus[1].startups); n != 1 {
+		t.Errorf("up reset the vCPU (%d start-up entries)", n)
+	}
+	g0.SendNMI(1)
+	if !v1.nmiPending {
+		t.Error("send_nmi")
+	}
+	g0.TakeDown(1)
+	g0.TakeDown(0)
+	if d.state != DomainShutdown || d.shutdown != xen.ShutdownPoweroff {
+		t.Errorf("last vCPU down: domain %s", d.StateString())
 	}
 }
