@@ -79,6 +79,8 @@ define_scenarios() {
 	scenario guest-long 60 0 '^\(t1\) long: OK' '+shut down: poweroff' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST long"
 	scenario guest-touch 60 0 '^\(t1\) touched [0-9]+ pages OK' '+shut down: poweroff' -kernel "$HV" -append "$one" -initrd "$GUEST touch"
 	scenario guest-mmio 60 0 '^\(t1\) mmio reads all-ones OK' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST mmio"
+	scenario guest-apic 60 0 '^\(t1\) apic: OK' '+^\(t1\) apic: ESR after an illegal vector 0x0*20$' '+shut down: poweroff' '!FAIL' \
+		-kernel "$HV" -append "$one" -initrd "$GUEST apic"
 	scenario guest-hostile 120 0 '^\(t1\) hostile: done' '+hostile: gp=[1-9]' '+shut down: poweroff' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST hostile 2000"
 	scenario two-guests 90 0 '^\(a\) alpha 1$' '+^\(b\) beta 1$' '+^\(a\) alpha 8$' '+^\(b\) beta 8$' \

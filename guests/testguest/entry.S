@@ -144,6 +144,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_roattack, mode_roattack
 	.long name_flood,   mode_flood
 	.long name_compat,  mode_compat
+	.long name_apic,    mode_apic	# apic.S
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -166,6 +167,7 @@ name_rogrant:	.asciz "rogrant"
 name_roattack:	.asciz "roattack"
 name_flood:	.asciz "flood"
 name_compat:	.asciz "compat"
+name_apic:	.asciz "apic"
 	.globl empty_string
 empty_string:	.asciz ""
 
