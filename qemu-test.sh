@@ -79,6 +79,8 @@ define_scenarios() {
 	scenario guest-long 60 0 '^\(t1\) long: OK' '+shut down: poweroff' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST long"
 	scenario guest-touch 60 0 '^\(t1\) touched [0-9]+ pages OK' '+shut down: poweroff' -kernel "$HV" -append "$one" -initrd "$GUEST touch"
 	scenario guest-mmio 60 0 '^\(t1\) mmio reads all-ones OK' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST mmio"
+	scenario guest-apic 60 0 '^\(t1\) apic: OK' '+^\(t1\) apic: ESR after an illegal vector 0x0*20$' '+shut down: poweroff' '!FAIL' \
+		-kernel "$HV" -append "$one" -initrd "$GUEST apic"
 	scenario guest-hostile 120 0 '^\(t1\) hostile: done' '+hostile: gp=[1-9]' '+shut down: poweroff' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST hostile 2000"
 	scenario two-guests 90 0 '^\(a\) alpha 1$' '+^\(b\) beta 1$' '+^\(a\) alpha 8$' '+^\(b\) beta 8$' \
@@ -110,6 +112,17 @@ define_scenarios() {
 		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
 		-kernel "$HV" -append "hvmem=40M domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinuz console=hvc0,$lx/initramfs.cpio"
+	# Issue 12 item 1: secondary vCPUs come up through INIT and start-up IPIs;
+	# /sys/.../cpu/online lists them all, and four processes finish in parallel (the
+	# chat types short lines: long ones have lost bytes on the serial input path).
+	scenario linux-smp2 500 0 '"linux" shut down: poweroff' '+smpboot: Total of 2 processors activated' \
+		'+^\(linux\) 0-1' '+PARALLEL-42' '!crashed' '!do_boot_cpu failed' @chat=tests/linux-smp.chat \
+		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1,vcpus=2" \
+		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
+	scenario linux-smp4 600 0 '"linux" shut down: poweroff' '+smpboot: Total of 4 processors activated' \
+		'+^\(linux\) 0-3' '+PARALLEL-42' '!crashed' '!do_boot_cpu failed' @chat=tests/linux-smp.chat \
+		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1,vcpus=4" \
+		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Xenstore served by hv (issue 10): Linux's xenbus connects through its
 	# ring, the guest reads and lists its libxl-style nodes, is refused what
 	# it may not write, and powers off gracefully when control/shutdown says

@@ -29,16 +29,20 @@ const (
 		1<<26 | 1<<27 | 1<<28 // XSAVE, OSXSAVE, AVX: guests get FXSAVE state only
 	leaf1ECXHypervisor = 1 << 31
 	leaf1ECXx2APIC     = 1 << 21
+	// TSC-deadline timer mode: not offered by the local APIC model
+	// (hv/vlapic), as Xen offers it only with its MSR emulated.
+	leaf1ECXTSCDeadline = 1 << 24
 	// Hidden from leaf 1 EDX: no machine-check or MTRR MSRs exist (Xen
 	// emulates them; GoZen does not yet). The local APIC stays visible:
-	// hv emulates a minimal one (lapic.go).
+	// hv emulates one (hv/vlapic, lapic.go).
 	leaf1EDXHidden = 1<<7 | // MCE
 		1<<12 | // MTRR
 		1<<14 | // MCA
 		1<<22 | // ACPI thermal MSRs
 		1<<29 // TM
 	leaf7EBXHidden = 1<<5 | 0xffff<<16 // AVX2 and the AVX-512 family
-	ext1ECXHidden  = 1 << 2            // SVM: no nested virtualization
+	ext1ECXHidden  = 1<<2 |            // SVM: no nested virtualization
+		1<<3 // ExtApicSpace: the APIC model has no extended registers
 )
 
 func le32(s string) uint32 {
@@ -77,7 +81,11 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 	a, b, c, d = h.be.HostCPUID(leaf, sub)
 	switch leaf {
 	case 1:
-		c = c&^(leaf1ECXHidden|leaf1ECXx2APIC) | leaf1ECXHypervisor
+		c = c&^(leaf1ECXHidden|leaf1ECXx2APIC|leaf1ECXTSCDeadline) | leaf1ECXHypervisor
+		if v != nil {
+			// EBX bits 24-31: the initial APIC ID, the vCPU's (smp.go).
+			b = b&0x00ffffff | uint32(apicID(v.id))<<24
+		}
 		d &^= leaf1EDXHidden
 	case 7:
 		if sub == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"gozen/abi/xen"
 	"gozen/hv/backend"
+	"gozen/hv/vlapic"
 	"gozen/loader"
 	"gozen/mm/npt"
 	"gozen/sched"
@@ -81,6 +82,10 @@ type Domain struct {
 	// dom0 holds what hv keeps for it (dom0.go), nil for a domU.
 	privileged bool
 	dom0       *dom0State
+	// apics and ipiTargets are reused by sendIPI (smp.go), so IPIs do not
+	// allocate.
+	apics      []*vlapic.LAPIC
+	ipiTargets []int
 }
 
 // Privileged reports whether d is the privileged domain (dom0).
@@ -126,7 +131,12 @@ type VCPU struct {
 	// paused; Unpause makes it runnable.
 	wakeOnUnpause bool
 	xen           xenVCPU
-	lapic         lapic
+	// lapic is the vCPU's local APIC (lapic.go); nmiPending an NMI waiting
+	// for injection; waitSIPI that INIT (or power-on, for a secondary
+	// vCPU) left it down waiting for a start-up IPI (smp.go).
+	lapic      *vlapic.LAPIC
+	nmiPending bool
+	waitSIPI   bool
 }
 
 // DomainConfig describes a domain to build.
@@ -241,8 +251,7 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 			return fail(err)
 		}
 		a.SetTSCOffset(h.tscOffset())
-		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown}
-		v.lapic.reset(i)
+		v := &VCPU{id: i, dom: d, arch: a, state: VCPUDown, waitSIPI: i != 0, lapic: vlapic.New(apicID(i))}
 		d.vcpus = append(d.vcpus, v)
 	}
 	var bi loader.BootInfo

@@ -149,8 +149,8 @@ func (h *Hypervisor) halt(v *VCPU) {
 	if v.dom.xen.upcallVector != 0 && v.upcallPending() {
 		return // an event is already waiting
 	}
-	if _, ok := v.lapic.highest(); ok {
-		return // an IPI is waiting
+	if v.lapicWake() {
+		return // an APIC interrupt or an NMI is waiting
 	}
 	v.state = VCPUBlocked
 }
@@ -275,15 +275,7 @@ func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
 		return
 	}
 	if e.GPA&^0xfff == LAPICBase {
-		if op.Size != 4 {
-			h.crashDomain(v, fmt.Sprintf("local APIC access of %d bytes at %#x", op.Size, e.GPA))
-			return
-		}
-		if op.Write {
-			h.lapicWrite(v, e.GPA&0xfff, uint32(op.Value))
-		} else {
-			op.Complete(v.arch.Regs(), uint64(h.lapicRead(v, e.GPA&0xfff)), mode)
-		}
+		h.lapicMMIO(v, e.GPA&0xfff, &op)
 	} else if io := v.dom.dom0ioapic(e.GPA); io != nil {
 		if op.Write {
 			io.Write(e.GPA&0xfff, op.Size, op.Value)

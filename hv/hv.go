@@ -262,9 +262,7 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 	v.slices++
 	h.setRunstate(v, runstateRunning)
 	for v.state == VCPURunning {
-		if !h.deliverUpcall(v) {
-			h.deliverIPI(v)
-		}
+		h.deliverInterrupt(v)
 		e := v.arch.Run()
 		v.exitCount++
 		h.exits[e.Reason]++
@@ -279,6 +277,16 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 		now = h.env.Now()
 		if now >= deadline || (v.timer != 0 && now >= v.timer) {
 			break
+		}
+		// The APIC timer fires in place; one it just armed for earlier
+		// than the deadline moves the host timer as the vCPU timer does.
+		if dl, ok := v.lapic.TimerDeadline(); ok {
+			if now >= dl {
+				v.lapic.TimerExpire(now)
+			} else if dl < deadline {
+				deadline = dl
+				h.env.ArmTimer(deadline)
+			}
 		}
 		// A timer it set for earlier than the deadline moves the host
 		// timer forward, so a guest that keeps running (never exits) still
@@ -324,6 +332,9 @@ func (h *Hypervisor) fireTimers(now int64) {
 					h.unblock(v)
 				}
 			}
+			if dl, ok := v.lapic.TimerDeadline(); ok && now >= dl && v.lapic.TimerExpire(now) {
+				h.kickVCPU(v)
+			}
 			if v.xen.pollTimer != 0 && now >= v.xen.pollTimer {
 				v.xen.pollTimer = 0 // SCHEDOP_poll timed out: return 0
 				if v.xen.polling && v.state == VCPUBlocked {
@@ -345,6 +356,9 @@ func (h *Hypervisor) nextTimer() (int64, bool) {
 			}
 			if v.xen.pollTimer != 0 && live && (!ok || v.xen.pollTimer < best) {
 				best, ok = v.xen.pollTimer, true
+			}
+			if dl, on := v.lapic.TimerDeadline(); on && live && (!ok || dl < best) {
+				best, ok = dl, true
 			}
 		}
 	}

@@ -81,6 +81,8 @@ type fakeVCPU struct {
 	steps    []step
 	injected []uint8
 	irqs     []uint8
+	nmis     int
+	startups []uint8 // SetStartupEntry vectors
 	efer     uint64
 	pat      uint64
 	tscOff   uint64
@@ -130,7 +132,12 @@ func (f *fakeVCPU) Destroy()                     { f.destroy() }
 func (f *fakeVCPU) SetPVHEntry(entry, si uint64) { f.rip = entry; f.regs[x86.RBX] = si }
 func (f *fakeVCPU) Interruptible() bool          { return true }
 func (f *fakeVCPU) InjectInterrupt(vec uint8)    { f.irqs = append(f.irqs, vec) }
-func (f *fakeVCPU) RequestInterruptWindow()      {}
+func (f *fakeVCPU) InjectNMI() bool              { f.nmis++; return true }
+func (f *fakeVCPU) SetStartupEntry(vec uint8) {
+	f.startups = append(f.startups, vec)
+	f.rip, f.mode, f.regs = 0, x86.Mode16, x86.Regs{}
+}
+func (f *fakeVCPU) RequestInterruptWindow() {}
 func (f *fakeVCPU) InjectException(vec uint8, _ uint32, _ bool) {
 	f.injected = append(f.injected, vec)
 }

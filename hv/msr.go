@@ -53,7 +53,12 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 	case msrTSC:
 		val = h.guestTSC()
 	case msrAPICBase:
-		val = apicDefault | apicBaseBSP | apicEnable
+		// The APIC is at its default address, globally enabled; only
+		// vCPU 0 is the bootstrap processor (SDM §10.4.4).
+		val = apicDefault | apicEnable
+		if v.id == 0 {
+			val |= apicBaseBSP
+		}
 	case msrMTRRCap:
 		val = 0
 	case msrMTRRDef:

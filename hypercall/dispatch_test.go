@@ -363,6 +363,21 @@ func TestVCPUOps(t *testing.T) {
 	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpIsUp, 0); r != 1 {
 		t.Errorf("is_up(0) = %d", r)
 	}
+	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpUp, 1); r != -int64(xen.EINVAL) {
+		t.Errorf("up(1) of an uninitialised vCPU = %d", r)
+	}
+	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpDown, 1); r != 0 {
+		t.Errorf("down(1) = %d", r)
+	}
+	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpSendNMI, 1); r != 0 {
+		t.Errorf("send_nmi(1) = %d", r)
+	}
+	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpUp, 5); r != -int64(xen.ENOENT) {
+		t.Errorf("up(5) of 2 vCPUs = %d", r)
+	}
+	if got := strings.Join(g.calls, ";"); !strings.Contains(got, "up 1;down 1;nmi 1") {
+		t.Errorf("calls %q", got)
+	}
 	g.put(argAt, &xen.VCPUSetSingleshotTimer{TimeoutAbsNs: 4e9, Flags: xen.VCPUSshottmrFuture}, 16)
 	if r := g.call(xen.HypercallVCPUOp, xen.VCPUOpSetSingleshotTimer, 0, argAt); r != -int64(xen.ETIME) {
 		t.Errorf("past timer with VCPU_SSHOTTMR_future = %d", r)

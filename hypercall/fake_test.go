@@ -203,6 +203,16 @@ func (g *fakeGuest) checkVCPU(id int) {
 	}
 }
 func (g *fakeGuest) VCPUUp(id int) bool { g.checkVCPU(id); return id == 0 }
+func (g *fakeGuest) BringUp(id int) xen.Errno {
+	g.checkVCPU(id)
+	g.record("up %d", id)
+	if id != 0 {
+		return xen.EINVAL
+	}
+	return 0
+}
+func (g *fakeGuest) TakeDown(id int) { g.checkVCPU(id); g.record("down %d", id) }
+func (g *fakeGuest) SendNMI(id int)  { g.checkVCPU(id); g.record("nmi %d", id) }
 func (g *fakeGuest) Runstate(id int) xen.VCPURunstateInfo {
 	g.checkVCPU(id)
 	return xen.VCPURunstateInfo{State: xen.RunstateRunning, StateEntryTime: 7, Time: [4]uint64{1, 2, 3, 4}}

@@ -107,6 +107,16 @@ type HVMParams interface {
 // VCPUs is vcpu_op. Every id is a valid vCPU index of the domain.
 type VCPUs interface {
 	VCPUUp(id int) bool
+	// BringUp is VCPUOP_up: a vCPU that has run (vCPU 0, or one a start-up
+	// IPI started) and is down runs again where it stopped; -EINVAL for
+	// one never initialised; an up vCPU is left alone.
+	BringUp(id int) xen.Errno
+	// TakeDown is VCPUOP_down: vCPU id stops until VCPUOP_up (the caller
+	// itself after this hypercall); taking the last one down powers the
+	// domain off, as Xen does.
+	TakeDown(id int)
+	// SendNMI is VCPUOP_send_nmi: an NMI becomes pending for vCPU id.
+	SendNMI(id int)
 	Runstate(id int) xen.VCPURunstateInfo
 	// RegisterRunstateArea makes the core keep a runstate copy at gva (0:
 	// none) in vCPU id's address space; -EFAULT if gva is not the domain's

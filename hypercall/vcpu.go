@@ -14,6 +14,14 @@ func vcpuOp(g Guest, cmd, id, arg uint64, compat bool) int64 {
 			return 1
 		}
 		return 0
+	case xen.VCPUOpUp:
+		return errno(g.BringUp(vid))
+	case xen.VCPUOpDown:
+		g.TakeDown(vid)
+		return 0
+	case xen.VCPUOpSendNMI:
+		g.SendNMI(vid)
+		return 0
 	case xen.VCPUOpGetRunstateInfo:
 		var b [xen.VCPURunstateInfoSize]byte
 		r := g.Runstate(vid)

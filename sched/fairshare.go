@@ -50,6 +50,11 @@ type fsGroup struct {
 	cap    uint64 // percent of one CPU per period; 0 = none
 	used   int64  // ns used in the current period
 	ents   int
+	// runnable counts its runnable entities: the group's weight is shared
+	// among them (Xen's credit scheduler splits a domain's credit among
+	// its active vCPUs), so a domain's share does not depend on how many
+	// vCPUs it has, nor on how many of them are idle.
+	runnable int
 }
 
 // Defaults, as in Xen's credit scheduler.
@@ -113,6 +118,9 @@ func (s *FairShare[T]) Leave(e T) {
 		return
 	}
 	s.groups[en.group].ents--
+	if en.runnable {
+		s.groups[en.group].runnable--
+	}
 	delete(s.ents, e)
 	for i, x := range s.list {
 		if x == en {
@@ -158,12 +166,14 @@ func (s *FairShare[T]) Add(e T) {
 		en.pass = m // no banking of sleep time
 	}
 	en.runnable = true
+	s.groups[en.group].runnable++
 }
 
 // Remove makes e not runnable (blocked, paused).
 func (s *FairShare[T]) Remove(e T) {
-	if en, ok := s.ents[e]; ok {
+	if en, ok := s.ents[e]; ok && en.runnable {
 		en.runnable = false
+		s.groups[en.group].runnable--
 	}
 }
 
@@ -270,8 +280,9 @@ func (s *FairShare[T]) Charge(e T, ran int64) {
 	}
 	g := s.groups[en.group]
 	g.used += ran
-	// A group's weight is shared by its entities.
-	per := g.weight * passScale / uint64(max(g.ents, 1))
+	// A group's weight is shared by its runnable entities (e among them:
+	// the caller charges before it removes an entity that blocked).
+	per := g.weight * passScale / uint64(max(g.runnable, 1))
 	if per == 0 {
 		per = 1
 	}

@@ -59,6 +59,31 @@ func TestGroupWeightIsSharedByItsVCPUs(t *testing.T) {
 	}
 }
 
+// A 4-vCPU domain and a 1-vCPU domain of equal weight share the CPU
+// 50/50, with all four vCPUs busy and with only one busy (the others
+// joined but blocked or not started, as a Linux guest's idle or not yet
+// booted secondary vCPUs).
+func TestFourVCPUsAgainstOne(t *testing.T) {
+	for _, busy := range []int{4, 1} {
+		var s FairShare[string]
+		s.SetGroup(1, 256, 0)
+		s.SetGroup(2, 256, 0)
+		names := []string{"a0", "a1", "a2", "a3"}
+		for _, n := range names {
+			s.Join(n, 1)
+		}
+		s.Join("b", 2)
+		got := simulate(&s, append(names[:busy:busy], "b"), 10e9, 10e6)
+		var a int64
+		for _, n := range names {
+			a += got[n]
+		}
+		if r := float64(a) / float64(got["b"]); math.Abs(r-1) > 0.05 {
+			t.Errorf("%d busy of 4 vCPUs: domain got %d ns, 1-vCPU domain %d: ratio %.3f, want 1", busy, a, got["b"], r)
+		}
+	}
+}
+
 func TestCapHolds(t *testing.T) {
 	var s FairShare[string]
 	s.SetGroup(1, 256, 25)

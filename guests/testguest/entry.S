@@ -146,6 +146,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_compat,  mode_compat
 	.long name_debug,   mode_debug	# conform.S
 	.long name_unpop,   mode_unpop
+	.long name_apic,    mode_apic	# apic.S
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -170,6 +171,7 @@ name_flood:	.asciz "flood"
 name_compat:	.asciz "compat"
 name_debug:	.asciz "debug"
 name_unpop:	.asciz "unpop"
+name_apic:	.asciz "apic"
 	.globl empty_string
 empty_string:	.asciz ""
 

@@ -1338,7 +1338,8 @@ bal_setup_table:
 
 # ---- hcfuzz N SEED [verbose]: N pseudo-random hypercalls ---------------------------------
 # Never sched_op (29) or sched_op_compat (6), which could shut the guest down or block
-# it for good, nor console_io(CONSOLEIO_write) (garbage output). Half the calls follow
+# it for good, nor vcpu_op(VCPUOP_down) or vcpu_op(VCPUOP_send_nmi) for the same
+# reasons, nor console_io(CONSOLEIO_write) (garbage output). Half the calls follow
 # a recipe (fuzz_recipe): a command that takes a structure, built field by field from
 # plausible values. The others take a number, half the time one of the Xen hypercalls
 # hv implements, else any of 0..63; a first argument 0..15 (3 times in 4) or anything;
@@ -1413,8 +1414,14 @@ mode_hcfuzz:
 	shrl $28, %eax
 7:	movl %eax, fuzz_call + 4
 	cmpl $HC_console_io, fuzz_call
-	jne 8f
+	jne 21f
 	cmpl $CONSOLEIO_write, %eax
+	je 18b
+21:	cmpl $HC_vcpu_op, fuzz_call	# nor VCPUOP_down (the last vCPU down powers off)
+	jne 8f				# or VCPUOP_send_nmi (an NMI the guest cannot take)
+	cmpl $VCPUOP_down, %eax
+	je 18b
+	cmpl $VCPUOP_send_nmi, %eax
 	je 18b
 8:	movl $1, %ebx
 9:	call fuzz_arg

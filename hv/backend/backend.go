@@ -22,9 +22,10 @@
 //     NewVCPU over the nested tables' root.
 //   - VCPU: Run (world switch and exit decoding into Exit), the guest
 //     registers and RIP/RFLAGS, paging state and mode, CS base and CPL for
-//     instruction fetch, event injection and the interrupt window, the PVH
-//     entry state, a TLB flush request, the guest MSRs kept in hardware
-//     state (EFER and PAT), the TSC offset, Dump and Destroy.
+//     instruction fetch, event injection (exceptions, interrupts, NMIs)
+//     and the interrupt window, the PVH entry state and the start-up IPI
+//     (real-mode) entry state, a TLB flush request, the guest MSRs kept in
+//     hardware state (EFER and PAT), the TSC offset, Dump and Destroy.
 //
 // Exits the hardware decodes for it (instruction lengths, I/O operands)
 // go in Exit; InsnLen 0 makes the core decode the instruction itself.
@@ -81,12 +82,26 @@ type VCPU interface {
 	Interruptible() bool
 	// InjectInterrupt queues external interrupt vector for the next Run.
 	InjectInterrupt(vector uint8)
+	// InjectNMI queues a non-maskable interrupt for the next Run, whatever
+	// RFLAGS.IF, unless an event is already queued or the guest is in an
+	// interrupt shadow: then it returns false and the core tries again
+	// before a later Run.
+	InjectNMI() bool
 	// RequestInterruptWindow makes the guest exit (ExitNone) as soon as it
 	// can take an interrupt; the core then injects.
 	RequestInterruptWindow()
 	// SetPVHEntry puts the vCPU in the PVH entry state: 32-bit protected
 	// mode, paging off, flat segments, EIP = entry, EBX = startInfo.
 	SetPVHEntry(entry, startInfo uint64)
+	// SetStartupEntry puts the vCPU in the state an INIT leaves it (SDM
+	// vol. 3 §9.1.1 table 9-1, APM vol. 2 §14.1.3 table 14-1: real mode,
+	// paging and caches' control bits as Xen's hvm_vcpu_reset_state sets
+	// them, CR0 = ET; segments with base sel<<4 and limit 0xFFFF; EFER,
+	// CR3, CR4, general registers 0; DR6/DR7 and PAT at their reset values;
+	// nothing queued for injection), then starts it as a start-up IPI with
+	// this vector does (SDM §8.4.4.1, "wait-for-SIPI"): CS selector
+	// vector<<8, CS base vector<<12, IP 0.
+	SetStartupEntry(vector uint8)
 	// SetEFER stores a guest write to EFER that the core has checked (only
 	// SCE, LME, LMA, NXE); Paging().EFER reads it back. The backend keeps
 	// its own bits (SVM's EFER.SVME) underneath and hidden.

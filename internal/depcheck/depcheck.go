@@ -62,7 +62,7 @@ func Standard(p string) bool {
 // Pure lists the pure packages (and trees of packages) by path below the
 // module.
 var Pure = []string{"event", "grant", "sched", "mm", "loader", "bootparam", "boot/multiboot",
-	"hypercall", "hv/x86", "hv/backend", "hv/vioapic", "xenstore", "iommu", "acpi"}
+	"hypercall", "hv/x86", "hv/backend", "hv/vioapic", "xenstore", "iommu", "acpi", "hv/vlapic"}
 
 // archOrRT is arch/... or rt/...: hardware code and the bare-metal runtime.
 func archOrRT(dep string) bool { return under(dep, "arch") || under(dep, "rt") }

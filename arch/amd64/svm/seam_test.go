@@ -1,6 +1,7 @@
 package svm
 
 import (
+	"gozen/arch/amd64"
 	"testing"
 
 	"gozen/hv/backend"
@@ -37,5 +38,41 @@ func TestBackendSeam(t *testing.T) {
 	v.SetPAT(0x0606060606060606)
 	if v.vmcb.GPAT != 0x0606060606060606 || v.PAT() != v.vmcb.GPAT {
 		t.Errorf("G_PAT %#x, PAT() %#x", v.vmcb.GPAT, v.PAT())
+	}
+}
+
+// A start-up IPI's entry state: real mode at vector<<12, INIT's reset
+// values, nothing left queued from before.
+func TestStartupEntry(t *testing.T) {
+	v := &VCPU{vmcb: new(VMCB)}
+	v.SetPVHEntry(0x100000, 0x1000)
+	v.vmcb.EventInj = EventInjection(0x20, EventExtIntr, 0, false)
+	v.RequestInterruptWindow()
+	v.regs[x86.RAX] = 7
+	v.SetStartupEntry(0x9a)
+	c := v.vmcb
+	if c.CS.Selector != 0x9a00 || c.CS.Base != 0x9a000 || c.CS.Limit != 0xffff || c.CS.Attrib != 0x9b || c.RIP != 0 {
+		t.Errorf("CS %+v RIP %#x, want 9a00:0000 based at 0x9a000", c.CS, c.RIP)
+	}
+	if c.DS.Base != 0 || c.DS.Limit != 0xffff || c.DS.Attrib != 0x93 || c.SS.Attrib != 0x93 {
+		t.Errorf("DS %+v SS %+v", c.DS, c.SS)
+	}
+	if c.CR0 != 0x10 || c.CR3 != 0 || c.CR4 != 0 || c.EFER != amd64.EFERSVME || c.RFLAGS != 2 {
+		t.Errorf("cr0 %#x cr3 %#x cr4 %#x efer %#x rflags %#x", c.CR0, c.CR3, c.CR4, c.EFER, c.RFLAGS)
+	}
+	if v.Mode() != x86.Mode16 {
+		t.Errorf("mode %v, want 16-bit", v.Mode())
+	}
+	if c.EventInj != 0 || c.InterceptMisc1&(1<<Misc1VINTR) != 0 || c.VIntr&(1<<8) != 0 || v.regs[x86.RAX] != 0 || v.regs[x86.RBX] != 0 {
+		t.Error("state from before the INIT survived")
+	}
+	if !v.InjectNMI() {
+		t.Fatal("NMI refused with nothing queued")
+	}
+	if v.InjectNMI() {
+		t.Error("a second NMI overwrote the queued one")
+	}
+	if e := DecodeEvent(c.EventInj); !e.Valid || e.Type != EventNMI || e.Vector != 2 {
+		t.Errorf("NMI injection %+v", e)
 	}
 }

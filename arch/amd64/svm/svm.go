@@ -290,6 +290,62 @@ func (v *VCPU) SetPVHEntry(entry, startInfo uint64) {
 	v.regs[x86.RBX] = startInfo
 }
 
+// Segment attributes of real mode after INIT (APM vol. 2 table 14-1, in
+// the VMCB's packed form: descriptor bits 40-47 in 0-7): present, S=1,
+// read/write data or execute/read code, accessed; LDTR a present LDT; TR a
+// busy 32-bit TSS, as Xen's hvm_vcpu_reset_state sets it.
+const (
+	attribRealCode = 0x9b
+	attribRealData = 0x93
+	attribLDT      = 0x82
+	attribRealTR   = 0x8b
+)
+
+// SetStartupEntry implements backend.VCPU: the INIT state, then a start-up
+// IPI's entry in real mode at vector<<12 (CS = vector<<8, IP = 0). CR0 is
+// ET only, as Xen's hvm_vcpu_reset_state (not the architectural
+// CD|NW|ET: with nested paging the guest's CD would make its memory
+// uncached until it turns caching on).
+func (v *VCPU) SetStartupEntry(vector uint8) {
+	c := v.vmcb
+	seg := func(sel uint16, attr uint16) Segment {
+		return Segment{Selector: sel, Attrib: attr, Limit: 0xffff, Base: uint64(sel) << 4}
+	}
+	c.CS = seg(uint16(vector)<<8, attribRealCode)
+	c.DS, c.ES, c.SS, c.FS, c.GS = seg(0, attribRealData), seg(0, attribRealData), seg(0, attribRealData), seg(0, attribRealData), seg(0, attribRealData)
+	c.LDTR = Segment{Attrib: attribLDT, Limit: 0xffff}
+	c.TR = Segment{Attrib: attribRealTR, Limit: 0xffff}
+	c.GDTR = Segment{Limit: 0xffff}
+	c.IDTR = Segment{Limit: 0xffff}
+	c.CPL = 0
+	c.CR0 = 1 << 4 // ET
+	c.CR2, c.CR3, c.CR4 = 0, 0, 0
+	c.EFER = amd64.EFERSVME
+	c.RFLAGS = amd64.RFLAGSReserved
+	c.RIP = 0
+	c.RSP, c.RAX = 0, 0
+	c.DR6, c.DR7 = 0xffff0ff0, 0x400
+	c.GPAT = 0x0007040600070406
+	c.EventInj = 0
+	c.InterruptShadow = 0
+	c.VIntr &^= 1<<8 | 0xf<<16 | 1<<20
+	c.InterceptMisc1 &^= 1 << Misc1VINTR
+	v.regs = x86.Regs{}
+	v.flush = true
+}
+
+// InjectNMI implements backend.VCPU. SVM does not track the guest's NMI
+// blocking (until IRET) without vNMI, so a second NMI may nest inside the
+// first's handler; guests send NMI IPIs rarely (backtraces, stop on panic).
+func (v *VCPU) InjectNMI() bool {
+	c := v.vmcb
+	if c.EventInj&(1<<31) != 0 || c.InterruptShadow&1 != 0 {
+		return false
+	}
+	c.EventInj = EventInjection(2, EventNMI, 0, false)
+	return true
+}
+
 // Run implements backend.VCPU.
 func (v *VCPU) Run() backend.Exit {
 	c := v.vmcb
