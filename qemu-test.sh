@@ -157,7 +157,7 @@ define_scenarios() {
 	# Xen ABI between test guests: interdomain events, grants, hostile hypercalls.
 	local two="domain=a,mem=16M,module=0 domain=b,mem=16M,module=1"
 	scenario evtchn-pingpong 90 0 '^\(a\) evtping: 1000 round trips done' '+^\(b\) evtpong: done' \
-		'+"a" report 2: 1000 samples' -kernel "$HV" -append "$two" -initrd "$GUEST evtping 1000 2,$GUEST evtpong 1000"
+		'+"a" report 2: 1000 samples' -kernel "$HV" -append "$two" -initrd "$GUEST evtping 1000 3,$GUEST evtpong 1000"
 	scenario grant-copy 90 0 '^\(b\) grantdst: copy OK' '+^\(b\) grantdst: map OK' '+^\(a\) grantsrc: saw the peer.s write' \
 		'!FAIL' -kernel "$HV" -append "$two" -initrd "$GUEST grantsrc,$GUEST grantdst"
 	scenario grant-bench 60 0 '"b" report 3: 2000 samples, median [0-9]+' '+"b" report 4: 2000 samples, median [0-9]+' \
