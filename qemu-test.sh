@@ -97,7 +97,7 @@ define_scenarios() {
 	local lx="$OUT/linux"
 	scenario linux-domu 400 0 '"linux" shut down: poweroff' '+^\(linux\) Linux .*6\.1\.0' '+Xen HVM callback vector' \
 		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
-		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# The kernel as Debian ships it (an XZ bzImage): hv decompresses the vmlinux
 	# itself, into guest-pool memory, so the smallest hv pool (40M) is enough.
@@ -105,14 +105,14 @@ define_scenarios() {
 	# (2026-11-25); decompressing alone took up to 11 s.
 	scenario linux-bzimage 90 0 '"linux" shut down: poweroff' '+bzImage of [0-9]+ bytes decompressed to a [0-9]+-byte vmlinux in [0-9]+ ms' \
 		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
-		-kernel "$HV" -append "hvmem=40M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-kernel "$HV" -append "hvmem=40M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinuz console=hvc0,$lx/initramfs.cpio"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '!crashed' @chat=tests/linux-short.chat \
-		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"
 	scenario linux-two 500 0 '"one" shut down: poweroff' '+"two" shut down: poweroff' '+^\(one\) GOZEN-USERSPACE-UP' \
 		'+^\(two\) GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-two.chat \
-		-m 1536M -kernel "$HV" -append "hvmem=200M domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
+		-m 1536M -kernel "$HV" -append "hvmem=200M bootscrub=off domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Xen ABI between test guests: interdomain events, grants, hostile hypercalls.
 	local two="domain=a,mem=16M,module=0 domain=b,mem=16M,module=1"
@@ -141,7 +141,7 @@ define_scenarios() {
 		'+"a" destroyed from the console' '+^a +1 +[0-9]+ +1 +paused' '!crashed' '!panic' @chat=tests/console.chat \
 		-kernel "$HV" -append "$two" -initrd "$GUEST count 1000000 alpha,$GUEST count 1000000 beta"
 	scenario balloon 30 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
-		-kernel "$HV" -append "domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
+		-kernel "$HV" -append "bootscrub=off domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
 	# Issue 14 §2: a guest draining its p2m pool (page tables 1 GiB apart) beside a neighbour.
 	scenario p2m-drain 90 0 '^\(attacker\) drain: 14[0-9] self-maps of my own grants 1 GiB apart, then GNTST_general_error' \
 		'+p2m pool of 1152 KiB is exhausted' '+^\(attacker\) drain: 14[0-9] frames moved 1 GiB apart, then populate_physmap did 0' \
@@ -415,6 +415,16 @@ selected_uses() {
 # Waiting gives up after LIMIT seconds in all. A chat that gives up, or an
 # absent that fails, writes why to FAIL (and the latter stops CMD).
 # Returns CMD's exit status (124 or 137 on timeout).
+# kill_tree PID: end PID and its descendants, the deepest first (CMD may be
+# time(1) over timeout(1) over QEMU).
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		kill_tree "$c"
+	done
+	kill "$1" 2>/dev/null
+}
+
 run_chat() {
 	local limit=$1 raw=$2 err=$3 fail=$4 chat=$5
 	shift 5
@@ -423,7 +433,7 @@ run_chat() {
 	: >"$fail"
 	fifo=$(mktemp -u "$SCRATCH/chat.XXXXXX")
 	mkfifo "$fifo"
-	timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &
+	"${TIMED[@]}" timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &
 	pid=$!
 	exec {chatfd}>"$fifo"
 	deadline=$((SECONDS + limit))
@@ -460,7 +470,7 @@ run_chat() {
 			sanitize <"$raw" >"$snap"
 			if hit=$(tail -n "+$((amark + 1))" "$snap" | grep -aE -m 1 -e "$arg"); then
 				echo "chat: \"absent $arg\" failed: $hit" >>"$fail"
-				kill "$pid" 2>/dev/null
+				kill_tree "$pid"
 				break
 			fi
 			;;
@@ -470,7 +480,7 @@ run_chat() {
 		'' | '#'*) ;;
 		*)
 			echo "chat: unknown command \"$op\" in $chat" >>"$fail"
-			kill "$pid" 2>/dev/null
+			kill_tree "$pid"
 			break
 			;;
 		esac
@@ -498,6 +508,12 @@ run_scenario() {
 	local extra=()
 	read -r -a extra <<<"${QEMU_EXTRA_ARGS:-}"
 	local cmd=("$QEMU" "${QEMU_COMMON[@]}" "${mem[@]}" "${args[@]}" "${extra[@]}")
+	# GNU time around timeout reports QEMU's peak RSS (timeout reaps QEMU,
+	# so QEMU's maximum is in what time's wait4 returns).
+	local rss=$SCRATCH/$name.rss
+	TIMED=()
+	rm -f "$rss"
+	[[ -x /usr/bin/time ]] && TIMED=(/usr/bin/time -q -f %M -o "$rss")
 
 	rm -f "$log"
 	while IFS= read -r f; do
@@ -521,7 +537,7 @@ run_scenario() {
 			reasons+=("$f")
 		done <"$SCRATCH/$name.chatfail"
 	else
-		timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
+		"${TIMED[@]}" timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
 		status=$?
 	fi
 	local elapsed
@@ -562,7 +578,9 @@ run_scenario() {
 		report_fail "$name" "$(join_reasons "${reasons[@]}")" "$log" "${cmd[@]}"
 		return 1
 	fi
-	echo "PASS $name ($(fmt_secs "$elapsed"))"
+	local peak=''
+	[[ -s $rss ]] && peak=", QEMU peak RSS $(($(tail -n 1 "$rss") / 1024)) MiB"
+	echo "PASS $name ($(fmt_secs "$elapsed")$peak)"
 }
 
 # Print a command line readably (single quotes only where needed).

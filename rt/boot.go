@@ -211,6 +211,11 @@ func memInit(cmd []byte) {
 			bootError("frame allocator: bad guest window")
 		}
 	}
+	// bootscrub=off: the guest pool's RAM is zero (QEMU's is), so its
+	// frames need no clearing before their first use (mm.FrameAllocator,
+	// dirty frames). The boot modules are outside the usable ranges.
+	v, _ := bootparam.Lookup(cmd, "bootscrub")
+	zeroed := string(v) == "off"
 	for i := 0; i < nUsable; i++ {
 		r := usable[i]
 		if r.Start < split {
@@ -225,7 +230,11 @@ func memInit(cmd []byte) {
 			if s < split {
 				s = split
 			}
-			GuestFrames.AddFree(s, r.End)
+			if zeroed {
+				GuestFrames.AddZeroed(s, r.End)
+			} else {
+				GuestFrames.AddFree(s, r.End)
+			}
 		}
 	}
 	HVFrames.Reserve(bm, bm+need)
