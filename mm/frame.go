@@ -41,14 +41,14 @@ type FrameAllocator struct {
 	freeMap  []uint64 // bit set: frame is free (implies managed)
 	ownMap   []uint64 // bit set: frame is managed (free or allocated)
 	dirtyMap []uint64 // bit set: frame may hold data (see the type's comment)
-	base    uint64   // first byte of the window, page aligned
-	limit   uint64   // end of the window (exclusive), page aligned
-	frames  uint64   // number of frames in the window
-	total   uint64   // managed frames
-	free    uint64   // free frames
-	hint    uint64   // frame index where Alloc starts searching
-	name    [16]byte // debugging name, truncated
-	nameLen uint8
+	base     uint64   // first byte of the window, page aligned
+	limit    uint64   // end of the window (exclusive), page aligned
+	frames   uint64   // number of frames in the window
+	total    uint64   // managed frames
+	free     uint64   // free frames
+	hint     uint64   // frame index where Alloc starts searching
+	name     [16]byte // debugging name, truncated
+	nameLen  uint8
 }
 
 // BitmapWords returns how many uint64 words of bitmap Init needs for the
