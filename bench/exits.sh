@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# bench/exits.sh [RUNS] [N] - the cost of an exit round trip under QEMU TCG,
+# against its floor. The test guest's exitbench mode times N (default
+# 20000) round trips of each of three exits: a null hypercall (vmmcall
+# xen_version), CPUID leaf 0 and an OUT to port 0x80 (no device), each
+# sample lfence;rdtsc / exit / lfence;rdtsc in guest TSC ticks. It runs
+# against
+#
+#   hv      the normal image (out/hv.bin);
+#   floor   a testhooks image (out/test/hv.bin) booted with exitfloor,
+#           whose run loop answers exactly those exits by moving RIP past
+#           the instruction and entering the guest again (hv/exitfloor.go):
+#           the world switch and nothing else;
+#
+# RUNS times each (default 3), interleaved, and prints hv's medians per run,
+# the median of those, and hv/floor.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+runs=${1:-3}
+n=${2:-20000}
+go run ./tools/mkimage -o out >/dev/null
+go run ./tools/mkimage -tags testhooks -o out/test >/dev/null
+go run ./tools/mkguest -o out/guests >/dev/null
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# one IMAGE EXTRA: boots IMAGE, prints "HC CPUID OUT" medians.
+one() {
+	local log=$tmp/log
+	timeout -s KILL 300 qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 1G -kernel "$1" \
+		-append "$2 domain=t1,mem=16M,module=0" -initrd "out/guests/testguest.elf exitbench $n" </dev/null >"$log" 2>&1 || true
+	local k out=()
+	for k in 1 6 7; do
+		out+=("$(grep -aoE "report $k: [0-9]+ samples, median [0-9]+" "$log" | awk '{print $NF}')")
+	done
+	if [[ -z ${out[0]} || -z ${out[1]} || -z ${out[2]} ]]; then
+		echo "exits.sh: no reports from $1 $2; log:" >&2
+		tail -20 "$log" >&2
+		return 1
+	fi
+	echo "${out[*]}"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -a H F
+for i in $(seq 1 "$runs"); do
+	h=$(one out/hv.bin "")
+	f=$(one out/test/hv.bin exitfloor)
+	H+=("$h")
+	F+=("$f")
+	echo "run $i: hv (hypercall cpuid out) $h; floor $f (load $(cut -d' ' -f1-3 /proc/loadavg))"
+done
+names=(hypercall cpuid out)
+for c in 0 1 2; do
+	hm=$(for r in "${H[@]}"; do set -- $r; eval echo "\${$((c + 1))}"; done | median)
+	fm=$(for r in "${F[@]}"; do set -- $r; eval echo "\${$((c + 1))}"; done | median)
+	echo "${names[$c]}: hv $hm, floor $fm, hv/floor $(echo "scale=2; $hm / $fm" | bc)"
+done
