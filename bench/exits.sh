@@ -13,7 +13,12 @@
 #           the world switch and nothing else;
 #
 # RUNS times each (default 3), interleaved, and prints hv's medians per run,
-# the median of those, and hv/floor.
+# the median of those, and hv/floor. Wall-clock TCG timings move with the
+# host's load; ICOUNT=1 runs QEMU with -icount shift=0 instead, where guest
+# time advances 1 ns per instruction QEMU executes (hv's and the guest's
+# alike), so the figures count instructions (times the TSC's GHz) and repeat
+# exactly whatever the load. VMRUN and #VMEXIT then count as one instruction
+# each: the floor is the backend's own code around them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-3}
@@ -27,7 +32,9 @@ trap 'rm -rf "$tmp"' EXIT
 # one IMAGE EXTRA: boots IMAGE, prints "HC CPUID OUT" medians.
 one() {
 	local log=$tmp/log
-	timeout -s KILL 300 qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot \
+	local ic=()
+	[[ ${ICOUNT:-} == 1 ]] && ic=(-icount shift=0)
+	timeout -s KILL 300 qemu-system-x86_64 "${ic[@]}" -accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 1G -kernel "$1" \
 		-append "$2 domain=t1,mem=16M,module=0" -initrd "out/guests/testguest.elf exitbench $n" </dev/null >"$log" 2>&1 || true
 	local k out=()
