@@ -299,6 +299,14 @@ func (m *Memory) Release() {
 
 // Translate returns the machine address backing gpa.
 func (m *Memory) Translate(gpa uint64) (uint64, bool) {
+	if gpa < m.size {
+		// RAM, or a frame mapped over RAM: the nested tables map both (an
+		// overlay is mapped there before it is recorded), so they answer
+		// without the overlay map. This is the path of every guest page
+		// walk hv makes.
+		pa, _, _, ok := m.pt.Lookup(gpa)
+		return pa, ok
+	}
 	if o, ok := m.overlays[gpa/page]; ok {
 		return o.hpa + gpa%page, true
 	}
