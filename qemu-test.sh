@@ -102,7 +102,7 @@ define_scenarios() {
 	local lx="$OUT/linux"
 	scenario linux-domu 400 0 '"linux" shut down: poweroff' '+^\(linux\) Linux .*6\.1\.0' '+Xen HVM callback vector' \
 		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
-		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# The kernel as Debian ships it (an XZ bzImage): hv decompresses the vmlinux
 	# itself, into guest-pool memory, so the smallest hv pool (40M) is enough.
@@ -110,18 +110,18 @@ define_scenarios() {
 	# (2026-11-25); decompressing alone took up to 11 s.
 	scenario linux-bzimage 90 0 '"linux" shut down: poweroff' '+bzImage of [0-9]+ bytes decompressed to a [0-9]+-byte vmlinux in [0-9]+ ms' \
 		'+GOZEN-USERSPACE-UP' '!crashed' @chat=tests/linux-session.chat \
-		-kernel "$HV" -append "hvmem=40M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-kernel "$HV" -append "hvmem=40M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinuz console=hvc0,$lx/initramfs.cpio"
 	# Issue 12 item 1: secondary vCPUs come up through INIT and start-up IPIs;
 	# /sys/.../cpu/online lists them all, and four processes finish in parallel (the
 	# chat types short lines: long ones have lost bytes on the serial input path).
 	scenario linux-smp2 500 0 '"linux" shut down: poweroff' '+smpboot: Total of 2 processors activated' \
 		'+^\(linux\) 0-1' '+PARALLEL-42' '!crashed' '!do_boot_cpu failed' @chat=tests/linux-smp.chat \
-		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1,vcpus=2" \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1,vcpus=2" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	scenario linux-smp4 600 0 '"linux" shut down: poweroff' '+smpboot: Total of 4 processors activated' \
 		'+^\(linux\) 0-3' '+PARALLEL-42' '!crashed' '!do_boot_cpu failed' @chat=tests/linux-smp.chat \
-		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1,vcpus=4" \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1,vcpus=4" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Xenstore served by hv (issue 10): Linux's xenbus connects through its
 	# ring, the guest reads and lists its libxl-style nodes, is refused what
@@ -130,7 +130,7 @@ define_scenarios() {
 	scenario linux-xenstore 400 0 'domain 1 "linux" shut down: poweroff' '+^\(linux\) linux$' '+^\(linux\) 1$' \
 		'+^\(linux\)  *feature-poweroff = "1"  \(n1\)' '+^\(linux\) *name = "linux"' '+xenstore-write: WRITE name: EACCES' \
 		'+^\(linux\) hello$' '!crashed' '!xenstore ring broken' '!Waiting for devices' @chat=tests/linux-xenstore.chat \
-		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Linux as the privileged PVH dom0 (issue 9): identity p2m, the host's
 	# e820 and ACPI (rewritten RSDP/XSDT/MADT), PCI config space and device
@@ -142,17 +142,17 @@ define_scenarios() {
 		'+^\(dom0\) .*IOAPIC\[0\]: apic_id 0' '+^\(dom0\) .*pci 0000:00:03\.0: \[8086:100e\]' \
 		'+^\(dom0\) .*printk: console \[hvc0\] enabled' '+^\(dom0\) GOZEN-USERSPACE-UP' \
 		'+dom0 set ACPI SLP_EN' '!crashed' @chat=tests/dom0-session.chat \
-		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M dom0=mem=512M,module=0,ramdisk=1" \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio"
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '+asked to power off' '!crashed' @chat=tests/linux-short.chat \
-		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1" \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"
 	scenario linux-two 500 0 '"one" shut down: poweroff' '+"two" shut down: poweroff' '+^\(one\) GOZEN-USERSPACE-UP' \
 		'+^\(two\) GOZEN-USERSPACE-UP' '+^\(one\) one$' '+^\(one\) xenstore-read: READ /local/domain/2/name: EACCES' \
 		'!crashed' @chat=tests/linux-two.chat \
-		-m 1536M -kernel "$HV" -append "hvmem=200M domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
+		-m 1536M -kernel "$HV" -append "hvmem=200M bootscrub=off domain=one,mem=256M,module=0,ramdisk=1 domain=two,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Xen ABI between test guests: interdomain events, grants, hostile hypercalls.
 	local two="domain=a,mem=16M,module=0 domain=b,mem=16M,module=1"
@@ -181,7 +181,7 @@ define_scenarios() {
 		'+"a" destroyed from the console' '+^a +1 +[0-9]+ +1 +paused' '!crashed' '!panic' @chat=tests/console.chat \
 		-kernel "$HV" -append "$two" -initrd "$GUEST count 1000000 alpha,$GUEST count 1000000 beta"
 	scenario balloon 30 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
-		-kernel "$HV" -append "domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
+		-kernel "$HV" -append "bootscrub=off domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
 	# Issue 14 §2: a guest draining its p2m pool (page tables 1 GiB apart) beside a neighbour.
 	scenario p2m-drain 90 0 '^\(attacker\) drain: 14[0-9] self-maps of my own grants 1 GiB apart, then GNTST_general_error' \
 		'+p2m pool of 1152 KiB is exhausted' '+^\(attacker\) drain: 14[0-9] frames moved 1 GiB apart, then populate_physmap did 0' \
@@ -468,6 +468,16 @@ selected_uses() {
 # Waiting gives up after LIMIT seconds in all. A chat that gives up, or an
 # absent that fails, writes why to FAIL (and the latter stops CMD).
 # Returns CMD's exit status (124 or 137 on timeout).
+# kill_tree PID: end PID and its descendants, the deepest first (CMD may be
+# time(1) over timeout(1) over QEMU).
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		kill_tree "$c"
+	done
+	kill "$1" 2>/dev/null
+}
+
 run_chat() {
 	local limit=$1 raw=$2 err=$3 fail=$4 chat=$5
 	shift 5
@@ -476,7 +486,7 @@ run_chat() {
 	: >"$fail"
 	fifo=$(mktemp -u "$SCRATCH/chat.XXXXXX")
 	mkfifo "$fifo"
-	timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &
+	"${TIMED[@]}" timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &
 	pid=$!
 	exec {chatfd}>"$fifo"
 	deadline=$((SECONDS + limit))
@@ -513,7 +523,7 @@ run_chat() {
 			sanitize <"$raw" >"$snap"
 			if hit=$(tail -n "+$((amark + 1))" "$snap" | grep -aE -m 1 -e "$arg"); then
 				echo "chat: \"absent $arg\" failed: $hit" >>"$fail"
-				kill "$pid" 2>/dev/null
+				kill_tree "$pid"
 				break
 			fi
 			;;
@@ -523,7 +533,7 @@ run_chat() {
 		'' | '#'*) ;;
 		*)
 			echo "chat: unknown command \"$op\" in $chat" >>"$fail"
-			kill "$pid" 2>/dev/null
+			kill_tree "$pid"
 			break
 			;;
 		esac
@@ -551,6 +561,12 @@ run_scenario() {
 	local extra=()
 	read -r -a extra <<<"${QEMU_EXTRA_ARGS:-}"
 	local cmd=("$QEMU" "${QEMU_COMMON[@]}" "${mem[@]}" "${args[@]}" "${extra[@]}")
+	# GNU time around timeout reports QEMU's peak RSS (timeout reaps QEMU,
+	# so QEMU's maximum is in what time's wait4 returns).
+	local rss=$SCRATCH/$name.rss
+	TIMED=()
+	rm -f "$rss"
+	[[ -x /usr/bin/time ]] && TIMED=(/usr/bin/time -q -f %M -o "$rss")
 
 	rm -f "$log"
 	while IFS= read -r f; do
@@ -574,7 +590,7 @@ run_scenario() {
 			reasons+=("$f")
 		done <"$SCRATCH/$name.chatfail"
 	else
-		timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
+		"${TIMED[@]}" timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
 		status=$?
 	fi
 	local elapsed
@@ -615,7 +631,9 @@ run_scenario() {
 		report_fail "$name" "$(join_reasons "${reasons[@]}")" "$log" "${cmd[@]}"
 		return 1
 	fi
-	echo "PASS $name ($(fmt_secs "$elapsed"))"
+	local peak=''
+	[[ -s $rss ]] && peak=", QEMU peak RSS $(($(tail -n 1 "$rss") / 1024)) MiB"
+	echo "PASS $name ($(fmt_secs "$elapsed")$peak)"
 }
 
 # Print a command line readably (single quotes only where needed).

@@ -11,9 +11,11 @@
 # It reports wall-clock seconds from QEMU start until the userspace marker
 # GOZEN-USERSPACE-UP appears on the console, the medians and their ratios.
 # In the hv runs it then types "poweroff" and reads the port I/O exit counts
-# hv logs when the domain ends. Finally it boots the vmlinux once more with
-# pci=noearly on the kernel command line, to count the port exits without
-# Linux's AMD GART probe (see README, "Port I/O a PVH Linux still does").
+# hv logs when the domain ends, and QEMU's peak RSS (VmHWM) when the marker
+# appears. hv runs with bootscrub=off: QEMU's RAM starts zeroed. Finally it
+# boots the vmlinux once more with pci=noearly on the kernel command line,
+# and once on a CPU of family 0x17, to count the port exits without Linux's
+# AMD GART probe (see README, "Port I/O a PVH Linux still does").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-5}
@@ -23,7 +25,7 @@ go run ./tools/mkdomu -o "$lx" -vmlinux >/dev/null
 go run ./tools/mkimage -o out >/dev/null
 common=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 hvargs() { # hvargs KERNEL [EXTRA CMDLINE]
-	echo "-m 1G -kernel out/hv.bin -append hvmem=200M_domain=linux,mem=256M,module=0,ramdisk=1 -initrd $1_console=hvc0${2:+_$2},$lx/initramfs.cpio"
+	echo "-m 1G -kernel out/hv.bin -append hvmem=200M_bootscrub=off_domain=linux,mem=256M,module=0,ramdisk=1 -initrd $1_console=hvc0${2:+_$2},$lx/initramfs.cpio"
 }
 
 tmp=$(mktemp -d)
@@ -44,6 +46,8 @@ boot() {
 	for _ in $(seq 1 2400); do
 		if grep -aq GOZEN-USERSPACE-UP "$log"; then
 			t=$(echo "$(date +%s.%N) - $start" | bc)
+			# QEMU's peak RSS so far (KiB).
+			awk '/^VmHWM/ {print $2}' "/proc/$pid/status" >"$tmp/$name.rss" 2>/dev/null || true
 			break
 		fi
 		kill -0 "$pid" 2>/dev/null || break
@@ -72,6 +76,8 @@ boot() {
 	echo "$t"
 }
 
+rss() { echo $(($(cat "$tmp/$1.rss" 2>/dev/null || echo 0) / 1024)); }
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 q=() v=() z=()
@@ -81,7 +87,8 @@ for i in $(seq 1 "$runs"); do
 	v+=("$(boot vmlinux $(hvargs "$lx/vmlinux"))")
 	# shellcheck disable=SC2046
 	z+=("$(boot bzimage $(hvargs "$lx/vmlinuz"))")
-	echo "run $i: qemu ${q[-1]} s, hv+vmlinux ${v[-1]} s, hv+bzImage ${z[-1]} s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo "run $i: qemu ${q[-1]} s, hv+vmlinux ${v[-1]} s, hv+bzImage ${z[-1]} s (load $(cut -d' ' -f1-3 /proc/loadavg));" \
+		"QEMU peak RSS at the marker: qemu $(rss qemu), hv+vmlinux $(rss vmlinux), hv+bzImage $(rss bzimage) MiB"
 done
 mq=$(printf '%s\n' "${q[@]}" | median)
 mv=$(printf '%s\n' "${v[@]}" | median)
@@ -93,3 +100,9 @@ echo "port I/O exits, hv+bzImage (last run): $(cat "$tmp/bzimage.ports")"
 # shellcheck disable=SC2046
 t=$(boot noearly $(hvargs "$lx/vmlinux" pci=noearly))
 echo "hv+vmlinux with pci=noearly: $t s to the marker; port I/O exits: $(cat "$tmp/noearly.ports")"
+# The same on a CPU of a family that has no GART (AMD family 0x17): Linux's
+# GART aperture probe runs only on families 0xF, 0x10 and early 0x15.
+common=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand,family=23,model=1 -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+# shellcheck disable=SC2046
+t=$(boot zen $(hvargs "$lx/vmlinux"))
+echo "hv+vmlinux on family 0x17: $t s to the marker; port I/O exits: $(cat "$tmp/zen.ports")"

@@ -184,6 +184,8 @@ func TestParse(t *testing.T) {
 		{"hvmem=16M", def(func(p *Params) { p.HVMem = 16 << 20; p.Raw = []string{"hvmem=16M"} })},
 		{"hvmem=0x40000000", def(func(p *Params) { p.HVMem = 1 << 30; p.Raw = []string{"hvmem=0x40000000"} })},
 		{"hvmem=1g", def(func(p *Params) { p.HVMem = 1 << 30; p.Raw = []string{"hvmem=1g"} })},
+		{"bootscrub=off", def(func(p *Params) { p.NoBootScrub = true; p.Raw = []string{"bootscrub=off"} })},
+		{"bootscrub=on", def(func(p *Params) { p.Raw = []string{"bootscrub=on"} })},
 		{"hvmem=16777216", def(func(p *Params) { p.HVMem = 16 << 20; p.Raw = []string{"hvmem=16777216"} })},
 		{" console=none\tloglvl=debug\nselftest  hvmem=64M ", Params{
 			Console: "none", LogLevel: LogDebug, SelfTest: true, HVMem: 64 << 20,
@@ -225,6 +227,8 @@ func TestParseErrors(t *testing.T) {
 		{"hvmem=0", `hvmem: size "0" is below the minimum of 16M`},
 		{"hvmem=16777215", `hvmem: size "16777215" is below the minimum of 16M`},
 		{"hvmem=15M", `hvmem: size "15M" is below the minimum of 16M`},
+		{"bootscrub=no", `bootscrub: invalid value "no" (want on or off)`},
+		{"bootscrub", `option "bootscrub" requires a value (bootscrub=...)`},
 		{"console=com1 console=none", `option "console" given more than once`},
 		{"selftest selftest", `option "selftest" given more than once`},
 		{"hvmem=16M loglvl=info hvmem=32M", `option "hvmem" given more than once`},

@@ -88,6 +88,14 @@ type Params struct {
 	// 0 meaning the built-in default. Option hvmem=<size> (see ParseSize);
 	// must be at least MinHVMem (16M) if given.
 	HVMem uint64
+	// NoBootScrub says the guest pool's RAM holds only zeros at boot, so
+	// hv need not clear a frame before its first use (Xen's bootscrub=off).
+	// Frames a domain gives back are cleared before reuse regardless.
+	// Option bootscrub=on|off, default on: firmware need not clear RAM
+	// (and a warm reboot leaves the old contents), but QEMU's RAM starts
+	// zeroed, and leaving it untouched keeps QEMU's memory use at what the
+	// guests actually use.
+	NoBootScrub bool
 	// Domains are the domains to build at boot, in command line order,
 	// except that dom0 (option dom0=..., at most one; DomainSpec.Dom0)
 	// comes first. Option domain=NAME,mem=SIZE,module=N[,vcpus=N]... (see
@@ -129,6 +137,7 @@ var options = []option{
 	{name: "loglvl", kind: kindValue, set: setLogLevel},
 	{name: "selftest", kind: kindFlag, set: setSelfTest},
 	{name: "hvmem", kind: kindValue, set: setHVMem},
+	{name: "bootscrub", kind: kindValue, set: setBootScrub},
 	{name: "domain", kind: kindValue, repeat: true, set: setDomain},
 	// Repeatable so that a second dom0= gets its own message (setDom0).
 	{name: "dom0", kind: kindValue, repeat: true, set: setDom0},
@@ -166,6 +175,18 @@ func setHVMem(p *Params, val string) error {
 		return fmt.Errorf("hvmem: size %q is below the minimum of 16M", val)
 	}
 	p.HVMem = n
+	return nil
+}
+
+func setBootScrub(p *Params, val string) error {
+	switch val {
+	case "on":
+		p.NoBootScrub = false
+	case "off":
+		p.NoBootScrub = true
+	default:
+		return fmt.Errorf("bootscrub: invalid value %q (want on or off)", val)
+	}
 	return nil
 }
 

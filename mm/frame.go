@@ -17,10 +17,20 @@ import (
 //
 // The state lives in a caller-supplied bitmap (on bare metal a carved-out
 // piece of RAM) of BitmapWords(base, limit) words: one bit per frame for
-// "free" and one bit per frame for "managed" (free or allocated). The second
-// bit is what lets Free reject frames that were reserved or never added (for
-// example the hypervisor image), and keeps Stats exact when Reserve overlaps
-// allocated frames.
+// "free", one bit per frame for "managed" (free or allocated) and one for
+// "dirty". The second bit is what lets Free reject frames that were reserved
+// or never added (for example the hypervisor image), and keeps Stats exact
+// when Reserve overlaps allocated frames.
+//
+// The dirty bit says a frame may hold data: it was added with AddFree
+// (contents unknown) or has been freed since it was handed out. Frames added
+// with AddZeroed are known to be zero and stay clean until their first Free.
+// The allocator never touches frame contents: whoever hands frames on
+// scrubs the dirty ones (ScrubAllocated), so a frame that one user gave back
+// never reaches the next with its data, while frames known to be zero are
+// not written at all (under an emulator a write makes the host commit the
+// page; on hardware it costs memory bandwidth). This is Xen's PGC_need_scrub
+// page state, scrubbed at allocation time.
 //
 // The zero value is an empty allocator that owns nothing; every method is
 // safe to call on it. A FrameAllocator is not safe for concurrent use; the
@@ -28,21 +38,22 @@ import (
 //
 // After Init no method allocates, writes Go pointers or panics.
 type FrameAllocator struct {
-	freeMap []uint64 // bit set: frame is free (implies managed)
-	ownMap  []uint64 // bit set: frame is managed (free or allocated)
-	base    uint64   // first byte of the window, page aligned
-	limit   uint64   // end of the window (exclusive), page aligned
-	frames  uint64   // number of frames in the window
-	total   uint64   // managed frames
-	free    uint64   // free frames
-	hint    uint64   // frame index where Alloc starts searching
-	name    [16]byte // debugging name, truncated
-	nameLen uint8
+	freeMap  []uint64 // bit set: frame is free (implies managed)
+	ownMap   []uint64 // bit set: frame is managed (free or allocated)
+	dirtyMap []uint64 // bit set: frame may hold data (see the type's comment)
+	base     uint64   // first byte of the window, page aligned
+	limit    uint64   // end of the window (exclusive), page aligned
+	frames   uint64   // number of frames in the window
+	total    uint64   // managed frames
+	free     uint64   // free frames
+	hint     uint64   // frame index where Alloc starts searching
+	name     [16]byte // debugging name, truncated
+	nameLen  uint8
 }
 
 // BitmapWords returns how many uint64 words of bitmap Init needs for the
-// window [base, limit): two bits per frame, rounded up to whole words for
-// each of the two bit planes. It returns 0 for an empty or inverted window.
+// window [base, limit): three bits per frame, rounded up to whole words for
+// each of the three bit planes. It returns 0 for an empty or inverted window.
 func BitmapWords(base, limit uint64) uint64 {
 	if limit <= base {
 		return 0
@@ -52,8 +63,11 @@ func BitmapWords(base, limit uint64) uint64 {
 	if span&pageMask != 0 {
 		frames++
 	}
-	return 2 * ((frames + 63) / 64)
+	return bitPlanes * ((frames + 63) / 64)
 }
+
+// bitPlanes is the number of bitmaps: free, managed, dirty.
+const bitPlanes = 3
 
 // Init prepares a for the window [base, limit), using bitmap (at least
 // BitmapWords(base, limit) words) as its state storage. base and limit must
@@ -71,12 +85,13 @@ func (a *FrameAllocator) Init(name string, base, limit uint64, bitmap []uint64) 
 	if uint64(len(bitmap)) < need {
 		return ErrBitmapTooSmall
 	}
-	half := need / 2
+	plane := need / bitPlanes
 	for i := uint64(0); i < need; i++ {
 		bitmap[i] = 0
 	}
-	a.freeMap = bitmap[:half:half]
-	a.ownMap = bitmap[half:need:need]
+	a.freeMap = bitmap[:plane:plane]
+	a.ownMap = bitmap[plane : 2*plane : 2*plane]
+	a.dirtyMap = bitmap[2*plane : need : need]
 	a.base = base
 	a.limit = limit
 	a.frames = (limit - base) >> pageShift
@@ -111,8 +126,16 @@ func (a *FrameAllocator) Window() (base, limit uint64) {
 // AddFree makes the frames lying entirely inside [start, end) ∩ window
 // available: start is rounded up and end down to page boundaries. Frames
 // that are already free or currently allocated are left as they are, so
-// AddFree is idempotent and never steals an allocated frame.
-func (a *FrameAllocator) AddFree(start, end uint64) {
+// AddFree is idempotent and never steals an allocated frame. The frames it
+// adds are dirty: nothing is known about what they hold.
+func (a *FrameAllocator) AddFree(start, end uint64) { a.add(start, end, true) }
+
+// AddZeroed is AddFree for memory known to hold only zeros (RAM the
+// firmware cleared, under a machine that starts with zeroed memory): the
+// frames it adds are clean, so handing them out writes nothing.
+func (a *FrameAllocator) AddZeroed(start, end uint64) { a.add(start, end, false) }
+
+func (a *FrameAllocator) add(start, end uint64, dirty bool) {
 	if start < a.base {
 		start = a.base
 	}
@@ -136,9 +159,17 @@ func (a *FrameAllocator) AddFree(start, end uint64) {
 		if w >= uint64(len(a.ownMap)) || w >= uint64(len(a.freeMap)) {
 			return
 		}
+		if w >= uint64(len(a.dirtyMap)) {
+			return
+		}
 		add := m &^ a.ownMap[w]
 		a.ownMap[w] |= add
 		a.freeMap[w] |= add
+		if dirty {
+			a.dirtyMap[w] |= add
+		} else {
+			a.dirtyMap[w] &^= add
+		}
 		c := uint64(bits.OnesCount64(add))
 		a.total += c
 		a.free += c
@@ -280,10 +311,48 @@ func (a *FrameAllocator) FreeContig(pa, n uint64) error {
 	for i := lo; i < hi; {
 		w, m, c := spanWord(i, hi)
 		a.freeMap[w] |= m
+		if w < uint64(len(a.dirtyMap)) {
+			a.dirtyMap[w] |= m // its holder may have written it
+		}
 		i += c
 	}
 	a.free += n
 	return nil
+}
+
+// Dirty reports whether the frame at pa may hold data: it was added with
+// AddFree, or freed since it was first handed out. Frames outside the
+// window count as dirty.
+func (a *FrameAllocator) Dirty(pa uint64) bool {
+	if pa < a.base || pa >= a.limit {
+		return true
+	}
+	idx := (pa - a.base) >> pageShift
+	w := idx >> 6
+	if w >= uint64(len(a.dirtyMap)) {
+		return true
+	}
+	return a.dirtyMap[w]>>(idx&63)&1 == 1
+}
+
+// ScrubAllocated zeroes, through page, those of the n frames at pa (just
+// handed out by Alloc or AllocContig) that are dirty, and returns how many
+// it zeroed. Clean frames are neither read nor written. It only reads the
+// allocator's state, and only the bits of frames the caller now owns, which
+// no other call changes until the caller frees them: it may run without
+// the caller's lock.
+//
+// A frame stays marked dirty after it is scrubbed here: it is in use, and
+// its next Free would mark it again anyway.
+func (a *FrameAllocator) ScrubAllocated(pa, n uint64, page func(pa uint64) *[PageSize]byte) (scrubbed uint64) {
+	for i := uint64(0); i < n; i++ {
+		f := pa + i<<pageShift
+		if a.Dirty(f) {
+			clear(page(f)[:])
+			scrubbed++
+		}
+	}
+	return scrubbed
 }
 
 // Owns reports whether pa lies inside the allocator's physical window,

@@ -91,8 +91,10 @@ func CPU() amd64.Features { return features }
 // LoaderName is the boot loader's name from the multiboot information.
 func LoaderName() string { return string(BootInfo.LoaderName()) }
 
-// Physical memory for hv code. Frames come zeroed and are reached through
-// the direct map: a frame's virtual address equals its physical address.
+// Physical memory for hv code. Frames come zeroed (scrubbed on allocation:
+// a frame freed by one user never reaches the next with its data) and are
+// reached through the direct map: a frame's virtual address equals its
+// physical address.
 // Interrupts are held off while the allocators are touched, because trap
 // context (demand paging) uses the hv pool too.
 
@@ -135,9 +137,16 @@ func allocFrames(a *mm.FrameAllocator, n, align uint64) (uint64, bool) {
 	}
 	amd64.EnableInterrupts()
 	if ok {
-		clear(unsafe.Slice((*byte)(unsafe.Pointer(uintptr(pa))), n*pageSize))
+		// Only dirty frames are cleared: frames known to be zero
+		// (bootscrub=off) stay untouched, so building a domain writes
+		// just its kernel, ramdisk and boot structures.
+		a.ScrubAllocated(pa, n, directPage)
 	}
 	return pa, ok
+}
+
+func directPage(pa uint64) *[mm.PageSize]byte {
+	return (*[mm.PageSize]byte)(unsafe.Pointer(uintptr(pa)))
 }
 
 // ModuleCmdline returns boot module i's command line without the module's

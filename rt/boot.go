@@ -237,6 +237,20 @@ func memInit(cmd []byte) {
 			bootError("frame allocator: bad guest window")
 		}
 	}
+	// bootscrub=off: the guest pool's RAM is zero (QEMU's is), so its
+	// frames need no clearing before their first use (mm.FrameAllocator,
+	// dirty frames). The image and modules are outside the usable ranges,
+	// but the loader wrote more next to them: QEMU puts the multiboot
+	// information and its strings right after the last module. Everything
+	// below loaderEnd stays dirty.
+	v, _ := bootparam.Lookup(cmd, "bootscrub")
+	zeroed := string(v) == "off"
+	loaderEnd := l.ImageEnd
+	for i := 0; i < info.NModules; i++ {
+		loaderEnd = max(loaderEnd, info.Modules[i].End)
+	}
+	loaderEnd = max(loaderEnd, info.InfoAddr)
+	loaderEnd = (loaderEnd + mbiSlack + 0xfff) &^ 0xfff
 	for i := 0; i < nUsable; i++ {
 		r := usable[i]
 		if r.Start < split {
@@ -251,12 +265,23 @@ func memInit(cmd []byte) {
 			if s < split {
 				s = split
 			}
-			GuestFrames.AddFree(s, r.End)
+			if zeroed && r.End > loaderEnd {
+				GuestFrames.AddFree(s, max(s, loaderEnd))
+				GuestFrames.AddZeroed(max(s, loaderEnd), r.End)
+			} else {
+				GuestFrames.AddFree(s, r.End)
+			}
 		}
 	}
 	HVFrames.Reserve(bm, bm+need)
 	pagingInit()
 }
+
+// mbiSlack is how far past the last thing it placed (a module, the
+// multiboot information) a loader may have written more (strings, the
+// module list, the memory map): with bootscrub=off, guest-pool frames up
+// to there still count as dirty.
+const mbiSlack = 64 << 10
 
 // subtractReserved trims r where a non-usable region of the map overlaps it
 // (some firmware reports overlapping entries).

@@ -119,6 +119,7 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	}
 	h := hv.New(be, platform{paging: be.PagingFormat()}, os.Stdout)
 	h.Debug = debug
+	h.ExitFloor = exitFloor // testhooks images only (exitfloor)
 	h.SetHost(host{})
 	mods, releaseMods, err := moduleImages()
 	if err != nil {

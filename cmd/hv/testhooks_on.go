@@ -18,11 +18,20 @@ import (
 //	crash=ud     an invalid opcode in Go code
 var crashMode string
 
+// exitfloor makes the run loop answer the exit benchmark's exits by only
+// resuming the guest (hv/exitfloor.go; bench/exits.sh).
+var exitFloor bool
+
 func testhookCmdline(cmd string) string {
 	var keep []string
 	for _, w := range strings.Fields(cmd) {
 		if v, ok := strings.CutPrefix(w, "crash="); ok {
 			crashMode = v
+			continue
+		}
+		if w == "exitfloor" {
+			exitFloor = true
+			fmt.Println("hv: testhooks: exitfloor: the exit benchmark's exits only resume the guest")
 			continue
 		}
 		keep = append(keep, w)

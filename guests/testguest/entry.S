@@ -132,6 +132,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_hostile, mode_hostile
 	.long name_long,    mode_long
 	.long name_bench,   mode_bench
+	.long name_exitbench, mode_exitbench
 	.long name_evtpong, mode_evtpong
 	.long name_evtping, mode_evtping
 	.long name_grantsrc, mode_grantsrc
@@ -157,6 +158,7 @@ name_mmio:	.asciz "mmio"
 name_hostile:	.asciz "hostile"
 name_long:	.asciz "long"
 name_bench:	.asciz "bench"
+name_exitbench:	.asciz "exitbench"
 name_evtpong:	.asciz "evtpong"
 name_evtping:	.asciz "evtping"
 name_grantsrc:	.asciz "grantsrc"

@@ -17,6 +17,13 @@
 	.text
 	.globl mode_long
 mode_long:
+	call parse_dec			# N: timed exits in 64-bit mode (default 0, none)
+	jnc 1f
+	xorl %eax, %eax
+1:	cmpl $BENCH_MAX, %eax
+	jbe 2f
+	movl $BENCH_MAX, %eax
+2:	movl %eax, long_bench_n
 	call xen_version		# the 32-bit answer, compared in 64-bit mode
 	movl %eax, xen_version32
 	PUTS "long: entering long mode\n"
@@ -156,7 +163,49 @@ long64:
 	call newline64
 	incl %r12d
 
-9:	movl $SHUTDOWN_poweroff, %edi
+	# With N > 0: N round trips of CPUID leaf 0 (report 8) and of xen_version
+	# (report 9), timed as exitbench does, here with 4-level paging on, so hv
+	# walks the page tables for each instruction it decodes (bench/exits.sh).
+9:	movl long_bench_n, %r13d
+	testl %r13d, %r13d
+	jz 19f
+	xorl %r14d, %r14d
+11:	cmpl %r13d, %r14d
+	jae 12f
+	lfence
+	rdtsc
+	movl %eax, %r15d
+	xorl %eax, %eax
+	xorl %ecx, %ecx
+	cpuid
+	lfence
+	rdtsc
+	subl %r15d, %eax
+	movl %eax, bench_samples(,%r14,4)
+	incl %r14d
+	jmp 11b
+12:	movl $GOZEN_REPORT_cpuid64, %esi
+	call report64
+	xorl %r14d, %r14d
+13:	cmpl %r13d, %r14d
+	jae 14f
+	lfence
+	rdtsc
+	movl %eax, %r15d
+	movl $HC_xen_version, %eax
+	movl $XENVER_version, %edi
+	xorl %esi, %esi
+	vmmcall
+	lfence
+	rdtsc
+	subl %r15d, %eax
+	movl %eax, bench_samples(,%r14,4)
+	incl %r14d
+	jmp 13b
+14:	movl $GOZEN_REPORT_hypercall64, %esi
+	call report64
+
+19:	movl $SHUTDOWN_poweroff, %edi
 	testl %r12d, %r12d
 	jnz 10f
 	PUTS64 "long: OK\n"
@@ -166,6 +215,21 @@ long64:
 	jmp shutdown64
 
 # ---- 64-bit helpers (same convention as lib.S: everything but the results preserved) --
+
+# report64: gozen_op(GOZEN_OP_report) of R13D samples at bench_samples under
+# key ESI, with the 64-bit convention (RDI op, RSI key, RDX pointer, R10
+# count); counts a failure in R12D if hv refuses.
+report64:
+	movl $HC_gozen_op, %eax
+	movl $GOZEN_OP_report, %edi
+	movl $bench_samples, %edx
+	movl %r13d, %r10d
+	vmmcall
+	testq %rax, %rax
+	jns 1f
+	PUTS64 "long: FAIL gozen_op report\n"
+	incl %r12d
+1:	ret
 
 # puts64: print the string at RSI on port 0xE9.
 	.globl puts64
@@ -323,6 +387,7 @@ pd_high:	.skip 4096
 	.balign 16
 idt64:		.skip NR_EXC * 16
 xen_version32:	.long 0
+long_bench_n:	.long 0
 shutdown_reason64: .long 0
 decoy_reason64:	.long 0
 sig64:		.skip 16

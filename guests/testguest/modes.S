@@ -613,6 +613,92 @@ mode_bench:
 10:	PUTS "bench: done\n"
 	jmp poweroff
 
+# ---- exitbench N: N round trips of each of three exits, timed with RDTSC -------------
+# A null hypercall (vmmcall xen_version, report 1), CPUID leaf 0 (report 6) and an
+# OUT to port 0x80, where no device is (report 7): one sample each is
+# lfence; rdtsc; EXIT; lfence; rdtsc. bench/exits.sh runs it against hv and
+# against a testhooks hv with exitfloor, whose run loop only resumes the guest.
+	.globl mode_exitbench
+mode_exitbench:
+	call parse_dec
+	jnc 1f
+	movl $1000, %eax		# default N
+1:	cmpl $BENCH_MAX, %eax
+	jbe 2f
+	movl $BENCH_MAX, %eax
+2:	movl %eax, bench_n
+	PUTS "exitbench: "
+	call putdec
+	PUTS " round trips of each exit\n"
+
+	xorl %edi, %edi			# hypercalls
+3:	cmpl bench_n, %edi
+	jae 4f
+	lfence
+	rdtsc
+	movl %eax, %esi
+	movl $HC_xen_version, %eax
+	movl $XENVER_version, %ebx
+	xorl %ecx, %ecx
+	vmmcall
+	lfence
+	rdtsc
+	subl %esi, %eax
+	movl %eax, bench_samples(,%edi,4)
+	incl %edi
+	jmp 3b
+4:	movl $GOZEN_REPORT_null_hypercall, %eax
+	call exitbench_report
+
+	xorl %edi, %edi			# CPUID
+5:	cmpl bench_n, %edi
+	jae 6f
+	lfence
+	rdtsc
+	movl %eax, %esi
+	xorl %eax, %eax
+	xorl %ecx, %ecx
+	cpuid
+	lfence
+	rdtsc
+	subl %esi, %eax
+	movl %eax, bench_samples(,%edi,4)
+	incl %edi
+	jmp 5b
+6:	movl $GOZEN_REPORT_cpuid, %eax
+	call exitbench_report
+
+	xorl %edi, %edi			# port write
+7:	cmpl bench_n, %edi
+	jae 8f
+	lfence
+	rdtsc
+	movl %eax, %esi
+	outb %al, $0x80
+	lfence
+	rdtsc
+	subl %esi, %eax
+	movl %eax, bench_samples(,%edi,4)
+	incl %edi
+	jmp 7b
+8:	movl $GOZEN_REPORT_outb, %eax
+	call exitbench_report
+	PUTS "exitbench: done\n"
+	jmp poweroff
+
+# exitbench_report: report bench_n samples under key EAX; fails the run if hv refuses.
+exitbench_report:
+	movl $bench_samples, %edx
+	movl bench_n, %ecx
+	call gozen_report
+	testl %eax, %eax
+	jns 1f
+	PUTS "exitbench: FAIL gozen_op report returned "
+	call puthex
+	call newline
+	jmp fail
+1:	ret
+
 # ---- anything else ------------------------------------------------------------------
 	.globl mode_unknown
 mode_unknown:

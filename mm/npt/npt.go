@@ -306,6 +306,14 @@ func (m *Memory) Release() {
 
 // Translate returns the machine address backing gpa.
 func (m *Memory) Translate(gpa uint64) (uint64, bool) {
+	if gpa < m.size {
+		// RAM, or a frame mapped over RAM: the nested tables map both (an
+		// overlay is mapped there before it is recorded), so they answer
+		// without the overlay map. This is the path of every guest page
+		// walk hv makes.
+		pa, _, _, ok := m.pt.Lookup(gpa)
+		return pa, ok
+	}
 	if o, ok := m.overlays[gpa/page]; ok {
 		return o.hpa + gpa%page, true
 	}
@@ -684,8 +692,20 @@ func (m *Memory) ReadPhys32(gpa uint64) (uint32, error) {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24, nil
 }
 
-// ReadPhys64 reads a little-endian 64-bit word (x86.PhysWordReader).
+// ReadPhys64 reads a little-endian 64-bit word (x86.PhysWordReader). A word
+// inside one page, such as every page-table entry a guest walk reads, takes
+// one translation: a walk of 4-level tables then costs five translations
+// (four entries and the final access) rather than nine.
 func (m *Memory) ReadPhys64(gpa uint64) (uint64, error) {
+	if gpa%page <= page-8 {
+		hpa, ok := m.Translate(gpa)
+		if !ok {
+			return 0, &ErrOutside{gpa}
+		}
+		b := m.phys.Bytes(hpa, 8)
+		return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56, nil
+	}
 	lo, err := m.ReadPhys32(gpa)
 	if err != nil {
 		return 0, err

@@ -173,6 +173,22 @@ func TestWordReads(t *testing.T) {
 	if v, err := m.ReadPhys64(0xffc); err != nil || v != 0x0807060504030201 {
 		t.Errorf("ReadPhys64 = %#x %v", v, err)
 	}
+	m.WritePhys(0x2008, []byte{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}) // inside a page
+	if v, err := m.ReadPhys64(0x2008); err != nil || v != 0x8877665544332211 {
+		t.Errorf("ReadPhys64 inside a page = %#x %v", v, err)
+	}
+	if v, err := m.ReadPhys64(0x2ff8); err != nil || v != 0 {
+		t.Errorf("ReadPhys64 at a page's last word = %#x %v", v, err)
+	}
+	if _, err := m.ReadPhys64(16<<10 - 4); err == nil {
+		t.Error("ReadPhys64 across the end of RAM")
+	}
+	if _, err := m.ReadPhys64(16 << 10); err == nil {
+		t.Error("ReadPhys64 beyond RAM")
+	}
+	if n := testing.AllocsPerRun(100, func() { m.ReadPhys64(0x100) }); n != 0 {
+		t.Errorf("ReadPhys64: %v allocations", n)
+	}
 	if v, _ := m.ReadPhys32(0x1000); v != 0x08070605 {
 		t.Errorf("ReadPhys32 = %#x", v)
 	}
