@@ -123,6 +123,10 @@ define_scenarios() {
 		'+^\(linux\) 0-3' '+PARALLEL-42' '!crashed' '!do_boot_cpu failed' @chat=tests/linux-smp.chat \
 		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1,vcpus=4" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
+	scenario linux-smp8 600 0 '"linux" shut down: poweroff' '+smpboot: Total of 8 processors activated' \
+		'+^\(linux\) 0-7' '+PARALLEL-42' '!crashed' '!do_boot_cpu failed' @chat=tests/linux-smp.chat \
+		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1,vcpus=8" \
+		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Xenstore served by hv (issue 10): Linux's xenbus connects through its
 	# ring, the guest reads and lists its libxl-style nodes, is refused what
 	# it may not write, and powers off gracefully when control/shutdown says
