@@ -68,16 +68,7 @@ func TestConsoleFloodIsRateLimitedPerDomain(t *testing.T) {
 
 // Through the domain: port 0xE9, console_io and the ring share one limit.
 func TestConsoleWriteUsesTheDomainsLimit(t *testing.T) {
-	h, _, out := newTestHV(nil, nil)
-	code := append([]byte{}, insnVMMCALL...)
-	a, err := h.CreateDomain(DomainConfig{Name: "a", Mem: 4 << 20, Kernel: pvhELF(code)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := h.CreateDomain(DomainConfig{Name: "b", Mem: 4 << 20, Kernel: pvhELF(code)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _, out, a, b := newTwoDomains(t)
 	line := []byte(strings.Repeat("x", 200) + "\n")
 	for i := 0; i < 2000; i++ {
 		a.consoleWrite(line)

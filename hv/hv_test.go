@@ -513,3 +513,21 @@ func TestOwnTimerMidSliceRearmsHostTimer(t *testing.T) {
 	}
 	t.Errorf("host timer armed at %v, never at the guest's timer %d", env.armed, timer)
 }
+
+// newTwoDomains builds domains a and b (4 MiB each, a VMMCALL at their
+// entry) on a fresh fake hv: the pair the cross-domain tests need.
+func newTwoDomains(t testing.TB) (h *Hypervisor, be *fakeBackend, out *bytes.Buffer, a, b *Domain) {
+	t.Helper()
+	h, be, out = newTestHV(nil, nil)
+	var err error
+	for _, p := range []struct {
+		name string
+		d    **Domain
+	}{{"a", &a}, {"b", &b}} {
+		*p.d, err = h.CreateDomain(DomainConfig{Name: p.name, Mem: 4 << 20, Kernel: pvhELF(append([]byte{}, insnVMMCALL...))})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, be, out, a, b
+}

@@ -26,16 +26,7 @@ func FuzzHypercalls(f *testing.F) {
 	f.Add(uint8(xen.HypercallVCPUOp), uint64(xen.VCPUOpRegisterVCPUInfo), uint64(0x200000), []byte{0, 3, 0, 0, 0, 0, 0, 0, 0x40})
 	f.Add(uint8(xen.HypercallMemoryOp), uint64(xen.XenmemMemoryMap), uint64(0x200000), []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30})
 	f.Fuzz(func(t *testing.T, nr uint8, cmd, ptr uint64, mem []byte) {
-		h, be, _ := newTestHV(nil, nil)
-		code := append([]byte{}, insnVMMCALL...)
-		a, err := h.CreateDomain(DomainConfig{Name: "a", Mem: 4 << 20, Kernel: pvhELF(code)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := h.CreateDomain(DomainConfig{Name: "b", Mem: 4 << 20, Kernel: pvhELF(code)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		h, be, _, a, b := newTwoDomains(t)
 		// b grants a its page at 0x200000 read-only and a maps it at
 		// 0x300000: hv must not write there either (issue 14).
 		if e := h.mapGrantFrame(b, 0, 0x3000); e != 0 {

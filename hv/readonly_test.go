@@ -36,16 +36,7 @@ type roPair struct {
 
 func newROPair(t *testing.T) *roPair {
 	t.Helper()
-	h, be, out := newTestHV(nil, nil)
-	code := append([]byte{}, insnVMMCALL...)
-	a, err := h.CreateDomain(DomainConfig{Name: "a", Mem: 4 << 20, Kernel: pvhELF(code)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := h.CreateDomain(DomainConfig{Name: "b", Mem: 4 << 20, Kernel: pvhELF(code)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, be, out, a, b := newTwoDomains(t)
 	p := &roPair{t: t, h: h, a: a, b: b, fv: be.vcpus[0], out: out}
 	p.fv.mode = x86.Mode64
 	a.vcpus[0].state = VCPURunning
