@@ -49,50 +49,18 @@ done
 command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (apt-get install qemu-system-x86)"
 
 consolelog=$outdir/dom0/qemu-boot.log
-work=$(mktemp -d)
-fifo=$work/in
-mkfifo "$fifo"
-qpid=
-cleanup() {
-	if [[ -n $qpid ]] && kill -0 "$qpid" 2>/dev/null; then
-		kill "$qpid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-exec 3<>"$fifo"
+# shellcheck source=scripts/lib/qemu-console.sh
+. scripts/lib/qemu-console.sh
 
-truncate -s 16M "$work/virtio.img" "$work/sata.img"
+truncate -s 16M "$qemu_work/virtio.img" "$qemu_work/sata.img"
 qemu=(qemu-system-x86_64 -accel "${QEMU_ACCEL:-tcg}" -machine q35 -cpu qemu64 -m 1G -nographic -no-reboot
 	-kernel "$outdir/vmlinuz" -initrd "$outdir/dom0/initramfs.cpio" -append "console=ttyS0"
-	-drive "if=none,id=vd,format=raw,file=$work/virtio.img" -device virtio-blk-pci,drive=vd
-	-drive "if=none,id=sd,format=raw,file=$work/sata.img" -device ide-hd,drive=sd,bus=ide.0
+	-drive "if=none,id=vd,format=raw,file=$qemu_work/virtio.img" -device virtio-blk-pci,drive=vd
+	-drive "if=none,id=sd,format=raw,file=$qemu_work/sata.img" -device ide-hd,drive=sd,bus=ide.0
 	-netdev user,id=n0,restrict=on -device e1000,netdev=n0
 	-netdev user,id=n1,restrict=on -device virtio-net-pci,netdev=n1)
-log "${qemu[*]}"
-t0=$EPOCHREALTIME
-"${qemu[@]}" <&3 >"$consolelog" 2>&1 &
-qpid=$!
+qemu_start
 
-ms_since_start() {
-	local now=$EPOCHREALTIME
-	echo $(((${now/./} - ${t0/./}) / 1000))
-}
-
-wait_for() {
-	local deadline=$((SECONDS + timeout))
-	until grep -qE -- "$1" "$consolelog"; do
-		if ! kill -0 "$qpid" 2>/dev/null; then
-			tail -n 30 "$consolelog" >&2
-			die "QEMU exited before $2"
-		fi
-		if ((SECONDS >= deadline)); then
-			tail -n 30 "$consolelog" >&2
-			die "no $2 within ${timeout}s"
-		fi
-		sleep 0.02
-	done
-}
 
 wait_for 'GOZEN-DOM0: modules loaded:' "dom0init's module summary"
 t_mods=$(ms_since_start)
@@ -176,16 +144,9 @@ if grep -qE 'Oops|BUG:|Call Trace|panic' "$consolelog"; then
 fi
 
 printf 'poweroff\n' >&3
-deadline=$((SECONDS + timeout))
-while kill -0 "$qpid" 2>/dev/null; do
-	((SECONDS < deadline)) || die "QEMU still running ${timeout}s after poweroff"
-	sleep 0.05
-done
-status=0
-wait "$qpid" || status=$?
-qpid=
+qemu_wait_exit
 t_end=$(ms_since_start)
-((status == 0)) || fail "QEMU exit status $status"
+((qemu_status == 0)) || fail "QEMU exit status $qemu_status"
 
 if ((${#fails[@]} > 0)); then
 	printf 'boot-dom0-qemu: %s\n' "${fails[@]}" >&2

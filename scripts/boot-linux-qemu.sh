@@ -47,48 +47,14 @@ command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (apt-get 
 release=$(sed -n 's/^release=//p' "$outdir/VERSION" 2>/dev/null || true)
 
 consolelog=$outdir/qemu-boot.log
-work=$(mktemp -d)
-fifo=$work/in
-mkfifo "$fifo"
-qpid=
-cleanup() {
-	if [[ -n $qpid ]] && kill -0 "$qpid" 2>/dev/null; then
-		kill "$qpid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-# Keep the FIFO open read-write so QEMU never sees end of input.
-exec 3<>"$fifo"
+# shellcheck source=scripts/lib/qemu-console.sh
+. scripts/lib/qemu-console.sh
 
 qemu=(qemu-system-x86_64 -accel "${QEMU_ACCEL:-tcg}" -cpu qemu64 -m 512M -nographic -no-reboot
 	-kernel "$outdir/vmlinux" -initrd "$outdir/initramfs.cpio"
 	-append "console=ttyS0 earlyprintk=ttyS0${APPEND_EXTRA:+ $APPEND_EXTRA}")
-log "${qemu[*]}"
-t0=$EPOCHREALTIME
-"${qemu[@]}" <&3 >"$consolelog" 2>&1 &
-qpid=$!
+qemu_start
 
-ms_since_start() {
-	local now=$EPOCHREALTIME
-	echo $(((${now/./} - ${t0/./}) / 1000))
-}
-
-# wait_for REGEX STEP: wait until the console log matches REGEX (grep -E).
-wait_for() {
-	local deadline=$((SECONDS + timeout))
-	until grep -qE -- "$1" "$consolelog"; do
-		if ! kill -0 "$qpid" 2>/dev/null; then
-			tail -n 30 "$consolelog" >&2
-			die "QEMU exited before $2"
-		fi
-		if ((SECONDS >= deadline)); then
-			tail -n 30 "$consolelog" >&2
-			die "no $2 within ${timeout}s"
-		fi
-		sleep 0.02
-	done
-}
 
 wait_for "$marker" "userspace marker"
 t_marker=$(ms_since_start)
@@ -109,15 +75,8 @@ wait_for 'SHELL-OK-42' "shell output"
 log "the shell answers${release:+ (uname -r: $release)}"
 
 printf 'poweroff\n' >&3
-deadline=$((SECONDS + timeout))
-while kill -0 "$qpid" 2>/dev/null; do
-	((SECONDS < deadline)) || die "QEMU still running ${timeout}s after poweroff"
-	sleep 0.05
-done
-status=0
-wait "$qpid" || status=$?
-qpid=
+qemu_wait_exit
 t_end=$(ms_since_start)
-((status == 0)) || die "QEMU exit status $status"
+((qemu_status == 0)) || die "QEMU exit status $qemu_status"
 log "powered off; QEMU exited after ${t_end} ms"
 log "PASS: marker ${t_marker} ms, prompt ${t_prompt} ms, total ${t_end} ms (console log: $consolelog)"
