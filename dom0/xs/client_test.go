@@ -1,35 +1,17 @@
 package xs
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
 	"gozen/xenstore"
+	"gozen/xenstore/xstest"
 )
-
-// pipe is a /dev/xen/xenbus stand-in over a xenstore.Conn: a write is a
-// request (Process), a read takes the queued replies.
-type pipe struct {
-	c   *xenstore.Conn
-	out bytes.Buffer
-}
-
-func (p *pipe) Write(b []byte) (int, error) {
-	if err := p.c.Process(b); err != nil {
-		return 0, err
-	}
-	buf := make([]byte, p.c.Pending())
-	p.out.Write(buf[:p.c.ReadOutput(buf)])
-	return len(b), nil
-}
-
-func (p *pipe) Read(b []byte) (int, error) { return p.out.Read(b) }
 
 func setup(t *testing.T) (dom0, domU *Client) {
 	s := xenstore.NewServer(nil, xenstore.DefaultLimits, xenstore.PrivilegedLimits)
-	dom0 = New(&pipe{c: s.Connect(0, true)})
-	domU = New(&pipe{c: s.Connect(3, false)})
+	dom0 = New(&xstest.Pipe{C: s.Connect(0, true)})
+	domU = New(&xstest.Pipe{C: s.Connect(3, false)})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

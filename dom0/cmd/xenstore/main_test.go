@@ -6,29 +6,13 @@ import (
 
 	"gozen/dom0/xs"
 	"gozen/xenstore"
+	"gozen/xenstore/xstest"
 )
-
-// pipe stands in for /dev/xen/xenbus over a xenstore.Conn.
-type pipe struct {
-	c   *xenstore.Conn
-	out bytes.Buffer
-}
-
-func (p *pipe) Write(b []byte) (int, error) {
-	if err := p.c.Process(b); err != nil {
-		return 0, err
-	}
-	buf := make([]byte, p.c.Pending())
-	p.out.Write(buf[:p.c.ReadOutput(buf)])
-	return len(b), nil
-}
-
-func (p *pipe) Read(b []byte) (int, error) { return p.out.Read(b) }
 
 func TestCommands(t *testing.T) {
 	s := xenstore.NewServer(nil, xenstore.DefaultLimits, xenstore.PrivilegedLimits)
-	dom0 := xs.New(&pipe{c: s.Connect(0, true)})
-	guest := xs.New(&pipe{c: s.Connect(5, false)})
+	dom0 := xs.New(&xstest.Pipe{C: s.Connect(0, true)})
+	guest := xs.New(&xstest.Pipe{C: s.Connect(5, false)})
 	sh := func(c *xs.Client, argv ...string) (int, string, string) {
 		var o, e bytes.Buffer
 		verb, args := verbOf(argv)
