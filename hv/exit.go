@@ -230,7 +230,7 @@ func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
 			return
 		}
 	}
-	limit := h.guestPhysLimit()
+	limit := v.dom.mem.Limit() // the guest's physical-address width, set at creation
 	kind, writable := v.dom.mem.Lookup(e.GPA / pageSize)
 	switch {
 	case e.GPA < limit && kind == npt.Unbacked && !e.Fetch:
