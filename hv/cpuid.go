@@ -81,6 +81,7 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 	a, b, c, d = h.be.HostCPUID(leaf, sub)
 	switch leaf {
 	case 1:
+		a = h.guestSignature(a)
 		c = c&^(leaf1ECXHidden|leaf1ECXx2APIC|leaf1ECXTSCDeadline) | leaf1ECXHypervisor
 		if v != nil {
 			// EBX bits 24-31: the initial APIC ID, the vCPU's (smp.go).
@@ -95,10 +96,68 @@ func (h *Hypervisor) cpuid(v *VCPU, leaf, sub uint32) (a, b, c, d uint32) {
 	case 0xD:
 		return 0, 0, 0, 0
 	case 0x80000001:
+		a = h.guestSignature(a) // AMD repeats leaf 1's signature here
 		c &^= ext1ECXHidden
 		d &^= 1<<7 | 1<<12 | 1<<14 // the same MCE/MTRR/MCA bits AMD mirrors here
 	case 0x8000000A:
 		return 0, 0, 0, 0
 	}
 	return a, b, c, d
+}
+
+// CPU families in the signature (leaf 1 EAX): the base family in bits 8-11;
+// from 0xF on, the extended family in bits 20-27 is added to it.
+const (
+	sigFamilyMask = 0xF<<8 | 0xFF<<20
+	familyK8      = 0xF  // AMD K8: GART in the northbridge, no nested paging
+	familyGuestK8 = 0x11 // what hv reports for an emulated K8 with NPT (below)
+	// Leaf 0x8000000A EDX bit 0: nested paging.
+	svmNPT = 1 << 0
+)
+
+// sigFamily returns the CPU family a leaf-1 EAX signature encodes.
+func sigFamily(sig uint32) uint32 {
+	f := sig >> 8 & 0xF
+	if f == 0xF {
+		f += sig >> 20 & 0xFF
+	}
+	return f
+}
+
+// withFamily returns sig with its family set to f (f >= 0xF).
+func withFamily(sig, f uint32) uint32 {
+	return sig&^sigFamilyMask | 0xF<<8 | (f-0xF)<<20
+}
+
+// guestSignature is the family/model/stepping signature guests see: the
+// host's, as Xen passes it through, with one exception. An AMD host that
+// says it is a K8 (family 0xF) and offers nested paging is not silicon: no
+// K8 had NPT, which came with family 0x10. It is an emulator's composite
+// model, QEMU's qemu64 (family 0xF, model 0x6B) with +svm,+npt, the CPU
+// hv's tests run on. Told "K8", Linux 6.1 looks for the K8 northbridge's
+// AGP/GART aperture before it reads ACPI (amd_gart_present(): family 0xF,
+// 0x10, or 0x15 below model 0x10; early_gart_iommu_check and
+// gart_iommu_hole_init each scan 256 PCI buses x 32 slots through ports
+// 0xCF8/0xCFC), about 33,000 port exits for a northbridge that a domU,
+// with no PCI bus, cannot have. hv reports such a CPU as family 0x11, the
+// one AMD family Linux treats exactly like a K8 apart from that: the same
+// vulnerability whitelist entry (cpu_vuln_whitelist: no Meltdown, SSB, L1TF,
+// MDS, SWAPGS), no family-specific set-up (init_amd has no case for it),
+// and no GART. Real family 0x10 and 0x15 hosts keep their family, as under
+// Xen, and their domUs probe.
+func (h *Hypervisor) guestSignature(sig uint32) uint32 {
+	if sigFamily(sig) != familyK8 {
+		return sig
+	}
+	_, b, c, d := h.be.HostCPUID(0, 0)
+	if b != le32("Auth") || d != le32("enti") || c != le32("cAMD") {
+		return sig
+	}
+	if maxExt, _, _, _ := h.be.HostCPUID(0x80000000, 0); maxExt < 0x8000000A {
+		return sig
+	}
+	if _, _, _, npt := h.be.HostCPUID(0x8000000A, 0); npt&svmNPT == 0 {
+		return sig
+	}
+	return withFamily(sig, familyGuestK8)
 }

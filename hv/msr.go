@@ -22,6 +22,14 @@ const (
 	eferWritable = x86.EFERSCE | x86.EFERLME | x86.EFERLMA | x86.EFERNXE
 )
 
+// msrAMD64NBCfg is AMD's northbridge configuration (NB_CFG). Linux 6.1 sets
+// its EnableCf8ExtCfg bit on every CPU of families 0x10-0x16
+// (amd_bus_cpu_online, with a plain rdmsrl), which includes the family 0x11
+// hv shows for an emulated K8 (cpuid.go). Xen's HVM guests, like KVM's,
+// read it as 0 and their writes are ignored (hvm_msr_read_intercept,
+// hvm_msr_write_intercept): there is no northbridge behind it.
+const msrAMD64NBCfg = 0xC001001F
+
 // tscOffset is what every vCPU's TSC adds to the host's: guests count TSC
 // ticks from hv's system time 0 (the pvclock anchor, time.go), so a guest
 // TSC reads 0 at system time 0, the same in every domain and vCPU (Xen too
@@ -69,6 +77,8 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 		val = v.arch.PAT()
 	case msrDebugCtl:
 		val = v.xen.debugCtl
+	case msrAMD64NBCfg:
+		val = 0
 	default:
 		v.arch.InjectException(gpVector, 0, true)
 		return
@@ -105,9 +115,10 @@ func (h *Hypervisor) wrmsr(v *VCPU, e backend.Exit) {
 			v.arch.InjectException(gpVector, 0, true)
 			return
 		}
-	case msrAPICBase, msrMTRRDef, msrTSC:
-		// Accepted and ignored: there is no APIC to move and no MTRRs, and
-		// the guest TSC stays one clock with pvclock (tscOffset).
+	case msrAPICBase, msrMTRRDef, msrTSC, msrAMD64NBCfg:
+		// Accepted and ignored: there is no APIC to move, no MTRRs and no
+		// northbridge, and the guest TSC stays one clock with pvclock
+		// (tscOffset).
 	default:
 		v.arch.InjectException(gpVector, 0, true)
 		return

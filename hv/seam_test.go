@@ -175,3 +175,69 @@ func TestPagingFormatMismatchRefused(t *testing.T) {
 		t.Error("a vCPU was created over tables of the wrong format")
 	}
 }
+
+// TestGuestFamilyOfEmulatedK8: an AMD host that says "family 0xF" and
+// offers nested paging (QEMU's qemu64,+svm,+npt) is shown to guests as
+// family 0x11, which Linux does not probe for a K8 GART; every other host
+// signature passes through, as under Xen.
+func TestGuestFamilyOfEmulatedK8(t *testing.T) {
+	const (
+		qemu64   = 0x00060FB1 // family 0xF, model 0x6B, stepping 1
+		fam10h   = 0x00100F22 // family 0x10 (0xF + 1), model 2, stepping 2
+		intelSig = 0x000906EA // family 6
+	)
+	for _, tc := range []struct {
+		name      string
+		vendor    string
+		sig       uint32
+		npt       bool
+		want, fam uint32
+	}{
+		{"qemu64 with NPT", "AuthenticAMD", qemu64, true, 0x00260FB1, 0x11},
+		{"K8 without NPT", "AuthenticAMD", qemu64, false, qemu64, 0xF},
+		{"family 0x10 with NPT", "AuthenticAMD", fam10h, true, fam10h, 0x10},
+		{"Intel", "GenuineIntel", intelSig, true, intelSig, 6},
+		{"family 0xF, not AMD", "HygonGenuine", qemu64, true, qemu64, 0xF},
+	} {
+		h, be, _ := newTestHV()
+		be.hostCPUID = func(leaf, sub uint32) (uint32, uint32, uint32, uint32) {
+			switch leaf {
+			case 0:
+				return 0xd, le32(tc.vendor[0:4]), le32(tc.vendor[8:12]), le32(tc.vendor[4:8])
+			case 1, 0x80000001:
+				return tc.sig, 0, 0, 0
+			case 0x80000000:
+				return 0x8000000A, 0, 0, 0
+			case 0x8000000A:
+				if tc.npt {
+					return 1, 16, 0, svmNPT
+				}
+				return 1, 16, 0, 0
+			}
+			return 0, 0, 0, 0
+		}
+		a, _, _, _ := h.cpuid(nil, 1, 0)
+		ext, _, _, _ := h.cpuid(nil, 0x80000001, 0)
+		if a != tc.want || ext != tc.want || sigFamily(a) != tc.fam {
+			t.Errorf("%s: leaf 1 EAX %#x, leaf 0x80000001 EAX %#x (family %#x); want %#x (family %#x)",
+				tc.name, a, ext, sigFamily(a), tc.want, tc.fam)
+		}
+	}
+}
+
+// AMD's NB_CFG, which Linux writes on families 0x10-0x16 with plain
+// RDMSR/WRMSR, reads as 0 and ignores writes (Xen's HVM handling), instead
+// of the #GP of an unknown MSR.
+func TestNBCfgMSRReadsZero(t *testing.T) {
+	h, _, v, f := newSeamDomain(t)
+	f.regs[x86.RAX], f.regs[x86.RDX] = 0x1234, 0x5678
+	h.rdmsr(v, rdmsrExit(msrAMD64NBCfg))
+	if len(f.injected) != 0 || f.regs[x86.RAX] != 0 || f.regs[x86.RDX] != 0 {
+		t.Errorf("RDMSR NB_CFG: EDX:EAX %#x:%#x, injected %v; want 0 and no fault", f.regs[x86.RDX], f.regs[x86.RAX], f.injected)
+	}
+	h.wrmsr(v, wrmsrExit(f, msrAMD64NBCfg, 1<<46)) // EnableCf8ExtCfg
+	h.rdmsr(v, rdmsrExit(msrAMD64NBCfg))
+	if len(f.injected) != 0 || f.regs[x86.RAX]|f.regs[x86.RDX] != 0 {
+		t.Errorf("NB_CFG after a write: %#x:%#x, injected %v; want 0, no fault", f.regs[x86.RDX], f.regs[x86.RAX], f.injected)
+	}
+}
