@@ -247,33 +247,12 @@ func (rc rangeDecoder) bit(p *prob) (rangeDecoder, uint32) {
 	return rc, 1
 }
 
-// tree3 decodes a 3-bit number (the match lengths below 18), most
-// significant bit first, with the probabilities p[1:8] arranged as a binary
-// tree.
-func (rc rangeDecoder) tree3(p *[8]prob) (rangeDecoder, uint32) {
-	var b uint32
-	m := uint32(1)
-	rc, b = rc.bit(&p[1])
-	m = m<<1 | b
-	rc, b = rc.bit(&p[m])
-	m = m<<1 | b
-	rc, b = rc.bit(&p[m&7])
-	return rc, (m<<1 | b) - 8
-}
-
-// tree6 and tree8 decode 6- and 8-bit numbers (the distance slots, the
-// long match lengths) the same way; with the array's size known, masking
-// the index drops the bounds checks.
-func (rc rangeDecoder) tree6(p *[1 << 6]prob) (rangeDecoder, uint32) {
-	m := uint32(1)
-	for range 6 {
-		var b uint32
-		rc, b = rc.bit(&p[m&(1<<6-1)])
-		m = m<<1 | b
-	}
-	return rc, m - 1<<6
-}
-
+// tree8 decodes an 8-bit number (the long match lengths), most significant
+// bit first, with the probabilities p[1:256] arranged as a binary tree;
+// with the array's size known, masking the index drops the bounds checks.
+// The shorter trees (3-bit lengths, 6-bit distance slots, the reverse
+// trees of the distance's low bits) are decoded inside length and
+// distance, where a call of their own would cost more than their bits.
 func (rc rangeDecoder) tree8(p *[1 << 8]prob) (rangeDecoder, uint32) {
 	m := uint32(1)
 	for range 8 {
@@ -282,19 +261,6 @@ func (rc rangeDecoder) tree8(p *[1 << 8]prob) (rangeDecoder, uint32) {
 		m = m<<1 | b
 	}
 	return rc, m - 1<<8
-}
-
-// reverseTree decodes an n-bit number, least significant bit first, with
-// the probabilities p[1 : 1<<n].
-func (rc rangeDecoder) reverseTree(p []prob, n uint32) (rangeDecoder, uint32) {
-	m, v := uint32(1), uint32(0)
-	for i := range n {
-		var b uint32
-		rc, b = rc.bit(&p[m])
-		m = m<<1 | b
-		v |= b << i
-	}
-	return rc, v
 }
 
 // direct decodes n bits with fixed probability 1/2.
@@ -313,38 +279,67 @@ func (rc rangeDecoder) direct(n uint32) (rangeDecoder, uint32) {
 	return rc, v
 }
 
-// length decodes a match length minus matchMinLen (0..271).
+// length decodes a match length minus matchMinLen (0..271): 2-9 and 10-17
+// with a 3-bit tree, 18-273 with tree8.
 func (rc rangeDecoder) length(l *lenProbs, posState uint32) (rangeDecoder, uint32) {
-	var b, v uint32
+	var b uint32
+	var p *[8]prob
+	base := uint32(0)
 	if rc, b = rc.bit(&l.choice); b == 0 {
-		return rc.tree3(&l.low[posState&(posStatesMax-1)])
+		p = &l.low[posState&(posStatesMax-1)]
+	} else if rc, b = rc.bit(&l.choice2); b == 0 {
+		p, base = &l.mid[posState&(posStatesMax-1)], 8
+	} else {
+		var v uint32
+		rc, v = rc.tree8(&l.high)
+		return rc, 16 + v
 	}
-	if rc, b = rc.bit(&l.choice2); b == 0 {
-		rc, v = rc.tree3(&l.mid[posState&(posStatesMax-1)])
-		return rc, 8 + v
-	}
-	rc, v = rc.tree8(&l.high)
-	return rc, 16 + v
+	m := uint32(1)
+	rc, b = rc.bit(&p[1])
+	m = m<<1 | b
+	rc, b = rc.bit(&p[m])
+	m = m<<1 | b
+	rc, b = rc.bit(&p[m&7])
+	return rc, base + (m<<1 | b) - 8
 }
 
 // distance decodes a new match distance minus one, for a match of length
-// len+matchMinLen. 0xFFFFFFFF is LZMA's end marker.
+// len+matchMinLen. 0xFFFFFFFF is LZMA's end marker. The slot is a 6-bit
+// tree; the bits below its top two come from a reverse tree (posSpecial)
+// for slots below distModelEnd, otherwise as direct bits and a 4-bit
+// reverse tree (align).
 func (rc rangeDecoder) distance(p *lzmaProbs, len uint32) (rangeDecoder, uint32) {
-	rc, slot := rc.tree6(&p.distSlot[min(len, lenToDistStates-1)])
+	ps := &p.distSlot[min(len, lenToDistStates-1)]
+	slot := uint32(1)
+	for range 6 {
+		var b uint32
+		rc, b = rc.bit(&ps[slot&(1<<6-1)])
+		slot = slot<<1 | b
+	}
+	slot -= 1 << 6
 	if slot < 4 {
 		return rc, slot
 	}
 	n := slot>>1 - 1 // bits below the slot's top two
 	dist := (2 | slot&1) << n
-	var v uint32
+	var probs []prob
 	if slot < distModelEnd {
-		rc, v = rc.reverseTree(p.posSpecial[dist-slot:], n)
-		return rc, dist + v
+		probs = p.posSpecial[dist-slot:]
+	} else {
+		var v uint32
+		rc, v = rc.direct(n - distAlignBits)
+		dist += v << distAlignBits
+		probs, n = p.align[:], distAlignBits
 	}
-	rc, v = rc.direct(n - distAlignBits)
-	dist += v << distAlignBits
-	rc, v = rc.reverseTree(p.align[:], distAlignBits)
-	return rc, dist + v
+	// The low n bits, least significant first (a reverse tree).
+	m := uint32(1)
+	for i := range n {
+		var b uint32
+		rc, b = rc.bit(&probs[m])
+		m = m<<1 | b
+		dist += b << i
+	}
+	return rc, dist
 }
 
 // decodeChunk decodes one LZMA chunk from rc into out[pos:end]. The
