@@ -352,7 +352,10 @@ func (d *lzmaDecoder) decodeChunk(rc rangeDecoder, out []byte, dictStart, pos, e
 	lpMask := uint32(1)<<d.lp - 1
 	lc := d.lc
 	state := d.state
-	rep0, rep1, rep2, rep3 := d.rep[0], d.rep[1], d.rep[2], d.rep[3]
+	// rep0 lives in a register; the older distances stay in d.rep[1:],
+	// which only matches touch, leaving the registers to the literal path.
+	rep0 := d.rep[0]
+	reps := &d.rep
 	var b uint32
 
 	for pos < end {
@@ -394,7 +397,7 @@ func (d *lzmaDecoder) decodeChunk(rc rangeDecoder, out []byte, dictStart, pos, e
 		if rc, b = rc.bit(&p.isRep[state]); b == 0 {
 			// A match at a new distance.
 			rc, n = rc.length(&p.matchLen, posState)
-			rep3, rep2, rep1 = rep2, rep1, rep0
+			reps[3], reps[2], reps[1] = reps[2], reps[1], rep0
 			rc, rep0 = rc.distance(p, n)
 			state = stateAfterMatch(state)
 			if rep0 == 0xFFFFFFFF {
@@ -416,17 +419,17 @@ func (d *lzmaDecoder) decodeChunk(rc rangeDecoder, out []byte, dictStart, pos, e
 			} else {
 				var dist uint32
 				if rc, b = rc.bit(&p.isRepG1[state]); b == 0 {
-					dist = rep1
+					dist = reps[1]
 				} else {
 					if rc, b = rc.bit(&p.isRepG2[state]); b == 0 {
-						dist = rep2
+						dist = reps[2]
 					} else {
-						dist = rep3
-						rep3 = rep2
+						dist = reps[3]
+						reps[3] = reps[2]
 					}
-					rep2 = rep1
+					reps[2] = reps[1]
 				}
-				rep1 = rep0
+				reps[1] = rep0
 				rep0 = dist
 			}
 			rc, n = rc.length(&p.repLen, posState)
@@ -442,7 +445,7 @@ func (d *lzmaDecoder) decodeChunk(rc rangeDecoder, out []byte, dictStart, pos, e
 		pos = copyMatch(out, pos, int(rep0)+1, length)
 	}
 	d.state = state
-	d.rep = [4]uint32{rep0, rep1, rep2, rep3}
+	reps[0] = rep0
 	return rc, nil
 }
 
