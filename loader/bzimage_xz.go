@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"hash/crc64"
+	"math/bits"
 )
 
 // This file decodes the .xz container (The .xz File Format, version 1.2.0,
@@ -413,12 +414,15 @@ func bcjX86(b []byte, start uint32, encode bool) {
 	prev := -1 // position of the last E8/E9 considered
 	for i := 0; i+4 < len(b); i++ {
 		// Skip eight bytes at a time while none is E8 or E9 (most of
-		// them: the candidates are a few percent of x86 code). A byte is
-		// E8/E9 when it is 0xE8 with bit 0 cleared; the test for a zero
-		// byte in the word is exact about whether there is one.
+		// them: the candidates are a few percent of x86 code), then go
+		// straight to the first one. A byte is E8/E9 when it is 0xE8 with
+		// bit 0 cleared, a zero byte of y. The zero-byte test is exact
+		// about whether there is one, and its lowest set bit marks the
+		// first (a borrow only runs upwards from a zero byte).
 		for i+12 < len(b) {
 			y := le.Uint64(b[i:])&0xFEFEFEFEFEFEFEFE ^ 0xE8E8E8E8E8E8E8E8
-			if (y-0x0101010101010101)&^y&0x8080808080808080 != 0 {
+			if z := (y - 0x0101010101010101) &^ y & 0x8080808080808080; z != 0 {
+				i += bits.TrailingZeros64(z) >> 3
 				break
 			}
 			i += 8
