@@ -428,3 +428,221 @@ func TestToolstackDomUIsRefused(t *testing.T) {
 		t.Error("a refused call hurt a domain")
 	}
 }
+
+// A domU's grant mapped by dom0 at a scratch gfn outside its RAM (what
+// gntdev does), then the domU destroyed while mapped: its memory stays
+// until dom0 unmaps.
+func TestToolstackGrantMapIntoDom0Scratch(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfn, err := u.gnt.FrameMFN(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := s.h.env.PageBytes(mfn * pageSize)
+	le.PutUint16(tbl[3*8+2:], s.d0.id)
+	le.PutUint32(tbl[3*8+4:], 0x200)
+	le.PutUint16(tbl[3*8:], xen.GTFPermitAccess)
+	u.mem.WritePhys(0x200000, []byte("granted page"))
+
+	m := xen.GnttabMapGrantRef{HostAddr: tsScratch * pageSize, Flags: xen.GNTMAPHostMap, Ref: 3, Dom: u.id}
+	b := make([]byte, xen.GnttabMapGrantRefSize)
+	m.Encode(b)
+	s.put(tsArg, b)
+	if r := s.call(xen.HypercallGrantTableOp, xen.GnttabOpMapGrantRef, tsArg, 1); r != 0 {
+		t.Fatalf("map_grant_ref = %d", r)
+	}
+	m.Decode(s.get(tsArg, xen.GnttabMapGrantRefSize))
+	if m.Status != 0 {
+		t.Fatalf("map status %d", m.Status)
+	}
+	if got := string(s.get(tsScratch*pageSize, 12)); got != "granted page" {
+		t.Fatalf("dom0 reads %q through the grant", got)
+	}
+	// The domU cannot give the frame back while dom0 maps it.
+	if s.h.decreaseReservation(u, 0x200, 0) {
+		t.Error("a frame dom0 maps was given back")
+	}
+	if err := s.h.Destroy(u); err != nil {
+		t.Fatal(err)
+	}
+	if u.mem == nil || s.h.zombies[u.id] != u {
+		t.Fatal("destroyed domU's memory freed while dom0 maps its grant")
+	}
+	if got := string(s.get(tsScratch*pageSize, 12)); got != "granted page" {
+		t.Fatalf("after destroy dom0 reads %q", got)
+	}
+	um := xen.GnttabUnmapGrantRef{HostAddr: tsScratch * pageSize, Handle: m.Handle}
+	b = make([]byte, xen.GnttabUnmapGrantRefSize)
+	um.Encode(b)
+	s.put(tsArg, b)
+	if r := s.call(xen.HypercallGrantTableOp, xen.GnttabOpUnmapGrantRef, tsArg, 1); r != 0 {
+		t.Fatalf("unmap = %d", r)
+	}
+	if u.mem != nil || len(s.h.zombies) != 0 {
+		t.Error("memory kept after the last unmap")
+	}
+}
+
+// A domU cannot give back a frame dom0 maps through a foreign mapping;
+// dom0's own shutdown drops its mappings and frees a destroyed domain.
+func TestToolstackForeignMappingPinsFrame(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := toolstack{s.h, s.d0}
+	if e := ts.MapForeign(u.id, 0x123, tsScratch); e != 0 {
+		t.Fatalf("MapForeign = %v", e)
+	}
+	if e := ts.MapForeign(u.id, 0x123, tsScratch); e != 0 {
+		t.Fatalf("mapping over the same gfn again = %v", e) // replaces, counted once
+	}
+	if u.foreignRefs != 1 {
+		t.Errorf("refs %d after a replacing map", u.foreignRefs)
+	}
+	if s.h.decreaseReservation(u, 0x123, 0) {
+		t.Error("a frame dom0 maps was given back")
+	}
+	if e := ts.MapForeign(s.d0.id, 0x300, tsScratch+1); e != xen.EINVAL {
+		t.Errorf("dom0 mapping itself = %v", e)
+	}
+	if e := ts.MapForeign(77, 0x300, tsScratch+1); e != xen.ESRCH {
+		t.Errorf("missing domain = %v", e)
+	}
+	if err := s.h.Destroy(u); err != nil {
+		t.Fatal(err)
+	}
+	if u.mem == nil {
+		t.Fatal("freed while mapped")
+	}
+	s.h.shutdownDomain(s.d0, xen.ShutdownPoweroff)
+	if u.mem != nil || len(s.h.zombies) != 0 || len(s.h.foreignMFNs) != 0 {
+		t.Errorf("dom0 gone: mem kept %v, zombies %d, foreign %d", u.mem != nil, len(s.h.zombies), len(s.h.foreignMFNs))
+	}
+}
+
+func TestToolstackSetHVMContextChecks(t *testing.T) {
+	s := newTS(t)
+	r, op := s.domctl(xen.DomctlCreateDomain, 0, &tsConfig)
+	if r != 0 {
+		t.Fatal(r)
+	}
+	id := op.Domain
+	set := func(ctx []byte) int64 {
+		s.put(tsBuf, ctx)
+		r, _ := s.domctl(xen.DomctlSetHVMContext, id, &xen.XenDomctlHVMContext{Size: uint32(len(ctx)), Buffer: tsBuf})
+		return r
+	}
+	good := pvhContext(0x100000, 0x1000)
+	bad := func(f func(c *xen.HVMHWCPU, h *xen.HVMSaveHeader)) []byte {
+		b := append([]byte(nil), good...)
+		var h xen.HVMSaveHeader
+		var c xen.HVMHWCPU
+		h.Decode(b[8:])
+		c.Decode(b[8+24+8:])
+		f(&c, &h)
+		h.Encode(b[8:])
+		c.Encode(b[8+24+8:])
+		return b
+	}
+	for name, ctx := range map[string][]byte{
+		"paging on":      bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.CR0 |= 1 << 31 }),
+		"real mode":      bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.CR0 = 0x10 }),
+		"16-bit code":    bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.CSARBytes = 0x9b }),
+		"based segment":  bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.DSBase = 0x1000 }),
+		"entry >4G":      bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.RIP = 1 << 32 }),
+		"bad magic":      bad(func(_ *xen.HVMHWCPU, h *xen.HVMSaveHeader) { h.Magic++ }),
+		"no header":      good[8+24:],
+		"cpu instance 1": append(append(append([]byte(nil), good[:8+24]...), 2, 0, 1, 0), good[8+24+4:]...),
+	} {
+		if r := set(ctx); r != -int64(xen.EINVAL) {
+			t.Errorf("%s: %d", name, r)
+		}
+	}
+	if d := s.h.byID(id); d.vcpus[0].state != VCPUDown {
+		t.Fatalf("a refused context started vCPU 0: %v", d.vcpus[0].state)
+	}
+	if r := set(good); r != 0 {
+		t.Fatalf("good context: %d", r)
+	}
+	if r := set(good); r != -int64(xen.EINVAL) {
+		t.Errorf("vCPU 0 started twice: %d", r)
+	}
+	s.domctl(xen.DomctlUnpauseDomain, id, nil)
+	if r := set(good); r != -int64(xen.EINVAL) {
+		t.Errorf("context of a running domain: %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlPauseDomain, s.d0.id, nil); r != -int64(xen.EINVAL) {
+		t.Errorf("dom0 pausing itself: %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlDestroyDomain, s.d0.id, nil); r != -int64(xen.EINVAL) {
+		t.Errorf("dom0 destroying itself: %d", r)
+	}
+}
+
+func TestToolstackReadconsoleAndCrashEvent(t *testing.T) {
+	s := newTS(t)
+	port := s.bindDomExc()
+	u, err := s.h.CreateDomain(DomainConfig{Name: "victim", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.h.Crash(u, "testing VIRQ_DOM_EXC")
+	if !s.d0.ev.IsPending(port) {
+		t.Error("no VIRQ_DOM_EXC on crash")
+	}
+	if i := s.info(u.id); i.Flags&xen.DominfShutdown == 0 || i.ShutdownCode() != xen.ShutdownCrash {
+		t.Errorf("crashed domain flags %#x", i.Flags)
+	}
+	read := func(index uint32, incr, clear bool) (string, uint32) {
+		rc := xen.XenSysctlReadconsole{Index: index, Buffer: tsBuf, Count: 4096}
+		if incr {
+			rc.Incremental = 1
+		}
+		if clear {
+			rc.Clear = 1
+		}
+		r, op := s.sysctl(xen.SysctlReadconsole, &rc)
+		if r != 0 {
+			t.Fatalf("readconsole = %d", r)
+		}
+		rc.Decode(op.U[:])
+		return string(s.get(tsBuf, int(rc.Count))), rc.Index
+	}
+	log, end := read(0, false, false)
+	if !bytes.Contains([]byte(log), []byte(`domain 2 "victim" crashed: testing VIRQ_DOM_EXC`)) {
+		t.Errorf("readconsole lacks the crash line:\n%s", log)
+	}
+	s.h.logf("one more line")
+	more, end2 := read(end, true, false)
+	if more != "hv: one more line\n" || end2 != end+uint32(len(more)) {
+		t.Errorf("incremental read %q, index %d -> %d", more, end, end2)
+	}
+	read(0, false, true)
+	if rest, _ := read(0, false, false); rest != "" {
+		t.Errorf("after clear: %q", rest)
+	}
+}
+
+func TestConring(t *testing.T) {
+	var r conring
+	r.write(bytes.Repeat([]byte("x"), conringSize-2))
+	r.write([]byte("abcd"))
+	p := make([]byte, conringSize+10)
+	n, end := r.read(p, 0, false, false)
+	if n != conringSize || end != conringSize+2 || string(p[n-4:n]) != "abcd" || p[0] != 'x' {
+		t.Errorf("wrapped ring: %d bytes to %d, tail %q", n, end, p[n-4:n])
+	}
+	// An index older than what is kept reads from the oldest byte.
+	if n, _ := r.read(p, 1, true, false); n != conringSize {
+		t.Errorf("stale index read %d", n)
+	}
+	if n, e := r.read(p[:2], end-4, true, false); n != 2 || string(p[:2]) != "ab" || e != end-2 {
+		t.Errorf("partial read %q to %d", p[:2], e)
+	}
+}
