@@ -286,6 +286,45 @@ func (t toolstack) CheckVCPU(id uint16, vcpu uint32) xen.Errno {
 	return 0
 }
 
+// VCPUInfo is XEN_DOMCTL_getvcpuinfo: online unless down, blocked,
+// running (on the one CPU) and its CPU time.
+func (t toolstack) VCPUInfo(id uint16, vcpu uint32) (xen.XenDomctlGetVCPUInfo, xen.Errno) {
+	d := t.h.byID(id)
+	if d == nil {
+		return xen.XenDomctlGetVCPUInfo{}, xen.ESRCH
+	}
+	if vcpu >= uint32(len(d.vcpus)) {
+		return xen.XenDomctlGetVCPUInfo{}, xen.EINVAL
+	}
+	v := d.vcpus[vcpu]
+	i := xen.XenDomctlGetVCPUInfo{VCPU: vcpu, CPUTime: uint64(v.cpuTime)}
+	if v.state != VCPUDown && v.state != VCPUDead {
+		i.Online = 1
+	}
+	if v.state == VCPUBlocked {
+		i.Blocked = 1
+	}
+	if v.state == VCPURunning {
+		i.Running = 1
+	}
+	return i, 0
+}
+
+// RemoteShutdown is SCHEDOP_remote_shutdown: d shuts down as if it had
+// asked to, with reason (dom0 may name itself).
+func (t toolstack) RemoteShutdown(id uint16, reason uint32) xen.Errno {
+	d := t.h.byID(id)
+	if d == nil {
+		return xen.ESRCH
+	}
+	if d.state != DomainRunning && d.state != DomainPaused {
+		return 0 // already shut down: Xen's domain_shutdown does nothing more
+	}
+	t.h.logf("domain %d %q: dom0 asks it to shut down (%s)", d.id, d.name, ShutdownName(reason))
+	t.h.shutdownDomain(d, reason)
+	return 0
+}
+
 // SchedCredit reads or sets d's share: weight as the fair-share
 // scheduler's group weight, cap in percent of one CPU (at most 100 per
 // vCPU, as sched_credit.c checks).

@@ -585,6 +585,34 @@ func TestToolstackSetHVMContextChecks(t *testing.T) {
 	}
 }
 
+func TestToolstackVCPUInfoAndRemoteShutdown(t *testing.T) {
+	s := newTS(t)
+	port := s.bindDomExc()
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.vcpus[0].cpuTime = 12345
+	r, op := s.domctl(xen.DomctlGetVCPUInfo, u.id, &xen.XenDomctlGetVCPUInfo{})
+	var v xen.XenDomctlGetVCPUInfo
+	v.Decode(op.U[:])
+	if r != 0 || v.Online != 1 || v.CPUTime != 12345 || v.Blocked != 0 {
+		t.Errorf("getvcpuinfo = %d %+v", r, v)
+	}
+	b := make([]byte, xen.SchedRemoteShutdownSize)
+	(&xen.SchedRemoteShutdown{DomainID: u.id, Reason: xen.ShutdownReboot}).Encode(b)
+	s.put(tsArg, b)
+	if r := s.call(xen.HypercallSchedOp, xen.SchedOpRemoteShutdown, tsArg); r != 0 {
+		t.Fatalf("remote_shutdown = %d", r)
+	}
+	if u.State() != DomainShutdown || u.shutdown != xen.ShutdownReboot || !s.d0.ev.IsPending(port) {
+		t.Errorf("after remote_shutdown: %v reason %d, VIRQ_DOM_EXC %v", u.State(), u.shutdown, s.d0.ev.IsPending(port))
+	}
+	if i := s.info(u.id); i.ShutdownCode() != xen.ShutdownReboot {
+		t.Errorf("getdomaininfo shutdown code %d", i.ShutdownCode())
+	}
+}
+
 func TestToolstackReadconsoleAndCrashEvent(t *testing.T) {
 	s := newTS(t)
 	port := s.bindDomExc()

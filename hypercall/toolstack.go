@@ -37,6 +37,13 @@ type Toolstack interface {
 	// -ESRCH for no domain): setvcpuaffinity is accepted for a valid vCPU
 	// and changes nothing (one physical CPU).
 	CheckVCPU(domid uint16, vcpu uint32) xen.Errno
+	// VCPUInfo describes vCPU vcpu of domid (XEN_DOMCTL_getvcpuinfo);
+	// -EINVAL for a vCPU the domain does not have.
+	VCPUInfo(domid uint16, vcpu uint32) (xen.XenDomctlGetVCPUInfo, xen.Errno)
+	// RemoteShutdown shuts domid down with a SHUTDOWN_* reason
+	// (SCHEDOP_remote_shutdown: `xl shutdown` of a guest without PV
+	// control, `xl destroy`'s first step in some toolstacks).
+	RemoteShutdown(domid uint16, reason uint32) xen.Errno
 	// SchedCredit reads, and with set changes, domid's credit-scheduler
 	// parameters (weight 1..65535; cap in percent of one CPU, 0 for none).
 	SchedCredit(domid uint16, set bool, weight, cap uint16) (uint16, uint16, xen.Errno)
@@ -223,6 +230,16 @@ func domctl(g Guest, arg uint64) int64 {
 			return errno(xen.EINVAL)
 		}
 		return errno(ts.CheckVCPU(dom, a.VCPU))
+	case xen.DomctlGetVCPUInfo:
+		var v xen.XenDomctlGetVCPUInfo
+		v.Decode(op.U[:])
+		info, e := ts.VCPUInfo(dom, v.VCPU)
+		if e != 0 {
+			return errno(e)
+		}
+		info.VCPU = v.VCPU
+		info.Encode(op.U[:])
+		return copyBack()
 	case xen.DomctlSchedulerOp:
 		return schedulerOp(g, ts, &op, copyBack)
 	case xen.DomctlGetHVMContext:

@@ -133,6 +133,25 @@ func (ts *fakeToolstack) SchedCredit(id uint16, set bool, w, c uint16) (uint16, 
 	return d.weight, d.cap, 0
 }
 
+func (ts *fakeToolstack) VCPUInfo(id uint16, vcpu uint32) (xen.XenDomctlGetVCPUInfo, xen.Errno) {
+	d, e := ts.dom(id)
+	if e != 0 {
+		return xen.XenDomctlGetVCPUInfo{}, e
+	}
+	if vcpu >= d.vcpus {
+		return xen.XenDomctlGetVCPUInfo{}, xen.EINVAL
+	}
+	return xen.XenDomctlGetVCPUInfo{VCPU: 99, Online: 1, CPUTime: 1000 + uint64(vcpu)}, 0
+}
+
+func (ts *fakeToolstack) RemoteShutdown(id uint16, reason uint32) xen.Errno {
+	if _, e := ts.dom(id); e != 0 {
+		return e
+	}
+	ts.g.record("remote shutdown %d reason %d", id, reason)
+	return 0
+}
+
 func (ts *fakeToolstack) HVMContext(id uint16) ([]byte, xen.Errno) {
 	if _, e := ts.dom(id); e != 0 {
 		return nil, e
@@ -367,6 +386,38 @@ func TestDomctlLifecycle(t *testing.T) {
 	want := "create 9 vcpus 2;pause 9;unpause 9;maxmem 9 16384;destroy 9"
 	if got := strings.Join(g.calls, ";"); got != want {
 		t.Errorf("calls %q\nwant  %q", got, want)
+	}
+}
+
+func TestDomctlGetVCPUInfoAndRemoteShutdown(t *testing.T) {
+	g := toolstackFake(t)
+	g.at(argAt, domctlBytes(xen.DomctlGetVCPUInfo, 3, &xen.XenDomctlGetVCPUInfo{VCPU: 1}))
+	if r := g.call(xen.HypercallDomctl, argAt); r != 0 {
+		t.Fatalf("getvcpuinfo = %d", r)
+	}
+	res := g.domctlResult()
+	var v xen.XenDomctlGetVCPUInfo
+	v.Decode(res.U[:])
+	if v.VCPU != 1 || v.Online != 1 || v.CPUTime != 1001 {
+		t.Errorf("getvcpuinfo %+v (the vcpu field is the caller's)", v)
+	}
+	g.at(argAt, domctlBytes(xen.DomctlGetVCPUInfo, 3, &xen.XenDomctlGetVCPUInfo{VCPU: 2}))
+	if r := g.call(xen.HypercallDomctl, argAt); r != -int64(xen.EINVAL) {
+		t.Errorf("getvcpuinfo of a missing vCPU = %d", r)
+	}
+	rs := enc(&xen.SchedRemoteShutdown{DomainID: 7, Reason: xen.ShutdownReboot}, xen.SchedRemoteShutdownSize)
+	g.at(argAt, rs)
+	if r := g.call(xen.HypercallSchedOp, xen.SchedOpRemoteShutdown, argAt); r != 0 || g.calls[len(g.calls)-1] != "remote shutdown 7 reason 1" {
+		t.Errorf("remote_shutdown = %d, calls %q", r, g.calls)
+	}
+	g.at(argAt, enc(&xen.SchedRemoteShutdown{DomainID: 4}, xen.SchedRemoteShutdownSize))
+	if r := g.call(xen.HypercallSchedOp, xen.SchedOpRemoteShutdown, argAt); r != -int64(xen.ESRCH) {
+		t.Errorf("remote_shutdown of a missing domain = %d", r)
+	}
+	d := newFake(t)
+	d.at(argAt, rs)
+	if r := d.call(xen.HypercallSchedOp, xen.SchedOpRemoteShutdown, argAt); r != -int64(xen.EPERM) || len(d.calls) != 0 {
+		t.Errorf("domU remote_shutdown = %d, calls %q", r, d.calls)
 	}
 }
 
@@ -750,6 +801,11 @@ func FuzzAddToPhysmapBatch(f *testing.F) {
 		}},
 		enc(&xen.XenAddToPhysmapBatch{DomID: xen.DomIDSelf, Space: xen.XenmapspaceGMFNForeign, Size: 2, ForeignDomID: 3,
 			Idxs: argAt + 0x100, GPFNs: argAt + 0x200, Errs: argAt + 0x300}, xen.XenAddToPhysmapBatchSize))
+}
+
+func FuzzRemoteShutdown(f *testing.F) {
+	fuzzOp(f, op{nr: xen.HypercallSchedOp, cmd: xen.SchedOpRemoteShutdown, size: xen.SchedRemoteShutdownSize, dom0: true},
+		enc(&xen.SchedRemoteShutdown{DomainID: 3}, xen.SchedRemoteShutdownSize))
 }
 
 func FuzzAcquireResource(f *testing.F) {

@@ -571,3 +571,57 @@ func (x *XenDomctlHVMContext) UnmarshalBinary(b []byte) error {
 	}
 	return x.Decode(b)
 }
+
+// XenDomctlGetVCPUInfoSize is sizeof(struct xen_domctl_getvcpuinfo).
+const XenDomctlGetVCPUInfoSize = 24
+
+// XenDomctlGetVCPUInfo is struct xen_domctl_getvcpuinfo (24 bytes):
+// XEN_DOMCTL_getvcpuinfo (`xl vcpu-list`).
+type XenDomctlGetVCPUInfo struct {
+	VCPU    uint32 // vcpu (IN)
+	Online  uint8  // online: not hot-unplugged (brought up)
+	Blocked uint8  // blocked: waiting for an event
+	Running uint8  // running: on a physical CPU now
+	Pad     uint8
+	CPUTime uint64 // cpu_time: ns it has run
+	CPU     uint32 // cpu: the physical CPU it is on or last ran on
+	Pad2    uint32
+}
+
+// Encode writes x into b[:XenDomctlGetVCPUInfoSize], with zeros in the
+// padding. It panics if b is shorter.
+func (x *XenDomctlGetVCPUInfo) Encode(b []byte) {
+	_ = b[XenDomctlGetVCPUInfoSize-1]
+	le.PutUint32(b[0:], x.VCPU)
+	b[4], b[5], b[6], b[7] = x.Online, x.Blocked, x.Running, 0
+	le.PutUint64(b[8:], x.CPUTime)
+	le.PutUint32(b[16:], x.CPU)
+	clear(b[20:24])
+}
+
+// Decode reads x from the first XenDomctlGetVCPUInfoSize bytes of b, or
+// returns an error if b is shorter. The padding is not kept.
+func (x *XenDomctlGetVCPUInfo) Decode(b []byte) error {
+	if len(b) < XenDomctlGetVCPUInfoSize {
+		return shortError("xen_domctl_getvcpuinfo", XenDomctlGetVCPUInfoSize, len(b))
+	}
+	*x = XenDomctlGetVCPUInfo{VCPU: le.Uint32(b[0:]), Online: b[4], Blocked: b[5], Running: b[6],
+		CPUTime: le.Uint64(b[8:]), CPU: le.Uint32(b[16:])}
+	return nil
+}
+
+// AppendBinary appends the encoding of x to b (encoding.BinaryAppender).
+func (x *XenDomctlGetVCPUInfo) AppendBinary(b []byte) ([]byte, error) {
+	return appendEncoded(b, XenDomctlGetVCPUInfoSize, x), nil
+}
+
+// MarshalBinary returns the XenDomctlGetVCPUInfoSize-byte encoding of x.
+func (x *XenDomctlGetVCPUInfo) MarshalBinary() ([]byte, error) { return x.AppendBinary(nil) }
+
+// UnmarshalBinary decodes x from exactly XenDomctlGetVCPUInfoSize bytes.
+func (x *XenDomctlGetVCPUInfo) UnmarshalBinary(b []byte) error {
+	if err := exactLength("xen_domctl_getvcpuinfo", XenDomctlGetVCPUInfoSize, b); err != nil {
+		return err
+	}
+	return x.Decode(b)
+}

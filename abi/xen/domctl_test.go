@@ -321,3 +321,19 @@ func TestParseHVMContext(t *testing.T) {
 		t.Error("more records than the limit accepted")
 	}
 }
+
+func TestXenDomctlGetVCPUInfoLayout(t *testing.T) {
+	var v XenDomctlGetVCPUInfo
+	checkLayout(t, "xen_domctl_getvcpuinfo", unsafe.Sizeof(v), 24, []fieldOff{
+		{"vcpu", unsafe.Offsetof(v.VCPU), 0},
+		{"online", unsafe.Offsetof(v.Online), 4},
+		{"blocked", unsafe.Offsetof(v.Blocked), 5},
+		{"running", unsafe.Offsetof(v.Running), 6},
+		{"cpu_time", unsafe.Offsetof(v.CPUTime), 8},
+		{"cpu", unsafe.Offsetof(v.CPU), 16},
+	})
+	want := seqPattern(24, [2]int{7, 8}, [2]int{20, 24})
+	v.Decode(want)
+	checkEncoding(t, &v, &XenDomctlGetVCPUInfo{}, want)
+	checkConsts(t, []constCase{{"XEN_DOMCTL_getvcpuinfo", DomctlGetVCPUInfo, 14}})
+}
