@@ -674,3 +674,28 @@ func TestConring(t *testing.T) {
 		t.Errorf("partial read %q to %d", p[:2], e)
 	}
 }
+
+// dom0 is domain 0; the console focus cycle starts there and goes round
+// through the domUs and hv's monitor back to it.
+func TestDom0IsDomainZeroInTheFocusCycle(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.d0.id != 0 || u.id != 1 {
+		t.Fatalf("dom0 is domain %d, the domU %d", s.d0.id, u.id)
+	}
+	var got []uint16
+	for range 4 {
+		if !s.h.con.started {
+			s.h.handleInput([]byte("x"))
+		} else {
+			s.h.handleInput([]byte("\x1d\x1d\x1d"))
+		}
+		got = append(got, s.h.con.focus)
+	}
+	if want := []uint16{0, 1, focusHV, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("focus cycle %v, want %v", got, want)
+	}
+}
