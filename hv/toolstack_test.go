@@ -699,3 +699,80 @@ func TestDom0IsDomainZeroInTheFocusCycle(t *testing.T) {
 		t.Errorf("focus cycle %v, want %v", got, want)
 	}
 }
+
+// FuzzDom0Toolstack lets dom0 make one toolstack hypercall (domctl, sysctl,
+// memory_op, hvm_op, sched_op, event_channel_op, grant_table_op) with
+// fuzzed arguments and memory, beside a running domU and an empty domain
+// the toolstack created (with memory populated and one of its frames
+// mapped into dom0). hv must not panic; and once every domain is destroyed
+// and dom0 has shut down, every frame is back: nothing leaks whatever dom0
+// mapped, populated, created or destroyed.
+func FuzzDom0Toolstack(f *testing.F) {
+	dctl := func(cmd uint32, dom uint16, u interface{ Encode([]byte) }) []byte {
+		op := xen.XenDomctl{Cmd: cmd, InterfaceVersion: xen.DomctlInterfaceVersion, Domain: dom}
+		if u != nil {
+			u.Encode(op.U[:])
+		}
+		b, _ := op.MarshalBinary()
+		return b
+	}
+	f.Add(uint8(0), uint64(0), dctl(xen.DomctlCreateDomain, 0, &tsConfig))
+	f.Add(uint8(0), uint64(0), dctl(xen.DomctlDestroyDomain, 2, nil))
+	f.Add(uint8(0), uint64(0), dctl(xen.DomctlSetHVMContext, 2, &xen.XenDomctlHVMContext{Size: 1080, Buffer: tsBuf}))
+	f.Add(uint8(2), uint64(xen.XenmemAddToPhysmapBatch), []byte{0xf0, 0x7f, 4, 0, 1, 0, 2, 0, 0, 0x10, 0x30})
+	f.Add(uint8(2), uint64(xen.XenmemAcquireResource), []byte{2, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x30})
+	f.Add(uint8(2), uint64(xen.XenmemRemoveFromPhysmap), []byte{0xf0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 2})
+	f.Add(uint8(2), uint64(xen.XenmemPopulatePhysmap), []byte{0, 0x10, 0x30, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2})
+	nrs := []uint64{xen.HypercallDomctl, xen.HypercallSysctl, xen.HypercallMemoryOp, xen.HypercallHVMOp,
+		xen.HypercallSchedOp, xen.HypercallEventChannelOp, xen.HypercallGrantTableOp}
+	f.Fuzz(func(t *testing.T, sel uint8, cmd uint64, mem []byte) {
+		h, be, c := dom0HV(t)
+		m := h.env.(*fakeEnv).m
+		base := len(m.frames)
+		d0, err := h.CreateDomain(DomainConfig{Name: "dom0", Kernel: pvhELF(insnHLT), Dom0: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		be.vcpus[0].mode = x86.Mode64
+		if _, err := h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)}); err != nil {
+			t.Fatal(err)
+		}
+		e, errno := h.createEmptyDomain(0, &tsConfig)
+		if errno != 0 {
+			t.Fatal(errno)
+		}
+		e.maxMem, e.maxMemSet = 4<<20, true
+		if !h.populate(e, 0, 9) {
+			t.Fatal("populate")
+		}
+		ts := toolstack{h, d0}
+		if r := ts.MapForeign(e.id, 0x100, tsScratch+7); r != 0 {
+			t.Fatal(r)
+		}
+		if len(mem) > 8192 {
+			mem = mem[:8192]
+		}
+		d0.mem.WritePhys(tsArg, mem)
+		g := (*guest)(d0.vcpus[0])
+		nr := nrs[int(sel)%len(nrs)]
+		a := [5]uint64{cmd, tsArg, 1}
+		if nr == xen.HypercallDomctl || nr == xen.HypercallSysctl {
+			a[0] = tsArg
+		}
+		if r := h.hc.Call(g, nr, a); r > 1<<40 {
+			t.Errorf("hypercall %d returned %#x", nr, r)
+		}
+		for _, d := range h.Domains() {
+			if d != d0 {
+				h.Destroy(d)
+			}
+		}
+		if d0.State() == DomainRunning || d0.State() == DomainPaused {
+			h.shutdownDomain(d0, xen.ShutdownPoweroff)
+		}
+		if len(h.zombies) != 0 || len(h.foreignMFNs) != 0 || len(m.frames) != base {
+			t.Errorf("after hypercall %d cmd %#x: %d zombies, %d foreign frames, %d frames allocated (%d before)",
+				nr, cmd, len(h.zombies), len(h.foreignMFNs), len(m.frames), base)
+		}
+	})
+}
