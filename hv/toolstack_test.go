@@ -7,6 +7,7 @@ import (
 
 	"gozen/abi/xen"
 	"gozen/hv/x86"
+	"gozen/mm/npt"
 )
 
 // The toolstack's side of hv, driven as dom0's libxc drives Xen: every
@@ -775,4 +776,39 @@ func FuzzDom0Toolstack(f *testing.F) {
 				nr, cmd, len(h.zombies), len(h.foreignMFNs), len(m.frames), base)
 		}
 	})
+}
+
+// A scratch gfn in the PCI hole that dom0 has already touched (so hv
+// identity-mapped its 2 MiB block as device memory) takes a foreign
+// mapping, and gets its device mapping back when dom0 removes it.
+func TestToolstackForeignMapOverDom0DeviceMemory(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mmio = 0xe0000000
+	if !s.h.dom0NPF(s.d0.vcpus[0], mmio) {
+		t.Fatal("dom0NPF did not take the PCI hole")
+	}
+	gfn := uint64(mmio/pageSize + 1)
+	if k, _ := s.d0.mem.Lookup(gfn); k != npt.Direct {
+		t.Fatalf("gfn %#x is %v before the mapping", gfn, k)
+	}
+	u.mem.WritePhys(0x5000, []byte("domU frame"))
+	if e := (toolstack{s.h, s.d0}).MapForeign(u.id, 5, gfn); e != 0 {
+		t.Fatalf("MapForeign over device memory = %v", e)
+	}
+	if got := string(s.get(gfn*pageSize, 10)); got != "domU frame" {
+		t.Fatalf("dom0 reads %q", got)
+	}
+	if e := s.g.RemoveFromPhysmap(gfn); e != 0 {
+		t.Fatal(e)
+	}
+	if k, _ := s.d0.mem.Lookup(gfn); k != npt.Direct {
+		t.Errorf("gfn %#x is %v after the unmap, not device memory again", gfn, k)
+	}
+	if k, _ := s.d0.mem.Lookup(gfn + 1); k != npt.Direct {
+		t.Errorf("its neighbour is %v", k)
+	}
 }
