@@ -121,7 +121,7 @@ func (h *Hypervisor) createEmptyDomain(domid uint16, c *xen.XenDomctlCreateDomai
 		// IPI / VCPUOP_up (the others) starts it.
 		d.vcpus = append(d.vcpus, &VCPU{id: i, dom: d, arch: a, state: VCPUDown, waitSIPI: i != 0, lapic: vlapic.New(apicID(i))})
 	}
-	if err := h.addEvents(d); err != nil {
+	if err := h.addEventsMax(d, c.MaxEvtchnPort); err != nil {
 		return fail("event channels", err)
 	}
 	opt := grant.DomainOptions{MaxMaptrack: domainMaptrack}

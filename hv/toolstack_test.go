@@ -200,6 +200,9 @@ func TestToolstackBuildsDomain(t *testing.T) {
 	if i := s.info(id); i.Domain != id || i.Flags&xen.DominfPaused == 0 || i.TotPages != 0 || i.MaxVCPUID != 0 {
 		t.Errorf("new domain info %+v", i)
 	}
+	if d.ev.MaxPort() != tsConfig.MaxEvtchnPort {
+		t.Errorf("max port %d, createdomain asked %d", d.ev.MaxPort(), tsConfig.MaxEvtchnPort)
+	}
 	if r, _ := s.domctl(xen.DomctlMaxMem, id, &xen.XenDomctlMaxMem{MaxMemKB: 4096}); r != 0 {
 		t.Fatalf("max_mem = %d", r)
 	}
