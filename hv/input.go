@@ -19,7 +19,7 @@ const (
 // like the domains it hands keystrokes to.
 type console struct {
 	started bool   // focus has been chosen (on the first keystroke)
-	focus   uint16 // domain ID that gets input; 0: hv's monitor
+	focus   uint16 // domain ID that gets input; focusHV: hv's monitor
 	esc     int    // consecutive focus-switch keys seen
 	told    uint16 // ended domain whose dropped input was last reported
 	out     *consoleWriter
@@ -27,9 +27,14 @@ type console struct {
 	host    Host
 }
 
+// focusHV is the focus of hv's own monitor: no domain has this ID
+// (DOMID_INVALID; dom0 is domain 0).
+const focusHV = 0x7ff4
+
 // setup makes the console's output writer over out, which all of hv's
 // console output goes through, and the monitor.
 func (c *console) setup(h *Hypervisor, out io.Writer) io.Writer {
+	c.focus, c.told = focusHV, focusHV
 	c.out = &consoleWriter{w: out}
 	c.mon = newMonitor(hvOps{h}, c.out)
 	return c.out
@@ -68,7 +73,7 @@ func (h *Hypervisor) handleInput(b []byte) {
 	c := &h.con
 	if !c.started {
 		c.started = true
-		h.setFocus(h.nextAlive(0))
+		h.setFocus(h.nextAlive(focusHV))
 	}
 	var pending []byte // bytes for the focused domain
 	send := func() {
@@ -78,7 +83,7 @@ func (h *Hypervisor) handleInput(b []byte) {
 		}
 	}
 	give := func(x byte) {
-		if c.focus != 0 {
+		if c.focus != focusHV {
 			pending = append(pending, x)
 			return
 		}
@@ -128,26 +133,27 @@ func (h *Hypervisor) toDomain(b []byte) {
 }
 
 // nextAlive is the domain after ID after in the focus cycle: the next live
-// domain by ID, or 0 (hv) after the last.
+// domain by ID (the first one after focusHV), or focusHV (hv) after the
+// last.
 func (h *Hypervisor) nextAlive(after uint16) uint16 {
-	next := uint16(0)
+	next := uint16(focusHV)
 	for _, d := range h.domains {
-		if (d.state == DomainRunning || d.state == DomainPaused) && d.id > after && (next == 0 || d.id < next) {
+		if (d.state == DomainRunning || d.state == DomainPaused) && (after == focusHV || d.id > after) && (next == focusHV || d.id < next) {
 			next = d.id
 		}
 	}
 	return next
 }
 
-// setFocus gives console input to domain id, or to hv's monitor (0), and
-// says so on the console.
+// setFocus gives console input to domain id, or to hv's monitor
+// (focusHV), and says so on the console.
 func (h *Hypervisor) setFocus(id uint16) {
 	c := &h.con
-	if c.focus == 0 && c.started {
+	if c.focus == focusHV && c.started {
 		c.mon.hide()
 	}
 	c.focus = id
-	c.told = 0
+	c.told = focusHV
 	for _, d := range h.domains {
 		if d.id == id {
 			h.logf("console input now goes to domain %d %q (press Ctrl-] three times to switch)", d.id, d.name)

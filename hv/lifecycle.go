@@ -138,7 +138,7 @@ func (h *Hypervisor) List() []DomainInfo {
 }
 
 func (d *Domain) info() DomainInfo {
-	i := DomainInfo{ID: d.id, Name: d.name, State: d.state, Status: d.StateString(), MaxMem: d.memSize,
+	i := DomainInfo{ID: d.id, Name: d.name, State: d.state, Status: d.StateString(), MaxMem: d.maxPages() * pageSize,
 		VCPUs: len(d.vcpus), CPUTime: time.Duration(d.cpuTime)}
 	if d.mem != nil && d.state != DomainDead && d.state != DomainShutdown && d.state != DomainCrashed {
 		i.Mem = d.mem.Pages() * pageSize
@@ -280,6 +280,7 @@ func (h *Hypervisor) destroy(d *Domain) error {
 	d.setState(DomainDead)
 	h.storeForget(d)
 	h.unlist(d)
+	h.domainException(d)
 	return nil
 }
 

@@ -39,9 +39,15 @@ func (n evNotifier) PortPending(handle event.DomainHandle, port uint32) {
 
 // addEvents registers d with the event system.
 func (h *Hypervisor) addEvents(d *Domain) error {
+	return h.addEventsMax(d, 0)
+}
+
+// addEventsMax is addEvents with a highest port (createdomain's
+// max_evtchn_port; 0: the default).
+func (h *Hypervisor) addEventsMax(d *Domain, maxPort uint32) error {
 	ed, err := h.events.AddDomain(event.Config{
 		ID: d.id, VCPUs: len(d.vcpus), Mem: evMem{d}, Notifier: evNotifier{h}, Handle: d,
-		Privileged: d.privileged,
+		Privileged: d.privileged, MaxPort: maxPort,
 	})
 	if err != nil {
 		return err
