@@ -13,7 +13,6 @@ package xc
 
 import (
 	"fmt"
-	"strings"
 )
 
 // PageSize is the size of a guest frame.
@@ -82,8 +81,15 @@ type Interface interface {
 	SchedParams(dom uint32) (Sched, error)
 	SetSchedParams(dom uint32, s Sched) error
 
+	// VCPUs describes each of dom's vCPUs (XEN_DOMCTL_getvcpuinfo for
+	// 0..max_vcpu_id), for xl vcpu-list.
+	VCPUs(dom uint32) ([]VCPUInfo, error)
+
 	// PhysInfo describes the host (XEN_SYSCTL_physinfo).
 	PhysInfo() (PhysInfo, error)
+	// Version is the hypervisor's version (__HYPERVISOR_xen_version:
+	// XENVER_version, extraversion, capabilities, commandline).
+	Version() (Version, error)
 	// ReadConsole returns the hypervisor's log (XEN_SYSCTL_readconsole),
 	// and clears it with clear.
 	ReadConsole(clear bool) (string, error)
@@ -177,25 +183,27 @@ func (d DomainInfo) ShutdownReason() uint32 {
 // Crashed reports a domain that shut down with SHUTDOWN_crash.
 func (d DomainInfo) Crashed() bool { return d.IsShutdown() && d.ShutdownReason() == ShutdownCrash }
 
-// StateString is xl list's state column: six characters r b p s c d, each
-// the letter or '-' (xl_info.c list_domains: running, blocked, paused,
-// shutdown but not crashed, crashed, dying).
+// StateString is xl list's state column (xl_info.c list_domains): r
+// running, b blocked, p paused, s shut down, then the shutdown reason's
+// letter ('-' poweroff, r reboot, s suspend, c crash, w watchdog, S soft
+// reset; '-' when not shut down), d dying; '-' for each that is not so.
 func (d DomainInfo) StateString() string {
-	var b strings.Builder
-	for _, f := range []struct {
-		on bool
-		c  byte
-	}{
-		{d.Running(), 'r'}, {d.Blocked(), 'b'}, {d.Paused(), 'p'},
-		{d.IsShutdown() && !d.Crashed(), 's'}, {d.Crashed(), 'c'}, {d.Dying(), 'd'},
-	} {
-		if f.on {
-			b.WriteByte(f.c)
-		} else {
-			b.WriteByte('-')
+	flag := func(on bool, c byte) byte {
+		if on {
+			return c
+		}
+		return '-'
+	}
+	reason := byte('-')
+	if d.IsShutdown() {
+		const letters = "-rscwS"
+		reason = '?'
+		if r := d.ShutdownReason(); r < uint32(len(letters)) {
+			reason = letters[r]
 		}
 	}
-	return b.String()
+	return string([]byte{flag(d.Running(), 'r'), flag(d.Blocked(), 'b'), flag(d.Paused(), 'p'),
+		flag(d.IsShutdown(), 's'), reason, flag(d.Dying(), 'd')})
 }
 
 // VCPUContext is a vCPU's start state, the parts of struct hvm_hw_cpu
@@ -240,6 +248,24 @@ func PVHEntryContext(entry, startInfo uint64) VCPUContext {
 type Sched struct {
 	Weight int // relative share, 1..65535 (256 by default)
 	Cap    int // at most this % of one CPU; 0 for no cap
+}
+
+// VCPUInfo is xen_domctl_getvcpuinfo at Go level.
+type VCPUInfo struct {
+	ID        int
+	Online    bool
+	Blocked   bool
+	Running   bool
+	CPUTimeNS uint64
+	CPU       int // the physical CPU it last ran on
+}
+
+// Version is what xen_version reports.
+type Version struct {
+	Major, Minor int
+	Extra        string // XENVER_extraversion, such as ".0" or "-gozen"
+	Caps         string // XENVER_capabilities, such as "hvm-3.0-x86_64"
+	Commandline  string // XENVER_commandline
 }
 
 // PhysInfo is xen_sysctl_physinfo at Go level: what `xl info` prints.

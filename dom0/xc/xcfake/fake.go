@@ -60,7 +60,7 @@ func New(totalMiB, dom0MiB uint64) *Fake {
 	f.Phys = xc.PhysInfo{NrCPUs: 1, NrNodes: 1, CoresPerSocket: 1, ThreadsPerCore: 1, Sockets: 1,
 		CPUkHz: 2_000_000, TotalPages: totalMiB << 8, Capabilities: xc.PhysCapHVM}
 	d0 := newDomain(0, xc.CreateConfig{MaxVCPUs: 1})
-	d0.MaxKiB, d0.VCPUs, d0.Running = dom0MiB<<10, 1, true
+	d0.MaxKiB, d0.VCPUs, d0.Running, d0.Paused = dom0MiB<<10, 1, true, false
 	for g := uint64(0); g < dom0MiB<<8; g++ {
 		d0.Pages[g] = nil // counted, never mapped by the tests
 	}
@@ -486,3 +486,28 @@ func (f *Fake) ReadConsole(clear bool) (string, error) {
 }
 
 var _ xc.Interface = (*Fake)(nil)
+
+func (f *Fake) VCPUs(id uint32) ([]xc.VCPUInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, err := f.get("getvcpuinfo", id)
+	if err != nil {
+		return nil, err
+	}
+	n := d.VCPUs
+	if n == 0 {
+		n = d.Config.MaxVCPUs
+	}
+	out := make([]xc.VCPUInfo, n)
+	for i := range out {
+		_, started := d.Contexts[i]
+		on := i == 0 && (started || id == 0) && !d.Shutdown
+		out[i] = xc.VCPUInfo{ID: i, Online: on, Blocked: on && !d.Paused, CPUTimeNS: d.CPUTime / uint64(n)}
+	}
+	return out, nil
+}
+
+// Ver is what Version reports.
+var Ver = xc.Version{Major: 4, Minor: 17, Extra: ".0-gozen", Caps: "hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"}
+
+func (f *Fake) Version() (xc.Version, error) { return Ver, nil }
