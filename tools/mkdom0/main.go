@@ -18,6 +18,7 @@
 //	                         change (tools/internal/uroot)
 //	initramfs.cpio           base.cpio plus:
 //	  bin/dom0init, bin/uinit -> dom0init
+//	  bin/xl                 the toolstack (dom0/cmd/xl)
 //	  etc/dom0/modules       the modules to load, in order
 //	  lib/modules/RELEASE/kernel/...   those modules and all they depend on
 //	  lib/modules/RELEASE/modules.{dep,alias,order,builtin}
@@ -88,6 +89,11 @@ const (
 	initPkg  = "./dom0/cmd/dom0init"
 )
 
+// tools are dom0's own programs besides dom0init, built static into bin/.
+var tools = []struct{ pkg, name string }{
+	{"./dom0/cmd/xl", "xl"},
+}
+
 func main() {
 	out := flag.String("o", "out/linux", "the kernel's directory (scripts/get-kernel.sh); the image goes to its dom0/")
 	force := flag.Bool("force", false, "rebuild the u-root part even when it is up to date")
@@ -141,11 +147,18 @@ func run(outDir string, force, verbose, list bool) error {
 		return err
 	}
 
-	init, err := buildInit()
+	init, err := buildGo(initPkg, "dom0init")
 	if err != nil {
 		return err
 	}
 	recs = append(recs, uroot.File("bin/dom0init", 0o755, init), uroot.Symlink("bin/uinit", "dom0init"))
+	for _, tl := range tools {
+		bin, err := buildGo(tl.pkg, tl.name)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, uroot.File("bin/"+tl.name, 0o755, bin))
+	}
 
 	mods, err := moduleRecords(modDir, release, modules)
 	if err != nil {
@@ -210,8 +223,8 @@ func checkBase(recs []uroot.Record) error {
 	return err
 }
 
-// buildInit builds dom0init, static, for the image.
-func buildInit() ([]byte, error) {
+// buildGo builds package pkg of this module, static, for the image.
+func buildGo(pkg, name string) ([]byte, error) {
 	root, err := uroot.ModuleRoot()
 	if err != nil {
 		return nil, err
@@ -221,8 +234,8 @@ func buildInit() ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "dom0init")
-	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, initPkg); err != nil {
+	bin := filepath.Join(tmp, name)
+	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(bin)

@@ -200,13 +200,16 @@ func TestBuiltImage(t *testing.T) {
 		{Name: "init", Type: cpio.S_IFLNK, Data: "bbin/init"},
 		{Name: "bin/uinit", Type: cpio.S_IFLNK, Data: "dom0init"},
 		{Name: "bin/dom0init", Type: cpio.S_IFREG},
+		{Name: "bin/xl", Type: cpio.S_IFREG},
 		{Name: "bbin/gosh", Type: cpio.S_IFLNK, Data: "bb"},
 		{Name: listPath, Type: cpio.S_IFREG},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(byName["bin/dom0init"].Data, []byte("\x7fELF")) {
-		t.Error("bin/dom0init is not an ELF file")
+	for _, b := range []string{"bin/dom0init", "bin/xl"} {
+		if !bytes.HasPrefix(byName[b].Data, []byte("\x7fELF")) {
+			t.Errorf("%s is not an ELF file", b)
+		}
 	}
 	var depName string
 	for n := range byName {

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestCopyUntilDetach(t *testing.T) {
+	var out bytes.Buffer
+	if err := copyUntilDetach(&out, strings.NewReader("ls -l\r\x1dnot sent")); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "ls -l\r" {
+		t.Fatalf("sent %q", out.String())
+	}
+	out.Reset()
+	if err := copyUntilDetach(&out, strings.NewReader("to the end")); err != nil || out.String() != "to the end" {
+		t.Fatalf("%q %v", out.String(), err)
+	}
+}
+
+func TestNoHypervisorSaysSo(t *testing.T) {
+	if newXC != nil {
+		t.Skip("a privcmd-backed xc is built in")
+	}
+	if _, err := openHypervisor(); err == nil || !strings.Contains(err.Error(), "not wired") {
+		t.Fatalf("err = %v", err)
+	}
+}
