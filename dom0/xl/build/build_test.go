@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -224,5 +225,56 @@ func TestWriteGuestAcrossBatches(t *testing.T) {
 	}
 	if got := read(t, f, d.ID, k.Paddr, len(k.Code)); !bytes.Equal(got, k.Code) {
 		t.Error("long segment differs")
+	}
+}
+
+// TestBuildRealKernels builds from the images the QEMU scenarios boot
+// (tools/mkguest's test guest, Debian's bzImage) when they have been
+// built, and checks every loaded segment against package loader's view of
+// the same file, as hv loads it.
+func TestBuildRealKernels(t *testing.T) {
+	for _, k := range []struct {
+		path string
+		mib  uint64
+		long bool
+	}{
+		{"../../../out/guests/testguest.elf", 16, false},
+		{"../../../out/linux/vmlinuz", 256, true},
+	} {
+		img, err := os.ReadFile(k.path)
+		if err != nil {
+			t.Logf("skipping %s: %v", k.path, err)
+			continue
+		}
+		if k.long && testing.Short() {
+			t.Logf("skipping %s in -short", k.path)
+			continue
+		}
+		f := xcfake.New(1024, 256)
+		_, c0 := xltest.NewStore()
+		s := spec(img)
+		s.MemoryMiB, s.MaxMemMiB = k.mib, k.mib
+		d, err := Build(f, c0, s)
+		if err != nil {
+			t.Fatalf("%s: %v", k.path, err)
+		}
+		elf := img
+		if loader.IsBzImage(img) {
+			if elf, err = loader.ExtractVmlinux(img); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := loader.ParseELF(elf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seg := range want.Segments {
+			if got := read(t, f, d.ID, seg.Paddr, len(seg.Data)); !bytes.Equal(got, seg.Data) {
+				t.Errorf("%s: segment at %#x differs", k.path, seg.Paddr)
+			}
+		}
+		if ctx := f.Domain(d.ID).Contexts[0]; ctx.RIP != want.Entry32 {
+			t.Errorf("%s: entry %#x, want %#x", k.path, ctx.RIP, want.Entry32)
+		}
 	}
 }
