@@ -15,7 +15,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gozen/dom0/privcmd"
 	"gozen/dom0/xc"
+	"gozen/dom0/xc/privxc"
 	"gozen/dom0/xl"
 	"gozen/dom0/xs"
 )
@@ -50,20 +52,28 @@ func run(args []string) int {
 	return xl.Main(env, args)
 }
 
-// openHypervisor returns the xc.Interface over /dev/xen/privcmd. That
-// implementation needs the domctl/sysctl layouts (Xen 4.17, interface
-// 0x15) in abi/xen, which are not in this tree yet: until then xl says so
-// instead of pretending.
+// openHypervisor returns the xc.Interface over /dev/xen/privcmd
+// (package privxc). Its domctl/sysctl half needs Xen 4.17's domctl and
+// sysctl layouts (interface 0x15) in abi/xen, which are not in this tree
+// yet: until newControl is set, xl says so instead of pretending.
 func openHypervisor() (xc.Interface, error) {
-	if newXC != nil {
-		return newXC()
+	if newControl == nil {
+		return nil, errors.New("the domctl/sysctl interface over /dev/xen/privcmd is not wired into this xl yet")
 	}
-	return nil, errors.New("the domctl/sysctl interface over /dev/xen/privcmd is not wired into this xl yet")
+	p, err := privcmd.Open()
+	if err != nil {
+		return nil, err
+	}
+	ctl, err := newControl(p)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	return privxc.New(privxc.Dom0{P: p}, ctl), nil
 }
 
-// newXC is set by the privcmd-backed xc implementation when it is built
-// in.
-var newXC func() (xc.Interface, error)
+// newControl returns the domctl/sysctl half of the interface over p.
+var newControl func(p *privcmd.Privcmd) (privxc.Control, error)
 
 func dom0Uptime() (time.Duration, error) {
 	b, err := os.ReadFile("/proc/uptime")

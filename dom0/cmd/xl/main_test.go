@@ -21,7 +21,7 @@ func TestCopyUntilDetach(t *testing.T) {
 }
 
 func TestNoHypervisorSaysSo(t *testing.T) {
-	if newXC != nil {
+	if newControl != nil {
 		t.Skip("a privcmd-backed xc is built in")
 	}
 	if _, err := openHypervisor(); err == nil || !strings.Contains(err.Error(), "not wired") {
