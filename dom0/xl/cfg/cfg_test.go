@@ -136,7 +136,7 @@ func TestErrors(t *testing.T) {
 		{base + "vif = ['mac=zz']\n", `bad mac`},
 		{"name=\"a\"\ntype=\"hvm\"\n", `f.cfg:2: type: type "hvm" is not supported`},
 		{"name=\"12\"\n", `all digits`},
-		{"type=\"pvh\"\nkernel=\"k\"\n", "name: a domain name must be given"},
+		{"type=\"pvh\"\nkernel=\"k\"\n", "f.cfg: name: a domain name must be given"},
 		{"name=\"a\"\nkernel=\"k\"\n", `set type="pvh"`},
 		{"name=\"a\"\ntype=\"pvh\"\n", "kernel: a PVH domain needs a kernel"},
 		{"name = \"a\n", "f.cfg:1: unterminated string"},

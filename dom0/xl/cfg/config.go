@@ -176,14 +176,18 @@ func Decode(f *File) (*Config, error) {
 		}
 		return "config", 0
 	}
+	file := f.Name
+	if file == "" {
+		file = "config"
+	}
 	if c.Name == "" {
-		return nil, fmt.Errorf("name: a domain name must be given (name=\"...\")")
+		return nil, fmt.Errorf("%s: name: a domain name must be given (name=\"...\")", file)
 	}
 	if c.Type == "" {
-		return nil, fmt.Errorf("type: xl's default type is \"pv\", which GoZen does not build: set type=\"pvh\"")
+		return nil, fmt.Errorf("%s: type: xl's default type is \"pv\", which GoZen does not build: set type=\"pvh\"", file)
 	}
 	if c.Kernel == "" {
-		return nil, fmt.Errorf("kernel: a PVH domain needs a kernel (kernel=\"/path/to/vmlinuz\")")
+		return nil, fmt.Errorf("%s: kernel: a PVH domain needs a kernel (kernel=\"/path/to/vmlinuz\")", file)
 	}
 	// xl: cmdline wins over root and extra; otherwise "root=ROOT EXTRA".
 	if !cmdlineSet {

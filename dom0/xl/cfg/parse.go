@@ -66,6 +66,7 @@ type Setting struct {
 // File is a parsed configuration: its settings in order, a key set again
 // replacing the earlier one in place.
 type File struct {
+	Name     string // the file's name, for errors about settings it lacks
 	Settings []Setting
 }
 
@@ -110,7 +111,7 @@ const MaxNesting = 16
 
 // Parse reads a configuration file's text; name is used in errors.
 func Parse(name string, text []byte) (*File, error) {
-	f := &File{}
+	f := &File{Name: name}
 	if err := f.parse(name, string(text), 1); err != nil {
 		return nil, err
 	}
