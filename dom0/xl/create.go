@@ -161,7 +161,7 @@ var requestFeature = map[string]string{"poweroff": "feature-poweroff", "reboot":
 var ErrNoPV = errors.New("PV control interface not available: external graceful shutdown not possible")
 
 func (e *Env) request(verb, req string, args []string) error {
-	opts, rest, err := flags(verb, args, "wF")
+	opts, rest, err := flags(verb, args, "w")
 	if err != nil {
 		return err
 	}
