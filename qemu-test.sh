@@ -37,6 +37,7 @@ QEMU_DEFAULT_MEM=1G
 HV=$OUT/hv.bin           # go run ./tools/mkimage -o out
 HV_TEST=$OUT/test/hv.bin # go run ./tools/mkimage -tags testhooks -o out/test
 GUEST=$OUT/guests/testguest.elf # go run ./tools/mkguest -o out/guests
+GUEST_DOM0=$OUT/guests/testguest-dom0.elf # the same, linked at 16 MiB (as dom0)
 
 # ---------------------------------------------------------------------------
 # Scenario table.
@@ -184,6 +185,16 @@ define_scenarios() {
 	scenario console 300 1 'console input now goes to hv' '+"b" destroyed from the console' \
 		'+"a" destroyed from the console' '+^a +1 +[0-9]+ +1 +paused' '!crashed' '!panic' @chat=tests/console.chat \
 		-kernel "$HV" -append "$two" -initrd "$GUEST count 1000000 alpha,$GUEST count 1000000 beta"
+	# Issue 10 item 1: the test guest as dom0 builds a domU with domctl, foreign
+	# mappings, HVM params and sethvmcontext alone (as libxc does), runs it, sees
+	# VIRQ_DOM_EXC, destroys it and finds its memory back; the domU's own domctl
+	# and sysctl get -EPERM.
+	scenario toolstack-build 60 0 '^\(dom0\) toolstack: OK' '+domain 2 "d2" created by dom0: empty, paused' \
+		'+^\(d2\) domU: hello from a domain dom0 built with hypercalls; cmdline: built by the toolstack test' \
+		'+^\(d2\) domU: domctl and sysctl refused with -EPERM' '+^\(dom0\) toolstack: VIRQ_DOM_EXC: the domain shut down \(poweroff\)' \
+		'+^\(dom0\) toolstack: getdomaininfolist lists dom0 alone' '+^\(dom0\) toolstack: physinfo free pages back to' \
+		'+"dom0" shut down: poweroff' '!FAIL' '!crashed' \
+		-kernel "$HV" -append "dom0=mem=32M,module=0" -initrd "$GUEST_DOM0 toolstack"
 	scenario balloon 30 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "bootscrub=off domain=t1,mem=4M,module=0" -initrd "$GUEST balloon"
 	# Issue 14 §2: a guest draining its p2m pool (page tables 1 GiB apart) beside a neighbour.
@@ -400,7 +411,7 @@ step() {
 build() {
 	local need_test=$1 name status=0
 	step "$HV" -- go run ./tools/mkimage -o "$OUT" || status=1
-	step "$GUEST" -- go run ./tools/mkguest -o "$OUT/guests" || status=1
+	step "$GUEST" "$GUEST_DOM0" -- go run ./tools/mkguest -o "$OUT/guests" || status=1
 	if selected_uses "$OUT/linux/"; then
 		step "$OUT/linux/vmlinuz" -- ./scripts/get-kernel.sh "$OUT/linux" || status=1
 		step "$OUT/linux/vmlinux" "$OUT/linux/initramfs.cpio" -- go run ./tools/mkdomu -o "$OUT/linux" -vmlinux || status=1

@@ -25,7 +25,12 @@ import (
 // which only hurts the domain that did it.
 
 // maxPages is d's maximum reservation: the memory it was built with.
-func (d *Domain) maxPages() uint64 { return d.memSize / pageSize }
+func (d *Domain) maxPages() uint64 {
+	if d.maxMemSet {
+		return d.maxMem / pageSize // dom0 set it (XEN_DOMCTL_max_mem)
+	}
+	return d.memSize / pageSize
+}
 
 // populate backs the 2^order guest frames from gfn with new RAM.
 func (h *Hypervisor) populate(d *Domain, gfn uint64, order uint32) bool {
@@ -51,8 +56,8 @@ func (h *Hypervisor) decreaseReservation(d *Domain, gfn uint64, order uint32) bo
 		if d.pinned(g) {
 			return false
 		}
-		if hpa, ok := d.mem.Translate(g * pageSize); ok && h.grants.MFNMapped(hpa/pageSize) {
-			return false // another domain still maps it
+		if hpa, ok := d.mem.Translate(g * pageSize); ok && (h.grants.MFNMapped(hpa/pageSize) || h.foreignMFNs[hpa/pageSize] > 0) {
+			return false // another domain still maps it (a grant, or dom0's foreign mapping)
 		}
 	}
 	if err := d.mem.RemoveRAM(gfn, n); err != nil {

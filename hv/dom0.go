@@ -91,6 +91,9 @@ type dom0State struct {
 	reset  uint16    // ACPI reset register port (0: none)
 	input  []byte    // console input waiting for CONSOLEIO_read
 	denied []backend.PortRange
+	// foreign are the frames of other domains dom0 maps, by dom0 gfn
+	// (toolstack.go).
+	foreign map[uint64]foreignMap
 }
 
 // dom0IOAPIC is an emulated IO-APIC at a host IO-APIC's address: its

@@ -86,6 +86,21 @@ type Domain struct {
 	// allocate.
 	apics      []*vlapic.LAPIC
 	ipiTargets []int
+	// toolstack: created empty by dom0's createdomain (toolstack.go), not
+	// built by hv.
+	toolstack bool
+	// weight and cap are its CPU share (the credit scheduler's parameters).
+	weight, cap int
+	// maxMem is its memory limit once dom0 has set one (max_mem).
+	maxMem    uint64
+	maxMemSet bool
+	// foreignRefs counts dom0's foreign mappings of its frames; while it is
+	// above 0 a released domain keeps its memory and grant-table frames
+	// (maybeFree). grantsDone: no other domain maps its grants any more;
+	// tableMFNs are its grant-table frames, freed with its memory.
+	foreignRefs int
+	grantsDone  bool
+	tableMFNs   []uint64
 }
 
 // Privileged reports whether d is the privileged domain (dom0).
@@ -220,7 +235,11 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Domain{hv: h, id: id, name: cfg.Name, memSize: cfg.Mem, mem: mem, state: DomainBuilding, reports: map[uint32][]uint32{}}
+	d := &Domain{hv: h, id: id, name: cfg.Name, memSize: cfg.Mem, mem: mem, state: DomainBuilding, reports: map[uint32][]uint32{},
+		weight: cfg.Weight, cap: cfg.Cap}
+	if d.weight == 0 {
+		d.weight = sched.DefaultWeight
+	}
 	fail := func(err error) (*Domain, error) {
 		d.release()
 		return nil, err
@@ -378,8 +397,13 @@ func (d *Domain) release() {
 		h.events.RemoveDomain(d.ev)
 		d.ev = nil
 	}
+	h.dropAllForeign(d) // dom0's mappings of other domains' frames
+	// The domain is a zombie (its ID is not reused) until maybeFree frees
+	// its memory: at once, or when nothing maps its frames any more.
+	h.zombies[d.id] = d
 	if d.gnt == nil {
-		d.freeMemory()
+		d.grantsDone = true
+		d.maybeFree()
 		return
 	}
 	// Other domains' grants this one mapped are undone. If others still
@@ -388,7 +412,6 @@ func (d *Domain) release() {
 	// Otherwise grantsGone runs before ReleaseDomain returns.
 	g := d.gnt
 	d.gnt = nil
-	h.zombies[d.id] = d
 	if h.grants.ReleaseDomain(g) {
 		d.lingering = true
 		h.logf("domain %d %q: keeping its memory while other domains map its grants", d.id, d.name)
@@ -397,22 +420,49 @@ func (d *Domain) release() {
 
 // grantsGone is the grant package's OnGone: domain id's grant state is gone
 // (released, and no foreign mapping of its grants is left), so its memory
-// and its grant-table frames can be freed.
+// and its grant-table frames can be freed, unless dom0 still maps some of
+// them (maybeFree).
 func (h *Hypervisor) grantsGone(id uint16, tableMFNs []uint64) {
 	d := h.zombies[id]
-	delete(h.zombies, id)
-	if d != nil {
-		d.freeMemory()
-		if d.lingering {
-			d.lingering = false
-			h.logf("domain %d %q: memory released, no other domain maps its grants any more", d.id, d.name)
+	if d == nil {
+		for _, mfn := range tableMFNs {
+			h.env.FreePage(mfn * pageSize)
 		}
+		return
+	}
+	d.grantsDone = true
+	d.tableMFNs = tableMFNs
+	d.maybeFree()
+}
+
+// maybeFree frees a released domain's memory and grant-table frames once
+// no other domain maps its grants and dom0 maps none of its frames.
+func (d *Domain) maybeFree() {
+	if !d.released || !d.grantsDone {
+		return
+	}
+	h := d.hv
+	if d.foreignRefs > 0 {
+		if !d.lingering {
+			d.lingering = true
+			h.logf("domain %d %q: keeping its memory while dom0 maps %d of its frames", d.id, d.name, d.foreignRefs)
+		}
+		return
+	}
+	if h.zombies[d.id] == d {
+		delete(h.zombies, d.id)
+	}
+	d.freeMemory()
+	if d.lingering {
+		d.lingering = false
+		h.logf("domain %d %q: memory released, no other domain maps it any more", d.id, d.name)
 	}
 	// After the physmap is gone (it mapped the table frames): nothing
 	// refers to them any more.
-	for _, mfn := range tableMFNs {
+	for _, mfn := range d.tableMFNs {
 		h.env.FreePage(mfn * pageSize)
 	}
+	d.tableMFNs = nil
 }
 
 // freeMemory releases d's RAM and nested page tables.
@@ -446,6 +496,7 @@ func (h *Hypervisor) crash(d *Domain, v *VCPU, why string) {
 	h.storeShutdown(d)
 	d.release()
 	d.setState(DomainCrashed)
+	h.domainException(d)
 }
 
 // shutdownDomain ends d at its guest's request.
@@ -461,6 +512,7 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	h.storeShutdown(d)
 	d.release()
 	d.setState(DomainShutdown)
+	h.domainException(d)
 }
 
 // CleanShutdowns reports whether every domain that ended shut down with

@@ -78,6 +78,9 @@ type Hypervisor struct {
 	// zombies are released domains whose memory waits until no other
 	// domain maps their grants (see release).
 	zombies map[uint16]*Domain
+	// foreignMFNs counts dom0's foreign mappings of each machine frame
+	// (toolstack.go): such a frame is never freed or given back.
+	foreignMFNs map[uint64]int
 	// unclean is set when a domain that had not powered off was destroyed
 	// (CleanShutdowns).
 	unclean bool
@@ -126,7 +129,7 @@ type Hypervisor struct {
 // New makes a hypervisor over a backend. Console output (domain lines and
 // hv's own log) goes to out.
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
-	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, zombies: map[uint16]*Domain{},
+	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, zombies: map[uint16]*Domain{}, foreignMFNs: map[uint64]int{},
 		wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
 	h.out = h.con.setup(h, out) // the console's writer keeps hv's prompt line whole
 	h.hc.Info = xenInfo

@@ -280,6 +280,7 @@ func (h *Hypervisor) destroy(d *Domain) error {
 	d.setState(DomainDead)
 	h.storeForget(d)
 	h.unlist(d)
+	h.domainException(d)
 	return nil
 }
 

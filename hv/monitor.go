@@ -405,6 +405,8 @@ type consoleWriter struct {
 	open bool   // the monitor's line is on screen, unfinished
 	text []byte // what it shows: prompt and typed text
 	cut  bool   // other output broke the line and did not end with a newline
+	// ring keeps what was written, for XEN_SYSCTL_readconsole (conring.go).
+	ring conring
 }
 
 // Write is everyone else's output (domains' lines, hv's log).
@@ -414,6 +416,7 @@ func (c *consoleWriter) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	c.ring.write(p)
 	if c.open && !c.cut {
 		c.w.Write(eraseLine) // the output takes the line's place
 		c.cut = true

@@ -161,6 +161,10 @@ func (d *Dispatcher) Call(g Guest, nr uint64, a [5]uint64) int64 {
 		return platformOp(g, a[0])
 	case xen.HypercallPhysdevOp:
 		return physdevOp(g, a[0], a[1])
+	case xen.HypercallDomctl:
+		return domctl(g, a[0])
+	case xen.HypercallSysctl:
+		return sysctl(g, a[0])
 	case HypercallGoZenOp:
 		return gozenOp(g, a)
 	}

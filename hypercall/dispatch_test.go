@@ -53,7 +53,7 @@ func TestUserModeAndUnknownCalls(t *testing.T) {
 		t.Errorf("user-mode hypercall = %d, want -EPERM", r)
 	}
 	g.user = false
-	for _, nr := range []uint64{0, xen.HypercallMMUUpdate, xen.HypercallDomctl, 63, 1 << 40} {
+	for _, nr := range []uint64{0, xen.HypercallMMUUpdate, xen.HypercallMMUExtOp, 63, 1 << 40} {
 		if r := g.call(nr, 0, argAt); r != -int64(xen.ENOSYS) {
 			t.Errorf("hypercall %d = %d, want -ENOSYS", nr, r)
 		}

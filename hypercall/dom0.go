@@ -19,6 +19,9 @@ type Control interface {
 	// and MCFG regions (for logs today; an IOMMU will use them).
 	PCIDeviceAdd(d xen.PhysdevPCIDeviceAdd)
 	MMCFGReserved(r xen.PhysdevPCIMmcfgReserved)
+	// Toolstack is the control domain's domctl, sysctl and foreign
+	// memory operations (toolstack.go).
+	Toolstack() Toolstack
 }
 
 // MaxConsoleRead bounds one CONSOLEIO_read.

@@ -28,7 +28,7 @@ type fakeGuest struct {
 	timer  int64
 	ev     *fakeEvents
 	gt     *fakeGrants
-	priv   bool // a privileged domain (Privileged)
+	priv   bool         // a privileged domain (Privileged)
 	failAt int          // reservation calls fail from this call on (0: never)
 	ctl    *fakeControl // non-nil: the guest is dom0
 }
@@ -37,6 +37,14 @@ type fakeGuest struct {
 type fakeControl struct {
 	g     *fakeGuest
 	input []byte
+	ts    *fakeToolstack // nil: Toolstack is nil
+}
+
+func (c *fakeControl) Toolstack() Toolstack {
+	if c.ts == nil {
+		return nil
+	}
+	return c.ts
 }
 
 func (c *fakeControl) SetWallclock(secs uint64, nsecs uint32, sys uint64) {

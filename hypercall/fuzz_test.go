@@ -44,6 +44,7 @@ func fuzzOp(f *testing.F, o op, seeds ...[]byte) {
 		g.mode = o.mode
 		if o.dom0 {
 			g.ctl = &fakeControl{g: g, input: []byte("typed on hv's console")}
+			g.ctl.ts = newFakeToolstack(g)
 		}
 		copy(g.mem[argAt-memBase:], data)
 		args := []uint64{o.cmd, argAt}

@@ -93,6 +93,10 @@ type Physmap interface {
 	PopulatePhysmap(gfn uint64, order uint32) bool
 	DecreaseReservation(gfn uint64, order uint32) bool
 	IncreaseReservation(order uint32) bool
+	// RemoveFromPhysmap removes what is at gfn from the domain's physmap
+	// (XENMEM_remove_from_physmap): a foreign mapping is undone, RAM given
+	// back; -EINVAL if nothing removable is there.
+	RemoveFromPhysmap(gfn uint64) xen.Errno
 }
 
 // HVMParams is hvm_op's parameter store.

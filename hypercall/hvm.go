@@ -12,7 +12,20 @@ func hvmOp(g Guest, cmd, arg uint64) int64 {
 			return errno(xen.EFAULT)
 		}
 		if !self(g, p.DomID) {
-			return errno(xen.ESRCH)
+			// The domain builder's parameters on another domain.
+			f := foreign(g, p.DomID)
+			if f == nil {
+				return errno(xen.ESRCH)
+			}
+			if p.Index >= xen.HVMNrParams {
+				return errno(xen.EINVAL)
+			}
+			if cmd == xen.HVMOpGetParam {
+				p.Value = f.Param(p.Index)
+				p.Encode(b[:])
+				return okOrFault(g.CopyOut(arg, b[:]))
+			}
+			return errno(f.SetParam(p.Index, p.Value))
 		}
 		if p.Index >= xen.HVMNrParams {
 			return errno(xen.EINVAL)

@@ -19,10 +19,14 @@ func memoryOp(g Guest, cmd, arg uint64, compat bool) int64 {
 		if !g.CopyIn(arg, b[:]) || m.Decode(b[:]) != nil {
 			return errno(xen.EFAULT)
 		}
-		if !self(g, m.DomID) {
+		var cur, max uint64
+		if self(g, m.DomID) {
+			cur, max = g.Reservation()
+		} else if f := foreign(g, m.DomID); f != nil {
+			cur, max = f.Reservation()
+		} else {
 			return errno(xen.ESRCH)
 		}
-		cur, max := g.Reservation()
 		if cmd&xen.MemopCmdMask == xen.XenmemCurrentReservation {
 			return int64(cur)
 		}
@@ -68,8 +72,40 @@ func memoryOp(g Guest, cmd, arg uint64, compat bool) int64 {
 		// Only nr_entries goes back: offset 0 in both layouts.
 		le.PutUint32(b[:], uint32(n))
 		return okOrFault(g.CopyOut(arg, b[:4]))
+	case xen.XenmemAddToPhysmapBatch, xen.XenmemRemoveFromPhysmap, xen.XenmemAcquireResource:
+		if compat {
+			// The toolstack's calls come from a 64-bit dom0; their
+			// compat layouts are not served.
+			return errno(xen.ENOSYS)
+		}
+		switch cmd & xen.MemopCmdMask {
+		case xen.XenmemAddToPhysmapBatch:
+			return addToPhysmapBatch(g, arg)
+		case xen.XenmemRemoveFromPhysmap:
+			return removeFromPhysmap(g, arg)
+		}
+		return acquireResource(g, arg)
 	}
 	return errno(xen.ENOSYS)
+}
+
+// foreign is domain domid for a control-domain caller's memory or
+// parameter call on it, or nil (the call is then -ESRCH: a domU may name
+// only itself, and the control domain only a domain that exists).
+func foreign(g Guest, domid uint16) ForeignDomain {
+	ts := toolstack(g)
+	if ts == nil || domid >= xen.DomIDFirstReserved {
+		return nil
+	}
+	return ts.Foreign(domid)
+}
+
+// reserver is the reservation calls of a domain: the caller's own
+// (Physmap) or another's (ForeignDomain).
+type reserver interface {
+	PopulatePhysmap(gfn uint64, order uint32) bool
+	DecreaseReservation(gfn uint64, order uint32) bool
+	IncreaseReservation(order uint32) bool
 }
 
 // argBuf is the part of b (sized for the native layout) that an argument
@@ -133,8 +169,13 @@ func reservation(g Guest, cmd, start, arg uint64, compat bool) int64 {
 	if compat {
 		pfnSize = xen.CompatPFNSize
 	}
+	var target reserver = g
 	if !self(g, r.DomID) {
-		return errno(xen.ESRCH)
+		f := foreign(g, r.DomID)
+		if f == nil {
+			return errno(xen.ESRCH)
+		}
+		target = f
 	}
 	if r.ExtentOrder > MaxExtentOrder {
 		return errno(xen.EINVAL)
@@ -151,7 +192,7 @@ func reservation(g Guest, cmd, start, arg uint64, compat bool) int64 {
 	for ; done < end; done++ {
 		if cmd == xen.XenmemIncreaseReservation {
 			// An auto-translated guest's list is neither read nor written.
-			if !g.IncreaseReservation(r.ExtentOrder) {
+			if !target.IncreaseReservation(r.ExtentOrder) {
 				break
 			}
 			continue
@@ -168,9 +209,9 @@ func reservation(g Guest, cmd, start, arg uint64, compat bool) int64 {
 		}
 		var ok bool
 		if cmd == xen.XenmemPopulatePhysmap {
-			ok = g.PopulatePhysmap(gfn, r.ExtentOrder)
+			ok = target.PopulatePhysmap(gfn, r.ExtentOrder)
 		} else {
-			ok = g.DecreaseReservation(gfn, r.ExtentOrder)
+			ok = target.DecreaseReservation(gfn, r.ExtentOrder)
 		}
 		if !ok {
 			break

@@ -32,6 +32,22 @@ func schedOp(g Guest, cmd, arg uint64, compat bool) int64 {
 			p.Decode(in)
 		}
 		return poll(g, &p)
+	case xen.SchedOpRemoteShutdown:
+		// The control domain's shutdown of another domain (Xen's
+		// XSM_DM_PRIV check: -EPERM for a domU).
+		var b [xen.SchedRemoteShutdownSize]byte
+		var s xen.SchedRemoteShutdown
+		if !g.CopyIn(arg, b[:]) || s.Decode(b[:]) != nil {
+			return errno(xen.EFAULT)
+		}
+		ts := toolstack(g)
+		if ts == nil {
+			return errno(xen.EPERM)
+		}
+		if s.DomainID >= xen.DomIDFirstReserved {
+			return errno(xen.ESRCH)
+		}
+		return errno(ts.RemoteShutdown(s.DomainID, s.Reason))
 	case xen.SchedOpShutdownCode:
 		// The reason a later shutdown would carry; GoZen reports the one
 		// SCHEDOP_shutdown gives, so only the argument is checked.

@@ -148,6 +148,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_debug,   mode_debug	# conform.S
 	.long name_unpop,   mode_unpop
 	.long name_apic,    mode_apic	# apic.S
+	.long name_toolstack, mode_toolstack	# toolstack.S (as dom0: testguest-dom0.elf)
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -174,6 +175,7 @@ name_compat:	.asciz "compat"
 name_debug:	.asciz "debug"
 name_unpop:	.asciz "unpop"
 name_apic:	.asciz "apic"
+name_toolstack:	.asciz "toolstack"
 	.globl empty_string
 empty_string:	.asciz ""
 

@@ -246,6 +246,7 @@ puts64:
 	ret
 
 # newline64: print "\n".
+	.globl newline64, puthex_64, shutdown64, setup_idt64
 newline64:
 	pushq %rax
 	movb $'\n', %al

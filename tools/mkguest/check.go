@@ -12,6 +12,9 @@ import (
 // LoadAddr is the guest-physical address every test guest is linked at (guest.ld).
 const LoadAddr = 0x100000
 
+// Dom0LoadAddr is where testguest-dom0.elf loads: 16 MiB, in dom0's RAM.
+const Dom0LoadAddr = 0x1000000
+
 // xenElfnotePhys32Entry is XEN_ELFNOTE_PHYS32_ENTRY (xen/include/public/elfnote.h).
 const xenElfnotePhys32Entry = 18
 
@@ -23,10 +26,10 @@ type guestInfo struct {
 
 // checkGuest checks a guest ELF the way a PVH loader reads it: an ELF64 x86-64
 // executable whose PT_LOAD segments lie at physical addresses below 4 GiB starting at
-// LoadAddr, and one PT_NOTE carrying a single Xen note of type 18 whose 4-byte payload
+// loadAddr (LoadAddr, or Dom0LoadAddr for testguest-dom0.elf), and one PT_NOTE carrying a single Xen note of type 18 whose 4-byte payload
 // is the 32-bit entry, which must equal e_entry and fall inside an executable segment's
 // file contents.
-func checkGuest(path string) (guestInfo, error) {
+func checkGuest(path string, loadAddr uint64) (guestInfo, error) {
 	var info guestInfo
 	f, err := elf.Open(path)
 	if err != nil {
@@ -73,8 +76,8 @@ func checkGuest(path string) (guestInfo, error) {
 		info.Start = min(info.Start, p.Paddr)
 		info.End = max(info.End, p.Paddr+p.Memsz)
 	}
-	if info.Start != LoadAddr {
-		return info, fmt.Errorf("lowest PT_LOAD at %#x, want %#x", info.Start, LoadAddr)
+	if info.Start != loadAddr {
+		return info, fmt.Errorf("lowest PT_LOAD at %#x, want %#x", info.Start, loadAddr)
 	}
 	if uint64(info.Entry) != f.Entry {
 		return info, fmt.Errorf("note entry %#x differs from e_entry %#x", info.Entry, f.Entry)

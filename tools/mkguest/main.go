@@ -60,7 +60,7 @@ func run(src, out string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		info, err := checkGuest(path)
+		info, err := checkGuest(path, LoadAddr)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -69,6 +69,18 @@ func run(src, out string) error {
 			if err := writeNoNote(path, filepath.Join(out, "nonote.elf")); err != nil {
 				return err
 			}
+			// The same guest linked at 16 MiB, where a dom0's kernel loads
+			// (hv gives dom0 the host's RAM from 16 MiB): the test guest
+			// as dom0 (its `toolstack` mode).
+			hi, err := tc.build(filepath.Join(src, name), out, name+"-dom0", fmt.Sprintf("--defsym=__load_base=%#x", Dom0LoadAddr))
+			if err != nil {
+				return fmt.Errorf("%s at 16 MiB: %w", name, err)
+			}
+			info, err := checkGuest(hi, Dom0LoadAddr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", hi, err)
+			}
+			fmt.Printf("mkguest: %s: entry %#x, loaded at [%#x, %#x)\n", hi, info.Entry, info.Start, info.End)
 		}
 	}
 	return nil
@@ -117,7 +129,7 @@ func findToolchain() (toolchain, error) {
 }
 
 // build assembles and links the guest in dir into out/name.elf and returns that path.
-func (tc toolchain) build(dir, out, name string) (string, error) {
+func (tc toolchain) build(dir, out, name string, ldArgs ...string) (string, error) {
 	sources, err := filepath.Glob(filepath.Join(dir, "*.S"))
 	if err != nil {
 		return "", err
@@ -149,11 +161,12 @@ func (tc toolchain) build(dir, out, name string) (string, error) {
 	}
 
 	elfTmp := filepath.Join(tmp, name+".elf")
-	args := []string{
+	// ldArgs (a --defsym) go before the script, which reads them.
+	args := append([]string{
 		"-m", "elf_x86_64", "-nostdlib", "-static", "--build-id=none",
 		"-z", "max-page-size=0x1000", "-z", "noexecstack", "--fatal-warnings",
-		"-T", "guest.ld", "-o", elfTmp,
-	}
+	}, ldArgs...)
+	args = append(args, "-T", "guest.ld", "-o", elfTmp)
 	if err := runIn(dir, tc.ld, append(args, objs...)...); err != nil {
 		return "", err
 	}

@@ -44,7 +44,7 @@ func TestGuestDirs(t *testing.T) {
 // in a PT_NOTE, its entry = e_entry = pvh_start32, and the image at 1 MiB.
 func TestTestGuestImage(t *testing.T) {
 	path := buildTestGuest(t)
-	info, err := checkGuest(path)
+	info, err := checkGuest(path, LoadAddr)
 	if err != nil {
 		t.Fatal(err)
 	}

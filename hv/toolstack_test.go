@@ -1,0 +1,676 @@
+package hv
+
+import (
+	"bytes"
+	"testing"
+
+	"gozen/abi/xen"
+	"gozen/hv/x86"
+)
+
+// The toolstack's side of hv, driven as dom0's libxc drives Xen: every
+// step is dom0's hypercall through the dispatcher, with its arguments in
+// dom0's memory (the fake vCPU runs with paging off, so addresses are
+// guest-physical).
+
+// poolHost reports the fake machine's guest pool: free is what is not
+// allocated out of a pool of poolFrames.
+type poolHost struct{ m *fakeMachine }
+
+const poolFrames = 1 << 20
+
+func (f poolHost) Memory() HostMemory {
+	return HostMemory{GuestPool: poolFrames * pageSize, GuestFree: (poolFrames - uint64(len(f.m.frames))) * pageSize}
+}
+func (f poolHost) Counters() []Counter { return nil }
+
+// ts is a dom0 on a fake hv, making hypercalls.
+type ts struct {
+	t  *testing.T
+	h  *Hypervisor
+	d0 *Domain
+	g  *guest // the caller (dom0 unless a test says otherwise)
+}
+
+// Scratch addresses in dom0's RAM ([1 MiB, 9 MiB) in dom0HV) for hypercall
+// arguments, and dom0 gfns outside its RAM for foreign mappings.
+const (
+	tsArg     = 0x300000 // the argument structure (RAM of dom0 and of a 4 MiB domU)
+	tsBuf     = 0x301000 // buffers it points at
+	tsBuf2    = 0x302000
+	tsBuf3    = 0x303000
+	tsShared  = 0x800   // dom0's shared_info gfn
+	tsScratch = 0x20000 // gfn 512 MiB: not dom0's RAM
+)
+
+func newTS(t *testing.T) *ts {
+	h, be, c := dom0HV(t)
+	h.SetHost(poolHost{h.env.(*fakeEnv).m})
+	d0, err := h.CreateDomain(DomainConfig{Name: "dom0", Kernel: pvhELF(insnHLT), Dom0: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	be.vcpus[0].mode = x86.Mode64 // the toolstack is 64-bit, as dom0 Linux
+	s := &ts{t: t, h: h, d0: d0, g: (*guest)(d0.vcpus[0])}
+	if r, _ := s.memop(xen.XenmemAddToPhysmap, &xen.XenAddToPhysmap{DomID: xen.DomIDSelf, Space: xen.XenmapspaceSharedInfo, GPFN: tsShared}, xen.XenAddToPhysmapSize); r != 0 {
+		t.Fatalf("dom0's shared_info: %d", r)
+	}
+	return s
+}
+
+func (s *ts) put(gpa uint64, b []byte) {
+	s.t.Helper()
+	if err := s.g.dom.mem.WritePhys(gpa, b); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *ts) get(gpa uint64, n int) []byte {
+	s.t.Helper()
+	b := make([]byte, n)
+	if err := s.g.dom.mem.ReadPhys(gpa, b); err != nil {
+		s.t.Fatal(err)
+	}
+	return b
+}
+
+func (s *ts) call(nr uint64, a ...uint64) int64 {
+	var args [5]uint64
+	copy(args[:], a)
+	return s.h.hc.Call(s.g, nr, args)
+}
+
+func (s *ts) domctl(cmd uint32, dom uint16, u interface{ Encode([]byte) }) (int64, xen.XenDomctl) {
+	op := xen.XenDomctl{Cmd: cmd, InterfaceVersion: xen.DomctlInterfaceVersion, Domain: dom}
+	if u != nil {
+		u.Encode(op.U[:])
+	}
+	b := make([]byte, xen.XenDomctlSize)
+	op.Encode(b)
+	s.put(tsArg, b)
+	r := s.call(xen.HypercallDomctl, tsArg)
+	op.Decode(s.get(tsArg, xen.XenDomctlSize))
+	return r, op
+}
+
+func (s *ts) sysctl(cmd uint32, u interface{ Encode([]byte) }) (int64, xen.XenSysctl) {
+	op := xen.XenSysctl{Cmd: cmd, InterfaceVersion: xen.SysctlInterfaceVersion}
+	if u != nil {
+		u.Encode(op.U[:])
+	}
+	b := make([]byte, xen.XenSysctlSize)
+	op.Encode(b)
+	s.put(tsArg, b)
+	r := s.call(xen.HypercallSysctl, tsArg)
+	op.Decode(s.get(tsArg, xen.XenSysctlSize))
+	return r, op
+}
+
+func (s *ts) memop(cmd uint64, e interface{ Encode([]byte) }, size int) (int64, []byte) {
+	b := make([]byte, size)
+	e.Encode(b)
+	s.put(tsArg, b)
+	r := s.call(xen.HypercallMemoryOp, cmd, tsArg)
+	return r, s.get(tsArg, size)
+}
+
+func (s *ts) info(dom uint16) xen.XenDomctlGetDomainInfo {
+	s.t.Helper()
+	r, op := s.domctl(xen.DomctlGetDomainInfo, dom, nil)
+	if r != 0 {
+		s.t.Fatalf("getdomaininfo %d = %d", dom, r)
+	}
+	var i xen.XenDomctlGetDomainInfo
+	i.Decode(op.U[:])
+	return i
+}
+
+func (s *ts) list() []uint16 {
+	r, op := s.sysctl(xen.SysctlGetdomaininfolist, &xen.XenSysctlGetdomaininfolist{MaxDomains: 16, Buffer: tsBuf})
+	if r != 0 {
+		s.t.Fatalf("getdomaininfolist = %d", r)
+	}
+	var l xen.XenSysctlGetdomaininfolist
+	l.Decode(op.U[:])
+	var ids []uint16
+	for i := range l.NumDomains {
+		var info xen.XenDomctlGetDomainInfo
+		info.Decode(s.get(tsBuf+uint64(i)*xen.XenDomctlGetDomainInfoSize, xen.XenDomctlGetDomainInfoSize))
+		ids = append(ids, info.Domain)
+	}
+	return ids
+}
+
+func (s *ts) freePages() uint64 {
+	r, op := s.sysctl(xen.SysctlPhysinfo, nil)
+	if r != 0 {
+		s.t.Fatalf("physinfo = %d", r)
+	}
+	var p xen.XenSysctlPhysinfo
+	p.Decode(op.U[:])
+	return p.FreePages
+}
+
+// bindDomExc binds VIRQ_DOM_EXC on dom0 and returns the port.
+func (s *ts) bindDomExc() uint32 {
+	b := make([]byte, xen.EvtchnBindVirqSize)
+	(&xen.EvtchnBindVirq{Virq: xen.VIRQDomExc}).Encode(b)
+	s.put(tsArg, b)
+	if r := s.call(xen.HypercallEventChannelOp, xen.EvtchnOpBindVirq, tsArg); r != 0 {
+		s.t.Fatalf("bind_virq = %d", r)
+	}
+	var v xen.EvtchnBindVirq
+	v.Decode(s.get(tsArg, xen.EvtchnBindVirqSize))
+	return v.Port
+}
+
+// pvhContext is what libxc's bootlate_hvm sets: HEADER, CPU (32-bit flat
+// protected mode at entry with EBX = start_info), END.
+func pvhContext(entry, startInfo uint64) []byte {
+	hdr := xen.HVMSaveHeader{Magic: xen.HVMFileMagic, Version: xen.HVMFileVersion}
+	cpu := xen.HVMHWCPU{RIP: entry, RBX: startInfo, CR0: 0x11, RFlags: 2,
+		CSLimit: ^uint32(0), DSLimit: ^uint32(0), ESLimit: ^uint32(0), SSLimit: ^uint32(0),
+		CSARBytes: 0xc9b, DSARBytes: 0xc93, ESARBytes: 0xc93, SSARBytes: 0xc93, TRLimit: 0x67, TRARBytes: 0x8b}
+	b := xen.AppendHVMRecord(nil, xen.HVMSaveCodeHeader, 0, xen.HVMSaveHeaderSize, &hdr)
+	b = xen.AppendHVMRecord(b, xen.HVMSaveCodeCPU, 0, xen.HVMHWCPUSize, &cpu)
+	return xen.AppendHVMRecord(b, xen.HVMSaveCodeEnd, 0, 0, nil)
+}
+
+var tsConfig = xen.XenDomctlCreateDomain{Flags: xen.DomctlCDFHVM | xen.DomctlCDFHAP, MaxVCPUs: 1, MaxEvtchnPort: 1023,
+	MaxGrantFrames: 4, MaxMaptrackFrames: -1, EmulationFlags: xen.X86EmuLAPIC}
+
+// TestToolstackBuildsDomain builds a domU from dom0 the way libxc does,
+// runs it to its shutdown, destroys it and checks that nothing is left.
+func TestToolstackBuildsDomain(t *testing.T) {
+	s := newTS(t)
+	port := s.bindDomExc()
+	free0 := s.freePages()
+
+	r, op := s.domctl(xen.DomctlCreateDomain, 0, &tsConfig)
+	if r != 0 {
+		t.Fatalf("createdomain = %d", r)
+	}
+	id := op.Domain
+	d := s.h.byID(id)
+	if id == 0 || d == nil || d.id == s.d0.id {
+		t.Fatalf("created domain %d: %v", id, d)
+	}
+	if i := s.info(id); i.Domain != id || i.Flags&xen.DominfPaused == 0 || i.TotPages != 0 || i.MaxVCPUID != 0 {
+		t.Errorf("new domain info %+v", i)
+	}
+	if r, _ := s.domctl(xen.DomctlMaxMem, id, &xen.XenDomctlMaxMem{MaxMemKB: 4096}); r != 0 {
+		t.Fatalf("max_mem = %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlMaxVCPUs, id, &xen.XenDomctlMaxVCPUs{Max: 1}); r != 0 {
+		t.Errorf("max_vcpus 1 = %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlMaxVCPUs, id, &xen.XenDomctlMaxVCPUs{Max: 2}); r != -int64(xen.EINVAL) {
+		t.Errorf("max_vcpus 2 = %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlSetVCPUAffinity, id, &xen.XenDomctlVCPUAffinity{Flags: xen.VCPUAffinityHard}); r != 0 {
+		t.Errorf("setvcpuaffinity = %d", r)
+	}
+
+	// populate_physmap on the new domain: 4 MiB, then one extent more
+	// than max_mem allows.
+	ext := make([]byte, 24)
+	le.PutUint64(ext[0:], 0)
+	le.PutUint64(ext[8:], 0x200)
+	le.PutUint64(ext[16:], 0x400)
+	s.put(tsBuf, ext)
+	if r, _ := s.memop(xen.XenmemPopulatePhysmap, &xen.XenMemoryReservation{ExtentStart: tsBuf, NrExtents: 3, ExtentOrder: 9, DomID: id}, xen.XenMemoryReservationSize); r != 2 {
+		t.Fatalf("populate_physmap = %d, want 2 (the third is over max_mem)", r)
+	}
+	if i := s.info(id); i.TotPages != 1024 || i.MaxPages != 1024 {
+		t.Errorf("after populate: %d of %d pages", i.TotPages, i.MaxPages)
+	}
+
+	// Map the domain's gfns 0x100 (its entry) and 1 (start_info) into dom0
+	// (privcmd MMAPBATCH_V2), and write through the mapping.
+	idx := make([]byte, 16)
+	gpfns := make([]byte, 16)
+	le.PutUint64(idx[0:], 0x100)
+	le.PutUint64(idx[8:], 1)
+	le.PutUint64(gpfns[0:], tsScratch)
+	le.PutUint64(gpfns[8:], tsScratch+1)
+	s.put(tsBuf, idx)
+	s.put(tsBuf2, gpfns)
+	batch := xen.XenAddToPhysmapBatch{DomID: xen.DomIDSelf, Space: xen.XenmapspaceGMFNForeign, Size: 2, ForeignDomID: id,
+		Idxs: tsBuf, GPFNs: tsBuf2, Errs: tsBuf3}
+	if r, _ := s.memop(xen.XenmemAddToPhysmapBatch, &batch, xen.XenAddToPhysmapBatchSize); r != 0 {
+		t.Fatalf("add_to_physmap_batch = %d", r)
+	}
+	if errs := s.get(tsBuf3, 8); !bytes.Equal(errs, make([]byte, 8)) {
+		t.Fatalf("errs %x", errs)
+	}
+	payload := append([]byte{}, insnVMMCALL...)
+	s.put(tsScratch*pageSize, payload)
+	si := make([]byte, xen.HVMStartInfoSize)
+	(&xen.HVMStartInfo{Magic: xen.HVMStartInfoMagic, Version: 1}).Encode(si)
+	s.put((tsScratch+1)*pageSize, si)
+	got := make([]byte, len(payload))
+	d.mem.ReadPhys(0x100000, got)
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("the domain sees %x at its entry, dom0 wrote %x", got, payload)
+	}
+	// A gfn that is not the domain's RAM is refused entry by entry.
+	le.PutUint64(idx[0:], 0x5000)
+	s.put(tsBuf, idx)
+	batch.Size = 1
+	le.PutUint64(gpfns[0:], tsScratch+5)
+	s.put(tsBuf2, gpfns)
+	s.memop(xen.XenmemAddToPhysmapBatch, &batch, xen.XenAddToPhysmapBatchSize)
+	if e := int32(le.Uint32(s.get(tsBuf3, 4))); e != -int32(xen.EINVAL) {
+		t.Errorf("mapping an unpopulated gfn: err %d", e)
+	}
+	// dom0's own RAM is not a scratch gfn.
+	le.PutUint64(idx[0:], 0x100)
+	le.PutUint64(gpfns[0:], 0x300)
+	s.put(tsBuf, idx)
+	s.put(tsBuf2, gpfns)
+	s.memop(xen.XenmemAddToPhysmapBatch, &batch, xen.XenAddToPhysmapBatchSize)
+	if e := int32(le.Uint32(s.get(tsBuf3, 4))); e != -int32(xen.EBUSY) {
+		t.Errorf("mapping over dom0's RAM: err %d", e)
+	}
+
+	// The grant table's frame 0 through acquire_resource; seed entry 1.
+	le.PutUint64(gpfns[0:], tsScratch+2)
+	s.put(tsBuf2, gpfns)
+	if r, b := s.memop(xen.XenmemAcquireResource, &xen.XenMemAcquireResource{DomID: id, Type: xen.XenmemResourceGrantTable}, xen.XenMemAcquireResourceSize); r != 0 {
+		t.Fatalf("acquire_resource size = %d", r)
+	} else if n := le.Uint32(b[8:]); n != 4 {
+		t.Errorf("grant frames %d, want max_grant_frames 4", n)
+	}
+	if r, _ := s.memop(xen.XenmemAcquireResource, &xen.XenMemAcquireResource{DomID: id, Type: xen.XenmemResourceGrantTable, NrFrames: 1, FrameList: tsBuf2}, xen.XenMemAcquireResourceSize); r != 0 {
+		t.Fatalf("acquire_resource = %d", r)
+	}
+	ge := make([]byte, 8)
+	le.PutUint16(ge[0:], xen.GTFPermitAccess)
+	le.PutUint32(ge[4:], 0xfeffc)
+	s.put((tsScratch+2)*pageSize+8, ge)
+	if fl, dom, frame, ok := d.gnt.Entry(1); !ok || fl != xen.GTFPermitAccess || dom != 0 || frame != 0xfeffc {
+		t.Errorf("grant entry 1 = %#x %d %#x %v", fl, dom, frame, ok)
+	}
+
+	// HVM params and the console's unbound port for dom0.
+	hp := make([]byte, xen.XenHVMParamSize)
+	(&xen.XenHVMParam{DomID: id, Index: xen.HVMParamStorePFN, Value: 0xfeffc}).Encode(hp)
+	s.put(tsArg, hp)
+	if r := s.call(xen.HypercallHVMOp, xen.HVMOpSetParam, tsArg); r != 0 || d.xen.params[xen.HVMParamStorePFN] != 0xfeffc {
+		t.Errorf("set_param = %d", r)
+	}
+	au := make([]byte, xen.EvtchnAllocUnboundSize)
+	(&xen.EvtchnAllocUnbound{Dom: id, RemoteDom: 0}).Encode(au)
+	s.put(tsArg, au)
+	if r := s.call(xen.HypercallEventChannelOp, xen.EvtchnOpAllocUnbound, tsArg); r != 0 {
+		t.Errorf("alloc_unbound on the domain = %d", r)
+	}
+
+	// The vCPU's entry state, then unpause.
+	if r, op := s.domctl(xen.DomctlGetHVMContext, id, &xen.XenDomctlHVMContext{}); r != 0 {
+		t.Fatalf("gethvmcontext size = %d", r)
+	} else {
+		var c xen.XenDomctlHVMContext
+		c.Decode(op.U[:])
+		if c.Size != 3*8+xen.HVMSaveHeaderSize+xen.HVMHWCPUSize {
+			t.Errorf("context size %d", c.Size)
+		}
+	}
+	ctx := pvhContext(0x100000, 0x1000)
+	s.put(tsBuf, ctx)
+	if r, _ := s.domctl(xen.DomctlSetHVMContext, id, &xen.XenDomctlHVMContext{Size: uint32(len(ctx)), Buffer: tsBuf}); r != 0 {
+		t.Fatalf("sethvmcontext = %d", r)
+	}
+	f := d.vcpus[0].arch.(*fakeVCPU)
+	if f.rip != 0x100000 || f.regs[x86.RBX] != 0x1000 || d.vcpus[0].state != VCPUPaused {
+		t.Errorf("vCPU 0 at %#x, RBX %#x, state %v", f.rip, f.regs[x86.RBX], d.vcpus[0].state)
+	}
+	sop := xen.XenDomctlSchedulerOp{SchedID: xen.SchedulerCredit, Cmd: xen.DomctlSchedopPutinfo}
+	sop.SetCredit(512, 50)
+	if r, _ := s.domctl(xen.DomctlSchedulerOp, id, &sop); r != 0 || d.weight != 512 || d.cap != 50 {
+		t.Errorf("scheduler putinfo = %d: weight %d cap %d", r, d.weight, d.cap)
+	}
+	if r, _ := s.domctl(xen.DomctlUnpauseDomain, id, nil); r != 0 || d.state != DomainRunning || d.vcpus[0].state != VCPURunnable {
+		t.Fatalf("unpause = %d: %v, vCPU %v", r, d.state, d.vcpus[0].state)
+	}
+	if i := s.info(id); i.Flags&xen.DominfPaused != 0 {
+		t.Errorf("still paused: %#x", i.Flags)
+	}
+	// (GoZen's dom0 has ID 1 today, not Xen's 0.)
+	if ids := s.list(); len(ids) != 2 || ids[0] != s.d0.id || ids[1] != id {
+		t.Errorf("list %v", ids)
+	}
+
+	// The domain powers off: dom0 hears of it and sees the reason.
+	if s.d0.ev.IsPending(port) {
+		t.Fatal("VIRQ_DOM_EXC pending before anything happened")
+	}
+	s.h.shutdownDomain(d, xen.ShutdownPoweroff)
+	if !s.d0.ev.IsPending(port) {
+		t.Error("no VIRQ_DOM_EXC on shutdown")
+	}
+	if i := s.info(id); i.Flags&xen.DominfShutdown == 0 || i.ShutdownCode() != xen.ShutdownPoweroff {
+		t.Errorf("after shutdown: flags %#x", i.Flags)
+	}
+	clearPending(t, s.d0, port)
+	if r, _ := s.domctl(xen.DomctlDestroyDomain, id, nil); r != 0 {
+		t.Fatalf("destroydomain = %d", r)
+	}
+	if !s.d0.ev.IsPending(port) {
+		t.Error("no VIRQ_DOM_EXC on destroy")
+	}
+	if ids := s.list(); len(ids) != 1 || ids[0] != s.d0.id {
+		t.Errorf("list after destroy %v", ids)
+	}
+	// dom0 still maps three of its frames: its memory stays, and its ID
+	// is not given out again.
+	if s.h.zombies[id] != d || d.mem == nil || d.foreignRefs != 3 {
+		t.Fatalf("destroyed while mapped: zombie %v, mem %v, refs %d", s.h.zombies[id] == d, d.mem != nil, d.foreignRefs)
+	}
+	if got := s.get(tsScratch*pageSize, len(payload)); !bytes.Equal(got, payload) {
+		t.Errorf("dom0's mapping after destroy reads %x", got)
+	}
+	for i, gfn := range []uint64{tsScratch, tsScratch + 1, tsScratch + 2} {
+		if d.mem == nil {
+			t.Fatalf("memory freed after %d of 3 unmaps", i)
+		}
+		if r, _ := s.memop(xen.XenmemRemoveFromPhysmap, &xen.XenRemoveFromPhysmap{DomID: xen.DomIDSelf, GPFN: gfn}, xen.XenRemoveFromPhysmapSize); r != 0 {
+			t.Fatalf("remove_from_physmap %#x = %d", gfn, r)
+		}
+	}
+	if d.mem != nil || len(s.h.zombies) != 0 || len(s.h.foreignMFNs) != 0 {
+		t.Errorf("after the last unmap: mem %v, %d zombies, %d foreign frames", d.mem != nil, len(s.h.zombies), len(s.h.foreignMFNs))
+	}
+	if free := s.freePages(); free != free0 {
+		t.Errorf("free pages %d, %d before the domain", free, free0)
+	}
+}
+
+// clearPending clears port's pending bit in d's shared_info (2-level,
+// 64-bit layout), as the guest's upcall handler does.
+func clearPending(t *testing.T, d *Domain, port uint32) {
+	t.Helper()
+	p := d.page(d.xen.sharedInfo)
+	if p == nil {
+		t.Fatal("no shared_info")
+	}
+	p[2048+port/8] &^= 1 << (port % 8)
+	if d.ev.IsPending(port) {
+		t.Fatal("port still pending")
+	}
+}
+
+func TestToolstackDomUIsRefused(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.vcpus[0].arch.(*fakeVCPU).mode = x86.Mode64
+	s.g = (*guest)(u.vcpus[0])
+	for _, cmd := range []uint32{xen.DomctlCreateDomain, xen.DomctlDestroyDomain, xen.DomctlPauseDomain, xen.DomctlGetDomainInfo,
+		xen.DomctlMaxMem, xen.DomctlSetHVMContext, xen.DomctlGetHVMContext, xen.DomctlSchedulerOp} {
+		if r, _ := s.domctl(cmd, 0, nil); r != -int64(xen.EPERM) {
+			t.Errorf("domU domctl %d = %d, want -EPERM", cmd, r)
+		}
+	}
+	for _, cmd := range []uint32{xen.SysctlPhysinfo, xen.SysctlGetdomaininfolist, xen.SysctlReadconsole} {
+		if r, _ := s.sysctl(cmd, nil); r != -int64(xen.EPERM) {
+			t.Errorf("domU sysctl %d = %d, want -EPERM", cmd, r)
+		}
+	}
+	batch := xen.XenAddToPhysmapBatch{DomID: xen.DomIDSelf, Space: xen.XenmapspaceGMFNForeign, Size: 1, ForeignDomID: 0,
+		Idxs: tsBuf, GPFNs: tsBuf2, Errs: tsBuf3}
+	if r, _ := s.memop(xen.XenmemAddToPhysmapBatch, &batch, xen.XenAddToPhysmapBatchSize); r != -int64(xen.EPERM) {
+		t.Errorf("domU foreign map = %d", r)
+	}
+	if u.State() != DomainRunning || s.d0.State() != DomainRunning {
+		t.Error("a refused call hurt a domain")
+	}
+}
+
+// A domU's grant mapped by dom0 at a scratch gfn outside its RAM (what
+// gntdev does), then the domU destroyed while mapped: its memory stays
+// until dom0 unmaps.
+func TestToolstackGrantMapIntoDom0Scratch(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfn, err := u.gnt.FrameMFN(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := s.h.env.PageBytes(mfn * pageSize)
+	le.PutUint16(tbl[3*8+2:], s.d0.id)
+	le.PutUint32(tbl[3*8+4:], 0x200)
+	le.PutUint16(tbl[3*8:], xen.GTFPermitAccess)
+	u.mem.WritePhys(0x200000, []byte("granted page"))
+
+	m := xen.GnttabMapGrantRef{HostAddr: tsScratch * pageSize, Flags: xen.GNTMAPHostMap, Ref: 3, Dom: u.id}
+	b := make([]byte, xen.GnttabMapGrantRefSize)
+	m.Encode(b)
+	s.put(tsArg, b)
+	if r := s.call(xen.HypercallGrantTableOp, xen.GnttabOpMapGrantRef, tsArg, 1); r != 0 {
+		t.Fatalf("map_grant_ref = %d", r)
+	}
+	m.Decode(s.get(tsArg, xen.GnttabMapGrantRefSize))
+	if m.Status != 0 {
+		t.Fatalf("map status %d", m.Status)
+	}
+	if got := string(s.get(tsScratch*pageSize, 12)); got != "granted page" {
+		t.Fatalf("dom0 reads %q through the grant", got)
+	}
+	// The domU cannot give the frame back while dom0 maps it.
+	if s.h.decreaseReservation(u, 0x200, 0) {
+		t.Error("a frame dom0 maps was given back")
+	}
+	if err := s.h.Destroy(u); err != nil {
+		t.Fatal(err)
+	}
+	if u.mem == nil || s.h.zombies[u.id] != u {
+		t.Fatal("destroyed domU's memory freed while dom0 maps its grant")
+	}
+	if got := string(s.get(tsScratch*pageSize, 12)); got != "granted page" {
+		t.Fatalf("after destroy dom0 reads %q", got)
+	}
+	um := xen.GnttabUnmapGrantRef{HostAddr: tsScratch * pageSize, Handle: m.Handle}
+	b = make([]byte, xen.GnttabUnmapGrantRefSize)
+	um.Encode(b)
+	s.put(tsArg, b)
+	if r := s.call(xen.HypercallGrantTableOp, xen.GnttabOpUnmapGrantRef, tsArg, 1); r != 0 {
+		t.Fatalf("unmap = %d", r)
+	}
+	if u.mem != nil || len(s.h.zombies) != 0 {
+		t.Error("memory kept after the last unmap")
+	}
+}
+
+// A domU cannot give back a frame dom0 maps through a foreign mapping;
+// dom0's own shutdown drops its mappings and frees a destroyed domain.
+func TestToolstackForeignMappingPinsFrame(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := toolstack{s.h, s.d0}
+	if e := ts.MapForeign(u.id, 0x123, tsScratch); e != 0 {
+		t.Fatalf("MapForeign = %v", e)
+	}
+	if e := ts.MapForeign(u.id, 0x123, tsScratch); e != 0 {
+		t.Fatalf("mapping over the same gfn again = %v", e) // replaces, counted once
+	}
+	if u.foreignRefs != 1 {
+		t.Errorf("refs %d after a replacing map", u.foreignRefs)
+	}
+	if s.h.decreaseReservation(u, 0x123, 0) {
+		t.Error("a frame dom0 maps was given back")
+	}
+	if e := ts.MapForeign(s.d0.id, 0x300, tsScratch+1); e != xen.EINVAL {
+		t.Errorf("dom0 mapping itself = %v", e)
+	}
+	if e := ts.MapForeign(77, 0x300, tsScratch+1); e != xen.ESRCH {
+		t.Errorf("missing domain = %v", e)
+	}
+	if err := s.h.Destroy(u); err != nil {
+		t.Fatal(err)
+	}
+	if u.mem == nil {
+		t.Fatal("freed while mapped")
+	}
+	s.h.shutdownDomain(s.d0, xen.ShutdownPoweroff)
+	if u.mem != nil || len(s.h.zombies) != 0 || len(s.h.foreignMFNs) != 0 {
+		t.Errorf("dom0 gone: mem kept %v, zombies %d, foreign %d", u.mem != nil, len(s.h.zombies), len(s.h.foreignMFNs))
+	}
+}
+
+func TestToolstackSetHVMContextChecks(t *testing.T) {
+	s := newTS(t)
+	r, op := s.domctl(xen.DomctlCreateDomain, 0, &tsConfig)
+	if r != 0 {
+		t.Fatal(r)
+	}
+	id := op.Domain
+	set := func(ctx []byte) int64 {
+		s.put(tsBuf, ctx)
+		r, _ := s.domctl(xen.DomctlSetHVMContext, id, &xen.XenDomctlHVMContext{Size: uint32(len(ctx)), Buffer: tsBuf})
+		return r
+	}
+	good := pvhContext(0x100000, 0x1000)
+	bad := func(f func(c *xen.HVMHWCPU, h *xen.HVMSaveHeader)) []byte {
+		b := append([]byte(nil), good...)
+		var h xen.HVMSaveHeader
+		var c xen.HVMHWCPU
+		h.Decode(b[8:])
+		c.Decode(b[8+24+8:])
+		f(&c, &h)
+		h.Encode(b[8:])
+		c.Encode(b[8+24+8:])
+		return b
+	}
+	for name, ctx := range map[string][]byte{
+		"paging on":      bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.CR0 |= 1 << 31 }),
+		"real mode":      bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.CR0 = 0x10 }),
+		"16-bit code":    bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.CSARBytes = 0x9b }),
+		"based segment":  bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.DSBase = 0x1000 }),
+		"entry >4G":      bad(func(c *xen.HVMHWCPU, _ *xen.HVMSaveHeader) { c.RIP = 1 << 32 }),
+		"bad magic":      bad(func(_ *xen.HVMHWCPU, h *xen.HVMSaveHeader) { h.Magic++ }),
+		"no header":      good[8+24:],
+		"cpu instance 1": append(append(append([]byte(nil), good[:8+24]...), 2, 0, 1, 0), good[8+24+4:]...),
+	} {
+		if r := set(ctx); r != -int64(xen.EINVAL) {
+			t.Errorf("%s: %d", name, r)
+		}
+	}
+	if d := s.h.byID(id); d.vcpus[0].state != VCPUDown {
+		t.Fatalf("a refused context started vCPU 0: %v", d.vcpus[0].state)
+	}
+	if r := set(good); r != 0 {
+		t.Fatalf("good context: %d", r)
+	}
+	if r := set(good); r != -int64(xen.EINVAL) {
+		t.Errorf("vCPU 0 started twice: %d", r)
+	}
+	s.domctl(xen.DomctlUnpauseDomain, id, nil)
+	if r := set(good); r != -int64(xen.EINVAL) {
+		t.Errorf("context of a running domain: %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlPauseDomain, s.d0.id, nil); r != -int64(xen.EINVAL) {
+		t.Errorf("dom0 pausing itself: %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlDestroyDomain, s.d0.id, nil); r != -int64(xen.EINVAL) {
+		t.Errorf("dom0 destroying itself: %d", r)
+	}
+}
+
+func TestToolstackVCPUInfoAndRemoteShutdown(t *testing.T) {
+	s := newTS(t)
+	port := s.bindDomExc()
+	u, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.vcpus[0].cpuTime = 12345
+	r, op := s.domctl(xen.DomctlGetVCPUInfo, u.id, &xen.XenDomctlGetVCPUInfo{})
+	var v xen.XenDomctlGetVCPUInfo
+	v.Decode(op.U[:])
+	if r != 0 || v.Online != 1 || v.CPUTime != 12345 || v.Blocked != 0 {
+		t.Errorf("getvcpuinfo = %d %+v", r, v)
+	}
+	b := make([]byte, xen.SchedRemoteShutdownSize)
+	(&xen.SchedRemoteShutdown{DomainID: u.id, Reason: xen.ShutdownReboot}).Encode(b)
+	s.put(tsArg, b)
+	if r := s.call(xen.HypercallSchedOp, xen.SchedOpRemoteShutdown, tsArg); r != 0 {
+		t.Fatalf("remote_shutdown = %d", r)
+	}
+	if u.State() != DomainShutdown || u.shutdown != xen.ShutdownReboot || !s.d0.ev.IsPending(port) {
+		t.Errorf("after remote_shutdown: %v reason %d, VIRQ_DOM_EXC %v", u.State(), u.shutdown, s.d0.ev.IsPending(port))
+	}
+	if i := s.info(u.id); i.ShutdownCode() != xen.ShutdownReboot {
+		t.Errorf("getdomaininfo shutdown code %d", i.ShutdownCode())
+	}
+}
+
+func TestToolstackReadconsoleAndCrashEvent(t *testing.T) {
+	s := newTS(t)
+	port := s.bindDomExc()
+	u, err := s.h.CreateDomain(DomainConfig{Name: "victim", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.h.Crash(u, "testing VIRQ_DOM_EXC")
+	if !s.d0.ev.IsPending(port) {
+		t.Error("no VIRQ_DOM_EXC on crash")
+	}
+	if i := s.info(u.id); i.Flags&xen.DominfShutdown == 0 || i.ShutdownCode() != xen.ShutdownCrash {
+		t.Errorf("crashed domain flags %#x", i.Flags)
+	}
+	read := func(index uint32, incr, clear bool) (string, uint32) {
+		rc := xen.XenSysctlReadconsole{Index: index, Buffer: tsBuf, Count: 4096}
+		if incr {
+			rc.Incremental = 1
+		}
+		if clear {
+			rc.Clear = 1
+		}
+		r, op := s.sysctl(xen.SysctlReadconsole, &rc)
+		if r != 0 {
+			t.Fatalf("readconsole = %d", r)
+		}
+		rc.Decode(op.U[:])
+		return string(s.get(tsBuf, int(rc.Count))), rc.Index
+	}
+	log, end := read(0, false, false)
+	if !bytes.Contains([]byte(log), []byte(`domain 2 "victim" crashed: testing VIRQ_DOM_EXC`)) {
+		t.Errorf("readconsole lacks the crash line:\n%s", log)
+	}
+	s.h.logf("one more line")
+	more, end2 := read(end, true, false)
+	if more != "hv: one more line\n" || end2 != end+uint32(len(more)) {
+		t.Errorf("incremental read %q, index %d -> %d", more, end, end2)
+	}
+	read(0, false, true)
+	if rest, _ := read(0, false, false); rest != "" {
+		t.Errorf("after clear: %q", rest)
+	}
+}
+
+func TestConring(t *testing.T) {
+	var r conring
+	r.write(bytes.Repeat([]byte("x"), conringSize-2))
+	r.write([]byte("abcd"))
+	p := make([]byte, conringSize+10)
+	n, end := r.read(p, 0, false, false)
+	if n != conringSize || end != conringSize+2 || string(p[n-4:n]) != "abcd" || p[0] != 'x' {
+		t.Errorf("wrapped ring: %d bytes to %d, tail %q", n, end, p[n-4:n])
+	}
+	// An index older than what is kept reads from the oldest byte.
+	if n, _ := r.read(p, 1, true, false); n != conringSize {
+		t.Errorf("stale index read %d", n)
+	}
+	if n, e := r.read(p[:2], end-4, true, false); n != 2 || string(p[:2]) != "ab" || e != end-2 {
+		t.Errorf("partial read %q to %d", p[:2], e)
+	}
+}
