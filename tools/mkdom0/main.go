@@ -18,6 +18,8 @@
 //	                         change (tools/internal/uroot)
 //	initramfs.cpio           base.cpio plus:
 //	  bin/dom0init, bin/uinit -> dom0init
+//	  bin/xenstored, bin/xenconsoled   the xenstore and console daemons
+//	  bin/xenstore, bin/xenstore-{read,write,ls,list,rm} -> xenstore
 //	  etc/dom0/modules       the modules to load, in order
 //	  lib/modules/RELEASE/kernel/...   those modules and all they depend on
 //	  lib/modules/RELEASE/modules.{dep,alias,order,builtin}
@@ -85,8 +87,19 @@ var modules = []string{
 const (
 	recipe   = "mkdom0-base-1"
 	listPath = "etc/dom0/modules"
-	initPkg  = "./dom0/cmd/dom0init"
 )
+
+// programs are GoZen's dom0 programs, built static into bin/, each with
+// the extra names (symlinks in bin/) it answers to.
+var programs = []struct {
+	pkg   string
+	names []string
+}{
+	{"dom0/cmd/dom0init", []string{"uinit"}},
+	{"dom0/cmd/xenstored", nil},
+	{"dom0/cmd/xenconsoled", nil},
+	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
+}
 
 func main() {
 	out := flag.String("o", "out/linux", "the kernel's directory (scripts/get-kernel.sh); the image goes to its dom0/")
@@ -141,11 +154,17 @@ func run(outDir string, force, verbose, list bool) error {
 		return err
 	}
 
-	init, err := buildInit()
-	if err != nil {
-		return err
+	for _, p := range programs {
+		bin, err := buildProgram(p.pkg)
+		if err != nil {
+			return err
+		}
+		name := path.Base(p.pkg)
+		recs = append(recs, uroot.File("bin/"+name, 0o755, bin))
+		for _, n := range p.names {
+			recs = append(recs, uroot.Symlink("bin/"+n, name))
+		}
 	}
-	recs = append(recs, uroot.File("bin/dom0init", 0o755, init), uroot.Symlink("bin/uinit", "dom0init"))
 
 	mods, err := moduleRecords(modDir, release, modules)
 	if err != nil {
@@ -210,8 +229,8 @@ func checkBase(recs []uroot.Record) error {
 	return err
 }
 
-// buildInit builds dom0init, static, for the image.
-func buildInit() ([]byte, error) {
+// buildProgram builds one of GoZen's dom0 programs, static, for the image.
+func buildProgram(pkg string) ([]byte, error) {
 	root, err := uroot.ModuleRoot()
 	if err != nil {
 		return nil, err
@@ -221,8 +240,8 @@ func buildInit() ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "dom0init")
-	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, initPkg); err != nil {
+	bin := filepath.Join(tmp, path.Base(pkg))
+	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./"+pkg); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(bin)

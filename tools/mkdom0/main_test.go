@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,11 +203,17 @@ func TestBuiltImage(t *testing.T) {
 		{Name: "bin/dom0init", Type: cpio.S_IFREG},
 		{Name: "bbin/gosh", Type: cpio.S_IFLNK, Data: "bb"},
 		{Name: listPath, Type: cpio.S_IFREG},
+		{Name: "bin/xenstored", Type: cpio.S_IFREG},
+		{Name: "bin/xenconsoled", Type: cpio.S_IFREG},
+		{Name: "bin/xenstore", Type: cpio.S_IFREG},
+		{Name: "bin/xenstore-ls", Type: cpio.S_IFLNK, Data: "xenstore"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(byName["bin/dom0init"].Data, []byte("\x7fELF")) {
-		t.Error("bin/dom0init is not an ELF file")
+	for _, p := range programs {
+		if n := "bin/" + path.Base(p.pkg); !bytes.HasPrefix(byName[n].Data, []byte("\x7fELF")) {
+			t.Errorf("%s is not an ELF file", n)
+		}
 	}
 	var depName string
 	for n := range byName {

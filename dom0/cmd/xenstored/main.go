@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"gozen/abi/xen"
 	"gozen/dom0/xendev"
 )
 
@@ -66,7 +67,7 @@ func (m gntdevMapper) MapRing(domid uint32, gfn uint64) ([]byte, func() error, e
 	if m.g == nil {
 		return nil, nil, fmt.Errorf("no %s", xendev.GntdevPath)
 	}
-	return m.g.MapGrant(domid, 1) // GNTTAB_RESERVED_XENSTORE
+	return m.g.MapGrant(domid, xen.GnttabReservedXenstore)
 }
 
 func run(sock string, local bool, logf func(string, ...any)) error {
