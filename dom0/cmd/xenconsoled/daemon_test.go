@@ -184,7 +184,7 @@ func (e *env) domain(id uint32, name string) []byte {
 			e.t.Fatal(err)
 		}
 	}
-	p := make([]byte, 4096)
+	p := alignedPage()
 	e.maps.mu.Lock()
 	e.maps.pages[id] = p
 	e.maps.mu.Unlock()

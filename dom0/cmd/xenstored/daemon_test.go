@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"gozen/abi/xen"
 	"gozen/dom0/xs"
@@ -103,7 +104,7 @@ func (m *fakeMapper) MapRing(domid uint32, gfn uint64) ([]byte, func() error, er
 	}
 	p := m.pages[domid]
 	if p == nil {
-		p = make([]byte, 4096)
+		p = alignedPage()
 		m.pages[domid] = p
 	}
 	return p, func() error { m.mu.Lock(); m.unmaps[domid]++; m.mu.Unlock(); return nil }, nil
@@ -114,7 +115,7 @@ func (m *fakeMapper) page(domid uint32) []byte {
 	defer m.mu.Unlock()
 	p := m.pages[domid]
 	if p == nil {
-		p = make([]byte, 4096)
+		p = alignedPage()
 		m.pages[domid] = p
 	}
 	return p
@@ -215,7 +216,7 @@ func (td *testDaemon) logged() string {
 func newTestDaemon(t *testing.T) (*testDaemon, *guest) {
 	td := &testDaemon{ev: newFakeEvents(), maps: newFakeMapper(), log: &strings.Builder{}}
 	td.d = NewDaemon(td.ev, td.maps, td.logf)
-	k := &guest{t: t, d: td.d, page: make([]byte, 4096)}
+	k := &guest{t: t, d: td.d, page: alignedPage()}
 	if err := td.d.AttachLocal(k.page, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -466,4 +467,10 @@ func introduce(t *testing.T, c *xs.Client, domid uint32, gfn uint64, port uint32
 	if err := introduceErr(c, domid, gfn, port); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// alignedPage returns a 4-byte aligned page, as a mapped page always is.
+func alignedPage() []byte {
+	w := make([]uint32, 1024)
+	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 4096)
 }
