@@ -270,6 +270,7 @@ func (d *Daemon) Serve(l net.Listener) error {
 func (d *Daemon) serveConn(nc net.Conn) {
 	c := d.srv.Connect(0, true)
 	kick := make(chan struct{}, 1)
+	drained := make(chan struct{}, 1)
 	d.mu.Lock()
 	d.sockets[c] = kick
 	d.mu.Unlock()
@@ -288,9 +289,13 @@ func (d *Daemon) serveConn(nc net.Conn) {
 					return
 				}
 			}
+			select {
+			case drained <- struct{}{}:
+			default:
+			}
 		}
 	}()
-	err := d.readRequests(nc, c, kick)
+	err := d.readRequests(nc, c, kick, drained, done)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		d.logf("socket client: %v; disconnected", err)
 	}
@@ -303,9 +308,23 @@ func (d *Daemon) serveConn(nc net.Conn) {
 	nc.Close()
 }
 
-func (d *Daemon) readRequests(nc net.Conn, c *xenstore.Conn, kick chan struct{}) error {
+// readRequests hands the client's requests to the Server. While the
+// client has its "outstanding" limit of unread replies it waits for the
+// writer to send them, so a client that never reads holds a bounded queue.
+func (d *Daemon) readRequests(nc net.Conn, c *xenstore.Conn, kick, drained, writerDone chan struct{}) error {
 	msg := make([]byte, xen.XsdSockmsgSize+xen.XenstorePayloadMax)
 	for {
+		for c.Busy() {
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+			select {
+			case <-drained:
+			case <-writerDone:
+				return net.ErrClosed
+			}
+		}
 		if _, err := io.ReadFull(nc, msg[:xen.XsdSockmsgSize]); err != nil {
 			return err
 		}

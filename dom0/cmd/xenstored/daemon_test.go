@@ -14,6 +14,7 @@ import (
 
 	"gozen/abi/xen"
 	"gozen/dom0/xs"
+	"gozen/xenstore"
 )
 
 var le = binary.LittleEndian
@@ -473,4 +474,43 @@ func introduce(t *testing.T, c *xs.Client, domid uint32, gfn uint64, port uint32
 func alignedPage() []byte {
 	w := make([]uint32, 1024)
 	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 4096)
+}
+
+// A socket client that sends requests and never reads its replies holds
+// at most its "outstanding" limit of them: the daemon stops reading its
+// requests, and other clients carry on.
+func TestSocketClientThatNeverReads(t *testing.T) {
+	td, _ := newTestDaemon(t)
+	nc, err := net.Dial("unix", td.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	long := strings.Repeat("v", 4000)
+	go func() {
+		req := msg(xen.XSWrite, 1, "/tool/big\x00"+long)
+		for i := 0; i < 3000; i++ {
+			nc.Write(msg(xen.XSRead, uint32(i), "/tool/big\x00"))
+			if i == 0 {
+				nc.Write(req)
+			}
+		}
+	}()
+	time.Sleep(time.Second)
+	c := td.client(t)
+	if err := c.Write("/tool/other", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if p := td.d.Server().DomainUsage(0); p.Entries > 100 {
+		t.Fatalf("usage %+v", p)
+	}
+	var queued int
+	td.d.mu.Lock()
+	for sc := range td.d.sockets {
+		queued += sc.Pending()
+	}
+	td.d.mu.Unlock()
+	if queued > (xenstore.PrivilegedLimits.Outstanding+2)*(4000+16) {
+		t.Fatalf("%d bytes queued for clients", queued)
+	}
 }
