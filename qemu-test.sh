@@ -153,11 +153,13 @@ define_scenarios() {
 	# Xen modules, starts dom0/cmd/xenstored, which maps the kernel's ring
 	# from /proc/xen/xsd_kva and binds its port, writes Domain-0's nodes,
 	# starts xenconsoled; xenstore-* in dom0 go through /dev/xen/xenbus, the
-	# kernel's ring and the daemon.
+	# kernel's ring and the daemon. control/feature-poweroff is written by
+	# dom0's kernel (drivers/xen/manage.c) once its xenbus has probed.
 	scenario dom0-xenstore 500 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
 		"+^\(dom0\) xenstored: dom0's xenbus attached" '+^\(dom0\) GOZEN-DOM0: xenstored up' \
 		'+^\(dom0\) GOZEN-DOM0: started /bin/xenconsoled' '+^\(dom0\) Domain-0$' '+^\(dom0\) XS-LS-OK$' \
-		'+^\(dom0\) XS-WRITE-OK$' '+^\(dom0\)  *hello = "world"' '+dom0 set ACPI SLP_EN' \
+		'+^\(dom0\) XS-WRITE-OK$' '+^\(dom0\)  *hello = "world"' '+^\(dom0\)  *feature-poweroff = "1"' \
+		'+dom0 set ACPI SLP_EN' \
 		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenbus.*(failed|error)' '!xenstored: .*(broken|fatal)' \
 		@chat=tests/dom0-xenstore.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
