@@ -229,7 +229,7 @@ func (d *Daemon) flush() {
 // moved. A ring the guest broke (bad indexes, an oversized message) is
 // logged once and never served again; the others carry on.
 func (d *Daemon) service(rg *ring, kick bool) {
-	if rg.r.Service() || kick {
+	if rg.r.Service() || (kick && !rg.r.Conn().Closed()) {
 		if err := d.ev.Notify(rg.port); err != nil {
 			d.logf("domain %d: notify port %d: %v", rg.domid, rg.port, err)
 		}

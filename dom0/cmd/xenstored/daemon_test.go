@@ -65,7 +65,7 @@ func (f *fakeEvents) Notify(port uint32) error {
 }
 
 // local returns the daemon-side port bound to (dom, port).
-func (f *fakeEvents) local(t *testing.T, dom, port uint32) uint32 {
+func (f *fakeEvents) local(t testing.TB, dom, port uint32) uint32 {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -126,7 +126,7 @@ func (m *fakeMapper) page(domid uint32) []byte {
 // "sends" on its port by calling Daemon.Event with the daemon's end, and
 // reads rsp[].
 type guest struct {
-	t       *testing.T
+	t       testing.TB
 	d       *Daemon
 	page    []byte
 	port    func() uint32 // the daemon's end
@@ -214,7 +214,7 @@ func (td *testDaemon) logged() string {
 
 // newTestDaemon starts a daemon with dom0's kernel ring attached (its
 // kernel port is 3) and a socket.
-func newTestDaemon(t *testing.T) (*testDaemon, *guest) {
+func newTestDaemon(t testing.TB) (*testDaemon, *guest) {
 	td := &testDaemon{ev: newFakeEvents(), maps: newFakeMapper(), log: &strings.Builder{}}
 	td.d = NewDaemon(td.ev, td.maps, td.logf)
 	k := &guest{t: t, d: td.d, page: alignedPage()}
@@ -232,7 +232,7 @@ func newTestDaemon(t *testing.T) (*testDaemon, *guest) {
 	return td, k
 }
 
-func (td *testDaemon) client(t *testing.T) *xs.Client {
+func (td *testDaemon) client(t testing.TB) *xs.Client {
 	nc, err := net.Dial("unix", td.sock)
 	if err != nil {
 		t.Fatal(err)
@@ -512,5 +512,43 @@ func TestSocketClientThatNeverReads(t *testing.T) {
 	td.d.mu.Unlock()
 	if queued > (xenstore.PrivilegedLimits.Outstanding+2)*(4000+16) {
 		t.Fatalf("%d bytes queued for clients", queued)
+	}
+}
+
+// BenchmarkSocketRead: XS_READ round trips from a dom0 client over the
+// daemon's unix socket (what xl and the xenstore tools in dom0 pay).
+func BenchmarkSocketRead(b *testing.B) {
+	td, _ := newTestDaemon(b)
+	nc, err := net.Dial("unix", td.sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	c := xs.New(nc)
+	if err := c.Write("/tool/bench", "value"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Read("/tool/bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRingRead: XS_READ round trips through a ring page and Event, as
+// dom0's kernel xenbus or a domU's makes them (without the event channel's
+// own cost).
+func BenchmarkRingRead(b *testing.B) {
+	_, k := newTestDaemon(b)
+	req := msg(xen.XSRead, 1, "/local/domain\x00")
+	port := k.port()
+	b.ReportAllocs()
+	for b.Loop() {
+		k.put(req)
+		k.d.Event(port)
+		if got := k.take(); len(got) != 1 {
+			b.Fatalf("replies %q", got)
+		}
 	}
 }
