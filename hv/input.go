@@ -1,6 +1,10 @@
 package hv
 
-import "io"
+import (
+	"io"
+
+	"gozen/abi/xen"
+)
 
 // Console input. hv's serial console belongs to one domain at a time, or
 // to hv itself: keystrokes go into the focused domain's console ring, or
@@ -15,13 +19,17 @@ const (
 	FocusPresses = 3
 )
 
+// focusHV is the console's focus when hv's monitor has it: DOMID_XEN, which
+// no domain has (domain 0 is dom0's).
+const focusHV = xen.DomIDXen
+
 // console is the input side of hv's console. It belongs to the run loop,
 // like the domains it hands keystrokes to.
 type console struct {
 	started bool   // focus has been chosen (on the first keystroke)
-	focus   uint16 // domain ID that gets input; 0: hv's monitor
+	focus   uint16 // domain ID that gets input; focusHV: hv's monitor
 	esc     int    // consecutive focus-switch keys seen
-	told    uint16 // ended domain whose dropped input was last reported
+	told    uint16 // ended domain whose dropped input was last reported (focusHV: none)
 	out     *consoleWriter
 	mon     *monitor
 	host    Host
@@ -68,7 +76,7 @@ func (h *Hypervisor) handleInput(b []byte) {
 	c := &h.con
 	if !c.started {
 		c.started = true
-		h.setFocus(h.nextAlive(0))
+		h.setFocus(h.nextAlive(focusHV))
 	}
 	var pending []byte // bytes for the focused domain
 	send := func() {
@@ -78,7 +86,7 @@ func (h *Hypervisor) handleInput(b []byte) {
 		}
 	}
 	give := func(x byte) {
-		if c.focus != 0 {
+		if c.focus != focusHV {
 			pending = append(pending, x)
 			return
 		}
@@ -128,26 +136,28 @@ func (h *Hypervisor) toDomain(b []byte) {
 }
 
 // nextAlive is the domain after ID after in the focus cycle: the next live
-// domain by ID, or 0 (hv) after the last.
+// domain by ID (the first one after focusHV), or focusHV (hv) after the
+// last.
 func (h *Hypervisor) nextAlive(after uint16) uint16 {
-	next := uint16(0)
+	next := uint16(focusHV)
 	for _, d := range h.domains {
-		if (d.state == DomainRunning || d.state == DomainPaused) && d.id > after && (next == 0 || d.id < next) {
+		if (d.state == DomainRunning || d.state == DomainPaused) && (after == focusHV || d.id > after) &&
+			(next == focusHV || d.id < next) {
 			next = d.id
 		}
 	}
 	return next
 }
 
-// setFocus gives console input to domain id, or to hv's monitor (0), and
-// says so on the console.
+// setFocus gives console input to domain id, or to hv's monitor
+// (focusHV), and says so on the console.
 func (h *Hypervisor) setFocus(id uint16) {
 	c := &h.con
-	if c.focus == 0 && c.started {
+	if c.focus == focusHV && c.started {
 		c.mon.hide()
 	}
 	c.focus = id
-	c.told = 0
+	c.told = focusHV
 	for _, d := range h.domains {
 		if d.id == id {
 			h.logf("console input now goes to domain %d %q (press Ctrl-] three times to switch)", d.id, d.name)

@@ -19,6 +19,8 @@
 //	initramfs.cpio           base.cpio plus:
 //	  bin/dom0init, bin/uinit -> dom0init
 //	  bin/xl                 the toolstack (dom0/cmd/xl)
+//	  bin/xenstored, bin/xenconsoled   the xenstore and console daemons
+//	  bin/xenstore, bin/xenstore-{read,write,ls,list,rm} -> xenstore
 //	  etc/dom0/modules       the modules to load, in order
 //	  lib/modules/RELEASE/kernel/...   those modules and all they depend on
 //	  lib/modules/RELEASE/modules.{dep,alias,order,builtin}
@@ -86,12 +88,19 @@ var modules = []string{
 const (
 	recipe   = "mkdom0-base-1"
 	listPath = "etc/dom0/modules"
-	initPkg  = "./dom0/cmd/dom0init"
 )
 
-// tools are dom0's own programs besides dom0init, built static into bin/.
-var tools = []struct{ pkg, name string }{
-	{"./dom0/cmd/xl", "xl"},
+// programs are GoZen's dom0 programs, built static into bin/, each with
+// the extra names (symlinks in bin/) it answers to.
+var programs = []struct {
+	pkg   string
+	names []string
+}{
+	{"dom0/cmd/dom0init", []string{"uinit"}},
+	{"dom0/cmd/xenstored", nil},
+	{"dom0/cmd/xenconsoled", nil},
+	{"dom0/cmd/xl", nil},
+	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
 }
 
 func main() {
@@ -147,17 +156,16 @@ func run(outDir string, force, verbose, list bool) error {
 		return err
 	}
 
-	init, err := buildGo(initPkg, "dom0init")
-	if err != nil {
-		return err
-	}
-	recs = append(recs, uroot.File("bin/dom0init", 0o755, init), uroot.Symlink("bin/uinit", "dom0init"))
-	for _, tl := range tools {
-		bin, err := buildGo(tl.pkg, tl.name)
+	for _, p := range programs {
+		bin, err := buildProgram(p.pkg)
 		if err != nil {
 			return err
 		}
-		recs = append(recs, uroot.File("bin/"+tl.name, 0o755, bin))
+		name := path.Base(p.pkg)
+		recs = append(recs, uroot.File("bin/"+name, 0o755, bin))
+		for _, n := range p.names {
+			recs = append(recs, uroot.Symlink("bin/"+n, name))
+		}
 	}
 
 	mods, err := moduleRecords(modDir, release, modules)
@@ -223,8 +231,8 @@ func checkBase(recs []uroot.Record) error {
 	return err
 }
 
-// buildGo builds package pkg of this module, static, for the image.
-func buildGo(pkg, name string) ([]byte, error) {
+// buildProgram builds one of GoZen's dom0 programs, static, for the image.
+func buildProgram(pkg string) ([]byte, error) {
 	root, err := uroot.ModuleRoot()
 	if err != nil {
 		return nil, err
@@ -234,8 +242,8 @@ func buildGo(pkg, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, name)
-	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg); err != nil {
+	bin := filepath.Join(tmp, path.Base(pkg))
+	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./"+pkg); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(bin)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,12 +204,16 @@ func TestBuiltImage(t *testing.T) {
 		{Name: "bin/xl", Type: cpio.S_IFREG},
 		{Name: "bbin/gosh", Type: cpio.S_IFLNK, Data: "bb"},
 		{Name: listPath, Type: cpio.S_IFREG},
+		{Name: "bin/xenstored", Type: cpio.S_IFREG},
+		{Name: "bin/xenconsoled", Type: cpio.S_IFREG},
+		{Name: "bin/xenstore", Type: cpio.S_IFREG},
+		{Name: "bin/xenstore-ls", Type: cpio.S_IFLNK, Data: "xenstore"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"bin/dom0init", "bin/xl"} {
-		if !bytes.HasPrefix(byName[b].Data, []byte("\x7fELF")) {
-			t.Errorf("%s is not an ELF file", b)
+	for _, p := range programs {
+		if n := "bin/" + path.Base(p.pkg); !bytes.HasPrefix(byName[n].Data, []byte("\x7fELF")) {
+			t.Errorf("%s is not an ELF file", n)
 		}
 	}
 	var depName string
