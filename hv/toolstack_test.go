@@ -2,6 +2,7 @@ package hv
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"gozen/abi/xen"
@@ -643,7 +644,7 @@ func TestToolstackReadconsoleAndCrashEvent(t *testing.T) {
 		return string(s.get(tsBuf, int(rc.Count))), rc.Index
 	}
 	log, end := read(0, false, false)
-	if !bytes.Contains([]byte(log), []byte(`domain 2 "victim" crashed: testing VIRQ_DOM_EXC`)) {
+	if !bytes.Contains([]byte(log), []byte(fmt.Sprintf(`domain %d "victim" crashed: testing VIRQ_DOM_EXC`, u.id))) {
 		t.Errorf("readconsole lacks the crash line:\n%s", log)
 	}
 	s.h.logf("one more line")
