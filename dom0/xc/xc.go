@@ -13,6 +13,8 @@ package xc
 
 import (
 	"fmt"
+
+	"gozen/abi/xen"
 )
 
 // PageSize is the size of a guest frame.
@@ -112,11 +114,11 @@ type CreateConfig struct {
 // xen_domctl_createdomain flags and x86 emulation flags (public/domctl.h,
 // arch-x86/xen.h).
 const (
-	CDFHVM   = 1 << 0 // XEN_DOMCTL_CDF_hvm
-	CDFHAP   = 1 << 1 // XEN_DOMCTL_CDF_hap
-	CDFIOMMU = 1 << 5 // XEN_DOMCTL_CDF_iommu
+	CDFHVM   = xen.DomctlCDFHVM
+	CDFHAP   = xen.DomctlCDFHAP
+	CDFIOMMU = xen.DomctlCDFIOMMU
 
-	EmuLAPIC = 1 << 0 // XEN_X86_EMU_LAPIC: the only device a PVH domain has
+	EmuLAPIC = xen.X86EmuLAPIC // the only device a PVH domain has
 )
 
 // PVHCreateConfig is what libxl passes for a PVH domain with n vCPUs
@@ -144,28 +146,28 @@ type DomainInfo struct {
 
 // XEN_DOMINF_* flags (public/domctl.h).
 const (
-	DomInfDying      = 1 << 0
-	DomInfHVM        = 1 << 1
-	DomInfShutdown   = 1 << 2
-	DomInfPaused     = 1 << 3
-	DomInfBlocked    = 1 << 4
-	DomInfRunning    = 1 << 5
-	DomInfDebugged   = 1 << 6
-	DomInfXSEnforced = 1 << 7
-	DomInfHAP        = 1 << 8
+	DomInfDying      = xen.DominfDying
+	DomInfHVM        = xen.DominfHVMGuest
+	DomInfShutdown   = xen.DominfShutdown
+	DomInfPaused     = xen.DominfPaused
+	DomInfBlocked    = xen.DominfBlocked
+	DomInfRunning    = xen.DominfRunning
+	DomInfDebugged   = xen.DominfDebugged
+	DomInfXSEnforced = xen.DominfXSDomain
+	DomInfHAP        = xen.DominfHAP
 
-	DomInfShutdownShift = 16
-	DomInfShutdownMask  = 0xff
+	DomInfShutdownShift = xen.DominfShutdownShift
+	DomInfShutdownMask  = xen.DominfShutdownMask
 )
 
 // SHUTDOWN_* reasons (public/sched.h).
 const (
-	ShutdownPoweroff  = 0
-	ShutdownReboot    = 1
-	ShutdownSuspend   = 2
-	ShutdownCrash     = 3
-	ShutdownWatchdog  = 4
-	ShutdownSoftReset = 5
+	ShutdownPoweroff  = xen.ShutdownPoweroff
+	ShutdownReboot    = xen.ShutdownReboot
+	ShutdownSuspend   = xen.ShutdownSuspend
+	ShutdownCrash     = xen.ShutdownCrash
+	ShutdownWatchdog  = xen.ShutdownWatchdog
+	ShutdownSoftReset = xen.ShutdownSoftReset
 )
 
 // Dying, Shutdown, ... test the flags.
@@ -280,8 +282,8 @@ type PhysInfo struct {
 
 // XEN_SYSCTL_PHYSCAP_* flags.
 const (
-	PhysCapHVM = 1 << 0
-	PhysCapPV  = 1 << 1
+	PhysCapHVM = xen.PhyscapHVM
+	PhysCapPV  = xen.PhyscapPV
 )
 
 // Error is a failed operation: what, on which domain, and the errno.

@@ -52,28 +52,16 @@ func run(args []string) int {
 	return xl.Main(env, args)
 }
 
-// openHypervisor returns the xc.Interface over /dev/xen/privcmd
-// (package privxc). Its domctl/sysctl half needs Xen 4.17's domctl and
-// sysctl layouts (interface 0x15) in abi/xen, which are not in this tree
-// yet: until newControl is set, xl says so instead of pretending.
+// openHypervisor returns the xc.Interface over /dev/xen/privcmd and
+// /dev/xen/hypercall (package privxc): domctl and sysctl included.
 func openHypervisor() (xc.Interface, error) {
-	if newControl == nil {
-		return nil, errors.New("the domctl/sysctl interface over /dev/xen/privcmd is not wired into this xl yet")
-	}
 	p, err := privcmd.Open()
 	if err != nil {
 		return nil, err
 	}
-	ctl, err := newControl(p)
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-	return privxc.New(privxc.Dom0{P: p}, ctl), nil
+	caller := privxc.Dom0{P: p}
+	return privxc.New(caller, privxc.NewControl(caller)), nil
 }
-
-// newControl returns the domctl/sysctl half of the interface over p.
-var newControl func(p *privcmd.Privcmd) (privxc.Control, error)
 
 func dom0Uptime() (time.Duration, error) {
 	b, err := os.ReadFile("/proc/uptime")

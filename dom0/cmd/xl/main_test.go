@@ -19,12 +19,3 @@ func TestCopyUntilDetach(t *testing.T) {
 		t.Fatalf("%q %v", out.String(), err)
 	}
 }
-
-func TestNoHypervisorSaysSo(t *testing.T) {
-	if newControl != nil {
-		t.Skip("a privcmd-backed xc is built in")
-	}
-	if _, err := openHypervisor(); err == nil || !strings.Contains(err.Error(), "not wired") {
-		t.Fatalf("err = %v", err)
-	}
-}
