@@ -24,6 +24,11 @@
 //	  etc/dom0/modules       the modules to load, in order
 //	  lib/modules/RELEASE/kernel/...   those modules and all they depend on
 //	  lib/modules/RELEASE/modules.{dep,alias,order,builtin}
+//	  etc/xen/debian.cfg     a sample PVH domU for `xl create`: Debian's
+//	  var/lib/xen/images/debian/{vmlinuz,initramfs.cpio}
+//	                         kernel (OUTDIR/vmlinuz, the same bzImage) and
+//	                         the domU image (OUTDIR/initramfs.cpio, made by
+//	                         tools/mkdomu)
 //
 // The modules sit under lib/modules/RELEASE, not lib/modules/*.ko, which
 // u-root's init would load itself in glob order, without dependencies.
@@ -174,6 +179,12 @@ func run(outDir string, force, verbose, list bool) error {
 	}
 	recs = append(recs, mods...)
 
+	sample, err := sampleDomU(outDir, bz)
+	if err != nil {
+		return err
+	}
+	recs = append(recs, sample...)
+
 	data, err := uroot.WriteArchive(recs)
 	if err != nil {
 		return err
@@ -193,6 +204,43 @@ func run(outDir string, force, verbose, list bool) error {
 		}
 	}
 	return nil
+}
+
+// The sample domU in dom0's image (issue 10: dom0 `xl create`s a Debian
+// PVH domU from a config it ships).
+const (
+	sampleCfgPath = "etc/xen/debian.cfg"
+	sampleDir     = "var/lib/xen/images/debian"
+)
+
+// sampleCfg is its xl.cfg: Debian's kernel with the domU initramfs
+// (tools/mkdomu: u-root, GOZEN-USERSPACE-UP, a shell on hvc0).
+var sampleCfg = `# A Debian PVH domU: xl create /etc/xen/debian.cfg, then xl console debian.
+name = "debian"
+type = "pvh"
+kernel = "/` + sampleDir + `/vmlinuz"
+ramdisk = "/` + sampleDir + `/initramfs.cpio"
+cmdline = "console=hvc0"
+memory = 256
+vcpus = 1
+on_poweroff = "destroy"
+on_reboot = "restart"
+on_crash = "destroy"
+`
+
+// sampleDomU returns the sample domU's records: its config, the kernel bz
+// and OUTDIR/initramfs.cpio.
+func sampleDomU(outDir string, bz []byte) ([]uroot.Record, error) {
+	img := filepath.Join(outDir, "initramfs.cpio")
+	ramdisk, err := os.ReadFile(img)
+	if err != nil {
+		return nil, fmt.Errorf("the sample domU's image: %v (go run ./tools/mkdomu -o %s makes it)", err, outDir)
+	}
+	return []uroot.Record{
+		uroot.File(sampleCfgPath, 0o644, []byte(sampleCfg)),
+		uroot.File(sampleDir+"/vmlinuz", 0o644, bz),
+		uroot.File(sampleDir+"/initramfs.cpio", 0o644, ramdisk),
+	}, nil
 }
 
 // baseBuild describes the u-root part of the image.

@@ -12,6 +12,7 @@ import (
 	"github.com/u-root/u-root/pkg/cpio"
 
 	"gozen/dom0/kmod"
+	"gozen/dom0/xl/cfg"
 	"gozen/tools/internal/uroot"
 )
 
@@ -208,6 +209,9 @@ func TestBuiltImage(t *testing.T) {
 		{Name: "bin/xenconsoled", Type: cpio.S_IFREG},
 		{Name: "bin/xenstore", Type: cpio.S_IFREG},
 		{Name: "bin/xenstore-ls", Type: cpio.S_IFLNK, Data: "xenstore"},
+		{Name: sampleCfgPath, Type: cpio.S_IFREG, Data: sampleCfg},
+		{Name: sampleDir + "/vmlinuz", Type: cpio.S_IFREG},
+		{Name: sampleDir + "/initramfs.cpio", Type: cpio.S_IFREG},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -245,5 +249,21 @@ func TestBuiltImage(t *testing.T) {
 		if m, _ := filepath.Match("lib/modules/*.ko", n); m {
 			t.Errorf("%s would be loaded by u-root's init", n)
 		}
+	}
+}
+
+// The sample domU's config is one xl accepts, naming the files shipped.
+func TestSampleConfig(t *testing.T) {
+	f, err := cfg.Parse(sampleCfgPath, []byte(sampleCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cfg.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "debian" || c.Type != "pvh" || c.Kernel != "/"+sampleDir+"/vmlinuz" ||
+		c.Ramdisk != "/"+sampleDir+"/initramfs.cpio" || c.MemoryMiB != 256 || c.VCPUs != 1 {
+		t.Errorf("sample config decodes to %+v", c)
 	}
 }
