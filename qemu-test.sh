@@ -165,6 +165,20 @@ define_scenarios() {
 		@chat=tests/dom0-xenstore.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# The toolstack end to end (issue 10): dom0 (as in dom0-xenstore) runs
+	# `xl create /etc/xen/debian.cfg` (Debian's kernel and the domU image,
+	# shipped by tools/mkdom0): xl builds the domain by domctl, populate and
+	# foreign mappings, introduces it to dom0's xenstored, xenconsoled
+	# serves its console; xl list, xl console (the domU's shell), pause,
+	# unpause, xl shutdown -w (the domU's xenbus sees control/shutdown and
+	# powers off), a second create and xl destroy, dom0 alone at the end.
+	scenario xl-create 900 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
+		'+domain 1 "debian" shut down: poweroff' '+^\(dom0\) DOMU-42 in xen$' '+^\(dom0\) XL-SHUTDOWN-OK$' \
+		'+^\(dom0\) XL-DESTROY-OK$' '+dom0 set ACPI SLP_EN' \
+		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' \
+		@chat=tests/xl-create.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '+asked to power off' '!crashed' @chat=tests/linux-short.chat \

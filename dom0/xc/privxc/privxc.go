@@ -93,8 +93,12 @@ func (x *XC) call(op string, dom uint32, hc uint64, cmd uint64, size int, enc fu
 // populateBatch bounds one populate_physmap call's frame list (32 KiB).
 const populateBatch = 4096
 
-// Populate is XENMEM_populate_physmap on dom, order 0, in batches; Xen
-// returns how many extents it populated, fewer meaning it ran out.
+// Populate is XENMEM_populate_physmap on dom, order 0, in batches. The
+// hypervisor returns how many extents it populated: Xen finishes a long
+// batch through a hypercall continuation, GoZen stops after a bounded
+// number (hypercall.MaxExtents) and returns the count, so a short count
+// with progress is continued from where it stopped; no progress at all is
+// ENOMEM (out of memory or past the domain's max_mem).
 func (x *XC) Populate(dom uint32, gfns []uint64) error {
 	id, err := domid("populate_physmap", dom)
 	if err != nil {
@@ -116,10 +120,10 @@ func (x *XC) Populate(dom uint32, gfns []uint64) error {
 		if err != nil {
 			return err
 		}
-		if done != n {
-			return &xc.Error{Op: fmt.Sprintf("populate_physmap (%d of %d frames from gfn %#x)", done, n, gfns[0]), Dom: dom, Err: syscall.ENOMEM}
+		if done <= 0 || done > n {
+			return &xc.Error{Op: fmt.Sprintf("populate_physmap (%d of %d frames from gfn %#x)", max(done, 0), n, gfns[0]), Dom: dom, Err: syscall.ENOMEM}
 		}
-		gfns = gfns[n:]
+		gfns = gfns[done:]
 	}
 	return nil
 }
