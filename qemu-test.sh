@@ -172,7 +172,7 @@ define_scenarios() {
 	# serves its console; xl list, xl console (the domU's shell), pause,
 	# unpause, xl shutdown -w (the domU's xenbus sees control/shutdown and
 	# powers off), a second create and xl destroy, dom0 alone at the end.
-	scenario xl-create 900 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
+	scenario xl-create 500 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
 		'+domain 1 "d1" shut down: poweroff' '+^\(dom0\) DOMU-42 in xen$' '+^\(dom0\) XL-SHUTDOWN-OK$' \
 		'+^\(dom0\) XL-DESTROY-OK$' '+dom0 set ACPI SLP_EN' \
 		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' \
