@@ -219,9 +219,9 @@ define_scenarios() {
 	# mappings, HVM params and sethvmcontext alone (as libxc does), runs it, sees
 	# VIRQ_DOM_EXC, destroys it and finds its memory back; the domU's own domctl
 	# and sysctl get -EPERM.
-	scenario toolstack-build 60 0 '^\(dom0\) toolstack: OK' '+domain 2 "d2" created by dom0: empty, paused' \
-		'+^\(d2\) domU: hello from a domain dom0 built with hypercalls; cmdline: built by the toolstack test' \
-		'+^\(d2\) domU: domctl and sysctl refused with -EPERM' '+^\(dom0\) toolstack: VIRQ_DOM_EXC: the domain shut down \(poweroff\)' \
+	scenario toolstack-build 60 0 '^\(dom0\) toolstack: OK' '+domain 1 "d1" created by dom0: empty, paused' \
+		'+^\(d1\) domU: hello from a domain dom0 built with hypercalls; cmdline: built by the toolstack test' \
+		'+^\(d1\) domU: domctl and sysctl refused with -EPERM' '+^\(dom0\) toolstack: VIRQ_DOM_EXC: the domain shut down \(poweroff\)' \
 		'+^\(dom0\) toolstack: getdomaininfolist lists dom0 alone' '+^\(dom0\) toolstack: physinfo free pages back to' \
 		'+"dom0" shut down: poweroff' '!FAIL' '!crashed' \
 		-kernel "$HV" -append "dom0=mem=32M,module=0" -initrd "$GUEST_DOM0 toolstack"
