@@ -552,3 +552,18 @@ func BenchmarkRingRead(b *testing.B) {
 		}
 	}
 }
+
+// XS_INTRODUCE can also come through dom0's kernel ring (/dev/xen/xenbus
+// forwards it): the new ring is attached and kicked within the same
+// notification's servicing.
+func TestIntroduceThroughKernelRing(t *testing.T) {
+	td, k := newTestDaemon(t)
+	k.expect(xen.XSIntroduce, "9\x001\x005\x00", "INTRODUCE OK|")
+	lp := td.ev.local(t, 9, 5)
+	if td.ev.count(lp) != 1 {
+		t.Fatalf("domain 9 notified %d times", td.ev.count(lp))
+	}
+	u := &guest{t: t, d: td.d, page: td.maps.page(9), port: func() uint32 { return lp }}
+	u.expect(xen.XSGetDomainPath, "9\x00", "GET_DOMAIN_PATH /local/domain/9|")
+	k.expect(xen.XSIsDomainIntroduced, "9\x00", "IS_DOMAIN_INTRODUCED T|")
+}
