@@ -152,6 +152,36 @@ define_scenarios() {
 		'+dom0 set ACPI SLP_EN' '!crashed' @chat=tests/dom0-session.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio"
+	# dom0 with its own initramfs (tools/mkdom0): hv leaves its
+	# STORE_EVTCHN at 0, so Linux's xenbus is XS_LOCAL; dom0init loads the
+	# Xen modules, starts dom0/cmd/xenstored, which maps the kernel's ring
+	# from /proc/xen/xsd_kva and binds its port, writes Domain-0's nodes,
+	# starts xenconsoled; xenstore-* in dom0 go through /dev/xen/xenbus, the
+	# kernel's ring and the daemon. control/feature-poweroff is written by
+	# dom0's kernel (drivers/xen/manage.c) once its xenbus has probed.
+	scenario dom0-xenstore 500 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
+		"+^\(dom0\) xenstored: dom0's xenbus attached" '+^\(dom0\) GOZEN-DOM0: xenstored up' \
+		'+^\(dom0\) GOZEN-DOM0: started /bin/xenconsoled' '+^\(dom0\) Domain-0$' '+^\(dom0\) XS-LS-OK$' \
+		'+^\(dom0\) XS-WRITE-OK$' '+^\(dom0\)  *hello = "world"' '+^\(dom0\)  *feature-poweroff = "1"' \
+		'+dom0 set ACPI SLP_EN' \
+		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenbus.*(failed|error)' '!xenstored: .*(broken|fatal)' \
+		@chat=tests/dom0-xenstore.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# The toolstack end to end (issue 10): dom0 (as in dom0-xenstore) runs
+	# `xl create /etc/xen/debian.cfg` (Debian's kernel and the domU image,
+	# shipped by tools/mkdom0): xl builds the domain by domctl, populate and
+	# foreign mappings, introduces it to dom0's xenstored, xenconsoled
+	# serves its console; xl list, xl console (the domU's shell), pause,
+	# unpause, xl shutdown -w (the domU's xenbus sees control/shutdown and
+	# powers off), a second create and xl destroy, dom0 alone at the end.
+	scenario xl-create 500 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
+		'+domain 1 "d1" shut down: poweroff' '+^\(dom0\) DOMU-42 in xen$' '+^\(dom0\) XL-SHUTDOWN-OK$' \
+		'+^\(dom0\) XL-DESTROY-OK$' '+dom0 set ACPI SLP_EN' \
+		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' \
+		@chat=tests/xl-create.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '+asked to power off' '!crashed' @chat=tests/linux-short.chat \
@@ -418,6 +448,9 @@ build() {
 	if selected_uses "$OUT/linux/"; then
 		step "$OUT/linux/vmlinuz" -- ./scripts/get-kernel.sh "$OUT/linux" || status=1
 		step "$OUT/linux/vmlinux" "$OUT/linux/initramfs.cpio" -- go run ./tools/mkdomu -o "$OUT/linux" -vmlinux || status=1
+	fi
+	if selected_uses "$OUT/linux/dom0/"; then
+		step "$OUT/linux/dom0/initramfs.cpio" -- go run ./tools/mkdom0 -o "$OUT/linux" || status=1
 	fi
 	if ((need_test)); then
 		step "$HV_TEST" -- go run ./tools/mkimage -tags testhooks -o "$OUT/test" || status=1

@@ -222,16 +222,16 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	} else if err := img.Check(cfg.Mem, loader.LowLoadLimit); err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
 	}
-	// dom0 is domain 0, as under Xen: the ID the toolstack names the
-	// control domain by (libxl's alloc_unbound{remote_dom=0}, xenstore's
-	// /local/domain/0, backends' frontend-id pairs).
 	var id uint16
-	if cfg.Dom0 == nil {
-		if id, err = h.allocID(); err != nil {
-			return nil, err
+	if cfg.Dom0 != nil {
+		// dom0 is domain 0, as in Xen: Linux's XS_LOCAL xenstore binds
+		// its own store port with bind_interdomain(remote_dom=0), and
+		// the toolstack names it 0 (xl list's Domain-0).
+		if h.byID(0) != nil || h.zombies[0] != nil || h.grants.Domain(0) != nil {
+			return nil, errors.New("domain ID 0 is still in use")
 		}
-	} else if h.zombies[0] != nil || h.grants.Domain(0) != nil {
-		return nil, errors.New("domain 0 is still in use")
+	} else if id, err = h.allocID(); err != nil {
+		return nil, err
 	}
 	var mem *npt.Memory
 	if cfg.Dom0 != nil {
@@ -338,8 +338,9 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 
 // allocID picks the next free domain ID, Xen-style: IDs go round from the
 // last one given, skipping those still in use by a listed domain or by one
-// whose memory another domain still maps (a zombie), and never 0 (dom0's)
-// or the reserved IDs from DOMID_FIRST_RESERVED.
+// whose memory another domain still maps (a zombie), and never 0 (dom0's:
+// CreateDomain gives it to the domain built with Dom0 set) or the reserved
+// IDs from DOMID_FIRST_RESERVED.
 func (h *Hypervisor) allocID() (uint16, error) {
 	for range xen.DomIDFirstReserved {
 		id := h.nextID

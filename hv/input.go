@@ -1,6 +1,10 @@
 package hv
 
-import "io"
+import (
+	"io"
+
+	"gozen/abi/xen"
+)
 
 // Console input. hv's serial console belongs to one domain at a time, or
 // to hv itself: keystrokes go into the focused domain's console ring, or
@@ -15,21 +19,21 @@ const (
 	FocusPresses = 3
 )
 
+// focusHV is the console's focus when hv's monitor has it: DOMID_XEN, which
+// no domain has (domain 0 is dom0's).
+const focusHV = xen.DomIDXen
+
 // console is the input side of hv's console. It belongs to the run loop,
 // like the domains it hands keystrokes to.
 type console struct {
 	started bool   // focus has been chosen (on the first keystroke)
 	focus   uint16 // domain ID that gets input; focusHV: hv's monitor
 	esc     int    // consecutive focus-switch keys seen
-	told    uint16 // ended domain whose dropped input was last reported
+	told    uint16 // ended domain whose dropped input was last reported (focusHV: none)
 	out     *consoleWriter
 	mon     *monitor
 	host    Host
 }
-
-// focusHV is the focus of hv's own monitor: no domain has this ID
-// (DOMID_INVALID; dom0 is domain 0).
-const focusHV = 0x7ff4
 
 // setup makes the console's output writer over out, which all of hv's
 // console output goes through, and the monitor.

@@ -180,3 +180,27 @@ func TestConsoleCommandsOnTheRunLoop(t *testing.T) {
 		t.Errorf("Run left hv's prompt line open: %q", s[max(0, len(s)-40):])
 	}
 }
+
+// dom0 is domain 0: it gets the first keystrokes and its place in the
+// cycle (dom0 → domU → hv → dom0), not hv's monitor's.
+func TestConsoleFocusDom0(t *testing.T) {
+	h, _, c := dom0HV(t)
+	d0, err := h.CreateDomain(DomainConfig{Name: "dom0", Kernel: pvhELF(insnHLT), Dom0: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := func(s string) { h.Input([]byte(s)); h.pollInput() }
+	typ("a")
+	typ("\x1d\x1d\x1db")
+	typ("\x1d\x1d\x1dhelp\r\x1d\x1d\x1dc")
+	if got := string(d0.dom0.input); got != "ac" { // dom0's hvc0 is console_io
+		t.Errorf("dom0 was typed %q", got)
+	}
+	if got := consoleTyped(t, u); got != "b" {
+		t.Errorf("the domU was typed %q", got)
+	}
+}

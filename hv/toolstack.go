@@ -145,12 +145,18 @@ func (h *Hypervisor) createEmptyDomain(domid uint16, c *xen.XenDomctlCreateDomai
 	return d, 0
 }
 
+// DestroyDomain is dom0's XEN_DOMCTL_destroydomain. A domain dom0's
+// toolstack destroys ends by the machine owner's decision (`xl destroy`,
+// or its on_poweroff policy after the guest shut down): it does not make
+// hv's run unclean, as a domain hv's console destroys does.
 func (t toolstack) DestroyDomain(id uint16) xen.Errno {
 	d, e := t.target(id)
 	if e != 0 {
 		return e
 	}
+	unclean := t.h.unclean
 	t.h.destroy(d)
+	t.h.unclean = unclean
 	return 0
 }
 

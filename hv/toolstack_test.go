@@ -815,3 +815,21 @@ func TestToolstackForeignMapOverDom0DeviceMemory(t *testing.T) {
 		t.Errorf("its neighbour is %v", k)
 	}
 }
+
+// A running domain dom0 destroys (xl destroy) leaves hv's run clean.
+func TestToolstackDestroyIsNotUnclean(t *testing.T) {
+	s := newTS(t)
+	r, op := s.domctl(xen.DomctlCreateDomain, 0, &tsConfig)
+	if r != 0 {
+		t.Fatalf("createdomain = %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlUnpauseDomain, op.Domain, nil); r != 0 {
+		t.Fatalf("unpause = %d", r)
+	}
+	if r, _ := s.domctl(xen.DomctlDestroyDomain, op.Domain, nil); r != 0 {
+		t.Fatalf("destroy = %d", r)
+	}
+	if s.h.unclean {
+		t.Error("dom0's destroy of a running domain made hv's run unclean")
+	}
+}

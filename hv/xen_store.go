@@ -240,7 +240,27 @@ func storeHome(d *Domain) string { return "/local/domain/" + strconv.Itoa(int(d.
 // setupStore gives new domain d its xenstore: the ring page (zeroed, so
 // connection = XENSTORE_CONNECTED), a store port bound to hv, the HVM
 // parameters Linux reads, the nodes libxl writes, and XS_INTRODUCE.
+//
+// dom0 gets none of it: its HVM_PARAM_STORE_EVTCHN stays 0, which makes
+// Linux's xenbus_init pick XS_LOCAL (drivers/xen/xenbus/xenbus_probe.c):
+// the kernel allocates the ring page itself, makes a loopback port with
+// alloc_unbound(SELF, SELF), and waits for dom0's own xenstored
+// (dom0/cmd/xenstored) to map the page through /proc/xen/xsd_kva, bind the
+// port with bind_interdomain(0, port) and notify it, as on Xen.
+//
+// Domains hv builds at boot keep hv's store even when a dom0 exists: dom0's
+// xenstored cannot learn about them until it can list domains
+// (XEN_SYSCTL_getdomaininfolist) and map their rings. The plan once that
+// exists is Xen's dom0less one (dom0-toolstack.md §D.4): hv gives such a
+// domain a store page with connection = XENSTORE_RECONNECT, a port whose
+// remote end is dom0 and grant 1 seeded; dom0init's init-dom0less step
+// writes its nodes and sends XS_INTRODUCE; hv then stops serving it.
 func (h *Hypervisor) setupStore(d *Domain) error {
+	if d.privileged {
+		d.xen.params[xen.HVMParamStorePFN] = 0
+		d.xen.params[xen.HVMParamStoreEvtchn] = 0
+		return nil
+	}
 	d.xs.gfn = loader.StoreGFN
 	if !d.mem.IsRAM(d.xs.gfn) {
 		return errors.New("domain too small for the xenstore ring")
@@ -251,9 +271,6 @@ func (h *Hypervisor) setupStore(d *Domain) error {
 		return fmt.Errorf("xenstore event channel: %w", xenError(e))
 	}
 	d.xs.port = port
-	if d.id == 0 {
-		return h.setupDom0Store(d)
-	}
 	if err := h.storeNodes(d); err != nil {
 		return fmt.Errorf("xenstore nodes: %w", err)
 	}
@@ -265,32 +282,6 @@ func (h *Hypervisor) setupStore(d *Domain) error {
 	}
 	d.xen.params[xen.HVMParamStorePFN] = d.xs.gfn
 	d.xen.params[xen.HVMParamStoreEvtchn] = uint64(port)
-	return nil
-}
-
-// setupDom0Store connects a domain 0 (the control domain) to the store:
-// privileged, and attached at once, since XS_INTRODUCE is not for dom0
-// (xenstored connects dom0 at its own start). Its nodes are what
-// xen-init-dom0 writes: name and domid.
-func (h *Hypervisor) setupDom0Store(d *Domain) error {
-	p := d.page(d.xs.gfn)
-	if p == nil {
-		return errNotRAM
-	}
-	r, err := xenstore.NewRing(p[:], h.xs.server.Connect(0, true))
-	if err != nil {
-		return err
-	}
-	d.xs.ring, d.xs.page = r, p
-	h.xs.rings[0] = d
-	if err := h.storeNode("/local/domain/0/name", d.name); err != nil {
-		return err
-	}
-	if err := h.storeNode("/local/domain/0/domid", "0"); err != nil {
-		return err
-	}
-	d.xen.params[xen.HVMParamStorePFN] = d.xs.gfn
-	d.xen.params[xen.HVMParamStoreEvtchn] = uint64(d.xs.port)
 	return nil
 }
 
@@ -365,12 +356,7 @@ func (h *Hypervisor) storeShutdown(d *Domain) {
 func (h *Hypervisor) storeRelease(d *Domain) {
 	if h.xs.rings[uint32(d.id)] == d {
 		storeHooks{h}.Release(uint32(d.id))
-		// Not for dom0: RemoveDomain(0) would delete every node dom0
-		// owns, which is every domain's home. Its connection stays,
-		// without a ring (its queue is bounded).
-		if d.id != 0 {
-			h.xs.server.RemoveDomain(uint32(d.id))
-		}
+		h.xs.server.RemoveDomain(uint32(d.id))
 	}
 	d.xs.ring, d.xs.page = nil, nil
 	if d.state == DomainBuilding {

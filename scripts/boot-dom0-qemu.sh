@@ -12,7 +12,7 @@
 #     /proc/xen is not mounted,
 #   - virtio-pci, e1000 and ahci bind to the devices (dom0init's
 #     /sys/bus/pci listing), and the disks appear as vda and sda,
-#   - the u-root shell answers; then powers off.
+#   - the u-root shell answers, and /bin/xl runs; then powers off.
 #
 #   qemu-system-x86_64 -accel tcg -machine q35 -cpu qemu64 -m 1G -nographic \
 #     -kernel OUTDIR/vmlinuz -initrd OUTDIR/dom0/initramfs.cpio \
@@ -138,6 +138,11 @@ printf 'ls /sys/class/net\n' >&3
 wait_for '^eth1' "two NICs in /sys/class/net"
 printf 'echo SHELL-OK-$((6*7))\n' >&3
 wait_for 'SHELL-OK-42' "shell output"
+# The toolstack is in the image and runs (outside Xen it has no xenbus).
+printf 'xl help\n' >&3
+wait_for 'xl full list of subcommands' "xl's help"
+printf 'xl list\n' >&3
+wait_for 'xl: xenstore: open /dev/xen/xenbus' "xl's error outside Xen"
 
 if grep -qE 'Oops|BUG:|Call Trace|panic' "$consolelog"; then
 	fail "kernel trouble in the log: $(grep -m1 -E 'Oops|BUG:|Call Trace|panic' "$consolelog")"

@@ -55,6 +55,15 @@ func (c *Conn) Closed() bool {
 	return c.closed
 }
 
+// Close drops the connection: its watches and transactions go and
+// nothing more is queued on it. A host closes a local client's connection
+// when the client goes (a socket closed); the domain stays known.
+func (c *Conn) Close() {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.s.closeConn(c)
+}
+
 // Dropped is the number of watch events not queued because the
 // connection's event queue was full (or the event was over
 // XENSTORE_PAYLOAD_MAX).

@@ -32,6 +32,14 @@
 // on a Conn by someone else's request). RemoveDomain and DomainShutdown are
 // how the host reports a domain's death or shutdown.
 //
+// # Hosting in dom0
+//
+// dom0/cmd/xenstored keeps one Server too. dom0's own kernel ring
+// (XS_LOCAL) and its socket clients are privileged dom0 Conns; its
+// Hooks.Introduce maps the introduced domain's grant 1 and binds its
+// store port; a socket client that goes is closed with Conn.Close. hv
+// then serves only the domains it builds itself.
+//
 // # What is implemented
 //
 // READ, WRITE (creating missing parents), MKDIR, RM (recursive),

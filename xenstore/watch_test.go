@@ -210,3 +210,29 @@ func TestRemoveDomainCleansUp(t *testing.T) {
 	s.RemoveDomain(4)
 	d0.expect(d0.dir("/open"), "")
 }
+
+// A local client that goes (Close) loses its watches and transactions and
+// gets nothing more; its domain and the others carry on.
+func TestConnClose(t *testing.T) {
+	s, d0 := newTestServer(t)
+	sock := newClient(t, s, 0, true)
+	sock.expect(sock.watch("/local", "w"), "OK\x00")
+	sock.call(xen.XSTransactionStart, 0, "\x00")
+	if u := s.DomainUsage(0); u.Watches != 1 || u.Transactions != 1 {
+		t.Fatalf("usage before Close %+v", u)
+	}
+	sock.c.Close()
+	if u := s.DomainUsage(0); u.Watches != 0 || u.Transactions != 0 {
+		t.Fatalf("usage after Close %+v", u)
+	}
+	d0.expect(d0.write("/local/x", "1"), "OK\x00")
+	if !sock.c.Closed() || sock.c.Pending() != 0 {
+		t.Fatalf("closed %v, %d bytes queued", sock.c.Closed(), sock.c.Pending())
+	}
+	if err := sock.c.Process(msg(xen.XSRead, 1, 0, "/local/x\x00")); err != ErrClosed {
+		t.Fatalf("Process after Close: %v", err)
+	}
+	if !s.Introduced(0) {
+		t.Fatal("dom0 forgotten")
+	}
+}

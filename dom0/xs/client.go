@@ -204,3 +204,20 @@ func (c *Client) walk(abs, rel string, depth int, perms bool, f func(Node)) {
 		c.walk(strings.TrimSuffix(abs, "/")+"/"+k, child, depth+1, perms, f)
 	}
 }
+
+// Introduce tells xenstored about domain domid's ring: guest frame gfn
+// (or grant 1) and event channel port (XS_INTRODUCE; dom0 only). The
+// toolstack sends it once the domain is built.
+func (c *Client) Introduce(domid uint32, gfn uint64, port uint32) error {
+	d := fmt.Sprint(domid)
+	_, err := c.call(xen.XSIntroduce, d, nul(d, fmt.Sprint(gfn), fmt.Sprint(port)))
+	return err
+}
+
+// Release tells xenstored that domain domid is gone (XS_RELEASE; dom0
+// only): it drops the domain's connection, watches and transactions.
+func (c *Client) Release(domid uint32) error {
+	d := fmt.Sprint(domid)
+	_, err := c.call(xen.XSRelease, d, nul(d))
+	return err
+}

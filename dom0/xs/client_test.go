@@ -81,3 +81,25 @@ func TestWalk(t *testing.T) {
 		t.Fatalf("walk: %q", got)
 	}
 }
+
+// Introduce and Release reach xenstored as XS_INTRODUCE / XS_RELEASE
+// from dom0 (a server with no hooks answers ENOSYS), and are refused to a
+// domU.
+func TestIntroduceRelease(t *testing.T) {
+	dom0, domU := setup(t)
+	if err := dom0.Introduce(5, 0xfeffc, 5); !IsErrno(err, "ENOSYS") {
+		t.Fatalf("introduce: %v, want ENOSYS from a hookless server", err)
+	}
+	if err := dom0.Introduce(3, 0xfeffc, 5); err != nil {
+		t.Fatalf("introduce of a connected domain: %v, want OK", err)
+	}
+	if err := dom0.Release(5); !IsErrno(err, "ENOENT") {
+		t.Fatalf("release of an unknown domain: %v, want ENOENT", err)
+	}
+	if err := domU.Introduce(4, 1, 1); !IsErrno(err, "EACCES") {
+		t.Fatalf("introduce from a domU: %v, want EACCES", err)
+	}
+	if err := domU.Release(3); !IsErrno(err, "EACCES") {
+		t.Fatalf("release from a domU: %v, want EACCES", err)
+	}
+}

@@ -18,9 +18,17 @@
 //	                         change (tools/internal/uroot)
 //	initramfs.cpio           base.cpio plus:
 //	  bin/dom0init, bin/uinit -> dom0init
+//	  bin/xl                 the toolstack (dom0/cmd/xl)
+//	  bin/xenstored, bin/xenconsoled   the xenstore and console daemons
+//	  bin/xenstore, bin/xenstore-{read,write,ls,list,rm} -> xenstore
 //	  etc/dom0/modules       the modules to load, in order
 //	  lib/modules/RELEASE/kernel/...   those modules and all they depend on
 //	  lib/modules/RELEASE/modules.{dep,alias,order,builtin}
+//	  etc/xen/debian.cfg     a sample PVH domU for `xl create`: Debian's
+//	  var/lib/xen/images/debian/{vmlinuz,initramfs.cpio}
+//	                         kernel (OUTDIR/vmlinuz, the same bzImage) and
+//	                         the domU image (OUTDIR/initramfs.cpio, made by
+//	                         tools/mkdomu)
 //
 // The modules sit under lib/modules/RELEASE, not lib/modules/*.ko, which
 // u-root's init would load itself in glob order, without dependencies.
@@ -85,8 +93,20 @@ var modules = []string{
 const (
 	recipe   = "mkdom0-base-1"
 	listPath = "etc/dom0/modules"
-	initPkg  = "./dom0/cmd/dom0init"
 )
+
+// programs are GoZen's dom0 programs, built static into bin/, each with
+// the extra names (symlinks in bin/) it answers to.
+var programs = []struct {
+	pkg   string
+	names []string
+}{
+	{"dom0/cmd/dom0init", []string{"uinit"}},
+	{"dom0/cmd/xenstored", nil},
+	{"dom0/cmd/xenconsoled", nil},
+	{"dom0/cmd/xl", nil},
+	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
+}
 
 func main() {
 	out := flag.String("o", "out/linux", "the kernel's directory (scripts/get-kernel.sh); the image goes to its dom0/")
@@ -141,17 +161,29 @@ func run(outDir string, force, verbose, list bool) error {
 		return err
 	}
 
-	init, err := buildInit()
-	if err != nil {
-		return err
+	for _, p := range programs {
+		bin, err := buildProgram(p.pkg)
+		if err != nil {
+			return err
+		}
+		name := path.Base(p.pkg)
+		recs = append(recs, uroot.File("bin/"+name, 0o755, bin))
+		for _, n := range p.names {
+			recs = append(recs, uroot.Symlink("bin/"+n, name))
+		}
 	}
-	recs = append(recs, uroot.File("bin/dom0init", 0o755, init), uroot.Symlink("bin/uinit", "dom0init"))
 
 	mods, err := moduleRecords(modDir, release, modules)
 	if err != nil {
 		return err
 	}
 	recs = append(recs, mods...)
+
+	sample, err := sampleDomU(outDir, bz)
+	if err != nil {
+		return err
+	}
+	recs = append(recs, sample...)
 
 	data, err := uroot.WriteArchive(recs)
 	if err != nil {
@@ -172,6 +204,43 @@ func run(outDir string, force, verbose, list bool) error {
 		}
 	}
 	return nil
+}
+
+// The sample domU in dom0's image (issue 10: dom0 `xl create`s a Debian
+// PVH domU from a config it ships).
+const (
+	sampleCfgPath = "etc/xen/debian.cfg"
+	sampleDir     = "var/lib/xen/images/debian"
+)
+
+// sampleCfg is its xl.cfg: Debian's kernel with the domU initramfs
+// (tools/mkdomu: u-root, GOZEN-USERSPACE-UP, a shell on hvc0).
+var sampleCfg = `# A Debian PVH domU: xl create /etc/xen/debian.cfg, then xl console debian.
+name = "debian"
+type = "pvh"
+kernel = "/` + sampleDir + `/vmlinuz"
+ramdisk = "/` + sampleDir + `/initramfs.cpio"
+cmdline = "console=hvc0"
+memory = 256
+vcpus = 1
+on_poweroff = "destroy"
+on_reboot = "restart"
+on_crash = "destroy"
+`
+
+// sampleDomU returns the sample domU's records: its config, the kernel bz
+// and OUTDIR/initramfs.cpio.
+func sampleDomU(outDir string, bz []byte) ([]uroot.Record, error) {
+	img := filepath.Join(outDir, "initramfs.cpio")
+	ramdisk, err := os.ReadFile(img)
+	if err != nil {
+		return nil, fmt.Errorf("the sample domU's image: %v (go run ./tools/mkdomu -o %s makes it)", err, outDir)
+	}
+	return []uroot.Record{
+		uroot.File(sampleCfgPath, 0o644, []byte(sampleCfg)),
+		uroot.File(sampleDir+"/vmlinuz", 0o644, bz),
+		uroot.File(sampleDir+"/initramfs.cpio", 0o644, ramdisk),
+	}, nil
 }
 
 // baseBuild describes the u-root part of the image.
@@ -210,8 +279,8 @@ func checkBase(recs []uroot.Record) error {
 	return err
 }
 
-// buildInit builds dom0init, static, for the image.
-func buildInit() ([]byte, error) {
+// buildProgram builds one of GoZen's dom0 programs, static, for the image.
+func buildProgram(pkg string) ([]byte, error) {
 	root, err := uroot.ModuleRoot()
 	if err != nil {
 		return nil, err
@@ -221,8 +290,8 @@ func buildInit() ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "dom0init")
-	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, initPkg); err != nil {
+	bin := filepath.Join(tmp, path.Base(pkg))
+	if _, err := uroot.GoCmd(root, uroot.TargetEnv, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./"+pkg); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(bin)

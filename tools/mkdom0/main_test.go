@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/u-root/u-root/pkg/cpio"
 
 	"gozen/dom0/kmod"
+	"gozen/dom0/xl/cfg"
 	"gozen/tools/internal/uroot"
 )
 
@@ -200,13 +202,23 @@ func TestBuiltImage(t *testing.T) {
 		{Name: "init", Type: cpio.S_IFLNK, Data: "bbin/init"},
 		{Name: "bin/uinit", Type: cpio.S_IFLNK, Data: "dom0init"},
 		{Name: "bin/dom0init", Type: cpio.S_IFREG},
+		{Name: "bin/xl", Type: cpio.S_IFREG},
 		{Name: "bbin/gosh", Type: cpio.S_IFLNK, Data: "bb"},
 		{Name: listPath, Type: cpio.S_IFREG},
+		{Name: "bin/xenstored", Type: cpio.S_IFREG},
+		{Name: "bin/xenconsoled", Type: cpio.S_IFREG},
+		{Name: "bin/xenstore", Type: cpio.S_IFREG},
+		{Name: "bin/xenstore-ls", Type: cpio.S_IFLNK, Data: "xenstore"},
+		{Name: sampleCfgPath, Type: cpio.S_IFREG, Data: sampleCfg},
+		{Name: sampleDir + "/vmlinuz", Type: cpio.S_IFREG},
+		{Name: sampleDir + "/initramfs.cpio", Type: cpio.S_IFREG},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(byName["bin/dom0init"].Data, []byte("\x7fELF")) {
-		t.Error("bin/dom0init is not an ELF file")
+	for _, p := range programs {
+		if n := "bin/" + path.Base(p.pkg); !bytes.HasPrefix(byName[n].Data, []byte("\x7fELF")) {
+			t.Errorf("%s is not an ELF file", n)
+		}
 	}
 	var depName string
 	for n := range byName {
@@ -237,5 +249,21 @@ func TestBuiltImage(t *testing.T) {
 		if m, _ := filepath.Match("lib/modules/*.ko", n); m {
 			t.Errorf("%s would be loaded by u-root's init", n)
 		}
+	}
+}
+
+// The sample domU's config is one xl accepts, naming the files shipped.
+func TestSampleConfig(t *testing.T) {
+	f, err := cfg.Parse(sampleCfgPath, []byte(sampleCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cfg.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "debian" || c.Type != "pvh" || c.Kernel != "/"+sampleDir+"/vmlinuz" ||
+		c.Ramdisk != "/"+sampleDir+"/initramfs.cpio" || c.MemoryMiB != 256 || c.VCPUs != 1 {
+		t.Errorf("sample config decodes to %+v", c)
 	}
 }

@@ -10,9 +10,13 @@
 //     modules needing it are skipped (outside Xen the Xen modules refuse to
 //     load with ENODEV: their init checks xen_domain());
 //  2. mounts xenfs on /proc/xen if xenfs loaded;
-//  3. prints GOZEN-DOM0: lines saying what loaded, what did not and why,
+//  3. starts xenstored (dom0's own xenbus, XS_LOCAL: before anything uses
+//     xenbus), waits for its socket, writes dom0's nodes as Xen's
+//     xen-init-dom0 does (/local/domain/0/name = "Domain-0", domid = 0),
+//     then starts xenconsoled;
+//  4. prints GOZEN-DOM0: lines saying what loaded, what did not and why,
 //     the console, and the PCI devices with the drivers bound to them;
-//  4. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
+//  5. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
 //
 // It never exits: init's session leader exiting would hang up the console.
 // Modules live under /lib/modules/RELEASE/kernel/..., where u-root's init,
@@ -52,7 +56,9 @@ func main() {
 	start := time.Now()
 	say("console %s", console())
 	loaded := loadModules()
-	mountXenfs(loaded)
+	if mountXenfs(loaded) {
+		startDaemons()
+	}
 	listPCI()
 	say("init done in %d ms", time.Since(start).Milliseconds())
 	// The shell loop domU images run: the marker, then shells one after
@@ -213,25 +219,27 @@ func describe(err error) string {
 	return err.Error()
 }
 
-func mountXenfs(loaded map[string]bool) {
+// mountXenfs mounts xenfs and reports whether it did.
+func mountXenfs(loaded map[string]bool) bool {
 	if !loaded["xenfs"] {
 		say("%s not mounted: xenfs is not loaded", xenfsDir)
-		return
+		return false
 	}
 	if err := os.MkdirAll(xenfsDir, 0o755); err != nil {
 		say("%s: %v", xenfsDir, err)
-		return
+		return false
 	}
 	if err := unix.Mount("xenfs", xenfsDir, "xenfs", 0, ""); err != nil {
 		say("mount xenfs on %s: %s", xenfsDir, describe(err))
-		return
+		return false
 	}
 	caps, err := os.ReadFile(filepath.Join(xenfsDir, "capabilities"))
 	if err != nil {
 		say("xenfs mounted on %s; capabilities: %v", xenfsDir, err)
-		return
+		return true
 	}
 	say("xenfs mounted on %s; capabilities: %q", xenfsDir, strings.TrimSpace(string(caps)))
+	return true
 }
 
 // listPCI prints each PCI device's address, IDs and bound driver, from

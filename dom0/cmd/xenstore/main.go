@@ -10,7 +10,8 @@
 // It is one binary: invoked under one of those names (a symlink), or as
 // `xenstore read PATH...` and so on. It talks to /dev/xen/xenbus, which
 // Linux's xenbus driver forwards to the guest's xenstore ring (served by
-// hv under GoZen, by xenstored under Xen). A relative PATH is under the
+// hv for a GoZen domU, by dom0's xenstored for dom0 and under Xen), or to
+// the xenstored socket named by $XENSTORED_PATH (xs.Dial). A relative PATH is under the
 // guest's /local/domain/<id>. Errors name the path and the xenstore error
 // (EACCES, ENOENT, ...) and make the exit status 1.
 package main
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	verb, args := verbOf(os.Args)
-	f, err := os.OpenFile(xs.DevicePath, os.O_RDWR, 0)
+	f, err := xs.Dial()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "xenstore-%s: %v\n", verb, err)
 		os.Exit(1)

@@ -1,0 +1,475 @@
+// Package build builds a PVH domain from dom0, as libxl and libxc do for
+// `xl create` (Xen 4.17 tools/libs/light libxl_create.c, libxl_dom.c;
+// tools/libs/guest xg_dom_*.c), through the xc.Interface and a xenstore
+// client only, so it runs against /dev/xen/privcmd in dom0 and against
+// fakes on the host.
+//
+// The guest sees what hv's own boot-time builder gives a domU (hv/domain.go
+// createDomain, hv/build_acpi.go, hv/xen.go setupXen, hv/xen_store.go): the
+// same memory map (loader.GuestMemoryMap), the console and xenstore rings
+// at loader.ConsoleGFN and loader.StoreGFN, the ACPI tables at
+// loader.ACPIBase, the hvm_start_info at loader.BootInfoBase, the kernel's
+// segments at their physical addresses and the ramdisk after them
+// (loader.Image.PlaceModules), and the xenstore nodes libxl writes. (libxc
+// puts its special pages at 0xfeff8+ below the 4 GiB hole; GoZen keeps one
+// layout for both builders, which the guest finds through the HVM params
+// either way.) The ELF and bzImage parsing is package loader's, shared
+// with hv.
+package build
+
+import (
+	"crypto/rand"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gozen/abi/xen"
+	"gozen/dom0/xc"
+	"gozen/loader"
+)
+
+// Store is the xenstore client the builder needs; *xs.Client implements
+// it over /dev/xen/xenbus.
+type Store interface {
+	Read(path string) (string, error)
+	Write(path, value string) error
+	Mkdir(path string) error
+	Rm(path string) error
+	SetPerms(path string, perms ...string) error
+	Introduce(domid uint32, gfn uint64, port uint32) error
+}
+
+// Spec is a domain to build.
+type Spec struct {
+	Name      string
+	UUID      [16]byte // zero: a random one (libxl_uuid_generate)
+	Kernel    []byte   // a PVH ELF image or a bzImage holding one
+	Ramdisk   []byte   // nil for none
+	Cmdline   string
+	MemoryMiB uint64 // RAM at creation (memory=)
+	MaxMemMiB uint64 // ceiling (maxmem=); memory/static-max
+	VCPUs     int
+	Sched     *xc.Sched // nil: the hypervisor's default
+	// Paused leaves the domain paused at the end (xl create -p).
+	Paused bool
+	// Now stamps /vm/UUID/start_time (time.Now if nil).
+	Now func() time.Time
+}
+
+// Domain is what Build made.
+type Domain struct {
+	ID                       uint32
+	UUID                     [16]byte
+	StorePort, ConsolePort   uint32
+	StoreDomID, ConsoleDomID uint32 // the back ends, from /tool/*/domid
+	Entry, StartInfo         uint64
+}
+
+// populateBatch is how many frames one Populate call asks for, and
+// mapBatch how many one foreign mapping covers (4 MiB of dom0's address
+// space at a time, like libxc's chunked loading).
+const (
+	populateBatch = 8192
+	mapBatch      = 1024
+)
+
+// Build creates, fills and (unless s.Paused) starts the domain. On error
+// the half-built domain is destroyed and its xenstore nodes removed; the
+// error says which step failed.
+func Build(x xc.Interface, st Store, s Spec) (*Domain, error) {
+	img, kernelErr := parseKernel(s.Kernel)
+	if kernelErr != nil {
+		return nil, fmt.Errorf("kernel: %w", kernelErr)
+	}
+	if s.VCPUs < 1 || s.VCPUs > loader.ACPIMaxVCPUs {
+		return nil, fmt.Errorf("vcpus=%d: want 1..%d", s.VCPUs, loader.ACPIMaxVCPUs)
+	}
+	if s.MaxMemMiB < s.MemoryMiB {
+		s.MaxMemMiB = s.MemoryMiB
+	}
+	mem := s.MemoryMiB << 20
+	if err := img.Check(mem, loader.LowLoadLimit); err != nil {
+		return nil, fmt.Errorf("kernel: %w", err)
+	}
+	var mods []loader.ModulePlacement
+	if s.Ramdisk != nil {
+		var err error
+		if mods, err = img.PlaceModules(mem, []loader.Module{{Data: s.Ramdisk}}); err != nil {
+			return nil, fmt.Errorf("ramdisk: %w", err)
+		}
+	}
+	d := &Domain{UUID: s.UUID, Entry: img.Entry32}
+	if d.UUID == ([16]byte{}) {
+		if _, err := rand.Read(d.UUID[:]); err != nil {
+			return nil, err
+		}
+		d.UUID[6] = d.UUID[6]&0x0f | 0x40 // version 4
+		d.UUID[8] = d.UUID[8]&0x3f | 0x80 // RFC 4122 variant
+	}
+	id, err := x.CreateDomain(xc.PVHCreateConfig(d.UUID, s.VCPUs))
+	if err != nil {
+		return nil, fmt.Errorf("creating the domain: %w", err)
+	}
+	d.ID = id
+	b := &builder{x: x, st: st, s: s, d: d, img: img, mods: mods, mem: mem}
+	if err := b.run(); err != nil {
+		b.undo()
+		return nil, fmt.Errorf("domain %d %q: %w", id, s.Name, err)
+	}
+	return d, nil
+}
+
+// parseKernel accepts an ELF with the PVH note or a bzImage around one.
+func parseKernel(k []byte) (*loader.Image, error) {
+	if loader.IsBzImage(k) {
+		vmlinux, err := loader.ExtractVmlinux(k)
+		if err != nil {
+			return nil, err
+		}
+		k = vmlinux
+	}
+	return loader.ParseELF(k)
+}
+
+type builder struct {
+	x    xc.Interface
+	st   Store
+	s    Spec
+	d    *Domain
+	img  *loader.Image
+	mods []loader.ModulePlacement
+	mem  uint64
+}
+
+func (b *builder) home() string { return "/local/domain/" + strconv.Itoa(int(b.d.ID)) }
+func (b *builder) vm() string   { return "/vm/" + UUIDString(b.d.UUID) }
+
+// undo destroys the half-built domain and forgets its nodes (libxl's
+// domain_create error path: libxl__domain_destroy).
+func (b *builder) undo() {
+	b.x.DestroyDomain(b.d.ID)
+	b.st.Rm(b.home())
+	b.st.Rm(b.vm())
+	b.st.Rm("/libxl/" + strconv.Itoa(int(b.d.ID)))
+}
+
+func (b *builder) run() error {
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"xenstore skeleton", b.skeleton},
+		{"build_pre", b.pre},
+		{"populating memory", b.populate},
+		{"loading the kernel", b.load},
+		{"seeding the grant table", b.seedGrants},
+		{"HVM params", b.params},
+		{"vCPU context", b.vcpu},
+		{"build_post", b.post},
+	}
+	for _, st := range steps {
+		if err := st.fn(); err != nil {
+			return fmt.Errorf("%s: %w", st.what, err)
+		}
+	}
+	if !b.s.Paused {
+		if err := b.x.Unpause(b.d.ID); err != nil {
+			return fmt.Errorf("unpausing: %w", err)
+		}
+	}
+	return nil
+}
+
+type node struct {
+	path, value string
+	perms       []string
+}
+
+func (b *builder) write(nodes []node) error {
+	for _, n := range nodes {
+		if err := b.st.Write(n.path, n.value); err != nil {
+			return err
+		}
+		if n.perms != nil {
+			if err := b.st.SetPerms(n.path, n.perms...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// skeleton writes what libxl__domain_make writes before the build: the
+// home (dom0's, readable by N), /vm/UUID, /libxl/N, and the directories N
+// writes (control/*, data, device/suspend/event-channel, ...).
+func (b *builder) skeleton() error {
+	n := strconv.Itoa(int(b.d.ID))
+	home, vm := b.home(), b.vm()
+	ro := []string{"n0", "r" + n}
+	rw := []string{"n" + n}
+	b.st.Rm(home) // a leftover of an earlier domain with this ID
+	b.st.Rm(vm)
+	now := time.Now
+	if b.s.Now != nil {
+		now = b.s.Now
+	}
+	start := now()
+	return b.write([]node{
+		{home, "", ro},
+		{vm, "", ro},
+		{"/libxl/" + n, "", []string{"n0"}},
+		{"/libxl/" + n + "/type", "pvh", nil},
+		{vm + "/uuid", UUIDString(b.d.UUID), nil},
+		{vm + "/name", b.s.Name, nil},
+		{vm + "/start_time", fmt.Sprintf("%d.%02d", start.Unix(), start.Nanosecond()/1e7), nil},
+		{home + "/vm", vm, nil},
+		{home + "/name", b.s.Name, nil},
+		{home + "/cpu", "", ro},
+		{home + "/memory", "", ro},
+		{home + "/device", "", ro},
+		{home + "/device/suspend/event-channel", "", rw},
+		{home + "/control", "", ro},
+		{home + "/control/shutdown", "", rw},
+		{home + "/control/feature-poweroff", "", rw},
+		{home + "/control/feature-reboot", "", rw},
+		{home + "/control/feature-suspend", "", rw},
+		{home + "/control/sysrq", "", rw},
+		{home + "/control/platform-feature-multiprocessor-suspend", "1", nil},
+		{home + "/control/platform-feature-xs_reset_watches", "1", nil},
+		{home + "/data", "", rw},
+		{home + "/drivers", "", rw},
+		{home + "/feature", "", rw},
+		{home + "/attr", "", rw},
+		{home + "/error", "", rw},
+	})
+}
+
+// backendDomID reads /tool/NAME/domid, 0 when absent (libxl__build_pre).
+func (b *builder) backendDomID(name string) (uint32, error) {
+	v, err := b.st.Read("/tool/" + name + "/domid")
+	if err != nil {
+		return 0, nil
+	}
+	id, perr := strconv.ParseUint(v, 10, 16)
+	if perr != nil {
+		return 0, fmt.Errorf("/tool/%s/domid holds %q, not a domain ID", name, v)
+	}
+	return uint32(id), nil
+}
+
+// pre is libxl__build_pre: vCPUs, memory ceiling (the target plus libxl's
+// 1 MiB LIBXL_MAXMEM_CONSTANT of slack on x86), the store and console
+// event channels, the scheduler parameters.
+func (b *builder) pre() error {
+	x, id := b.x, b.d.ID
+	if err := x.SetMaxVCPUs(id, b.s.VCPUs); err != nil {
+		return err
+	}
+	if err := x.SetMaxMem(id, b.s.MemoryMiB<<10+1024); err != nil {
+		return err
+	}
+	var err error
+	if b.d.StoreDomID, err = b.backendDomID("xenstored"); err != nil {
+		return err
+	}
+	if b.d.ConsoleDomID, err = b.backendDomID("xenconsoled"); err != nil {
+		return err
+	}
+	if b.d.StorePort, err = x.AllocUnbound(id, b.d.StoreDomID); err != nil {
+		return fmt.Errorf("xenstore event channel: %w", err)
+	}
+	if b.d.ConsolePort, err = x.AllocUnbound(id, b.d.ConsoleDomID); err != nil {
+		return fmt.Errorf("console event channel: %w", err)
+	}
+	if b.s.Sched != nil {
+		if err := x.SetSchedParams(id, *b.s.Sched); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// populate gives the domain RAM over [0, memory), every frame of it (as
+// hv's npt.Memory.Populate does: the reserved ranges of the memory map are
+// backed too, since the boot information and rings live there).
+func (b *builder) populate() error {
+	n := b.mem / xc.PageSize
+	gfns := make([]uint64, 0, min(n, populateBatch))
+	for g := uint64(0); g < n; g++ {
+		gfns = append(gfns, g)
+		if len(gfns) == cap(gfns) || g == n-1 {
+			if err := b.x.Populate(b.d.ID, gfns); err != nil {
+				return fmt.Errorf("%d MiB at gfn %#x: %w", b.s.MemoryMiB, gfns[0], err)
+			}
+			gfns = gfns[:0]
+		}
+	}
+	return nil
+}
+
+// writeGuest copies data (and then zeros up to size bytes, for a segment's
+// bss) to guest-physical gpa through foreign mappings of at most mapBatch
+// frames at a time.
+func (b *builder) writeGuest(gpa uint64, data []byte, size uint64) error {
+	if size < uint64(len(data)) {
+		size = uint64(len(data))
+	}
+	end := gpa + size
+	if end < gpa || end > b.mem {
+		return fmt.Errorf("[%#x-%#x) is outside the domain's memory", gpa, end)
+	}
+	for at := gpa; at < end; {
+		first := at / xc.PageSize
+		last := min((end-1)/xc.PageSize, first+mapBatch-1)
+		gfns := make([]uint64, 0, last-first+1)
+		for g := first; g <= last; g++ {
+			gfns = append(gfns, g)
+		}
+		m, err := b.x.MapForeign(b.d.ID, gfns)
+		if err != nil {
+			return err
+		}
+		chunkEnd := min(end, (last+1)*xc.PageSize)
+		off := at - first*xc.PageSize
+		// Bytes of data in [at, chunkEnd), then zeros.
+		di := at - gpa
+		n := uint64(0)
+		if di < uint64(len(data)) {
+			n = uint64(copy(m[off:off+(chunkEnd-at)], data[di:]))
+		}
+		clear(m[off+n : off+(chunkEnd-at)])
+		if err := b.x.Unmap(m); err != nil {
+			return err
+		}
+		at = chunkEnd
+	}
+	return nil
+}
+
+// load writes the kernel's segments, the ramdisk, the ACPI tables and the
+// hvm_start_info, and clears the console and xenstore rings (libxc's
+// xc_dom_build_image and alloc_magic_pages_hvm; hv's createDomain and
+// writeBootInfo).
+func (b *builder) load() error {
+	for _, seg := range b.img.Segments {
+		if err := b.writeGuest(seg.Paddr, seg.Data, seg.Memsz); err != nil {
+			return fmt.Errorf("segment at %#x: %w", seg.Paddr, err)
+		}
+	}
+	if b.s.Ramdisk != nil {
+		if err := b.writeGuest(b.mods[0].Paddr, b.s.Ramdisk, 0); err != nil {
+			return fmt.Errorf("ramdisk: %w", err)
+		}
+	}
+	var rsdp uint64
+	if b.mem >= loader.ACPIBase+loader.ACPILimit {
+		tables, r, err := loader.ACPITables(loader.ACPIBase, b.s.VCPUs)
+		if err != nil {
+			return err
+		}
+		if err := b.writeGuest(loader.ACPIBase, tables, 0); err != nil {
+			return fmt.Errorf("ACPI tables: %w", err)
+		}
+		rsdp = r
+	}
+	bi, err := loader.BuildStartInfo(loader.BootInfoBase, loader.BootInfoLimit, loader.GuestMemoryMap(b.mem),
+		b.s.Cmdline, b.mods, 0, rsdp)
+	if err != nil {
+		return fmt.Errorf("boot information: %w", err)
+	}
+	if err := b.writeGuest(bi.Paddr, bi.Bytes, 0); err != nil {
+		return fmt.Errorf("boot information: %w", err)
+	}
+	b.d.StartInfo = bi.StartInfo
+	for _, g := range []uint64{loader.ConsoleGFN, loader.StoreGFN} {
+		if err := b.writeGuest(g*xc.PageSize, nil, xc.PageSize); err != nil {
+			return fmt.Errorf("ring page %#x: %w", g, err)
+		}
+	}
+	return nil
+}
+
+// seedGrants is xc_dom_gnttab_seed: grant entry 0 (GNTTAB_RESERVED_CONSOLE)
+// gives the console back end the console ring, entry 1
+// (GNTTAB_RESERVED_XENSTORE) gives xenstored the store ring, so they map
+// the rings by grant (xenconsoled and xenstored prefer that).
+func (b *builder) seedGrants() error {
+	g, err := b.x.MapGrantTable(b.d.ID, 0)
+	if err != nil {
+		return err
+	}
+	for _, e := range []struct {
+		ref   int
+		domid uint32
+		gfn   uint64
+	}{
+		{xen.GnttabReservedConsole, b.d.ConsoleDomID, loader.ConsoleGFN},
+		{xen.GnttabReservedXenstore, b.d.StoreDomID, loader.StoreGFN},
+	} {
+		ent := xen.GrantEntryV1{Flags: xen.GTFPermitAccess, DomID: uint16(e.domid), Frame: uint32(e.gfn)}
+		ent.Encode(g[e.ref*xen.GrantEntryV1Size:])
+	}
+	return b.x.Unmap(g)
+}
+
+// params sets the HVM params the guest finds its rings and ports by
+// (alloc_magic_pages_hvm and bootlate_hvm).
+func (b *builder) params() error {
+	for _, p := range []struct {
+		param uint32
+		v     uint64
+	}{
+		{xen.HVMParamStorePFN, loader.StoreGFN},
+		{xen.HVMParamConsolePFN, loader.ConsoleGFN},
+		{xen.HVMParamStoreEvtchn, uint64(b.d.StorePort)},
+		{xen.HVMParamConsoleEvtchn, uint64(b.d.ConsolePort)},
+	} {
+		if err := b.x.SetParam(b.d.ID, p.param, p.v); err != nil {
+			return fmt.Errorf("param %d: %w", p.param, err)
+		}
+	}
+	return nil
+}
+
+// vcpu sets vCPU 0 at the PVH entry with %ebx at the start info; the
+// others wait, down, for the guest to start them (INIT/SIPI), as in hv.
+func (b *builder) vcpu() error {
+	return b.x.SetVCPUContext(b.d.ID, 0, xc.PVHEntryContext(b.img.Entry32, b.d.StartInfo))
+}
+
+// post is libxl__build_post and the console device's nodes
+// (libxl_console.c), then XS_INTRODUCE.
+func (b *builder) post() error {
+	home := b.home()
+	n := strconv.Itoa(int(b.d.ID))
+	nodes := []node{
+		{home + "/domid", n, nil},
+		{home + "/memory/static-max", strconv.FormatUint(b.s.MaxMemMiB<<10, 10), nil},
+		{home + "/memory/target", strconv.FormatUint(b.s.MemoryMiB<<10, 10), nil},
+		{home + "/memory/videoram", "0", nil},
+		{home + "/store/port", strconv.Itoa(int(b.d.StorePort)), nil},
+		{home + "/store/ring-ref", strconv.FormatUint(loader.StoreGFN, 10), nil},
+		{home + "/console/backend-id", strconv.Itoa(int(b.d.ConsoleDomID)), nil},
+		{home + "/console/port", strconv.Itoa(int(b.d.ConsolePort)), nil},
+		{home + "/console/ring-ref", strconv.FormatUint(loader.ConsoleGFN, 10), nil},
+		{home + "/console/limit", "1048576", nil},
+		{home + "/console/type", "xenconsoled", nil},
+		{home + "/console/output", "pty", nil},
+		{home + "/console/tty", "", nil},
+	}
+	for i := 0; i < b.s.VCPUs; i++ {
+		nodes = append(nodes, node{home + "/cpu/" + strconv.Itoa(i) + "/availability", "online", nil})
+	}
+	if err := b.write(nodes); err != nil {
+		return err
+	}
+	if err := b.st.Introduce(b.d.ID, loader.StoreGFN, b.d.StorePort); err != nil {
+		return fmt.Errorf("introducing the domain to xenstored: %w", err)
+	}
+	return nil
+}
+
+// UUIDString formats a domain handle as libxl does (8-4-4-4-12 hex).
+func UUIDString(u [16]byte) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}

@@ -1,0 +1,37 @@
+package xs
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"gozen/abi/xen"
+)
+
+// SocketEnv names the environment variable that points clients at a
+// xenstored socket, as Xen's libxenstore reads XENSTORED_PATH.
+const SocketEnv = "XENSTORED_PATH"
+
+// Dial opens a stream to xenstore for a dom0 or domU tool: the unix
+// socket $XENSTORED_PATH if that is set (dom0's xenstored,
+// dom0/cmd/xenstored), else DevicePath, which the kernel forwards to the
+// domain's ring (served by hv, or in dom0 by xenstored through the
+// kernel's XS_LOCAL ring).
+func Dial() (io.ReadWriteCloser, error) {
+	if p := os.Getenv(SocketEnv); p != "" {
+		return net.Dial("unix", p)
+	}
+	return os.OpenFile(DevicePath, os.O_RDWR, 0)
+}
+
+// IsIntroduced reports whether xenstored serves domain domid
+// (XS_IS_DOMAIN_INTRODUCED).
+func (c *Client) IsIntroduced(domid uint32) (bool, error) {
+	s := fmt.Sprint(domid)
+	b, err := c.call(xen.XSIsDomainIntroduced, s, nul(s))
+	if err != nil {
+		return false, err
+	}
+	return string(b) == "T\x00", nil
+}

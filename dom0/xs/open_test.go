@@ -1,0 +1,35 @@
+package xs
+
+import (
+	"net"
+	"path/filepath"
+	"testing"
+)
+
+// Dial takes the socket named by XENSTORED_PATH when it is set.
+func TestDialSocket(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "socket")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan struct{})
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			c.Close()
+			close(accepted)
+		}
+	}()
+	t.Setenv(SocketEnv, p)
+	c, err := Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	<-accepted
+	t.Setenv(SocketEnv, filepath.Join(t.TempDir(), "none"))
+	if _, err := Dial(); err == nil {
+		t.Fatal("Dial of a missing socket succeeded")
+	}
+}
