@@ -37,6 +37,7 @@ QEMU_DEFAULT_MEM=1G
 HV=$OUT/hv.bin           # go run ./tools/mkimage -o out
 HV_TEST=$OUT/test/hv.bin # go run ./tools/mkimage -tags testhooks -o out/test
 GUEST=$OUT/guests/testguest.elf # go run ./tools/mkguest -o out/guests
+OVMF=/usr/share/ovmf/OVMF.fd    # Debian's ovmf: UEFI firmware for QEMU (-bios)
 
 # ---------------------------------------------------------------------------
 # Scenario table.
@@ -61,6 +62,11 @@ define_scenarios() {
 	scenario module-overlap 30 2 'hv: boot error: .*overlaps' -kernel "$HV_TEST" -append "mbinject=overlap" -initrd "$OUT/mod4k.bin"
 	scenario mbi-truncated 30 2 'hv: boot error: .*multiboot' -kernel "$HV_TEST" -append "mbinject=truncate"
 	scenario mbi-garbled 30 2 'hv: boot error: .*multiboot' -kernel "$HV_TEST" -append "mbinject=garble"
+	# The same ISO on UEFI firmware (OVMF): GRUB EFI loads hv with multiboot2 after
+	# ExitBootServices; the memory map comes from EFI's, with OVMF's own ACPI NVS
+	# ranges at 8-9 MiB (hv loads at 10 MiB for that reason).
+	iso_scenario selftest-efi 120 0 '^SELFTEST: PASS' '+boot: loader "GRUB' '!^SELFTEST: FAIL' \
+		-hv "$HV" -cmdline "selftest" -- -bios "$OVMF"
 	iso_scenario mb2-iso-module 120 0 'module 0: .*cmdline="hello world"' -hv "$HV" -cmdline "selftest" -module "$OUT/mod.txt:hello world"
 	iso_scenario mb2-truncated 120 2 'hv: boot error: .*multiboot' -hv "$HV_TEST" -cmdline "mbinject=truncate"
 	iso_scenario mb2-garbled 120 2 'hv: boot error: .*multiboot' -hv "$HV_TEST" -cmdline "mbinject=garble"
@@ -352,6 +358,10 @@ ensure_tools() {
 	if ((need_iso)); then
 		command -v grub-mkrescue >/dev/null || pkgs+=(grub-common)
 		[[ -d /usr/lib/grub/i386-pc ]] || pkgs+=(grub-pc-bin)
+		# The hybrid ISO's EFI side (grub-mkrescue adds it when GRUB's
+		# x86_64-efi modules are installed) and the firmware that boots it.
+		[[ -d /usr/lib/grub/x86_64-efi ]] || pkgs+=(grub-efi-amd64-bin)
+		[[ -f $OVMF ]] || pkgs+=(ovmf)
 		command -v xorriso >/dev/null || pkgs+=(xorriso)
 		command -v mformat >/dev/null || pkgs+=(mtools)
 	fi
