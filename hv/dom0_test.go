@@ -294,7 +294,9 @@ func TestDom0PowerGrace(t *testing.T) {
 	if !h.dom0IO(d.vcpus[0], 0x64, false, 1, 0xfe) {
 		t.Fatal("0x64 <- 0xfe not consumed")
 	}
-	if got, _ := h.storeCall(xen.XSRead, storeHome(pv)+"/control/shutdown"); got != "reboot" {
+	// The domains are asked to power off for a machine reset too (as
+	// xendomains does).
+	if got, _ := h.storeCall(xen.XSRead, storeHome(pv)+"/control/shutdown"); got != "poweroff" {
 		t.Errorf("control/shutdown = %q", got)
 	}
 	dl, ok := h.stopDeadline()

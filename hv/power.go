@@ -8,10 +8,13 @@ package hv
 //
 //  1. pauses dom0, which believes the machine is going away and will not
 //     run usefully again;
-//  2. asks every other domain to shut down the same way (control/shutdown
-//     "poweroff" or "reboot" through xenstore: RequestShutdown), lets any
-//     paused one run so it can, and destroys at once those that cannot be
-//     asked (no PV control interface);
+//  2. asks every other domain to power off (control/shutdown "poweroff"
+//     through xenstore: RequestShutdown), for a machine reset too: that is
+//     what Xen's xendomains script does with `xl shutdown` when dom0 goes
+//     down, and nothing would restart a domain here (a Linux PVH domU
+//     asked to "reboot" would end in a triple fault); lets any paused one
+//     run so it can, and destroys at once those that cannot be asked (no
+//     PV control interface);
 //  3. waits until they have all ended, or ShutdownGrace has passed, then
 //     destroys what is left (with a log line each) and shuts dom0 down;
 //  4. Run returns, and the platform (cmd/hv) powers the machine off or
@@ -90,10 +93,6 @@ func (h *Hypervisor) machineRequest(d0 *Domain, a MachineAction, how string) {
 	if d0.state == DomainRunning {
 		_ = h.pause(d0)
 	}
-	reason := "poweroff"
-	if a == MachineReboot {
-		reason = "reboot"
-	}
 	for _, d := range h.domains {
 		if d == d0 || (d.state != DomainRunning && d.state != DomainPaused) {
 			continue
@@ -101,7 +100,7 @@ func (h *Hypervisor) machineRequest(d0 *Domain, a MachineAction, how string) {
 		if d.state == DomainPaused {
 			_ = h.unpause(d) // a paused domain could not act on the request
 		}
-		if err := h.RequestShutdown(d, reason); err != nil {
+		if err := h.RequestShutdown(d, "poweroff"); err != nil {
 			h.logf("domain %d %q cannot be asked to shut down (%v): destroyed", d.id, d.name, err)
 			_ = h.destroy(d)
 		}
