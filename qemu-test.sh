@@ -160,11 +160,11 @@ define_scenarios() {
 	# Issue 9 item 8: dom0 beside a dom0-less Linux domU. dom0's poweroff (ACPI
 	# PM1 SLP_EN) is trapped: hv pauses dom0, asks the domU to power off through
 	# control/shutdown, and once it has (its kernel halts), shuts dom0 down and
-	# powers the machine off with success. dom0's reboot (-machine pc: FADT
-	# revision 1, so Linux pulses the keyboard controller's reset line) does the
-	# same, then hv resets the machine: port 0xCF9 works on QEMU's PIIX, and
-	# -no-reboot turns the reset into QEMU exiting 0 (code "reset"); the log
-	# shows no later reset method was needed.
+	# powers the machine off with success. dom0's reboot (a Linux PVH dom0 asks
+	# with SCHEDOP_shutdown(reboot); the port paths are host-tested) does the
+	# same, then hv resets the machine: port 0xCF9 works on QEMU's PIIX (its ACPI
+	# 1.0 FADT has no reset register), and -no-reboot turns the reset into QEMU
+	# exiting 0 (code "reset"); the log shows no later reset method was needed.
 	local d0u="hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1 domain=guest,mem=256M,module=2,ramdisk=1"
 	local d0u_mods="$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio,$lx/vmlinux console=hvc0"
 	scenario dom0-poweroff 500 0 'hv: dom0 turned the machine off \(ACPI PM1a control' '+^\(guest\) GOZEN-USERSPACE-UP' \
@@ -174,7 +174,7 @@ define_scenarios() {
 		'+hv: powering the machine off' '!crashed' '!destroyed' '!did not shut down' @chat=tests/dom0-poweroff.chat \
 		-machine pc -m 2G -kernel "$HV" -append "$d0u" -initrd "$d0u_mods"
 	scenario dom0-reboot 500 reset 'hv: resetting the machine: reset control register, port 0xcf9' '+^\(guest\) GOZEN-USERSPACE-UP' \
-		'+dom0 asked to reboot the machine \(keyboard controller: port 0x64 <- 0xfe \(pulse reset\)\)' \
+		'+dom0 asked to reboot the machine \(SCHEDOP_shutdown\(reboot\)\)' '!resetting the machine: triple fault' \
 		'+domain 2 "guest": asked to poweroff \(control/shutdown\)' '+domain 2 "guest" shut down: poweroff' \
 		'+domain 1 "dom0" shut down: reboot' '+hv: dom0 reset the machine' '!resetting the machine: keyboard controller' \
 		'!crashed' '!destroyed' '!did not shut down' @chat=tests/dom0-reboot.chat \

@@ -324,6 +324,32 @@ func TestDom0PowerGrace(t *testing.T) {
 	}
 }
 
+// dom0 shutting itself down ends the machine (Xen's hwdom_shutdown): a
+// Linux PVH dom0's reboot is SCHEDOP_shutdown(reboot). A domU's shutdown
+// ends the domU alone, and dom0's crash ends dom0 alone.
+func TestDom0SchedShutdown(t *testing.T) {
+	h, d, pv, bare, _ := powerHV(t)
+	(*guest)(bare.vcpus[0]).Shutdown(xen.ShutdownReboot)
+	if bare.state != DomainShutdown || h.stopping != nil {
+		t.Fatalf("domU reboot: %v, stopping %v", bare.state, h.stopping != nil)
+	}
+	(*guest)(d.vcpus[0]).Shutdown(xen.ShutdownReboot)
+	if a, how := h.Machine(); a != MachineReboot || how != "SCHEDOP_shutdown(reboot)" || d.state != DomainPaused {
+		t.Fatalf("dom0 reboot: %v %q, dom0 %v", a, how, d.state)
+	}
+	h.shutdownDomain(pv, xen.ShutdownPoweroff)
+	h.checkMachineStop(h.env.Now())
+	if d.state != DomainShutdown || d.shutdown != xen.ShutdownReboot {
+		t.Errorf("dom0 %v (%d)", d.state, d.shutdown)
+	}
+
+	h2, d2, pv2, _, _ := powerHV(t)
+	(*guest)(d2.vcpus[0]).Shutdown(xen.ShutdownCrash)
+	if h2.stopping != nil || d2.state != DomainShutdown || pv2.state != DomainRunning {
+		t.Errorf("dom0 crash: stopping %v, dom0 %v, domU %v", h2.stopping != nil, d2.state, pv2.state)
+	}
+}
+
 func TestDom0PowerWrites(t *testing.T) {
 	s := &dom0State{pm1Cnt: [2]uint16{0x604, 0x608}, reset: 0xb2, resetValue: 0x0f, s5: [2]uint8{5, 7}, s5Known: true}
 	for _, c := range []struct {

@@ -2,9 +2,11 @@ package hv
 
 // The machine's power: dom0 owns the machine, so its power-off (ACPI S5
 // through PM1 control) and its resets (port 0xCF9, the keyboard
-// controller, the FADT's reset register) end the machine, not just dom0.
-// hv traps them (dom0.go keeps the ports) and then, as `xl shutdown -a -w`
-// followed by the hardware request would under Xen:
+// controller, the FADT's reset register) end the machine, not just dom0;
+// so does dom0 shutting itself down with poweroff or reboot
+// (SCHEDOP_shutdown: a Linux PVH dom0 reboots that way), as Xen's
+// hwdom_shutdown does. hv traps them (dom0.go watches the ports) and then,
+// as `xl shutdown -a -w` followed by the hardware request would under Xen:
 //
 //  1. pauses dom0, which believes the machine is going away and will not
 //     run usefully again;
@@ -106,6 +108,26 @@ func (h *Hypervisor) machineRequest(d0 *Domain, a MachineAction, how string) {
 		}
 	}
 	h.checkMachineStop(h.env.Now())
+}
+
+// dom0Shutdown handles dom0 shutting itself down (SCHEDOP_shutdown, or
+// every vCPU halted): as in Xen's hwdom_shutdown, the machine goes with it
+// when the reason is poweroff or reboot. It reports whether it took the
+// request (false: not dom0, a stop already under way, or another reason,
+// which ends dom0 alone).
+func (h *Hypervisor) dom0Shutdown(d *Domain, reason uint32, how string) bool {
+	if d.dom0 == nil || h.stopping != nil {
+		return false
+	}
+	switch reason {
+	case xen.ShutdownPoweroff:
+		h.machineRequest(d, MachinePowerOff, how)
+	case xen.ShutdownReboot:
+		h.machineRequest(d, MachineReboot, how)
+	default:
+		return false
+	}
+	return true
 }
 
 // checkMachineStop finishes a machine stop in progress once every other
