@@ -167,13 +167,13 @@ define_scenarios() {
 	# exiting 0 (code "reset"); the log shows no later reset method was needed.
 	local d0u="hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1 domain=guest,mem=256M,module=2,ramdisk=1"
 	local d0u_mods="$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio,$lx/vmlinux console=hvc0"
-	scenario dom0-poweroff 500 0 'hv: dom0 turned the machine off \(ACPI PM1a control' '+^\(guest\) GOZEN-USERSPACE-UP' \
+	scenario dom0-poweroff 400 0 'hv: dom0 turned the machine off \(ACPI PM1a control' '+^\(guest\) GOZEN-USERSPACE-UP' \
 		'+dom0 asked to poweroff the machine \(ACPI PM1a control 0x[0-9a-f]+ <- 0x[0-9a-f]+, SLP_EN with SLP_TYP 0, S5 per the DSDT' \
 		'+domain 2 "guest": asked to poweroff \(control/shutdown\)' '+^\(guest\) .*reboot: System halted' \
 		'+domain 2 "guest" shut down: poweroff' '+domain 1 "dom0" shut down: poweroff' '+every domain has ended: the machine will poweroff' \
 		'+hv: powering the machine off' '!crashed' '!destroyed' '!did not shut down' @chat=tests/dom0-poweroff.chat \
 		-machine pc -m 2G -kernel "$HV" -append "$d0u" -initrd "$d0u_mods"
-	scenario dom0-reboot 500 reset 'hv: resetting the machine: reset control register, port 0xcf9' '+^\(guest\) GOZEN-USERSPACE-UP' \
+	scenario dom0-reboot 400 reset 'hv: resetting the machine: reset control register, port 0xcf9' '+^\(guest\) GOZEN-USERSPACE-UP' \
 		'+dom0 asked to reboot the machine \(SCHEDOP_shutdown\(reboot\)\)' '!resetting the machine: triple fault' \
 		'+domain 2 "guest": asked to poweroff \(control/shutdown\)' '+domain 2 "guest" shut down: poweroff' \
 		'+domain 1 "dom0" shut down: reboot' '+hv: dom0 reset the machine' '!resetting the machine: keyboard controller' \
@@ -185,7 +185,7 @@ define_scenarios() {
 		-kernel "$HV" -append "dom0=mem=16M,module=0,ramdisk=1" -initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
 	# Issue 9 item 10: dom0 through GRUB EFI under OVMF: the RSDP comes from the
 	# multiboot2 ACPI tag (no BIOS area to scan), the memory map from EFI's.
-	iso_scenario dom0-efi 500 0 '"dom0" shut down: poweroff' '+host ACPI: RSDP rev 2 at 0x[0-9a-f]+ \(multiboot2 ACPI tag\)' \
+	iso_scenario dom0-efi 400 0 '"dom0" shut down: poweroff' '+host ACPI: RSDP rev 2 at 0x[0-9a-f]+ \(multiboot2 ACPI tag\)' \
 		'+^\(dom0\) .*ACPI: RSDP 0x0*20FF0000 000024 \(v02' '+^\(dom0\) GOZEN-USERSPACE-UP' \
 		'+hv: dom0 turned the machine off' '!crashed' @chat=tests/dom0-session.chat \
 		-cmdline "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
