@@ -179,6 +179,18 @@ define_scenarios() {
 		'+domain 1 "dom0" shut down: reboot' '+hv: dom0 reset the machine' '!resetting the machine: keyboard controller' \
 		'!crashed' '!destroyed' '!did not shut down' @chat=tests/dom0-reboot.chat \
 		-machine pc -m 2G -kernel "$HV" -append "$d0u" -initrd "$d0u_mods"
+	# rt's power paths on QEMU's own firmware tables (testhooks machine=, no domains):
+	# ACPI S5 with \_S5 read from the DSDT (QEMU exits 0 at a power-off as at a reset:
+	# code "reset"), the FADT's reset register (q35's is at 0xcf9), and the fallbacks.
+	scenario power-acpi-pc 30 reset 'hv: powering the machine off: ACPI S5, PM1 control port 0x604 SLP_TYP 0' \
+		'!did not take' -machine pc -kernel "$HV_TEST" -append "machine=poweroff-acpi"
+	scenario power-acpi-q35 30 reset 'hv: powering the machine off: ACPI S5, PM1 control port 0x604 SLP_TYP 0' \
+		'!did not take' -machine q35 -kernel "$HV_TEST" -append "machine=poweroff-acpi"
+	scenario reset-acpi-q35 30 reset 'hv: resetting the machine: ACPI reset register, port 0xcf9 <- 0xf' \
+		'!resetting the machine: reset control' -machine q35 -kernel "$HV_TEST" -append "machine=reset"
+	scenario reset-kbc 30 reset 'hv: resetting the machine: keyboard controller' '!resetting the machine: triple fault' \
+		-kernel "$HV_TEST" -append "machine=reset-kbc"
+	scenario reset-triple 30 reset 'hv: resetting the machine: triple fault' -kernel "$HV_TEST" -append "machine=reset-triple"
 	# Bad input: dom0's kernel (loaded at 16 MiB) does not fit in mem=16M: a clear boot error, code 2.
 	scenario dom0-lowmem 60 2 'hv: domain dom0: kernel image: segment .* is not inside dom0.s RAM .*give dom0 more mem=' \
 		'+hv: boot error: dom0 could not be built' '!panic' \

@@ -60,22 +60,48 @@ func dom0Config() *hv.Dom0Config {
 	}
 	fmt.Printf("hv: host ACPI: RSDP rev %d at %#x (%s), tables %v\n", h.RSDP.Revision, rsdp, where, sigs)
 	c.ACPI = h
-	if f := h.FADT; f != nil && f.Flags&acpi.FADTHWReduced == 0 {
-		if s5, ok := readS5(f.DSDT); ok {
-			c.S5 = &s5
-			for i, p := range []uint16{f.PM1aCnt, f.PM1bCnt} {
-				if p != 0 {
-					machinePower.pm1 = append(machinePower.pm1, rt.SleepControl{Port: p, SlpTyp: s5[i]})
-				}
-			}
-		} else {
-			fmt.Println("hv: host ACPI: no \\_S5 package in the DSDT: hv cannot power the machine off through ACPI itself")
-		}
-		if f.ResetPort != 0 {
-			machinePower.reset = &rt.ResetRegister{Port: f.ResetPort, Value: f.ResetValue}
+	c.S5 = readMachinePower(h)
+	return c
+}
+
+// readMachinePower fills machinePower from the host's FADT and DSDT and
+// returns S5's SLP_TYP values (nil if the DSDT has no \_S5).
+func readMachinePower(h *acpi.Host) *[2]uint8 {
+	f := h.FADT
+	if f == nil || f.Flags&acpi.FADTHWReduced != 0 {
+		return nil
+	}
+	if f.ResetPort != 0 {
+		machinePower.reset = &rt.ResetRegister{Port: f.ResetPort, Value: f.ResetValue}
+	}
+	s5, ok := readS5(f.DSDT)
+	if !ok {
+		fmt.Println("hv: host ACPI: no \\_S5 package in the DSDT: hv cannot power the machine off through ACPI itself")
+		return nil
+	}
+	for i, p := range []uint16{f.PM1aCnt, f.PM1bCnt} {
+		if p != 0 {
+			machinePower.pm1 = append(machinePower.pm1, rt.SleepControl{Port: p, SlpTyp: s5[i]})
 		}
 	}
-	return c
+	return &s5
+}
+
+// hostACPI finds and parses the host's ACPI tables (nil if there are none
+// usable), for the testhooks' power tests.
+func hostACPI() *acpi.Host {
+	rsdp := rt.RSDP()
+	if rsdp == 0 {
+		var err error
+		if rsdp, err = acpi.FindRSDP(firmware{}); err != nil {
+			return nil
+		}
+	}
+	h, err := acpi.ParseHost(firmware{}, rsdp)
+	if err != nil {
+		return nil
+	}
+	return h
 }
 
 // machinePower is how the platform powers the machine off or resets it

@@ -190,10 +190,10 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	switch a, how := h.Machine(); a {
 	case hv.MachinePowerOff:
 		fmt.Printf("hv: dom0 turned the machine off (%s)\n", how)
-		rt.PowerOff(machinePower.pm1)
+		rt.PowerOff(machinePower.pm1, true)
 	case hv.MachineReboot:
 		fmt.Printf("hv: dom0 reset the machine (%s)\n", how)
-		rt.Reset(machinePower.reset)
+		rt.Reset(machinePower.reset, rt.ResetACPI)
 	}
 	if h.CleanShutdowns() {
 		fmt.Println("hv: all domains have shut down")
