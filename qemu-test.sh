@@ -19,7 +19,8 @@
 # hv reports a result by writing a code to I/O port 0xf4, which QEMU's
 # isa-debug-exit device turns into QEMU exit status 2*code+1:
 #   0 success, 1 test failure, 2 bad boot input, 3 fatal exception/panic.
-# A triple fault under -no-reboot makes QEMU exit 0, which never matches.
+# A reset or triple fault under -no-reboot, or an ACPI power-off, makes QEMU
+# exit 0, which only the scenario code "reset" accepts.
 # Serial output (COM1) goes to out/logs/NAME.log with carriage returns and
 # terminal escape sequences removed; the regexes are matched against that.
 
@@ -48,8 +49,9 @@ OVMF=/usr/share/ovmf/OVMF.fd    # Debian's ovmf: UEFI firmware for QEMU (-bios)
 #       Build out/iso/NAME.iso with `go run ./tools/mkiso MKISO-ARGS...`
 #       (-hv defaults to out/hv.bin) and boot it with -cdrom.
 #
-# CODE is hv's exit code (0..3), or "reset": hv reset the machine, which
-# -no-reboot turns into QEMU exiting 0 (match the log line of the reset). MUST_MATCH and MUST_NOT_MATCH are extended
+# CODE is hv's exit code (0..3), or "reset": hv reset the machine (or powered
+# it off through ACPI), which -no-reboot turns into QEMU exiting 0 (match the
+# log line of the reset). MUST_MATCH and MUST_NOT_MATCH are extended
 # regexes (grep -E) applied line by line to the serial log. -m defaults to
 # 1G unless QEMU-ARGS set it. Files under out/ used as inputs can be made in
 # make_inputs below.
