@@ -19,7 +19,8 @@
 # hv reports a result by writing a code to I/O port 0xf4, which QEMU's
 # isa-debug-exit device turns into QEMU exit status 2*code+1:
 #   0 success, 1 test failure, 2 bad boot input, 3 fatal exception/panic.
-# A triple fault under -no-reboot makes QEMU exit 0, which never matches.
+# A reset or triple fault under -no-reboot, or an ACPI power-off, makes QEMU
+# exit 0, which only the scenario code "reset" accepts.
 # Serial output (COM1) goes to out/logs/NAME.log with carriage returns and
 # terminal escape sequences removed; the regexes are matched against that.
 
@@ -38,6 +39,7 @@ HV=$OUT/hv.bin           # go run ./tools/mkimage -o out
 HV_TEST=$OUT/test/hv.bin # go run ./tools/mkimage -tags testhooks -o out/test
 GUEST=$OUT/guests/testguest.elf # go run ./tools/mkguest -o out/guests
 GUEST_DOM0=$OUT/guests/testguest-dom0.elf # the same, linked at 16 MiB (as dom0)
+OVMF=/usr/share/ovmf/OVMF.fd    # Debian's ovmf: UEFI firmware for QEMU (-bios)
 
 # ---------------------------------------------------------------------------
 # Scenario table.
@@ -48,7 +50,9 @@ GUEST_DOM0=$OUT/guests/testguest-dom0.elf # the same, linked at 16 MiB (as dom0)
 #       Build out/iso/NAME.iso with `go run ./tools/mkiso MKISO-ARGS...`
 #       (-hv defaults to out/hv.bin) and boot it with -cdrom.
 #
-# CODE is hv's exit code (0..3). MUST_MATCH and MUST_NOT_MATCH are extended
+# CODE is hv's exit code (0..3), or "reset": hv reset the machine (or powered
+# it off through ACPI), which -no-reboot turns into QEMU exiting 0 (match the
+# log line of the reset). MUST_MATCH and MUST_NOT_MATCH are extended
 # regexes (grep -E) applied line by line to the serial log. -m defaults to
 # 1G unless QEMU-ARGS set it. Files under out/ used as inputs can be made in
 # make_inputs below.
@@ -62,6 +66,11 @@ define_scenarios() {
 	scenario module-overlap 30 2 'hv: boot error: .*overlaps' -kernel "$HV_TEST" -append "mbinject=overlap" -initrd "$OUT/mod4k.bin"
 	scenario mbi-truncated 30 2 'hv: boot error: .*multiboot' -kernel "$HV_TEST" -append "mbinject=truncate"
 	scenario mbi-garbled 30 2 'hv: boot error: .*multiboot' -kernel "$HV_TEST" -append "mbinject=garble"
+	# The same ISO on UEFI firmware (OVMF): GRUB EFI loads hv with multiboot2 after
+	# ExitBootServices; the memory map comes from EFI's, with OVMF's own ACPI NVS
+	# ranges at 8-9 MiB (hv loads at 10 MiB for that reason).
+	iso_scenario selftest-efi 120 0 '^SELFTEST: PASS' '+boot: loader "GRUB' '!^SELFTEST: FAIL' \
+		-hv "$HV" -cmdline "selftest" -- -bios "$OVMF"
 	iso_scenario mb2-iso-module 120 0 'module 0: .*cmdline="hello world"' -hv "$HV" -cmdline "selftest" -module "$OUT/mod.txt:hello world"
 	iso_scenario mb2-truncated 120 2 'hv: boot error: .*multiboot' -hv "$HV_TEST" -cmdline "mbinject=truncate"
 	iso_scenario mb2-garbled 120 2 'hv: boot error: .*multiboot' -hv "$HV_TEST" -cmdline "mbinject=garble"
@@ -149,7 +158,7 @@ define_scenarios() {
 		'+^\(dom0\) .*ACPI: RSDP 0x0*20FF0000 000024 \(v02' '+^\(dom0\) .*ACPI: Using ACPI \(MADT\) for SMP' \
 		'+^\(dom0\) .*IOAPIC\[0\]: apic_id 0' '+^\(dom0\) .*pci 0000:00:03\.0: \[8086:100e\]' \
 		'+^\(dom0\) .*printk: console \[hvc0\] enabled' '+^\(dom0\) GOZEN-USERSPACE-UP' \
-		'+dom0 set ACPI SLP_EN' '!crashed' @chat=tests/dom0-session.chat \
+		'+dom0 asked to poweroff the machine \(ACPI PM1a control' '+hv: dom0 turned the machine off' '!crashed' @chat=tests/dom0-session.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio"
 	# dom0 with its own initramfs (tools/mkdom0): hv leaves its
@@ -163,7 +172,7 @@ define_scenarios() {
 		"+^\(dom0\) xenstored: dom0's xenbus attached" '+^\(dom0\) GOZEN-DOM0: xenstored up' \
 		'+^\(dom0\) GOZEN-DOM0: started /bin/xenconsoled' '+^\(dom0\) Domain-0$' '+^\(dom0\) XS-LS-OK$' \
 		'+^\(dom0\) XS-WRITE-OK$' '+^\(dom0\)  *hello = "world"' '+^\(dom0\)  *feature-poweroff = "1"' \
-		'+dom0 set ACPI SLP_EN' \
+		'+hv: dom0 turned the machine off' \
 		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenbus.*(failed|error)' '!xenstored: .*(broken|fatal)' \
 		@chat=tests/dom0-xenstore.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
@@ -177,13 +186,59 @@ define_scenarios() {
 	# powers off), a second create and xl destroy, dom0 alone at the end.
 	scenario xl-create 500 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
 		'+domain 1 "d1" shut down: poweroff' '+^\(dom0\) DOMU-42 in xen$' '+^\(dom0\) XL-SHUTDOWN-OK$' \
-		'+^\(dom0\) XL-DESTROY-OK$' '+dom0 set ACPI SLP_EN' \
+		'+^\(dom0\) XL-DESTROY-OK$' '+hv: dom0 turned the machine off' \
 		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' \
 		@chat=tests/xl-create.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
+	# Issue 9 item 8: dom0 beside a dom0-less Linux domU. dom0's poweroff (ACPI
+	# PM1 SLP_EN) is trapped: hv pauses dom0, asks the domU to power off through
+	# control/shutdown, and once it has (its kernel halts), shuts dom0 down and
+	# powers the machine off with success. dom0's reboot (a Linux PVH dom0 asks
+	# with SCHEDOP_shutdown(reboot); the port paths are host-tested) does the
+	# same, then hv resets the machine: port 0xCF9 works on QEMU's PIIX (its ACPI
+	# 1.0 FADT has no reset register), and -no-reboot turns the reset into QEMU
+	# exiting 0 (code "reset"); the log shows no later reset method was needed.
+	local d0u="hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1 domain=guest,mem=256M,module=2,ramdisk=1"
+	local d0u_mods="$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio,$lx/vmlinux console=hvc0"
+	scenario dom0-poweroff 400 0 'hv: dom0 turned the machine off \(ACPI PM1a control' '+^\(guest\) GOZEN-USERSPACE-UP' \
+		'+dom0 asked to poweroff the machine \(ACPI PM1a control 0x[0-9a-f]+ <- 0x[0-9a-f]+, SLP_EN with SLP_TYP 0, S5 per the DSDT' \
+		'+domain 1 "guest": asked to poweroff \(control/shutdown\)' '+^\(guest\) .*reboot: System halted' \
+		'+domain 1 "guest" shut down: poweroff' '+domain 0 "dom0" shut down: poweroff' '+every domain has ended: the machine will poweroff' \
+		'+hv: powering the machine off' '!crashed' '!destroyed' '!did not shut down' @chat=tests/dom0-poweroff.chat \
+		-machine pc -m 2G -kernel "$HV" -append "$d0u" -initrd "$d0u_mods"
+	scenario dom0-reboot 400 reset 'hv: resetting the machine: reset control register, port 0xcf9' '+^\(guest\) GOZEN-USERSPACE-UP' \
+		'+dom0 asked to reboot the machine \(SCHEDOP_shutdown\(reboot\)\)' '!resetting the machine: triple fault' \
+		'+domain 1 "guest": asked to poweroff \(control/shutdown\)' '+domain 1 "guest" shut down: poweroff' \
+		'+domain 0 "dom0" shut down: reboot' '+hv: dom0 reset the machine' '!resetting the machine: keyboard controller' \
+		'!crashed' '!destroyed' '!did not shut down' @chat=tests/dom0-reboot.chat \
+		-machine pc -m 2G -kernel "$HV" -append "$d0u" -initrd "$d0u_mods"
+	# rt's power paths on QEMU's own firmware tables (testhooks machine=, no domains):
+	# ACPI S5 with \_S5 read from the DSDT (QEMU exits 0 at a power-off as at a reset:
+	# code "reset"), the FADT's reset register (q35's is at 0xcf9), and the fallbacks.
+	scenario power-acpi-pc 30 reset 'hv: powering the machine off: ACPI S5, PM1 control port 0x604 SLP_TYP 0' \
+		'!did not take' -machine pc -kernel "$HV_TEST" -append "machine=poweroff-acpi"
+	scenario power-acpi-q35 30 reset 'hv: powering the machine off: ACPI S5, PM1 control port 0x604 SLP_TYP 0' \
+		'!did not take' -machine q35 -kernel "$HV_TEST" -append "machine=poweroff-acpi"
+	scenario reset-acpi-q35 30 reset 'hv: resetting the machine: ACPI reset register, port 0xcf9 <- 0xf' \
+		'!resetting the machine: reset control' -machine q35 -kernel "$HV_TEST" -append "machine=reset"
+	scenario reset-kbc 30 reset 'hv: resetting the machine: keyboard controller' '!resetting the machine: triple fault' \
+		-kernel "$HV_TEST" -append "machine=reset-kbc"
+	scenario reset-triple 30 reset 'hv: resetting the machine: triple fault' -kernel "$HV_TEST" -append "machine=reset-triple"
+	# Bad input: dom0's kernel (loaded at 16 MiB) does not fit in mem=16M: a clear boot error, code 2.
+	scenario dom0-lowmem 60 2 'hv: domain dom0: kernel image: segment .* is not inside dom0.s RAM .*give dom0 more mem=' \
+		'+hv: boot error: dom0 could not be built' '!panic' \
+		-kernel "$HV" -append "dom0=mem=16M,module=0,ramdisk=1" -initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
+	# Issue 9 item 10: dom0 through GRUB EFI under OVMF: the RSDP comes from the
+	# multiboot2 ACPI tag (no BIOS area to scan), the memory map from EFI's.
+	iso_scenario dom0-efi 400 0 '"dom0" shut down: poweroff' '+host ACPI: RSDP rev 2 at 0x[0-9a-f]+ \(multiboot2 ACPI tag\)' \
+		'+^\(dom0\) .*ACPI: RSDP 0x0*20FF0000 000024 \(v02' '+^\(dom0\) GOZEN-USERSPACE-UP' \
+		'+hv: dom0 turned the machine off' '!crashed' @chat=tests/dom0-session.chat \
+		-cmdline "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-module "$lx/vmlinux:console=hvc0 pci=nomsi no_timer_check" -module "$lx/initramfs.cpio" \
+		-- -machine pc -m 2G -bios "$OVMF"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '+asked to power off' '!crashed' @chat=tests/linux-short.chat \
 		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 xen.fifo_events=0,$lx/initramfs.cpio"
@@ -261,6 +316,11 @@ define_scenarios() {
 		'+^\(t1\) unpop: a hole beyond RAM reads all-ones and drops writes' '+^\(t1\) unpop: executing there raises #GP\(0\)' \
 		'+^\(t1\) unpop: populate_physmap brings it back zeroed' '+"t1" shut down: poweroff' '!FAIL' '!crashed' \
 		-kernel "$HV" -append "domain=t1,mem=16M,module=0" -initrd "$GUEST unpop"
+	# Bad input (issue 9): a domU calling the dom0-only hypercalls gets Xen's refusals.
+	scenario domu-privop 30 0 '^\(t1\) privop: OK' '+^\(t1\) privop: platform_op\(settime64\) refused with -EPERM' \
+		'+^\(t1\) privop: physdev_op\(pci_device_add, pci_mmcfg_reserved\) refused with -ENOSYS' \
+		'+^\(t1\) privop: console_io\(read\) refused with -EPERM' '+"t1" shut down: poweroff' '!FAIL' '!crashed' \
+		-kernel "$HV" -append "$one" -initrd "$GUEST privop"
 	scenario linux-fuzz 500 0 '^\(fuzz\) hcfuzz: done 100000 calls' '+"linux" shut down: poweroff' '+^\(linux\) 6\.1\.0' \
 		'!"linux" crashed' @chat=tests/linux-fuzz.chat \
 		-kernel "$HV" -append "hvmem=200M domain=linux,mem=256M,module=0,ramdisk=1 domain=fuzz,mem=16M,module=2" \
@@ -306,7 +366,7 @@ register() {
 	[[ $name =~ ^[a-z0-9][a-z0-9._-]*$ ]] || die "bad scenario name '$name'"
 	[[ -z ${S_TIMEOUT[$name]+set} ]] || die "duplicate scenario '$name'"
 	[[ $t =~ ^[1-9][0-9]*$ ]] || die "scenario $name: bad timeout '$t'"
-	[[ $code =~ ^[0-3]$ ]] || die "scenario $name: exit code must be 0..3, got '$code'"
+	[[ $code =~ ^([0-3]|reset)$ ]] || die "scenario $name: exit code must be 0..3 or reset, got '$code'"
 	[[ -n $re ]] || die "scenario $name: empty regex"
 	while (($#)) && [[ $1 == '!'* || $1 == '+'* || $1 == @chat=* ]]; do
 		if [[ $1 == @chat=* ]]; then
@@ -396,6 +456,10 @@ ensure_tools() {
 	if ((need_iso)); then
 		command -v grub-mkrescue >/dev/null || pkgs+=(grub-common)
 		[[ -d /usr/lib/grub/i386-pc ]] || pkgs+=(grub-pc-bin)
+		# The hybrid ISO's EFI side (grub-mkrescue adds it when GRUB's
+		# x86_64-efi modules are installed) and the firmware that boots it.
+		[[ -d /usr/lib/grub/x86_64-efi ]] || pkgs+=(grub-efi-amd64-bin)
+		[[ -f $OVMF ]] || pkgs+=(ovmf)
 		command -v xorriso >/dev/null || pkgs+=(xorriso)
 		command -v mformat >/dev/null || pkgs+=(mtools)
 	fi
@@ -600,7 +664,12 @@ run_scenario() {
 	local name=$1
 	local t=$((${S_TIMEOUT[$name]} * ${QEMU_TEST_TIMEOUT_SCALE:-1}))
 	local code=${S_CODE[$name]} re match
-	local expect=$((code * 2 + 1))
+	local expect
+	if [[ $code == reset ]]; then
+		expect=0 # -no-reboot: QEMU exits 0 at a reset (the log says which one)
+	else
+		expect=$((code * 2 + 1))
+	fi
 	local log=$LOGDIR/$name.log raw=$SCRATCH/$name.raw err=$SCRATCH/$name.err ser=$SCRATCH/$name.serial
 	local args nomatch f mem=(-m "$QEMU_DEFAULT_MEM") reasons=()
 	eval "args=(${S_ARGS[$name]})"

@@ -21,7 +21,10 @@ package hv
 //   - Its I/O ports reach the hardware except those hv keeps
 //     (setup_io_bitmap): the PICs, the PIT, port 0x61, 0xCF9 (reset), the
 //     ACPI PM1 control ports (power-off), the debug console 0xE9 and the
-//     platform's own ports (hv's UART, QEMU's debug exit).
+//     platform's own ports (hv's UART, QEMU's debug exit). PM1 control,
+//     the keyboard controller's command port and the ACPI reset port are
+//     watched: they reach the hardware except for the writes that power
+//     the machine off or reset it, which hv carries out (power.go).
 //   - ACPI: a new RSDP/XSDT/MADT (package acpi), in dom0 RAM marked ACPI.
 //   - start_info says SIF_PRIVILEGED|SIF_INITDOMAIN; its event channels
 //     and grant table are privileged, and it gets the global VIRQs
@@ -63,9 +66,14 @@ type Dom0Config struct {
 	// port): dom0 does not reach them.
 	KeepPorts []backend.PortRange
 	// Ports reaches the host's I/O ports, for dom0's accesses that exit only
-	// because their span touches a port hv keeps (nil: such accesses read
-	// all-ones and writes are dropped).
+	// because their span touches a port hv keeps, and for those to the ports
+	// hv watches for power-off and reset (nil: such accesses read all-ones
+	// and writes are dropped).
 	Ports HostPorts
+	// S5 is SLP_TYPa/b of the S5 (soft-off) sleep state, from the DSDT's
+	// \_S5 (acpi.SleepType); nil if it was not found, and then any SLP_EN
+	// write is taken as a power-off.
+	S5 *[2]uint8
 }
 
 // HostPorts performs port I/O on the host (size 1, 2 or 4).
@@ -89,6 +97,14 @@ type dom0State struct {
 	ioapic []dom0IOAPIC
 	pm1Cnt [2]uint16 // ACPI PM1a/PM1b control ports (0: none)
 	reset  uint16    // ACPI reset register port (0: none)
+	// resetValue is what the FADT says to write to reset; s5 are S5's
+	// SLP_TYP values when s5Known (power.go).
+	resetValue uint8
+	s5         [2]uint8
+	s5Known    bool
+	// watch are ports that exit so hv sees power-off and reset writes
+	// (powerWrite); every other access to them reaches the hardware.
+	watch []backend.PortRange
 	input  []byte    // console input waiting for CONSOLEIO_read
 	denied []backend.PortRange
 	// foreign are the frames of other domains dom0 maps, by dom0 gfn
@@ -305,11 +321,20 @@ func (s *dom0State) forward(port uint16, size int) bool {
 		return true
 	}
 	for i := 0; i < size; i++ {
-		if s.portDenied(port + uint16(i)) {
+		if p := port + uint16(i); s.portDenied(p) && !inPorts(s.watch, p) {
 			return false
 		}
 	}
 	return true
+}
+
+func inPorts(rs []backend.PortRange, port uint16) bool {
+	for _, r := range rs {
+		if port >= r.First && int(port) < int(r.First)+r.N {
+			return true
+		}
+	}
+	return false
 }
 
 // portDenied reports whether dom0's access to port exits to hv.
@@ -367,7 +392,10 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 		}
 		if f := a.FADT; f != nil && f.Flags&acpi.FADTHWReduced == 0 {
 			s.pm1Cnt = [2]uint16{f.PM1aCnt, f.PM1bCnt}
-			s.reset = f.ResetPort
+			s.reset, s.resetValue = f.ResetPort, f.ResetValue
+		}
+		if c.S5 != nil {
+			s.s5, s.s5Known = *c.S5, true
 		}
 	} else {
 		h.logf("domain %d %q: no host ACPI tables found; dom0 gets none", d.id, d.name)
@@ -375,14 +403,20 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 	s.keep = append(s.keep, c.KeepMMIO...)
 	sort.Slice(s.keep, func(i, j int) bool { return s.keep[i].Start < s.keep[j].Start })
 	extra := append([]backend.PortRange(nil), c.KeepPorts...)
+	// Watched, not kept: PM1 control (SLP_EN), the keyboard controller's
+	// command port (pulse reset) and the ACPI reset port (unless it is
+	// 0xCF9, which hv keeps outright) work for dom0 except for those
+	// writes.
 	for _, p := range s.pm1Cnt {
 		if p != 0 {
-			extra = append(extra, backend.PortRange{First: p, N: 2})
+			s.watch = append(s.watch, backend.PortRange{First: p, N: 2})
 		}
 	}
-	if s.reset != 0 {
-		extra = append(extra, backend.PortRange{First: s.reset, N: 1})
+	s.watch = append(s.watch, backend.PortRange{First: kbcCommand, N: 1})
+	if s.reset != 0 && s.reset != 0xCF9 {
+		s.watch = append(s.watch, backend.PortRange{First: s.reset, N: 1})
 	}
+	extra = append(extra, s.watch...)
 	s.denied = Dom0DeniedPorts(extra)
 	pass := passRanges(s.denied)
 	for _, v := range d.vcpus {
@@ -476,6 +510,16 @@ func (s *dom0State) ioapicAt(gpa uint64) *vioapic.IOAPIC {
 // consumed the access (false: the common handling: 0xE9, all-ones).
 func (h *Hypervisor) dom0IO(v *VCPU, port uint16, in bool, size int, val uint64) bool {
 	s := v.dom.dom0
+	if !in {
+		switch a, how, sleep := s.powerWrite(port, size, val); {
+		case sleep:
+			h.logf("dom0 asked for an ACPI sleep state (%s): hv supports none but S5; the write is dropped", how)
+			return true
+		case a != MachineNone:
+			h.machineRequest(v.dom, a, how)
+			return true
+		}
+	}
 	if s.forward(port, size) {
 		if s.cfg.Ports == nil {
 			return false
@@ -494,35 +538,7 @@ func (h *Hypervisor) dom0IO(v *VCPU, port uint16, in bool, size int, val uint64)
 		}
 		return true
 	}
-	if in {
-		return false
-	}
-	for _, p := range s.pm1Cnt {
-		if p != 0 && port == p && val&(1<<13) != 0 { // SLP_EN (ACPI §4.8.3.2.1)
-			slp := (val >> 10) & 7
-			h.logf("dom0 set ACPI SLP_EN (PM1 control %#x <- %#x, SLP_TYP %d): powering the machine off", port, val, slp)
-			h.dom0Poweroff(v.dom)
-			return true
-		}
-	}
-	if port == 0xCF9 || (s.reset != 0 && port == s.reset) {
-		h.logf("dom0 wrote %#x to reset port %#x: machine reset is not implemented yet; ignored", val, port)
-		return true
-	}
-	return false
-}
-
-// dom0Poweroff ends every other domain, then dom0: the machine's owner
-// turned it off. (Giving the others time to shut down cleanly comes with
-// issue 9's item 8.)
-func (h *Hypervisor) dom0Poweroff(d0 *Domain) {
-	for _, d := range h.domains {
-		if d != d0 && (d.state == DomainRunning || d.state == DomainPaused) {
-			h.logf("domain %d %q: stopped because dom0 powered the machine off", d.id, d.name)
-			h.shutdownDomain(d, xen.ShutdownPoweroff)
-		}
-	}
-	h.shutdownDomain(d0, xen.ShutdownPoweroff)
+	return false // kept: reads give all-ones, writes are dropped
 }
 
 // dom0ConsoleInput queues keystrokes for dom0's CONSOLEIO_read and raises

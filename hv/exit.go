@@ -166,6 +166,9 @@ func (h *Hypervisor) vcpuDown(v *VCPU) {
 		}
 	}
 	h.logf("domain %d %q: all vCPUs halted with interrupts off; powering off", v.dom.id, v.dom.name)
+	if h.dom0Shutdown(v.dom, xen.ShutdownPoweroff, "all vCPUs halted with interrupts off") {
+		return
+	}
 	h.shutdownDomain(v.dom, xen.ShutdownPoweroff)
 }
 

@@ -118,6 +118,11 @@ type Hypervisor struct {
 	exits [backend.ExitUnhandled + 1]uint64
 	// hc serves hypercalls (and counts them).
 	hc hypercall.Dispatcher
+	// stopping is a power-off or reset dom0 asked for (power.go), nil
+	// until then; ShutdownGrace is how long the other domains then get to
+	// shut down (0: DefaultShutdownGrace).
+	stopping      *machineStop
+	ShutdownGrace time.Duration
 	// Debug makes the run loop print a status line every few seconds.
 	Debug     bool
 	lastDebug int64
@@ -189,6 +194,7 @@ func (h *Hypervisor) Run() {
 			h.debugStatus()
 		}
 		h.fireTimers(now)
+		h.checkMachineStop(now)
 		h.pollInput()
 		partial := h.flushStaleConsoles(now)
 		v, ok := h.rq.Pick(now)
@@ -206,6 +212,9 @@ func (h *Hypervisor) Run() {
 			d := time.Hour
 			if dl, ok := h.nextTimer(); ok {
 				d = time.Duration(dl - now)
+			}
+			if dl, ok := h.stopDeadline(); ok {
+				d = min(d, time.Duration(dl-now))
 			}
 			if h.rq.Len() > 0 {
 				d = min(d, time.Duration(h.rq.NextRefill(now)-now))

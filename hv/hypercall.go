@@ -114,7 +114,12 @@ func (g *guest) Block() {
 	v.timerFired = false
 }
 
-func (g *guest) Shutdown(reason uint32) { g.h().shutdownDomain(g.dom, reason) }
+func (g *guest) Shutdown(reason uint32) {
+	if g.h().dom0Shutdown(g.dom, reason, "SCHEDOP_shutdown("+ShutdownName(reason)+")") {
+		return
+	}
+	g.h().shutdownDomain(g.dom, reason)
+}
 
 func (g *guest) Poll(ports []uint32, timeout uint64) {
 	v := g.v()

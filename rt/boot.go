@@ -149,6 +149,8 @@ func memInit(cmd []byte) {
 		ncut++
 	}
 	if !inUsableRAM(l.ImageStart, l.ImageEnd) {
+		kprint("hv: the memory map:\n")
+		printMemoryMap()
 		bootError("the hv image is not inside usable RAM according to the memory map")
 	}
 	// Usable RAM minus the cuts, sorted by address (the map may be unsorted).
@@ -319,6 +321,22 @@ func addUsable(r mm.Range) {
 }
 
 // inUsableRAM reports whether [start, end) lies in usable regions only.
+// printMemoryMap prints the boot loader's memory map, for boot errors about
+// it (firmware maps differ: OVMF's has far more entries than SeaBIOS's).
+func printMemoryMap() {
+	info := &BootInfo
+	for i := 0; i < info.NRegions; i++ {
+		r := info.Regions[i]
+		kprint("  ")
+		kprintHex(r.Base)
+		kprint("-")
+		kprintHex(r.Base + r.Len)
+		kprint(" type ")
+		kprintDec(int64(r.Type))
+		kprint("\n")
+	}
+}
+
 func inUsableRAM(start, end uint64) bool {
 	info := &BootInfo
 	for start < end {

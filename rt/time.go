@@ -113,18 +113,55 @@ func lapicInit() {
 	lapicWrite(lapicRegLVTErr, lvtMasked)
 	lapicWrite(lapicRegTDCR, 0x3) // divide by 16
 	lapicWrite(lapicRegLVTT, lvtMasked|vectorTimer)
-	lapicWrite(lapicRegTICR, 0xffffffff)
-	t0 := amd64.Rdtsc()
-	for amd64.Rdtsc()-t0 < tscHz/1000*2 {
+	// Three 2 ms measurements against the TSC, the median kept: under
+	// QEMU TCG on a loaded host the vCPU thread can be descheduled inside
+	// one, which skews it (a calibration twice too fast made every sleep
+	// twice too long).
+	var hz [3]uint64
+	for i := range hz {
+		hz[i] = lapicMeasure()
 	}
-	elapsed := uint64(0xffffffff - lapicRead(lapicRegTCCR))
-	lapicWrite(lapicRegTICR, 0)
-	lapicHz = elapsed * 500
+	if hz[0] > hz[1] {
+		hz[0], hz[1] = hz[1], hz[0]
+	}
+	if hz[1] > hz[2] {
+		hz[1], hz[2] = hz[2], hz[1]
+	}
+	if hz[0] > hz[1] {
+		hz[0], hz[1] = hz[1], hz[0]
+	}
+	lapicHz = hz[1]
 	if lapicHz == 0 {
 		kprint("hv: warning: APIC timer calibration failed; assuming 100 MHz\n")
 		lapicHz = 100_000_000
 	}
 	lapicWrite(lapicRegLVTT, vectorTimer) // one-shot, unmasked
+}
+
+// lapicMeasure counts the APIC timer down for about 2 ms of TSC time and
+// returns its rate. Each end reads the TSC on both sides of the count and
+// takes the midpoint, so a delay between the two reads does not count.
+func lapicMeasure() uint64 {
+	lapicWrite(lapicRegTICR, 0xffffffff)
+	a0 := amd64.Rdtsc()
+	c0 := lapicRead(lapicRegTCCR)
+	b0 := amd64.Rdtsc()
+	for amd64.Rdtsc()-a0 < tscHz/1000*2 {
+	}
+	a1 := amd64.Rdtsc()
+	c1 := lapicRead(lapicRegTCCR)
+	b1 := amd64.Rdtsc()
+	lapicWrite(lapicRegTICR, 0)
+	dt := (a1+b1)/2 - (a0+b0)/2
+	if dt == 0 || c1 > c0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(c0-c1), tscHz)
+	if hi >= dt {
+		return 0
+	}
+	q, _ := bits.Div64(hi, lo, dt)
+	return q
 }
 
 func lapicEOI() { lapicWrite(lapicRegEOI, 0) }

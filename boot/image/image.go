@@ -1,7 +1,7 @@
 // Package image turns the linked hv ELF (a static GOOS=linux Go program) into
 // a bootable multiboot image.
 //
-// The result is a flat binary loaded at the ELF's base address (0x400000):
+// The result is a flat binary loaded at the ELF's base address (tools/mkimage links hv at 0xA00000):
 //
 //	+0x000  multiboot1 header with address fields (QEMU -kernel, GRUB multiboot)
 //	+0x020  multiboot2 header with address, entry and module-alignment tags (GRUB multiboot2)

@@ -60,7 +60,74 @@ func dom0Config() *hv.Dom0Config {
 	}
 	fmt.Printf("hv: host ACPI: RSDP rev %d at %#x (%s), tables %v\n", h.RSDP.Revision, rsdp, where, sigs)
 	c.ACPI = h
+	c.S5 = readMachinePower(h)
 	return c
+}
+
+// readMachinePower fills machinePower from the host's FADT and DSDT and
+// returns S5's SLP_TYP values (nil if the DSDT has no \_S5).
+func readMachinePower(h *acpi.Host) *[2]uint8 {
+	f := h.FADT
+	if f == nil || f.Flags&acpi.FADTHWReduced != 0 {
+		return nil
+	}
+	if f.ResetPort != 0 {
+		machinePower.reset = &rt.ResetRegister{Port: f.ResetPort, Value: f.ResetValue}
+	}
+	s5, ok := readS5(f.DSDT)
+	if !ok {
+		fmt.Println("hv: host ACPI: no \\_S5 package in the DSDT: hv cannot power the machine off through ACPI itself")
+		return nil
+	}
+	for i, p := range []uint16{f.PM1aCnt, f.PM1bCnt} {
+		if p != 0 {
+			machinePower.pm1 = append(machinePower.pm1, rt.SleepControl{Port: p, SlpTyp: s5[i]})
+		}
+	}
+	return &s5
+}
+
+// hostACPI finds and parses the host's ACPI tables (nil if there are none
+// usable), for the testhooks' power tests.
+func hostACPI() *acpi.Host {
+	rsdp := rt.RSDP()
+	if rsdp == 0 {
+		var err error
+		if rsdp, err = acpi.FindRSDP(firmware{}); err != nil {
+			return nil
+		}
+	}
+	h, err := acpi.ParseHost(firmware{}, rsdp)
+	if err != nil {
+		return nil
+	}
+	return h
+}
+
+// machinePower is how the platform powers the machine off or resets it
+// when dom0 asks (hv.Machine): the PM1 control ports with S5's SLP_TYP,
+// and the FADT's reset register, from the host's ACPI tables.
+var machinePower struct {
+	pm1   []rt.SleepControl
+	reset *rt.ResetRegister
+}
+
+// readS5 finds S5's SLP_TYPa/b in the host's DSDT.
+func readS5(dsdt uint64) ([2]uint8, bool) {
+	var hdr [36]byte
+	if dsdt == 0 || !rt.ReadFirmware(dsdt, hdr[:]) {
+		return [2]uint8{}, false
+	}
+	n := uint64(hdr[4]) | uint64(hdr[5])<<8 | uint64(hdr[6])<<16 | uint64(hdr[7])<<24
+	if string(hdr[:4]) != "DSDT" || n <= 36 || n > 4<<20 {
+		return [2]uint8{}, false
+	}
+	aml := make([]byte, n-36)
+	if !rt.ReadFirmware(dsdt+36, aml) {
+		return [2]uint8{}, false
+	}
+	a, b, ok := acpi.SleepType(aml, "_S5_")
+	return [2]uint8{a, b}, ok
 }
 
 // moduleImages returns each boot module's bytes. Modules that overlap

@@ -187,6 +187,14 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	}
 	fmt.Printf("hv: hv pool %d KiB free of %d KiB, %s its reserve of %d KiB; guest pool %d KiB free of %d KiB\n",
 		m.HVFree>>10, m.HVPool>>10, where, hvReserve(m.HVPool)>>10, m.GuestFree>>10, m.GuestPool>>10)
+	switch a, how := h.Machine(); a {
+	case hv.MachinePowerOff:
+		fmt.Printf("hv: dom0 turned the machine off (%s)\n", how)
+		rt.PowerOff(machinePower.pm1, true)
+	case hv.MachineReboot:
+		fmt.Printf("hv: dom0 reset the machine (%s)\n", how)
+		rt.Reset(machinePower.reset, rt.ResetACPI)
+	}
 	if h.CleanShutdowns() {
 		fmt.Println("hv: all domains have shut down")
 		return rt.ExitSuccess

@@ -29,6 +29,10 @@ func testhookCmdline(cmd string) string {
 			crashMode = v
 			continue
 		}
+		if v, ok := strings.CutPrefix(w, "machine="); ok {
+			machineMode = v
+			continue
+		}
 		if w == "exitfloor" {
 			exitFloor = true
 			fmt.Println("hv: testhooks: exitfloor: the exit benchmark's exits only resume the guest")
@@ -41,7 +45,39 @@ func testhookCmdline(cmd string) string {
 
 func ud2()
 
+// machine= ends the machine at once through rt's platform code, with no
+// domains, so qemu-test.sh can check each path on QEMU's firmware tables:
+//
+//	machine=poweroff-acpi  ACPI S5 (\_S5 from the DSDT), without the debug-exit code
+//	machine=reset          the full reset order (the FADT's reset register first)
+//	machine=reset-kbc      from the keyboard controller on
+//	machine=reset-triple   a triple fault
+var machineMode string
+
 func testhookRun() {
+	if machineMode != "" {
+		h := hostACPI()
+		if h == nil {
+			rt.BootError("testhooks: machine=: no host ACPI tables")
+		}
+		s5 := readMachinePower(h)
+		reset := "none"
+		if r := machinePower.reset; r != nil {
+			reset = fmt.Sprintf("port %#x <- %#x", r.Port, r.Value)
+		}
+		fmt.Printf("hv: testhooks: machine=%s (\\_S5 found: %v; FADT reset register: %s)\n", machineMode, s5 != nil, reset)
+		switch machineMode {
+		case "poweroff-acpi":
+			rt.PowerOff(machinePower.pm1, false)
+		case "reset":
+			rt.Reset(machinePower.reset, rt.ResetACPI)
+		case "reset-kbc":
+			rt.Reset(machinePower.reset, rt.ResetKBC)
+		case "reset-triple":
+			rt.Reset(machinePower.reset, rt.ResetTriple)
+		}
+		rt.BootError("testhooks: unknown machine= mode")
+	}
 	if crashMode == "" {
 		return
 	}

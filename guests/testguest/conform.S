@@ -9,6 +9,10 @@
 #                 read as all-ones and ignore writes (Xen: emulated I/O with no
 #                 handler); executing there raises #GP(0); populate_physmap brings the
 #                 frame back zeroed.
+#   privop        the dom0-only hypercalls from a domU: platform_op (settime64, which
+#                 would set every domain's clock, and firmware_info) is -EPERM,
+#                 physdev_op's PCI reports are -ENOSYS (Xen's hvm_physdev_op for a
+#                 non-hardware domain), CONSOLEIO_read is -EPERM (xsm_console_io).
 #
 # Each check prints a line; the first failure prints `<mode>: FAIL ...` and crashes.
 
@@ -307,6 +311,60 @@ unp_reserve:
 	vmmcall
 	ret
 
+# ---- privop --------------------------------------------------------------------------
+	.set HC_platform_op, 7
+	.set HC_physdev_op, 33
+	.set XENPF_INTERFACE_VERSION, 0x03000001
+	.set XENPF_firmware_info, 50
+	.set XENPF_settime64, 62
+	.set PHYSDEVOP_pci_mmcfg_reserved, 24
+	.set PHYSDEVOP_pci_device_add, 25
+	.set CONSOLEIO_read, 1
+	.set XEN_EPERM, 1
+	.set XEN_ENOSYS, 38
+
+	.globl mode_privop
+mode_privop:
+	movl $XENPF_INTERFACE_VERSION, prv_op + 4
+	movl $XENPF_settime64, prv_op
+	movl $1000000000, prv_op + 8	# secs: a clock a domU must not set
+	movl $prv_op, %ebx
+	movl $HC_platform_op, %eax
+	vmmcall
+	movl $-XEN_EPERM, %edx
+	CF_EXPECT "privop: ", "platform_op(settime64)"
+	PUTS "privop: platform_op(settime64) refused with -EPERM\n"
+	movl $XENPF_firmware_info, prv_op
+	movl $prv_op, %ebx
+	movl $HC_platform_op, %eax
+	vmmcall
+	movl $-XEN_EPERM, %edx
+	CF_EXPECT "privop: ", "platform_op(firmware_info)"
+	PUTS "privop: platform_op(firmware_info) refused with -EPERM\n"
+	movl $PHYSDEVOP_pci_device_add, %ebx
+	movl $prv_op, %ecx
+	movl $HC_physdev_op, %eax
+	vmmcall
+	movl $-XEN_ENOSYS, %edx
+	CF_EXPECT "privop: ", "physdev_op(pci_device_add)"
+	movl $PHYSDEVOP_pci_mmcfg_reserved, %ebx
+	movl $prv_op, %ecx
+	movl $HC_physdev_op, %eax
+	vmmcall
+	movl $-XEN_ENOSYS, %edx
+	CF_EXPECT "privop: ", "physdev_op(pci_mmcfg_reserved)"
+	PUTS "privop: physdev_op(pci_device_add, pci_mmcfg_reserved) refused with -ENOSYS\n"
+	movl $CONSOLEIO_read, %ebx
+	movl $16, %ecx
+	movl $prv_op, %edx
+	movl $HC_console_io, %eax
+	vmmcall
+	movl $-XEN_EPERM, %edx
+	CF_EXPECT "privop: ", "console_io(read)"
+	PUTS "privop: console_io(read) refused with -EPERM\n"
+	PUTS "privop: OK\n"
+	jmp poweroff
+
 # #GP handler for the fetch check: note error code and EIP, resume at unp_after_fetch.
 unp_gp_handler:
 	pushl %eax
@@ -323,6 +381,8 @@ unp_gp_handler:
 	.bss
 	.balign 4096
 unp_page:	.skip 4096
+	.balign 8
+prv_op:		.skip 136	# struct xen_platform_op
 	.balign 8
 cf_idtr:	.skip 8
 cf_saved_gate:	.skip 8

@@ -147,6 +147,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_compat,  mode_compat
 	.long name_debug,   mode_debug	# conform.S
 	.long name_unpop,   mode_unpop
+	.long name_privop,  mode_privop
 	.long name_apic,    mode_apic	# apic.S
 	.long name_toolstack, mode_toolstack	# toolstack.S (as dom0: testguest-dom0.elf)
 	.long 0, 0
@@ -174,6 +175,7 @@ name_flood:	.asciz "flood"
 name_compat:	.asciz "compat"
 name_debug:	.asciz "debug"
 name_unpop:	.asciz "unpop"
+name_privop:	.asciz "privop"
 name_apic:	.asciz "apic"
 name_toolstack:	.asciz "toolstack"
 	.globl empty_string

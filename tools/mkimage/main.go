@@ -42,7 +42,7 @@ func run(out, tags, pkg, elfIn string) error {
 	elfPath := elfIn
 	if elfPath == "" {
 		elfPath = filepath.Join(out, "hv.elf")
-		args := []string{"build", "-o", elfPath, "-trimpath"}
+		args := []string{"build", "-o", elfPath, "-trimpath", "-ldflags=-T=0xa01000"}
 		if tags != "" {
 			args = append(args, "-tags", tags)
 		}
