@@ -87,4 +87,10 @@
 //     cover, and the wiring must Restart the log when Overflowed (writing
 //     the tail register resets QEMU's internal tail). Upstream fixed the
 //     tail handling in 2025.
+//   - Observed under Debian's QEMU 7.2.22 (scenario dom0-iommu-deny): DMA
+//     that a DTE without IR/IW denies, and DMA of a device whose DTE has a
+//     reserved bit set, fail as they should and QEMU traces them
+//     (amdvi_page_fault, amdvi_invalid_dte), but no entry ever reaches the
+//     event log (it stays zero; the status register shows no event or
+//     overflow). hv's fault logging is therefore tested on the host only.
 package amdvi
