@@ -125,7 +125,7 @@ func TakeIOMMU(m MMIO, mem Memory, cfg TakeConfig) (*Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[uint16]bool{}
+	seen := make([]bool, entries)
 	set := func(id uint16) error {
 		if id == cfg.IVHD.DeviceID || seen[id] || int(id) >= entries {
 			return nil
