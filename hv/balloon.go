@@ -40,6 +40,9 @@ func (h *Hypervisor) populate(d *Domain, gfn uint64, order uint32) bool {
 	}
 	err := d.mem.AddRAM(gfn, n)
 	h.noteP2M(d, err)
+	if err == nil {
+		h.dom0DMAPopulated(d, gfn, n)
+	}
 	return err == nil
 }
 
@@ -64,6 +67,9 @@ func (h *Hypervisor) decreaseReservation(d *Domain, gfn uint64, order uint32) bo
 		h.noteP2M(d, err) // splitting a 2 MiB page takes a table
 		return false
 	}
+	// dom0's devices stop reaching the frames before anything (all of it
+	// on this run loop) can allocate them again.
+	h.dom0DMAUnmap(d, gfn, n)
 	d.flushTLBs()
 	return true
 }

@@ -65,6 +65,14 @@ type Dom0Config struct {
 	// KeepPorts are I/O ports the platform uses (hv's UART, a debug-exit
 	// port): dom0 does not reach them.
 	KeepPorts []backend.PortRange
+	// IOMMU translates the DMA of the devices dom0 drives (nil: there is
+	// none, and hv warns that DMA is unprotected). hv keeps it in step with
+	// dom0's p2m (dom0_iommu.go).
+	IOMMU IOMMU
+	// HidePCI are PCI functions dom0 must not see (the IOMMU's): their
+	// configuration space reads as all-ones through the 0xCF8/0xCFC ports.
+	// (Their MMCONFIG pages go in KeepMMIO.)
+	HidePCI []PCIFunction
 	// Ports reaches the host's I/O ports, for dom0's accesses that exit only
 	// because their span touches a port hv keeps, and for those to the ports
 	// hv watches for power-off and reset (nil: such accesses read all-ones
@@ -402,11 +410,14 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 	}
 	s.keep = append(s.keep, c.KeepMMIO...)
 	sort.Slice(s.keep, func(i, j int) bool { return s.keep[i].Start < s.keep[j].Start })
+	h.setupDom0IOMMU(d, s)
+	h.iommu = c.IOMMU
 	extra := append([]backend.PortRange(nil), c.KeepPorts...)
 	// Watched, not kept: PM1 control (SLP_EN), the keyboard controller's
 	// command port (pulse reset) and the ACPI reset port (unless it is
 	// 0xCF9, which hv keeps outright) work for dom0 except for those
 	// writes.
+	extra = append(extra, pciHidePorts(c.HidePCI)...)
 	for _, p := range s.pm1Cnt {
 		if p != 0 {
 			s.watch = append(s.watch, backend.PortRange{First: p, N: 2})
@@ -520,7 +531,22 @@ func (h *Hypervisor) dom0IO(v *VCPU, port uint16, in bool, size int, val uint64)
 			return true
 		}
 	}
-	if s.forward(port, size) {
+	fwd := s.forward(port, size)
+	if cfg, hidden := s.pciConfigHidden(port, size); hidden {
+		if in {
+			r := v.arch.Regs()
+			mask := uint64(1)<<(8*size) - 1
+			if size == 4 {
+				r[x86.RAX] = mask // 32-bit results zero the upper half
+			} else {
+				r[x86.RAX] |= mask
+			}
+		}
+		return true
+	} else if cfg {
+		fwd = true
+	}
+	if fwd {
 		if s.cfg.Ports == nil {
 			return false
 		}

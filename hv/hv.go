@@ -114,6 +114,10 @@ type Hypervisor struct {
 	// the clock (wallSet); before, hv's own clock says.
 	wallBoot int64
 	wallSet  bool
+	// iommu is dom0's IOMMU (Dom0Config.IOMMU), whose event log the run
+	// loop polls every iommuPollInterval, next at iommuNext.
+	iommu     IOMMU
+	iommuNext int64
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
 	// hc serves hypercalls (and counts them).
@@ -195,6 +199,7 @@ func (h *Hypervisor) Run() {
 		}
 		h.fireTimers(now)
 		h.checkMachineStop(now)
+		h.pollIOMMU(now)
 		h.pollInput()
 		partial := h.flushStaleConsoles(now)
 		v, ok := h.rq.Pick(now)

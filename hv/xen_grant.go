@@ -47,6 +47,13 @@ func (m grantMem) MapForeign(gfn, mfn uint64, readOnly bool) error {
 		m.d.hv.noteP2M(m.d, err) // the map fails with GNTST_general_error
 		return err
 	}
+	// dom0's devices may DMA to the granted page at gfn (blkback's bios):
+	// the IOMMU must follow, or the map fails as a whole.
+	if err := m.d.hv.dom0DMAMap(m.d, gfn, mfn, 1, !readOnly); err != nil {
+		m.d.mem.UnmapFrame(gfn)
+		m.d.flushTLBs()
+		return err
+	}
 	m.d.flushTLBs()
 	return nil
 }
@@ -59,7 +66,9 @@ func (m grantMem) UnmapForeign(gfn uint64) error {
 		return err
 	}
 	m.d.flushTLBs()
-	return nil
+	// The granting domain may reuse the frame once this returns: no
+	// device of dom0's may still reach it.
+	return m.d.hv.dom0DMAUnmap(m.d, gfn, 1)
 }
 
 func (m grantMem) Translate(gfn uint64) (uint64, bool) {

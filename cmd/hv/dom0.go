@@ -61,6 +61,7 @@ func dom0Config() *hv.Dom0Config {
 	fmt.Printf("hv: host ACPI: RSDP rev %d at %#x (%s), tables %v\n", h.RSDP.Revision, rsdp, where, sigs)
 	c.ACPI = h
 	c.S5 = readMachinePower(h)
+	takeIOMMUs(h, c)
 	return c
 }
 

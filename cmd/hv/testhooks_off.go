@@ -7,3 +7,6 @@ func testhookRun()                      {}
 
 // exitFloor is never set in production images.
 const exitFloor = false
+
+// iommuDenyDMA is never set in production images.
+const iommuDenyDMA = false

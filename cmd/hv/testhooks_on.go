@@ -18,6 +18,11 @@ import (
 //	crash=ud     an invalid opcode in Go code
 var crashMode string
 
+// iommudeny gives dom0's devices DTEs without DMA permission, so every DMA
+// they make faults in the IOMMU and hv's event-log polling can be seen
+// logging it (amdvi.TakeConfig.DenyDMA).
+var iommuDenyDMA bool
+
 // exitfloor makes the run loop answer the exit benchmark's exits by only
 // resuming the guest (hv/exitfloor.go; bench/exits.sh).
 var exitFloor bool
@@ -31,6 +36,11 @@ func testhookCmdline(cmd string) string {
 		}
 		if v, ok := strings.CutPrefix(w, "machine="); ok {
 			machineMode = v
+			continue
+		}
+		if w == "iommudeny" {
+			iommuDenyDMA = true
+			fmt.Println("hv: testhooks: iommudeny: dom0's devices get no DMA permission in the IOMMU")
 			continue
 		}
 		if w == "exitfloor" {

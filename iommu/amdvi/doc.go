@@ -30,28 +30,26 @@
 //     reader over the head/tail registers with the overflow restart.
 //   - Reg*, Ctl*, St*, EFR*, Enable, Disable: "IOMMU MMIO Registers" and
 //     the bring-up order.
+//   - TakeIOMMU, Unit: the bring-up for dom0 that puts the above together,
+//     and Unit.Map/Unmap/Poll, which follow dom0's p2m and read the log.
 //
-// # What the wiring (hv, cmd/hv) still has to do
+// # How hv uses it (cmd/hv/iommu.go, hv/dom0_iommu.go)
 //
-//  1. Find IVRS through the XSDT (rt/boot), ParseIVRS, take IVRS.IOMMUs().
-//     No IVRS: boot dom0 anyway with one warning that DMA is unprotected.
-//  2. Map each IOMMU's MMIOSize window uncached; read RegExtFeature first.
-//     Keep the window, and the IOMMU's PCI function (IVHD.DeviceID), out of
-//     dom0's reach, and drop IVRS from dom0's XSDT (Xen does the same).
-//  3. Allocate the device table (DeviceTableEntries(ivhd.MaxDeviceID())),
-//     a command buffer and an event log (256 entries, 4 KiB each), a word
-//     for completion waits; Fill the table with BlockedDTE.
-//  4. Build dom0's PageTable from its p2m (identity for dom0: MapRange of
-//     every RAM and grant frame dom0 owns, nothing of hv's or a domU's) and
-//     point every device dom0 owns at it with TranslatedDTE (one IOMMU
-//     domain ID, below 256 for QEMU 7.2); alias targets get the same DTE.
-//     IVMD unity ranges must be mapped too.
-//  5. Enable, then CommandQueue.InvalidateAll.
-//  6. Keep the tree in step with dom0's p2m (ballooning, grant maps):
-//     Map/UnmapRange, then INVALIDATE_IOMMU_PAGES + Wait before a freed
-//     frame is reused.
-//  7. Poll the EventLog (from the run loop or a timer) and log each Event;
-//     Restart it when Overflowed.
+//  1. cmd/hv finds IVRS through the host's XSDT, ParseIVRS, and takes
+//     every IVRS.IOMMUs() entry with TakeIOMMU before dom0 is built: the
+//     register window mapped uncached, tables from hv's pool, dom0's RAM
+//     mapped identity. No IVRS (or a failed take): dom0 boots anyway and
+//     hv logs one warning that DMA is unprotected.
+//  2. The register window, the function's MMCONFIG page and the function
+//     itself (configuration reads through 0xCF8/0xCFC) are kept from dom0;
+//     IVRS is not in dom0's XSDT (acpi.Dom0Allowed).
+//  3. hv calls Map/Unmap (through the hv.IOMMU interface) when dom0's p2m
+//     changes: grant maps and unmaps, ballooning. Unmap invalidates and
+//     waits before it returns.
+//  4. hv's run loop calls Poll every 100 ms and logs each event.
+//
+// Not done: interrupt remapping (IV=0), per-device domains (every device
+// of dom0 shares one table), ATS.
 //
 // # QEMU 7.2 (`-machine q35 -device amd-iommu`), from hw/i386/amd_iommu.c
 // and acpi-build.c of that era
@@ -89,4 +87,10 @@
 //     cover, and the wiring must Restart the log when Overflowed (writing
 //     the tail register resets QEMU's internal tail). Upstream fixed the
 //     tail handling in 2025.
+//   - Observed under Debian's QEMU 7.2.22 (scenario dom0-iommu-deny): DMA
+//     that a DTE without IR/IW denies, and DMA of a device whose DTE has a
+//     reserved bit set, fail as they should and QEMU traces them
+//     (amdvi_page_fault, amdvi_invalid_dte), but no entry ever reaches the
+//     event log (it stays zero; the status register shows no event or
+//     overflow). hv's fault logging is therefore tested on the host only.
 package amdvi
