@@ -147,7 +147,7 @@ define_scenarios() {
 		'+^\(dom0\) .*printk: console \[hvc0\] enabled' '+^\(dom0\) GOZEN-USERSPACE-UP' \
 		'+dom0 set ACPI SLP_EN' '!crashed' @chat=tests/dom0-session.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
-		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio"
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi,$lx/initramfs.cpio"
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '+asked to power off' '!crashed' @chat=tests/linux-short.chat \

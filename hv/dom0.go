@@ -16,10 +16,10 @@ package hv
 //     ACPI data.
 //   - Everything that is not host RAM is identity-mapped when dom0 first
 //     touches it (Xen 4.21's dom0=pf-fixup, applied to all of it), except
-//     what hv keeps: the local APIC page (emulated), the IO-APICs (emulated
-//     registers, not wired to the host yet), the HPET and the IOMMU.
+//     what hv keeps: the local APIC page (emulated), the IO-APICs (emulated,
+//     and wired to the host's pins: dom0_irq.go), the HPET and the IOMMU.
 //   - Its I/O ports reach the hardware except those hv keeps
-//     (setup_io_bitmap): the PICs, the PIT, port 0x61, 0xCF9 (reset), the
+//     (setup_io_bitmap): the PICs, 0xCF9 (reset), the
 //     ACPI PM1 control ports (power-off), the debug console 0xE9 and the
 //     platform's own ports (hv's UART, QEMU's debug exit).
 //   - ACPI: a new RSDP/XSDT/MADT (package acpi), in dom0 RAM marked ACPI.
@@ -66,6 +66,9 @@ type Dom0Config struct {
 	// because their span touches a port hv keeps (nil: such accesses read
 	// all-ones and writes are dropped).
 	Ports HostPorts
+	// IRQs routes the host's device interrupts to dom0 (dom0_irq.go; nil:
+	// dom0 programs its IO-APICs but no device interrupt reaches it).
+	IRQs HostIRQs
 }
 
 // HostPorts performs port I/O on the host (size 1, 2 or 4).
@@ -93,31 +96,34 @@ type dom0State struct {
 	denied []backend.PortRange
 }
 
-// dom0IOAPIC is an emulated IO-APIC at a host IO-APIC's address: its
-// registers work, nothing is delivered yet (interrupt wiring is a later
-// step of issue 9).
+// dom0IOAPIC is an emulated IO-APIC at a host IO-APIC's address, wired to
+// the host's pins with the same GSIs (dom0_irq.go).
 type dom0IOAPIC struct {
-	base uint64
-	a    *vioapic.IOAPIC
+	base    uint64
+	gsiBase uint32
+	a       *vioapic.IOAPIC
+	pins    []irqPin
 }
 
-// noIRQHost is the vioapic host side before interrupts are wired: dom0's
-// programming is kept, nothing reaches the hardware.
-type noIRQHost struct{}
-
-func (noIRQHost) OnUnmask(pin int, rte vioapic.RTE) {}
-func (noIRQHost) OnMask(pin int)                    {}
-func (noIRQHost) OnEOI(pin int)                     {}
-func (noIRQHost) Deliver(i vioapic.Interrupt)       {}
+// dom0IOAPICPins is the pin count of a dom0 IO-APIC when the platform does
+// not say (the 82093AA's 24).
+const dom0IOAPICPins = 24
 
 // dom0Ports are the I/O ports hv keeps from dom0 on every machine: Xen's
 // setup_io_bitmap list minus the vPCI ports (PCI configuration passes
-// through: GoZen has no vPCI).
+// through: GoZen has no vPCI) and minus the PIT (0x40-0x43, 0x61).
+//
+// The PIT is dom0's: hv uses it only to calibrate the TSC at boot, before
+// dom0 exists (Xen keeps it because it may use it as its own timer or
+// broadcast source). Linux's check_timer (arch/x86/kernel/apic/io_apic.c)
+// wants IRQ0 ticks through the IO-APIC (GSI 2 by the host's interrupt
+// override) before it trusts the IO-APIC; with the real PIT and GSI 2
+// routed like any other pin, the check passes and dom0 needs no
+// no_timer_check. Once the Xen clockevent is installed, Linux stops the
+// PIT. The PICs stay hv's (rt masked them; dom0 runs in IO-APIC mode).
 var dom0Ports = []backend.PortRange{
 	{First: 0x20, N: 2}, {First: 0xA0, N: 2}, // 8259A PICs
 	{First: 0x4D0, N: 2}, // ELCR
-	{First: 0x40, N: 4},  // PIT
-	{First: 0x61, N: 1},  // PIT channel 2 gate, speaker
 	{First: 0xCF9, N: 1}, // reset control
 	{First: DebugPort, N: 1},
 }
@@ -353,12 +359,18 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 		rsdp = t.RSDP
 		h.logf("domain %d %q: ACPI RSDP at %#x, XSDT lists %v", d.id, d.name, rsdp, t.Passed)
 		if a.MADT != nil {
-			for _, io := range a.MADT.IOAPICs {
-				v, err := vioapic.New(io.ID, 0x20, 24, noIRQHost{})
+			for i, io := range a.MADT.IOAPICs {
+				pins := dom0IOAPICPins
+				if c.IRQs != nil {
+					if n := c.IRQs.IOAPICPins(uint64(io.Addr)); n > 0 && n <= vioapic.MaxPins {
+						pins = n
+					}
+				}
+				v, err := vioapic.New(io.ID, vioapic.Version20, pins, ioapicHost{h: h, d: d, idx: i})
 				if err != nil {
 					return nil, 0, err
 				}
-				s.ioapic = append(s.ioapic, dom0IOAPIC{base: uint64(io.Addr), a: v})
+				s.ioapic = append(s.ioapic, dom0IOAPIC{base: uint64(io.Addr), gsiBase: io.GSIBase, a: v, pins: make([]irqPin, pins)})
 				s.keep = append(s.keep, Range{uint64(io.Addr), uint64(io.Addr) + 0x1000})
 			}
 		}
@@ -368,6 +380,13 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 		}
 	} else {
 		h.logf("domain %d %q: no host ACPI tables found; dom0 gets none", d.id, d.name)
+	}
+	if c.IRQs != nil && h.irq == nil {
+		h.irq = &dom0IRQ{d: d, host: c.IRQs}
+		for _, v := range d.vcpus {
+			v.lapic.OnEOI = s.dom0EOI
+		}
+		h.startIRQWait(c.IRQs)
 	}
 	s.keep = append(s.keep, c.KeepMMIO...)
 	sort.Slice(s.keep, func(i, j int) bool { return s.keep[i].Start < s.keep[j].Start })

@@ -113,6 +113,9 @@ type Hypervisor struct {
 	wallSet  bool
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
+	// irq routes the host's device interrupts to dom0 (dom0_irq.go; nil
+	// without a dom0 or a platform that offers them).
+	irq *dom0IRQ
 	// hc serves hypercalls (and counts them).
 	hc hypercall.Dispatcher
 	// Debug makes the run loop print a status line every few seconds.
@@ -185,6 +188,7 @@ func (h *Hypervisor) Run() {
 			h.lastDebug = now
 			h.debugStatus()
 		}
+		h.pollIRQs(nil)
 		h.fireTimers(now)
 		h.pollInput()
 		partial := h.flushStaleConsoles(now)
@@ -265,6 +269,9 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 	v.slices++
 	h.setRunstate(v, runstateRunning)
 	for v.state == VCPURunning {
+		if h.pollIRQs(v) {
+			break // a device interrupt woke a vCPU of dom0: let it run
+		}
 		h.deliverInterrupt(v)
 		e := v.arch.Run()
 		for h.ExitFloor && floorExit(v, e) {
