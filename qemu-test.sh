@@ -148,6 +148,24 @@ define_scenarios() {
 		'+dom0 set ACPI SLP_EN' '!crashed' @chat=tests/dom0-session.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi,$lx/initramfs.cpio"
+	# dom0 driving QEMU's devices with their interrupts (issue 9 item 5) on
+	# a PC without an IOMMU: its own initramfs (tools/mkdom0) loads the
+	# drivers; the virtio-blk disk (an ext4 image dom0_disks made, with a
+	# random file) is mounted, the file's SHA-256 checked, a new file and a
+	# copy written and synced; the AHCI disk is read; the e1000 gets an
+	# address by DHCP from QEMU's user network (restrict=on: nothing leaves
+	# QEMU). After QEMU exits, dom0_disks_check reads the image on the host.
+	# INTx only (pci=nomsi): hv does not translate MSIs yet.
+	local d0=$OUT/dom0-devices
+	scenario dom0-devices 500 0 '"dom0" shut down: poweroff' '+^\(dom0\) GOZEN-DOM0: pci .*8086:100e .*driver e1000' \
+		'+dom0: GSI [0-9]+ routed \(level, active high\)' '+^\(dom0\) DISK-42-OK' '+^\(dom0\) SATA-42-OK' \
+		'+^\(dom0\) .*inet 10\.0\.2\.15/24' '+dom0 set ACPI SLP_EN' '!crashed' '!nobody cared' '!ata[0-9.]+:.*(timeout|failed command)' '!Oops|BUG:|Call Trace' \
+		@before=dom0_disks @after=dom0_disks_check @chat="$d0/session.chat" \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi,$lx/dom0/initramfs.cpio" \
+		-drive "if=none,id=vd,format=raw,file=$d0/virtio.img" -device virtio-blk-pci,drive=vd \
+		-drive "if=none,id=sd,format=raw,file=$d0/sata.img" -device ich9-ahci,id=ahci -device ide-hd,drive=sd,bus=ahci.0 \
+		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	scenario linux-2level 400 0 '"linux" shut down: poweroff' '+Using 2-level ABI' '+asked to power off' '!crashed' @chat=tests/linux-short.chat \
@@ -246,7 +264,7 @@ make_inputs() {
 # ---------------------------------------------------------------------------
 
 NAMES=()
-declare -A S_TIMEOUT S_CODE S_MATCH S_NOMATCH S_ARGS S_ISOARGS S_CHAT
+declare -A S_TIMEOUT S_CODE S_MATCH S_NOMATCH S_ARGS S_ISOARGS S_CHAT S_BEFORE S_AFTER
 
 die() {
 	echo "qemu-test: $*" >&2
@@ -264,9 +282,16 @@ register() {
 	[[ $t =~ ^[1-9][0-9]*$ ]] || die "scenario $name: bad timeout '$t'"
 	[[ $code =~ ^[0-3]$ ]] || die "scenario $name: exit code must be 0..3, got '$code'"
 	[[ -n $re ]] || die "scenario $name: empty regex"
-	while (($#)) && [[ $1 == '!'* || $1 == '+'* || $1 == @chat=* ]]; do
+	while (($#)) && [[ $1 == '!'* || $1 == '+'* || $1 == @chat=* || $1 == @before=* || $1 == @after=* ]]; do
 		if [[ $1 == @chat=* ]]; then
 			S_CHAT[$name]=${1#@chat=}
+			shift
+			continue
+		fi
+		if [[ $1 == @before=* || $1 == @after=* ]]; then
+			local hook=${1#@*=}
+			[[ $(type -t "$hook") == function ]] || die "scenario $name: no function $hook"
+			if [[ $1 == @before=* ]]; then S_BEFORE[$name]=$hook; else S_AFTER[$name]=$hook; fi
 			shift
 			continue
 		fi
@@ -304,6 +329,29 @@ quote_words() {
 }
 
 scenario() { register kernel "$@"; }
+
+# dom0-devices' disks: two ext4 images holding a random file, and the chat
+# (tests/dom0-devices.chat with the file's SHA-256 filled in).
+dom0_disks() {
+	local d=$OUT/dom0-devices
+	rm -rf "$d" && mkdir -p "$d/v" "$d/s" || return 1
+	head -c 196608 /dev/urandom >"$d/v/data.bin" && cp "$d/v/data.bin" "$d/s/data.bin" || return 1
+	mke2fs -q -t ext4 -d "$d/v" -F "$d/virtio.img" 32M && mke2fs -q -t ext4 -d "$d/s" -F "$d/sata.img" 32M || return 1
+	local sum
+	sum=$(sha256sum <"$d/v/data.bin") && sum=${sum%% *} || return 1
+	sed "s/@SHA256@/$sum/g" tests/dom0-devices.chat >"$d/session.chat"
+}
+
+# dom0_disks_check: what dom0 wrote to the virtio disk is on the image, and
+# the file system is clean. Prints one line per problem.
+dom0_disks_check() {
+	local d=$OUT/dom0-devices got want
+	got=$(debugfs -R 'cat /written.txt' "$d/virtio.img" 2>/dev/null)
+	[[ $got == "written by dom0 under GoZen" ]] || echo "virtio.img: /written.txt holds '${got:0:60}', not dom0's line"
+	got=$(debugfs -R 'cat /copy.bin' "$d/virtio.img" 2>/dev/null | sha256sum) want=$(sha256sum <"$d/v/data.bin")
+	[[ $got == "$want" ]] || echo "virtio.img: /copy.bin differs from the data dom0 copied"
+	e2fsck -fn "$d/virtio.img" >/dev/null 2>&1 || echo "virtio.img: e2fsck -fn finds errors"
+}
 iso_scenario() { register iso "$@"; }
 
 # Strip carriage returns and terminal control sequences (SeaBIOS and GRUB
@@ -404,6 +452,9 @@ build() {
 	if selected_uses "$OUT/linux/"; then
 		step "$OUT/linux/vmlinuz" -- ./scripts/get-kernel.sh "$OUT/linux" || status=1
 		step "$OUT/linux/vmlinux" "$OUT/linux/initramfs.cpio" -- go run ./tools/mkdomu -o "$OUT/linux" -vmlinux || status=1
+	fi
+	if selected_uses "$OUT/linux/dom0/"; then
+		step "$OUT/linux/dom0/initramfs.cpio" -- go run ./tools/mkdom0 -o "$OUT/linux" || status=1
 	fi
 	if ((need_test)); then
 		step "$HV_TEST" -- go run ./tools/mkimage -tags testhooks -o "$OUT/test" || status=1
@@ -585,6 +636,10 @@ run_scenario() {
 		return 1
 	fi
 
+	if [[ -n ${S_BEFORE[$name]:-} ]] && ! f=$(${S_BEFORE[$name]} 2>&1); then
+		report_fail "$name" "${S_BEFORE[$name]} failed: $f" "" "${cmd[@]}"
+		return 1
+	fi
 	local start status
 	start=$(now_ms)
 	if [[ -n ${S_CHAT[$name]:-} ]]; then
@@ -618,6 +673,11 @@ run_scenario() {
 		reasons+=("QEMU failed (status $status): $(head -n 1 "$err")")
 	elif ((status != expect)); then
 		reasons+=("expected $(describe_status "$expect"), got $(describe_status "$status")")
+	fi
+	if [[ -n ${S_AFTER[$name]:-} ]]; then
+		while IFS= read -r f; do
+			[[ -n $f ]] && reasons+=("$f")
+		done < <(${S_AFTER[$name]} 2>&1)
 	fi
 	for re in "${match[@]}"; do
 		if ! grep -aEq -e "$re" "$ser"; then
