@@ -94,6 +94,9 @@ type dom0State struct {
 	reset  uint16    // ACPI reset register port (0: none)
 	input  []byte    // console input waiting for CONSOLEIO_read
 	denied []backend.PortRange
+	// pci traps dom0's PCI configuration accesses for its MSIs
+	// (dom0_msi.go; nil: configuration passes through).
+	pci *dom0PCI
 }
 
 // dom0IOAPIC is an emulated IO-APIC at a host IO-APIC's address, wired to
@@ -388,9 +391,19 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 		}
 		h.startIRQWait(c.IRQs)
 	}
+	if h.irq != nil && h.irq.d == d && c.Ports != nil {
+		if hasTable(c.ACPI, "MCFG") {
+			h.logf("dom0: the host has MMCONFIG (MCFG), which hv does not trap: dom0's MSIs are not translated, boot it with pci=nomsi")
+		} else {
+			s.pci = &dom0PCI{ports: c.Ports, msi: c.IRQs, devs: map[uint32]*pciDev{}}
+		}
+	}
 	s.keep = append(s.keep, c.KeepMMIO...)
 	sort.Slice(s.keep, func(i, j int) bool { return s.keep[i].Start < s.keep[j].Start })
 	extra := append([]backend.PortRange(nil), c.KeepPorts...)
+	if s.pci != nil {
+		extra = append(extra, backend.PortRange{First: pciConfData, N: 4})
+	}
 	for _, p := range s.pm1Cnt {
 		if p != 0 {
 			extra = append(extra, backend.PortRange{First: p, N: 2})
@@ -492,19 +505,24 @@ func (s *dom0State) ioapicAt(gpa uint64) *vioapic.IOAPIC {
 // consumed the access (false: the common handling: 0xE9, all-ones).
 func (h *Hypervisor) dom0IO(v *VCPU, port uint16, in bool, size int, val uint64) bool {
 	s := v.dom.dom0
+	if s.pci != nil {
+		if port == pciConfAddr && size == 4 && !in {
+			s.pci.addr = uint32(val) // and on to the hardware below
+		}
+		if port >= pciConfData && port < pciConfData+4 {
+			x := h.dom0Config(s, port, in, size, uint32(val))
+			if in {
+				setIn(v, size, x)
+			}
+			return true
+		}
+	}
 	if s.forward(port, size) {
 		if s.cfg.Ports == nil {
 			return false
 		}
 		if in {
-			r := v.arch.Regs()
-			x := uint64(s.cfg.Ports.In(port, size))
-			mask := uint64(1)<<(8*size) - 1
-			if size == 4 {
-				r[x86.RAX] = x // 32-bit results zero the upper half
-			} else {
-				r[x86.RAX] = r[x86.RAX]&^mask | x&mask
-			}
+			setIn(v, size, s.cfg.Ports.In(port, size))
 		} else {
 			s.cfg.Ports.Out(port, size, uint32(val))
 		}
@@ -611,4 +629,29 @@ func (g *guest) Control() hypercall.Control {
 		return nil
 	}
 	return dom0Control{g}
+}
+
+// setIn puts the result of a size-byte IN into v's RAX.
+func setIn(v *VCPU, size int, x32 uint32) {
+	r := v.arch.Regs()
+	x := uint64(x32)
+	mask := uint64(1)<<(8*size) - 1
+	if size == 4 {
+		r[x86.RAX] = x // 32-bit results zero the upper half
+	} else {
+		r[x86.RAX] = r[x86.RAX]&^mask | x&mask
+	}
+}
+
+// hasTable reports whether the host's root table lists sig.
+func hasTable(a *acpi.Host, sig string) bool {
+	if a == nil {
+		return false
+	}
+	for _, t := range a.Tables {
+		if t.Header.Sig() == sig {
+			return true
+		}
+	}
+	return false
 }

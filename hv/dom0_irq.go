@@ -47,6 +47,9 @@ type HostIRQs interface {
 	// guest entry).
 	Take(p *[4]uint64) bool
 	Pending() bool
+	// AllocMSIVector returns a host vector for an MSI, and the message
+	// address and data that send it to hv's CPU.
+	AllocMSIVector() (vector uint8, addr uint64, data uint32, err error)
 	// Wait blocks until an interrupt has arrived since seq (a value it
 	// returned before, 0 at first) and returns the new count; hv calls it
 	// from a goroutine of its own to wake the idle run loop.
@@ -66,7 +69,8 @@ type dom0IRQ struct {
 
 type irqSource struct {
 	ok     bool
-	ioapic int // index into dom0State.ioapic
+	msi    *pciDev // an MSI (dom0_msi.go), else an IO-APIC pin:
+	ioapic int     // index into dom0State.ioapic
 	pin    int
 }
 
@@ -215,6 +219,12 @@ func (h *Hypervisor) pollIRQs(cur *VCPU) bool {
 			src := irq.byVector[w*64+b]
 			if !src.ok || !alive {
 				irq.unrouted++
+				continue
+			}
+			if src.msi != nil {
+				if src.msi.ctrl&msiCtrlEnable != 0 {
+					h.deliverToDom0(d, src.msi.msiIPI())
+				}
 				continue
 			}
 			io := &d.dom0.ioapic[src.ioapic]

@@ -17,6 +17,7 @@ type fakeIRQs struct {
 	low     map[uint32]bool
 	masked  map[uint32]bool
 	routes  int
+	msis    int
 	pending [4]uint64
 }
 
@@ -43,6 +44,11 @@ func (f *fakeIRQs) Take(p *[4]uint64) bool {
 	return *p != [4]uint64{}
 }
 func (f *fakeIRQs) Wait(seq uint32) uint32 { select {} }
+func (f *fakeIRQs) AllocMSIVector() (uint8, uint64, uint32, error) {
+	v := uint8(0x90 + f.msis)
+	f.msis++
+	return v, 0xfee00000, uint32(v), nil
+}
 
 // fire is GSI gsi's physical interrupt (it must be unmasked, as on the
 // hardware).
@@ -61,9 +67,14 @@ func (f *fakeIRQs) fire(t *testing.T, gsi uint32) {
 // dom0WithIRQs is a dom0 with two vCPUs (APICs enabled) and one IO-APIC
 // wired to a fake host.
 func dom0WithIRQs(t *testing.T) (*Hypervisor, *Domain, *fakeIRQs, *vioapic.IOAPIC) {
+	return dom0WithIRQsPorts(t, nil)
+}
+
+func dom0WithIRQsPorts(t *testing.T, ports HostPorts) (*Hypervisor, *Domain, *fakeIRQs, *vioapic.IOAPIC) {
 	h, _, c := dom0HV(t)
 	f := newFakeIRQs()
 	c.IRQs = f
+	c.Ports = ports
 	c.ACPI = &acpi.Host{RSDP: acpi.RSDP{Revision: 2}, MADT: &acpi.MADT{IOAPICs: []acpi.IOAPIC{{ID: 0, Addr: 0xfec00000}}}}
 	d, err := h.CreateDomain(DomainConfig{Name: "dom0", VCPUs: 2, Kernel: pvhELF(insnHLT), Dom0: c})
 	if err != nil {

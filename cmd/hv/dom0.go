@@ -83,11 +83,12 @@ func (i hostIRQs) IOAPICPins(addr uint64) int { return i.pins[addr] }
 func (hostIRQs) RouteGSI(gsi uint32, level, activeLow bool) (uint8, error) {
 	return rt.RouteGSI(gsi, level, activeLow)
 }
-func (hostIRQs) MaskGSI(gsi uint32)     { rt.MaskGSI(gsi) }
-func (hostIRQs) UnmaskGSI(gsi uint32)   { rt.UnmaskGSI(gsi) }
-func (hostIRQs) Take(p *[4]uint64) bool { return rt.TakeIRQs(p) }
-func (hostIRQs) Pending() bool          { return rt.IRQPending() }
-func (hostIRQs) Wait(seq uint32) uint32 { return rt.WaitIRQ(seq) }
+func (hostIRQs) MaskGSI(gsi uint32)                             { rt.MaskGSI(gsi) }
+func (hostIRQs) UnmaskGSI(gsi uint32)                           { rt.UnmaskGSI(gsi) }
+func (hostIRQs) Take(p *[4]uint64) bool                         { return rt.TakeIRQs(p) }
+func (hostIRQs) Pending() bool                                  { return rt.IRQPending() }
+func (hostIRQs) Wait(seq uint32) uint32                         { return rt.WaitIRQ(seq) }
+func (hostIRQs) AllocMSIVector() (uint8, uint64, uint32, error) { return rt.AllocMSIVector() }
 
 // moduleImages returns each boot module's bytes. Modules that overlap
 // dom0's RAM (QEMU and GRUB load them right above hv, where dom0's kernel
