@@ -250,7 +250,8 @@ func (h *Hypervisor) msiProgram(p *dom0PCI, d *pciDev) {
 		if irq := h.irq; irq != nil {
 			irq.byVector[vec] = irqSource{ok: true, msi: d}
 		}
-		h.logf("dom0: PCI %02x:%02x.%d: MSI on host vector %#x, dom0's vector %#x for APIC %d", d.bdf>>8, d.bdf>>3&0x1f, d.bdf&7, vec, d.data&0xff, d.addrLo>>12&0xff)
+		ipi := d.msiIPI()
+		h.logf("dom0: PCI %02x:%02x.%d: MSI on host vector %#x, dom0's vector %#x to %s destination %#x", d.bdf>>8, d.bdf>>3&0x1f, d.bdf&7, vec, ipi.Vector, physLogical(ipi.Logical), ipi.Dest)
 	}
 	if hwCtrl&msiCtrlEnable == 0 || hwCtrl&msiCtrlMME != 0 {
 		p.hwWrite(d.bdf, d.msi, hw&0xffff|uint32(hwCtrl&^msiCtrlMME|msiCtrlEnable)<<16)
@@ -265,4 +266,11 @@ func (d *pciDev) msiIPI() vlapic.IPI {
 		mode = vlapic.ModeLowest // redirection hint: lowest priority among the destinations
 	}
 	return vlapic.IPI{Vector: uint8(d.data), Mode: mode, Logical: logical, Dest: uint8(d.addrLo >> 12)}
+}
+
+func physLogical(logical bool) string {
+	if logical {
+		return "logical"
+	}
+	return "physical"
 }
