@@ -152,14 +152,16 @@ define_scenarios() {
 	# Linux as the privileged PVH dom0 (issue 9): identity p2m, the host's
 	# e820 and ACPI (rewritten RSDP/XSDT/MADT), PCI config space and device
 	# MMIO reached directly, hvc0 through console_io with VIRQ_CONSOLE
-	# input; its ACPI power-off ends hv. No device interrupts yet, hence
-	# no_timer_check (the IO-APIC timer test needs a delivered IRQ0). The pc
-	# machine has no IOMMU: hv warns once that device DMA is unprotected.
+	# input; its ACPI power-off ends hv. The PIT's IRQ0 reaches dom0 through
+	# the IO-APIC, and Linux's check_timer passed in 3 of 4 runs, but once
+	# on a loaded host (load 25 on 2 cores) no tick came within its window
+	# and dom0 panicked, so no_timer_check stays until that is understood;
+	# pci=nomsi keeps this scenario on INTx (dom0-devices tests MSIs).
 	scenario dom0-boot 400 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
 		'+^\(dom0\) .*ACPI: RSDP 0x0*20FF0000 000024 \(v02' '+^\(dom0\) .*ACPI: Using ACPI \(MADT\) for SMP' \
 		'+^\(dom0\) .*IOAPIC\[0\]: apic_id 0' '+^\(dom0\) .*pci 0000:00:03\.0: \[8086:100e\]' \
 		'+^\(dom0\) .*printk: console \[hvc0\] enabled' '+^\(dom0\) GOZEN-USERSPACE-UP' \
-		'+dom0 asked to poweroff the machine \(ACPI PM1a control' '+hv: dom0 turned the machine off' '+hv: WARNING: no IOMMU: DMA by the devices dom0 drives is unprotected' '!crashed' @chat=tests/dom0-session.chat \
+		'+dom0 asked to poweroff the machine \(ACPI PM1a control' '+hv: dom0 turned the machine off' '+hv: WARNING: no IOMMU: DMA by the devices dom0 drives is unprotected' '!crashed' '!MP-BIOS bug|timer doesn.t work' @chat=tests/dom0-session.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/initramfs.cpio"
 	# dom0 with its own initramfs (tools/mkdom0): hv leaves its
@@ -223,6 +225,28 @@ define_scenarios() {
 		'!crashed' @chat=tests/dom0-iommu.chat \
 		-machine q35 -device amd-iommu -m 2G -kernel "$HV_TEST" -append "iommudeny hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# dom0 driving QEMU's devices with their interrupts (issue 9 item 5) on
+	# a PC without an IOMMU: its own initramfs (tools/mkdom0) loads the
+	# drivers; the virtio-blk disk (an ext4 image dom0_disks made, with a
+	# random file) is mounted, the file's SHA-256 checked, a new file and a
+	# copy written and synced; the AHCI disk is read; the e1000 gets an
+	# address by DHCP from QEMU's user network (restrict=on: nothing leaves
+	# QEMU). After QEMU exits, dom0_disks_check reads the image on the host.
+	# No pci=nomsi: AHCI uses MSI, which hv translates (hv/dom0_msi.go);
+	# virtio-blk falls back to INTx (hv hides MSI-X), e1000 has only INTx.
+	# Not '!Call Trace': qemu64 is a family-0xF CPU with AMD's E400
+	# erratum, so Linux reads MSR 0xC0010055, which hv refuses (#GP),
+	# and prints a trace for that "unchecked MSR access" (dom0-boot too).
+	local d0=$OUT/dom0-devices
+	scenario dom0-devices 500 0 '"dom0" shut down: poweroff' '+^\(dom0\) GOZEN-DOM0: pci .*8086:100e .*driver e1000' \
+		'+dom0: GSI [0-9]+ routed \(level, active high\)' '+dom0: PCI 00:04\.0: MSI on host vector' '+^\(dom0\) DISK-42-OK' '+^\(dom0\) SATA-42-OK' \
+		'+^\(dom0\) .*inet 10\.0\.2\.15/24' '+hv: dom0 turned the machine off' '!crashed' '!nobody cared' '!ata[0-9.]+:.*(timeout|failed command)' '!Oops|BUG:' \
+		@before=dom0_disks @after=dom0_disks_check @chat="$d0/session.chat" \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 no_timer_check,$lx/dom0/initramfs.cpio" \
+		-drive "if=none,id=vd,format=raw,file=$d0/virtio.img" -device virtio-blk-pci,drive=vd \
+		-drive "if=none,id=sd,format=raw,file=$d0/sata.img" -device ich9-ahci,id=ahci -device ide-hd,drive=sd,bus=ahci.0 \
+		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	# Issue 9 item 8: dom0 beside a dom0-less Linux domU. dom0's poweroff (ACPI
@@ -382,7 +406,7 @@ make_inputs() {
 # ---------------------------------------------------------------------------
 
 NAMES=()
-declare -A S_TIMEOUT S_CODE S_MATCH S_NOMATCH S_ARGS S_ISOARGS S_CHAT
+declare -A S_TIMEOUT S_CODE S_MATCH S_NOMATCH S_ARGS S_ISOARGS S_CHAT S_BEFORE S_AFTER
 
 die() {
 	echo "qemu-test: $*" >&2
@@ -400,9 +424,16 @@ register() {
 	[[ $t =~ ^[1-9][0-9]*$ ]] || die "scenario $name: bad timeout '$t'"
 	[[ $code =~ ^([0-3]|reset)$ ]] || die "scenario $name: exit code must be 0..3 or reset, got '$code'"
 	[[ -n $re ]] || die "scenario $name: empty regex"
-	while (($#)) && [[ $1 == '!'* || $1 == '+'* || $1 == @chat=* ]]; do
+	while (($#)) && [[ $1 == '!'* || $1 == '+'* || $1 == @chat=* || $1 == @before=* || $1 == @after=* ]]; do
 		if [[ $1 == @chat=* ]]; then
 			S_CHAT[$name]=${1#@chat=}
+			shift
+			continue
+		fi
+		if [[ $1 == @before=* || $1 == @after=* ]]; then
+			local hook=${1#@*=}
+			[[ $(type -t "$hook") == function ]] || die "scenario $name: no function $hook"
+			if [[ $1 == @before=* ]]; then S_BEFORE[$name]=$hook; else S_AFTER[$name]=$hook; fi
 			shift
 			continue
 		fi
@@ -440,6 +471,29 @@ quote_words() {
 }
 
 scenario() { register kernel "$@"; }
+
+# dom0-devices' disks: two ext4 images holding a random file, and the chat
+# (tests/dom0-devices.chat with the file's SHA-256 filled in).
+dom0_disks() {
+	local d=$OUT/dom0-devices
+	rm -rf "$d" && mkdir -p "$d/v" "$d/s" || return 1
+	head -c 196608 /dev/urandom >"$d/v/data.bin" && cp "$d/v/data.bin" "$d/s/data.bin" || return 1
+	mke2fs -q -t ext4 -d "$d/v" -F "$d/virtio.img" 32M && mke2fs -q -t ext4 -d "$d/s" -F "$d/sata.img" 32M || return 1
+	local sum
+	sum=$(sha256sum <"$d/v/data.bin") && sum=${sum%% *} || return 1
+	sed "s/@SHA256@/$sum/g" tests/dom0-devices.chat >"$d/session.chat"
+}
+
+# dom0_disks_check: what dom0 wrote to the virtio disk is on the image, and
+# the file system is clean. Prints one line per problem.
+dom0_disks_check() {
+	local d=$OUT/dom0-devices got want
+	got=$(debugfs -R 'cat /w.txt' "$d/virtio.img" 2>/dev/null)
+	[[ $got == "dom0 wrote this" ]] || echo "virtio.img: /w.txt holds '${got:0:60}', not dom0's line"
+	got=$(debugfs -R 'cat /copy.bin' "$d/virtio.img" 2>/dev/null | sha256sum) want=$(sha256sum <"$d/v/data.bin")
+	[[ $got == "$want" ]] || echo "virtio.img: /copy.bin differs from the data dom0 copied"
+	e2fsck -fn "$d/virtio.img" >/dev/null 2>&1 || echo "virtio.img: e2fsck -fn finds errors"
+}
 iso_scenario() { register iso "$@"; }
 
 # Strip carriage returns and terminal control sequences (SeaBIOS and GRUB
@@ -733,6 +787,10 @@ run_scenario() {
 		return 1
 	fi
 
+	if [[ -n ${S_BEFORE[$name]:-} ]] && ! f=$(${S_BEFORE[$name]} 2>&1); then
+		report_fail "$name" "${S_BEFORE[$name]} failed: $f" "" "${cmd[@]}"
+		return 1
+	fi
 	local start status
 	start=$(now_ms)
 	if [[ -n ${S_CHAT[$name]:-} ]]; then
@@ -766,6 +824,11 @@ run_scenario() {
 		reasons+=("QEMU failed (status $status): $(head -n 1 "$err")")
 	elif ((status != expect)); then
 		reasons+=("expected $(describe_status "$expect"), got $(describe_status "$status")")
+	fi
+	if [[ -n ${S_AFTER[$name]:-} ]]; then
+		while IFS= read -r f; do
+			[[ -n $f ]] && reasons+=("$f")
+		done < <(${S_AFTER[$name]} 2>&1)
 	fi
 	for re in "${match[@]}"; do
 		if ! grep -aEq -e "$re" "$ser"; then

@@ -16,10 +16,10 @@ package hv
 //     ACPI data.
 //   - Everything that is not host RAM is identity-mapped when dom0 first
 //     touches it (Xen 4.21's dom0=pf-fixup, applied to all of it), except
-//     what hv keeps: the local APIC page (emulated), the IO-APICs (emulated
-//     registers, not wired to the host yet), the HPET and the IOMMU.
+//     what hv keeps: the local APIC page (emulated), the IO-APICs (emulated,
+//     and wired to the host's pins: dom0_irq.go), the HPET and the IOMMU.
 //   - Its I/O ports reach the hardware except those hv keeps
-//     (setup_io_bitmap): the PICs, the PIT, port 0x61, 0xCF9 (reset), the
+//     (setup_io_bitmap): the PICs, 0xCF9 (reset), the
 //     ACPI PM1 control ports (power-off), the debug console 0xE9 and the
 //     platform's own ports (hv's UART, QEMU's debug exit). PM1 control,
 //     the keyboard controller's command port and the ACPI reset port are
@@ -82,6 +82,9 @@ type Dom0Config struct {
 	// \_S5 (acpi.SleepType); nil if it was not found, and then any SLP_EN
 	// write is taken as a power-off.
 	S5 *[2]uint8
+	// IRQs routes the host's device interrupts to dom0 (dom0_irq.go; nil:
+	// dom0 programs its IO-APICs but no device interrupt reaches it).
+	IRQs HostIRQs
 }
 
 // HostPorts performs port I/O on the host (size 1, 2 or 4).
@@ -112,39 +115,46 @@ type dom0State struct {
 	s5Known    bool
 	// watch are ports that exit so hv sees power-off and reset writes
 	// (powerWrite); every other access to them reaches the hardware.
-	watch []backend.PortRange
-	input  []byte    // console input waiting for CONSOLEIO_read
+	watch  []backend.PortRange
+	input  []byte // console input waiting for CONSOLEIO_read
 	denied []backend.PortRange
 	// foreign are the frames of other domains dom0 maps, by dom0 gfn
 	// (toolstack.go).
 	foreign map[uint64]foreignMap
+	// pci traps dom0's PCI configuration accesses for its MSIs
+	// (dom0_msi.go; nil: configuration passes through).
+	pci *dom0PCI
 }
 
-// dom0IOAPIC is an emulated IO-APIC at a host IO-APIC's address: its
-// registers work, nothing is delivered yet (interrupt wiring is a later
-// step of issue 9).
+// dom0IOAPIC is an emulated IO-APIC at a host IO-APIC's address, wired to
+// the host's pins with the same GSIs (dom0_irq.go).
 type dom0IOAPIC struct {
-	base uint64
-	a    *vioapic.IOAPIC
+	base    uint64
+	gsiBase uint32
+	a       *vioapic.IOAPIC
+	pins    []irqPin
 }
 
-// noIRQHost is the vioapic host side before interrupts are wired: dom0's
-// programming is kept, nothing reaches the hardware.
-type noIRQHost struct{}
-
-func (noIRQHost) OnUnmask(pin int, rte vioapic.RTE) {}
-func (noIRQHost) OnMask(pin int)                    {}
-func (noIRQHost) OnEOI(pin int)                     {}
-func (noIRQHost) Deliver(i vioapic.Interrupt)       {}
+// dom0IOAPICPins is the pin count of a dom0 IO-APIC when the platform does
+// not say (the 82093AA's 24).
+const dom0IOAPICPins = 24
 
 // dom0Ports are the I/O ports hv keeps from dom0 on every machine: Xen's
 // setup_io_bitmap list minus the vPCI ports (PCI configuration passes
-// through: GoZen has no vPCI).
+// through: GoZen has no vPCI) and minus the PIT (0x40-0x43, 0x61).
+//
+// The PIT is dom0's: hv uses it only to calibrate the TSC at boot, before
+// dom0 exists (Xen keeps it because it may use it as its own timer or
+// broadcast source). Linux's check_timer (arch/x86/kernel/apic/io_apic.c)
+// wants IRQ0 ticks through the IO-APIC (GSI 2 by the host's interrupt
+// override) before it trusts the IO-APIC; with the real PIT and GSI 2
+// routed like any other pin, the check passed in 3 of 4 boots under QEMU;
+// once, on a heavily loaded host, no tick came in its window, so the
+// scenarios still give dom0 no_timer_check. Once the Xen clockevent is installed, Linux stops the
+// PIT. The PICs stay hv's (rt masked them; dom0 runs in IO-APIC mode).
 var dom0Ports = []backend.PortRange{
 	{First: 0x20, N: 2}, {First: 0xA0, N: 2}, // 8259A PICs
 	{First: 0x4D0, N: 2}, // ELCR
-	{First: 0x40, N: 4},  // PIT
-	{First: 0x61, N: 1},  // PIT channel 2 gate, speaker
 	{First: 0xCF9, N: 1}, // reset control
 	{First: DebugPort, N: 1},
 }
@@ -389,12 +399,18 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 		rsdp = t.RSDP
 		h.logf("domain %d %q: ACPI RSDP at %#x, XSDT lists %v", d.id, d.name, rsdp, t.Passed)
 		if a.MADT != nil {
-			for _, io := range a.MADT.IOAPICs {
-				v, err := vioapic.New(io.ID, 0x20, 24, noIRQHost{})
+			for i, io := range a.MADT.IOAPICs {
+				pins := dom0IOAPICPins
+				if c.IRQs != nil {
+					if n := c.IRQs.IOAPICPins(uint64(io.Addr)); n > 0 && n <= vioapic.MaxPins {
+						pins = n
+					}
+				}
+				v, err := vioapic.New(io.ID, vioapic.Version20, pins, ioapicHost{h: h, d: d, idx: i})
 				if err != nil {
 					return nil, 0, err
 				}
-				s.ioapic = append(s.ioapic, dom0IOAPIC{base: uint64(io.Addr), a: v})
+				s.ioapic = append(s.ioapic, dom0IOAPIC{base: uint64(io.Addr), gsiBase: io.GSIBase, a: v, pins: make([]irqPin, pins)})
 				s.keep = append(s.keep, Range{uint64(io.Addr), uint64(io.Addr) + 0x1000})
 			}
 		}
@@ -408,6 +424,20 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 	} else {
 		h.logf("domain %d %q: no host ACPI tables found; dom0 gets none", d.id, d.name)
 	}
+	if c.IRQs != nil && h.irq == nil {
+		h.irq = &dom0IRQ{d: d, host: c.IRQs}
+		for _, v := range d.vcpus {
+			v.lapic.OnEOI = s.dom0EOI
+		}
+		h.startIRQWait(c.IRQs)
+	}
+	if h.irq != nil && h.irq.d == d && c.Ports != nil {
+		if hasTable(c.ACPI, "MCFG") {
+			h.logf("dom0: the host has MMCONFIG (MCFG), which hv does not trap: dom0's MSIs are not translated, boot it with pci=nomsi")
+		} else {
+			s.pci = &dom0PCI{ports: c.Ports, msi: c.IRQs, devs: map[uint32]*pciDev{}}
+		}
+	}
 	s.keep = append(s.keep, c.KeepMMIO...)
 	sort.Slice(s.keep, func(i, j int) bool { return s.keep[i].Start < s.keep[j].Start })
 	h.setupDom0IOMMU(d, s)
@@ -418,6 +448,9 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 	// 0xCF9, which hv keeps outright) work for dom0 except for those
 	// writes.
 	extra = append(extra, pciHidePorts(c.HidePCI)...)
+	if s.pci != nil {
+		extra = append(extra, backend.PortRange{First: pciConfData, N: 4})
+	}
 	for _, p := range s.pm1Cnt {
 		if p != 0 {
 			s.watch = append(s.watch, backend.PortRange{First: p, N: 2})
@@ -546,19 +579,24 @@ func (h *Hypervisor) dom0IO(v *VCPU, port uint16, in bool, size int, val uint64)
 	} else if cfg {
 		fwd = true
 	}
+	if s.pci != nil {
+		if port == pciConfAddr && size == 4 && !in {
+			s.pci.addr = uint32(val) // and on to the hardware below
+		}
+		if port >= pciConfData && port < pciConfData+4 {
+			x := h.dom0Config(s, port, in, size, uint32(val))
+			if in {
+				setIn(v, size, x)
+			}
+			return true
+		}
+	}
 	if fwd {
 		if s.cfg.Ports == nil {
 			return false
 		}
 		if in {
-			r := v.arch.Regs()
-			x := uint64(s.cfg.Ports.In(port, size))
-			mask := uint64(1)<<(8*size) - 1
-			if size == 4 {
-				r[x86.RAX] = x // 32-bit results zero the upper half
-			} else {
-				r[x86.RAX] = r[x86.RAX]&^mask | x&mask
-			}
+			setIn(v, size, s.cfg.Ports.In(port, size))
 		} else {
 			s.cfg.Ports.Out(port, size, uint32(val))
 		}
@@ -637,4 +675,29 @@ func (g *guest) Control() hypercall.Control {
 		return nil
 	}
 	return dom0Control{g}
+}
+
+// setIn puts the result of a size-byte IN into v's RAX.
+func setIn(v *VCPU, size int, x32 uint32) {
+	r := v.arch.Regs()
+	x := uint64(x32)
+	mask := uint64(1)<<(8*size) - 1
+	if size == 4 {
+		r[x86.RAX] = x // 32-bit results zero the upper half
+	} else {
+		r[x86.RAX] = r[x86.RAX]&^mask | x&mask
+	}
+}
+
+// hasTable reports whether the host's root table lists sig.
+func hasTable(a *acpi.Host, sig string) bool {
+	if a == nil {
+		return false
+	}
+	for _, t := range a.Tables {
+		if t.Header.Sig() == sig {
+			return true
+		}
+	}
+	return false
 }

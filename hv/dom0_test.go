@@ -58,7 +58,7 @@ func TestDom0Ports(t *testing.T) {
 	for _, c := range []struct {
 		port uint16
 		want bool
-	}{{0x20, true}, {0x21, true}, {0x22, false}, {0x40, true}, {0x43, true}, {0x44, false}, {0x61, true}, {0xa1, true},
+	}{{0x20, true}, {0x21, true}, {0x22, false}, {0x40, true}, {0x41, true}, {0x42, false}, {0x43, false}, {0x61, false}, {0xa1, true},
 		{0xe9, true}, {0xf4, true}, {0xf7, true}, {0x3f8, true}, {0x3ff, true}, {0x400, false}, {0x604, true}, {0x605, true},
 		{0x4d0, true}, {0xcf8, false}, {0xcf9, true}, {0xcfc, false}, {0x70, false}, {0xc000, false}} {
 		if s.portDenied(c.port) != c.want {

@@ -120,6 +120,9 @@ type Hypervisor struct {
 	iommuNext int64
 	// Stats.
 	exits [backend.ExitUnhandled + 1]uint64
+	// irq routes the host's device interrupts to dom0 (dom0_irq.go; nil
+	// without a dom0 or a platform that offers them).
+	irq *dom0IRQ
 	// hc serves hypercalls (and counts them).
 	hc hypercall.Dispatcher
 	// stopping is a power-off or reset dom0 asked for (power.go), nil
@@ -197,6 +200,7 @@ func (h *Hypervisor) Run() {
 			h.lastDebug = now
 			h.debugStatus()
 		}
+		h.pollIRQs(nil)
 		h.fireTimers(now)
 		h.checkMachineStop(now)
 		h.pollIOMMU(now)
@@ -282,6 +286,9 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 	v.slices++
 	h.setRunstate(v, runstateRunning)
 	for v.state == VCPURunning {
+		if h.pollIRQs(v) {
+			break // a device interrupt woke a vCPU of dom0: let it run
+		}
 		h.deliverInterrupt(v)
 		e := v.arch.Run()
 		for h.ExitFloor && floorExit(v, e) {

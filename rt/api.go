@@ -75,6 +75,7 @@ func ReadMemStats() MemStats {
 type Counters struct {
 	Traps, Syscalls, TimerIRQs, Switches uint64
 	HVTimerFired                         uint64 // ArmTimer deadlines reached
+	DeviceIRQs                           uint64 // device interrupts taken for dom0 (irq.go)
 	Threads                              int
 }
 
@@ -82,7 +83,7 @@ type Counters struct {
 func ReadCounters() Counters {
 	amd64.DisableInterrupts()
 	defer amd64.EnableInterrupts()
-	return Counters{Traps: nTraps, Syscalls: nSyscalls, TimerIRQs: nTimerIRQs, Switches: nSwitches, HVTimerFired: nHVTimerFired, Threads: threads.Live()}
+	return Counters{Traps: nTraps, Syscalls: nSyscalls, TimerIRQs: nTimerIRQs, Switches: nSwitches, HVTimerFired: nHVTimerFired, DeviceIRQs: nDeviceIRQs, Threads: threads.Live()}
 }
 
 // CPU returns the CPU features found at boot.

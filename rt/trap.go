@@ -49,6 +49,8 @@ func trap() {
 		exception(f)
 	case v >= 0x20 && v < 0x30:
 		// A legacy PIC line (all masked): spurious, ignore.
+	case v >= IRQVectorFirst && v <= IRQVectorLast:
+		deviceIRQ(v) // a device's interrupt, for dom0 (irq.go)
 	default:
 		if logLevel >= logDebug {
 			kprint("rt: unexpected interrupt vector ")

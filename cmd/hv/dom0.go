@@ -62,6 +62,19 @@ func dom0Config() *hv.Dom0Config {
 	c.ACPI = h
 	c.S5 = readMachinePower(h)
 	takeIOMMUs(h, c)
+	if h.MADT != nil && len(h.MADT.IOAPICs) > 0 {
+		irqs := hostIRQs{pins: map[uint64]int{}}
+		for _, io := range h.MADT.IOAPICs {
+			n, err := rt.AddIOAPIC(uint64(io.Addr), io.GSIBase)
+			if err != nil {
+				fmt.Printf("hv: dom0: IO-APIC %d at %#x: %v; its interrupts do not reach dom0\n", io.ID, io.Addr, err)
+				continue
+			}
+			irqs.pins[uint64(io.Addr)] = n
+			fmt.Printf("hv: IO-APIC %d at %#x: GSIs %d-%d, all masked until dom0 unmasks them\n", io.ID, io.Addr, io.GSIBase, io.GSIBase+uint32(n)-1)
+		}
+		c.IRQs = irqs
+	}
 	return c
 }
 
@@ -130,6 +143,20 @@ func readS5(dsdt uint64) ([2]uint8, bool) {
 	a, b, ok := acpi.SleepType(aml, "_S5_")
 	return [2]uint8{a, b}, ok
 }
+
+// hostIRQs is hv.HostIRQs over rt's IO-APICs and device vectors.
+type hostIRQs struct{ pins map[uint64]int }
+
+func (i hostIRQs) IOAPICPins(addr uint64) int { return i.pins[addr] }
+func (hostIRQs) RouteGSI(gsi uint32, level, activeLow bool) (uint8, error) {
+	return rt.RouteGSI(gsi, level, activeLow)
+}
+func (hostIRQs) MaskGSI(gsi uint32)                             { rt.MaskGSI(gsi) }
+func (hostIRQs) UnmaskGSI(gsi uint32)                           { rt.UnmaskGSI(gsi) }
+func (hostIRQs) Take(p *[4]uint64) bool                         { return rt.TakeIRQs(p) }
+func (hostIRQs) Pending() bool                                  { return rt.IRQPending() }
+func (hostIRQs) Wait(seq uint32) uint32                         { return rt.WaitIRQ(seq) }
+func (hostIRQs) AllocMSIVector() (uint8, uint64, uint32, error) { return rt.AllocMSIVector() }
 
 // moduleImages returns each boot module's bytes. Modules that overlap
 // dom0's RAM (QEMU and GRUB load them right above hv, where dom0's kernel

@@ -34,7 +34,7 @@
 // and ignore writes, IOREGSEL values past the last RTE select nothing, and
 // accesses of odd sizes are cut down or ignored (FuzzMMIO).
 //
-// # What the wiring (hv) still has to do
+// # What the wiring does (hv/dom0_irq.go)
 //
 // Trap dom0's accesses to each host IO-APIC page and call Read/Write; keep
 // the page out of dom0's p2m. In OnUnmask, route the GSI (base + pin) to
