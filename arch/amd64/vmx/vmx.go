@@ -203,7 +203,9 @@ func EPTP(root uint64) uint64 { return root&^0xfff | 6 | 3<<3 }
 type VCPU struct {
 	b        *Backend
 	vmcsPA   uint64
+	vmcs     fields
 	msrPA    uint64 // guest switchedMSRs: VM-entry load and VM-exit store list
+	msrs     *[len(switchedMSRs)]msrEntry
 	ioPA     uint64 // own I/O bitmaps (PassIOPorts), 0 while shared
 	eptp     uint64
 	launched bool
@@ -223,17 +225,35 @@ type VCPU struct {
 	err error
 }
 
+// fields is how a vCPU reaches its VMCS: VMREAD/VMWRITE on hardware
+// (hwFields), a map in tests, so exit decoding and the guest state the
+// backend writes are host-tested.
+type fields interface {
+	read(f Field) (uint64, bool)
+	write(f Field, x uint64) bool
+}
+
+// hwFields is a VMCS in memory at a physical address.
+type hwFields uintptr
+
+func (pa hwFields) read(f Field) (uint64, bool) {
+	x, st := vmread(uintptr(pa), f)
+	return x, st == 0
+}
+
+func (pa hwFields) write(f Field, x uint64) bool { return vmwrite(uintptr(pa), f, x) == 0 }
+
 func (v *VCPU) read(f Field) uint64 {
-	x, st := vmread(uintptr(v.vmcsPA), f)
-	if st != 0 && v.err == nil {
+	x, ok := v.vmcs.read(f)
+	if !ok && v.err == nil {
 		v.err = fmt.Errorf("VMREAD of field %#x failed", uint32(f))
 	}
 	return x
 }
 
 func (v *VCPU) write(f Field, x uint64) {
-	if st := vmwrite(uintptr(v.vmcsPA), f, x); st != 0 && v.err == nil {
-		e, _ := vmread(uintptr(v.vmcsPA), VMInstructionError)
+	if !v.vmcs.write(f, x) && v.err == nil {
+		e, _ := v.vmcs.read(VMInstructionError)
 		v.err = fmt.Errorf("VMWRITE of %#x to field %#x failed: %s", x, uint32(f), InsnErrorName(e))
 	}
 }
@@ -257,15 +277,15 @@ func (b *Backend) NewVCPU(eptRoot uint64) (backend.VCPU, error) {
 		b.frames.Free(mpa, 1)
 		return nil, fmt.Errorf("vmx: VMCLEAR of a new VMCS failed (status %d)", st)
 	}
-	v := &VCPU{b: b, vmcsPA: pa, msrPA: mpa, eptp: EPTP(eptRoot)}
+	v := &VCPU{b: b, vmcsPA: pa, vmcs: hwFields(pa), msrPA: mpa, eptp: EPTP(eptRoot)}
 	v.fxBuf = make([]byte, fxAreaSize+16)
 	v.fxPA = alignFx(v.fxBuf)
 	fx := unsafe.Slice((*byte)(unsafe.Pointer(v.fxPA)), fxAreaSize)
 	fx[0], fx[1] = 0x7f, 0x03                               // FCW: all x87 exceptions masked
 	fx[24], fx[25], fx[26], fx[27] = 0x80, 0x1f, 0x00, 0x00 // MXCSR: all SSE exceptions masked
-	list := msrList(page(mpa))
+	v.msrs = msrList(page(mpa))
 	for i, m := range switchedMSRs {
-		list[i] = msrEntry{Index: m}
+		v.msrs[i] = msrEntry{Index: m}
 	}
 	c := b.ctl
 	v.proc, v.entry = c.Proc, c.Entry
@@ -381,8 +401,8 @@ func (v *VCPU) resetCommon() {
 	v.dr = [5]uint64{3: 0, 4: 0xffff0ff0}
 	v.cr8 = 0
 	v.regs = x86.Regs{}
-	for i := range switchedMSRs {
-		msrList(page(v.msrPA))[i].Value = 0
+	for i := range v.msrs {
+		v.msrs[i].Value = 0
 	}
 	v.flush = true
 }
