@@ -270,3 +270,17 @@ func TestCRAccess(t *testing.T) {
 		t.Errorf("CR8 reads %d", v.regs[x86.R10])
 	}
 }
+
+// A VM exit stores the guest's EFER.LMA into the IA-32e mode guest
+// control; leaving long mode afterwards must clear the control the CPU
+// set, not a stale copy.
+func TestIA32eFollowsTheCPU(t *testing.T) {
+	v, m := testVCPU(t)
+	v.SetPVHEntry(0x100000, 0x1000)
+	m[EntryControls] |= EntryIA32e // the guest enabled paging with LME set, without an exit
+	m[GuestEFER] = x86.EFERLME | x86.EFERLMA
+	v.SetEFER(x86.EFERLME)
+	if m[EntryControls]&EntryIA32e != 0 {
+		t.Errorf("entry controls %#x: IA-32e mode guest left set with EFER.LMA clear", m[EntryControls])
+	}
+}

@@ -388,8 +388,7 @@ func (v *VCPU) resetCommon() {
 	v.write(GuestActivityState, 0)
 	v.write(GuestPendingDebug, 0)
 	v.write(EntryIntrInfo, 0)
-	v.entry &^= EntryIA32e
-	v.write(EntryControls, uint64(v.entry))
+	v.setIA32e(false)
 	v.proc &^= ProcIntrWindow
 	v.write(ProcControls, uint64(v.proc))
 	v.write(GuestLDTRSel, 0)
@@ -670,13 +669,19 @@ func (v *VCPU) SetEFER(val uint64) {
 	v.setIA32e(val&x86.EFERLMA != 0)
 }
 
+// setIA32e sets the IA-32e mode guest entry control. It reads the field
+// rather than trusting v.entry: every VM exit stores the guest's EFER.LMA
+// into it (SDM §28.2 "Recording VM-Exit Information", the IA-32e mode
+// guest control), so it changes when the guest enters or leaves long mode
+// without an exit.
 func (v *VCPU) setIA32e(on bool) {
-	e := v.entry &^ EntryIA32e
+	cur := uint32(v.read(EntryControls))
+	e := cur &^ EntryIA32e
 	if on {
 		e |= EntryIA32e
 	}
-	if e != v.entry {
-		v.entry = e
+	v.entry = e
+	if e != cur {
 		v.write(EntryControls, uint64(e))
 	}
 }
@@ -786,7 +791,7 @@ func (v *VCPU) stateSummary() string {
 	return fmt.Sprintf("cr0=%#x (shadow %#x) cr3=%#x cr4=%#x (shadow %#x) efer=%#x entry-ctls=%#x rflags=%#x rip=%#x "+
 		"cs=%#x/%#x ss=%#x/%#x ds=%#x/%#x tr=%#x/%#x ldtr=%#x/%#x intr-state=%#x entry-intr=%#x",
 		v.read(GuestCR0), v.read(CR0ReadShadow), v.read(GuestCR3), v.read(GuestCR4), v.read(CR4ReadShadow),
-		v.read(GuestEFER), v.entry, v.read(GuestRFLAGS), v.read(GuestRIP),
+		v.read(GuestEFER), v.read(EntryControls), v.read(GuestRFLAGS), v.read(GuestRIP),
 		v.read(GuestCSSel), v.read(GuestCSAR), v.read(GuestSSSel), v.read(GuestSSAR), v.read(GuestDSSel), v.read(GuestDSAR),
 		v.read(GuestTRSel), v.read(GuestTRAR), v.read(GuestLDTRSel), v.read(GuestLDTRAR),
 		v.read(GuestInterruptibility), v.read(EntryIntrInfo))
