@@ -103,7 +103,7 @@ define_scenarios() {
 	# port is a file here, so the run stops at the shell). Too slow for CI; see
 	# BENCHMARKS.md for its timing.
 	local lx="$OUT/linux"
-	scenario linux-domu 3000 - '^\(linux\) GOZEN-USERSPACE-UP' '+^\(linux\) Linux version 6\.1\.0' \
+	scenario linux-domu 3000 - '^\(linux\) GOZEN-USERSPACE-UP' '+^\(linux\) .*Linux version 6\.1\.0' \
 		'+Xen HVM callback vector' '!crashed' @manual @megs=1024 @until='GOZEN-USERSPACE-UP|crashed' \
 		-cmdline "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-module "$lx/vmlinux:console=hvc0" -module "$lx/initramfs.cpio"
