@@ -87,6 +87,17 @@ define_scenarios() {
 		'+^\(a\) debug: DR0-DR3 and DR7 kept across 20 yields' '+^\(b\) debug: DR0-DR3 and DR7 kept across 20 yields' \
 		'+"a" shut down: poweroff' '+"b" shut down: poweroff' '!FAIL' '!crashed' \
 		-cmdline "$two" -module "$GUEST:debug 1" -module "$GUEST2:debug 2"
+	# p2m changes under a running guest (INVEPT): memory given back and populated again,
+	# and a read-only grant against every hv write path.
+	scenario balloon 60 0 '^\(t1\) balloon: OK' '+domain 1 "t1" shut down: poweroff' '!FAIL' \
+		-cmdline "bootscrub=off domain=t1,mem=4M,module=0" -module "$GUEST:balloon"
+	scenario guest-unpop 60 0 '^\(t1\) unpop: OK' '+^\(t1\) unpop: a frame given back reads all-ones and drops writes' \
+		'+^\(t1\) unpop: executing there raises #GP\(0\)' '+^\(t1\) unpop: populate_physmap brings it back zeroed' \
+		'+"t1" shut down: poweroff' '!FAIL' '!crashed' -cmdline "$one" -module "$GUEST:unpop"
+	scenario ro-grant-writes 90 0 '^\(g\) rogrant: canary intact after the attack' \
+		'+^\(x\) roattack: all 10 write paths refused' '+^\(x\) roattack: hypercall page MSR refused: #GP' \
+		'+"g" shut down: poweroff' '+"x" shut down: poweroff' '!FAIL' \
+		-cmdline "domain=g,mem=16M,module=0 domain=x,mem=16M,module=1" -module "$GUEST:rogrant" -module "$GUEST2:roattack"
 	scenario guest-bench 120 0 'report 1: 100000 samples, median [0-9]+' -cmdline "$one" -module "$GUEST:bench 100000"
 	# Null hypercall, CPUID and port-write round trips (reports 1, 6, 7; BENCHMARKS.md).
 	scenario exit-bench 120 0 '"t1" report 1: 10000 samples, median [0-9]+' '+"t1" report 6: 10000 samples' \
