@@ -118,6 +118,12 @@ define_scenarios() {
 		'+Xen HVM callback vector' '!crashed' @manual @megs=1024 @until='GOZEN-USERSPACE-UP|crashed' \
 		-cmdline "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-module "$lx/vmlinux:console=hvc0" -module "$lx/initramfs.cpio"
+	# The same with two vCPUs: the second comes up through INIT and a start-up IPI, in
+	# real mode (unrestricted guest), and switches to long mode through CR0 exits.
+	scenario linux-smp2 3000 - '^\(linux\) GOZEN-USERSPACE-UP' '+smpboot: Total of 2 processors activated' \
+		'!crashed' '!do_boot_cpu failed' @manual @megs=1024 @until='GOZEN-USERSPACE-UP|crashed' \
+		-cmdline "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1,vcpus=2" \
+		-module "$lx/vmlinux:console=hvc0" -module "$lx/initramfs.cpio"
 }
 
 # ---------------------------------------------------------------------------

@@ -177,3 +177,13 @@ func TestNames(t *testing.T) {
 		t.Error("VM-instruction error names")
 	}
 }
+
+// The host TR base comes from the 16-byte TSS descriptor (SDM vol. 3
+// §8.2.3): base 15:0 in bytes 2-3, 23:16 in byte 4, 31:24 in byte 7,
+// 63:32 in bytes 8-11.
+func TestDescriptorBase(t *testing.T) {
+	d := []byte{0x67, 0x00, 0x34, 0x12, 0x56, 0x89, 0x00, 0x78, 0xef, 0xcd, 0xab, 0x90, 0, 0, 0, 0}
+	if got := DescriptorBase(d); got != 0x90abcdef_78561234 {
+		t.Errorf("DescriptorBase = %#x, want 0x90abcdef78561234", got)
+	}
+}
