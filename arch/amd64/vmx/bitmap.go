@@ -126,9 +126,9 @@ type msrEntry struct {
 	Value    uint64
 }
 
-// msrList overlays a list of len(switchedMSRs) entries on a page.
-func msrList(p []byte) *[len(switchedMSRs)]msrEntry {
-	return (*[len(switchedMSRs)]msrEntry)(unsafe.Pointer(&p[0]))
+// msrList overlays a list of n entries on a page (at most 256).
+func msrList(p []byte, n int) []msrEntry {
+	return unsafe.Slice((*msrEntry)(unsafe.Pointer(&p[0])), n)
 }
 
 // VPIDs hands out virtual-processor identifiers (SDM vol. 3 §29.1), as

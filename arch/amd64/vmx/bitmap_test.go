@@ -70,7 +70,7 @@ func TestMSRList(t *testing.T) {
 		t.Errorf("msrEntry is %d bytes, value at %d; SDM table 25-14 says 16 and 8", unsafe.Sizeof(msrEntry{}), unsafe.Offsetof(msrEntry{}.Value))
 	}
 	p := make([]byte, 4096)
-	l := msrList(p)
+	l := msrList(p, 2)
 	l[1] = msrEntry{Index: 0xC0000082, Value: 0x1122334455667788}
 	if p[16] != 0x82 || p[19] != 0xC0 || p[24] != 0x88 || p[31] != 0x11 {
 		t.Errorf("entry 1 bytes % x", p[16:32])
@@ -138,3 +138,33 @@ func TestEPTTranslate(t *testing.T) {
 }
 
 var keep [][]byte
+
+// TSC_AUX joins the switched MSRs only on a CPU that has it: loading a
+// missing MSR at VM exit would abort VMX.
+func TestGuestMSRs(t *testing.T) {
+	cpuid := func(ext1EDX, leaf7ECX uint32) func(leaf, sub uint32) (a, b, c, d uint32) {
+		return func(leaf, sub uint32) (a, b, c, d uint32) {
+			switch leaf {
+			case 0:
+				return 7, 0, 0, 0
+			case 7:
+				return 0, 0, leaf7ECX, 0
+			case 0x80000000:
+				return 0x80000008, 0, 0, 0
+			case 0x80000001:
+				return 0, 0, 0, ext1EDX
+			}
+			return 0, 0, 0, 0
+		}
+	}
+	has := func(l []uint32) bool { return len(l) > 0 && l[len(l)-1] == msrTSCAux }
+	if l := guestMSRs(cpuid(0, 0)); has(l) || len(l) != len(switchedMSRs) {
+		t.Errorf("no RDTSCP/RDPID: %#x", l)
+	}
+	if l := guestMSRs(cpuid(1<<27, 0)); !has(l) {
+		t.Errorf("RDTSCP: %#x", l)
+	}
+	if l := guestMSRs(cpuid(0, 1<<22)); !has(l) {
+		t.Errorf("RDPID: %#x", l)
+	}
+}

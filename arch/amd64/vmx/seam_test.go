@@ -29,7 +29,7 @@ func testVCPU(t *testing.T) (*VCPU, fakeVMCS) {
 	b.cr0Must, b.cr0May = GuestCR0Fixed(f)
 	b.cr4Must, b.cr4May = GuestCR4Fixed(f)
 	m := fakeVMCS{}
-	v := &VCPU{b: b, vmcs: m, msrs: new([len(switchedMSRs)]msrEntry), proc: c.Proc, entry: c.Entry}
+	v := &VCPU{b: b, vmcs: m, msrs: make([]msrEntry, len(switchedMSRs)), proc: c.Proc, entry: c.Entry}
 	m[CR0GuestHostMask] = ownedMask(b.cr0Must, b.cr0May)
 	m[CR4GuestHostMask] = ownedMask(b.cr4Must, b.cr4May)
 	return v, m

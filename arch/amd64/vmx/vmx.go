@@ -52,6 +52,34 @@ const (
 
 var switchedMSRs = [...]uint32{amd64.MSRSTAR, amd64.MSRLSTAR, msrCSTAR, amd64.MSRFMASK, amd64.MSRKernelGS}
 
+// msrTSCAux is IA32_TSC_AUX, which RDTSCP and RDPID read: a guest (Linux
+// writes its CPU number there) gets its own, switched like the SYSCALL
+// MSRs, when the CPU has the MSR. Loading an MSR the CPU lacks would fail
+// the VM exit, so it is listed only then.
+const msrTSCAux = 0xC0000103
+
+// guestMSRs is the list of MSRs a guest reaches directly and the lists
+// switch on this CPU: switchedMSRs, and TSC_AUX when RDTSCP or RDPID
+// exist (CPUID 0x80000001 EDX[27], 7.0 ECX[22]).
+func guestMSRs(cpuid func(leaf, sub uint32) (a, b, c, d uint32)) []uint32 {
+	l := append([]uint32{}, switchedMSRs[:]...)
+	maxExt, _, _, _ := cpuid(0x80000000, 0)
+	max, _, _, _ := cpuid(0, 0)
+	rdtscp, rdpid := false, false
+	if maxExt >= 0x80000001 {
+		_, _, _, d := cpuid(0x80000001, 0)
+		rdtscp = d&(1<<27) != 0
+	}
+	if max >= 7 {
+		_, _, c, _ := cpuid(7, 0)
+		rdpid = c&(1<<22) != 0
+	}
+	if rdtscp || rdpid {
+		l = append(l, msrTSCAux)
+	}
+	return l
+}
+
 // Backend is the VT-x implementation of backend.Backend for the one
 // physical CPU GoZen uses.
 type Backend struct {
@@ -60,8 +88,9 @@ type Backend struct {
 	frames          Frames
 	vmxonPA         uint64
 	msrBitmapPA     uint64
-	ioBitmapPA      uint64 // bitmaps A and B, two pages
-	hostMSRPA       uint64 // VM-exit MSR-load list: the host's switchedMSRs
+	ioBitmapPA      uint64   // bitmaps A and B, two pages
+	hostMSRPA       uint64   // VM-exit MSR-load list: the host's values of msrs
+	msrs            []uint32 // guestMSRs on this CPU
 	host            hostState
 	hostFxBuf       []byte
 	hostFxPA        uintptr
@@ -114,8 +143,12 @@ func New(frames Frames) (*Backend, error) {
 		MSRBitmap(page(b.msrBitmapPA)).Allow(m, true, true)
 	}
 	IOBitmap(pages(b.ioBitmapPA, 2)).InterceptAll()
-	list := msrList(page(b.hostMSRPA))
-	for i, m := range switchedMSRs {
+	b.msrs = guestMSRs(amd64.Cpuid)
+	for _, m := range b.msrs[len(switchedMSRs):] {
+		MSRBitmap(page(b.msrBitmapPA)).Allow(m, true, true)
+	}
+	list := msrList(page(b.hostMSRPA), len(b.msrs))
+	for i, m := range b.msrs {
 		list[i] = msrEntry{Index: m, Value: amd64.Rdmsr(m)}
 	}
 	b.vpids.Init()
@@ -205,7 +238,7 @@ type VCPU struct {
 	vmcsPA   uint64
 	vmcs     fields
 	msrPA    uint64 // guest switchedMSRs: VM-entry load and VM-exit store list
-	msrs     *[len(switchedMSRs)]msrEntry
+	msrs     []msrEntry
 	ioPA     uint64 // own I/O bitmaps (PassIOPorts), 0 while shared
 	eptp     uint64
 	launched bool
@@ -283,8 +316,8 @@ func (b *Backend) NewVCPU(eptRoot uint64) (backend.VCPU, error) {
 	fx := unsafe.Slice((*byte)(unsafe.Pointer(v.fxPA)), fxAreaSize)
 	fx[0], fx[1] = 0x7f, 0x03                               // FCW: all x87 exceptions masked
 	fx[24], fx[25], fx[26], fx[27] = 0x80, 0x1f, 0x00, 0x00 // MXCSR: all SSE exceptions masked
-	v.msrs = msrList(page(mpa))
-	for i, m := range switchedMSRs {
+	v.msrs = msrList(page(mpa), len(b.msrs))
+	for i, m := range b.msrs {
 		v.msrs[i] = msrEntry{Index: m}
 	}
 	c := b.ctl
@@ -306,9 +339,9 @@ func (b *Backend) NewVCPU(eptRoot uint64) (backend.VCPU, error) {
 		{ExceptionBitmap, 1 << 18}, // #MC: never let a guest swallow a machine check
 		{PFErrorCodeMask, 0}, {PFErrorCodeMatch, 0}, {CR3TargetCount, 0},
 		{IOBitmapAAddr, b.ioBitmapPA}, {IOBitmapBAddr, b.ioBitmapPA + 4096}, {MSRBitmapAddr, b.msrBitmapPA},
-		{ExitMSRStoreAdr, mpa}, {ExitMSRStoreCount, uint64(len(switchedMSRs))},
-		{EntryMSRLoadAdr, mpa}, {EntryMSRLoadCount, uint64(len(switchedMSRs))},
-		{ExitMSRLoadAdr, b.hostMSRPA}, {ExitMSRLoadCount, uint64(len(switchedMSRs))},
+		{ExitMSRStoreAdr, mpa}, {ExitMSRStoreCount, uint64(len(b.msrs))},
+		{EntryMSRLoadAdr, mpa}, {EntryMSRLoadCount, uint64(len(b.msrs))},
+		{ExitMSRLoadAdr, b.hostMSRPA}, {ExitMSRLoadCount, uint64(len(b.msrs))},
 		{EPTPointer, v.eptp}, {VPID, uint64(v.vpid)}, {TSCOffset, 0},
 		{CR0GuestHostMask, ownedMask(b.cr0Must, b.cr0May)}, {CR4GuestHostMask, ownedMask(b.cr4Must, b.cr4May)},
 		{VMCSLinkPointer, ^uint64(0)},
