@@ -151,3 +151,32 @@ func TestWriteToReadOnlyGrantIsDropped(t *testing.T) {
 	}
 	p.checkCanary("a guest write to the read-only mapping")
 }
+
+// IA32_MISC_ENABLE exists on Intel hosts only, reads Xen's value (Linux
+// reads it before anything else on Intel) and takes back only that value.
+func TestMiscEnableMSR(t *testing.T) {
+	h, be, v, f := newSeamDomain(t)
+	h.rdmsr(v, rdmsrExit(msrMiscEnable))
+	if len(f.injected) != 1 || f.injected[0] != gpVector {
+		t.Fatalf("AMD host: injected %v, want #GP", f.injected)
+	}
+	be.hostCPUID = func(leaf, sub uint32) (uint32, uint32, uint32, uint32) {
+		if leaf == 0 {
+			return 0xd, le32("Genu"), le32("ntel"), le32("ineI")
+		}
+		return fakeHostCPUID(leaf, sub)
+	}
+	f.injected = nil
+	h.rdmsr(v, rdmsrExit(msrMiscEnable))
+	if got := f.regs[x86.RDX]<<32 | f.regs[x86.RAX]; got != miscEnableGuest || len(f.injected) != 0 {
+		t.Errorf("Intel host: reads %#x, injected %v", got, f.injected)
+	}
+	h.wrmsr(v, wrmsrExit(f, msrMiscEnable, miscEnableGuest))
+	if len(f.injected) != 0 {
+		t.Errorf("writing the value read back: injected %v", f.injected)
+	}
+	h.wrmsr(v, wrmsrExit(f, msrMiscEnable, miscEnableGuest|1<<34))
+	if len(f.injected) != 1 || f.injected[0] != gpVector {
+		t.Errorf("setting XD disable: injected %v, want #GP", f.injected)
+	}
+}

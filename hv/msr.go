@@ -9,17 +9,18 @@ import (
 // MSRs the core emulates. Anything else raises #GP in the guest, as a CPU
 // does for an MSR it does not implement.
 const (
-	msrTSC       = x86.MSRTSC
-	msrAPICBase  = 0x1B
-	msrMTRRCap   = 0xFE
-	msrPAT       = x86.MSRPAT
-	msrMTRRDef   = 0x2FF
-	msrEFER      = x86.MSREFER
-	msrDebugCtl  = 0x1D9 // IA32_DEBUGCTL (AMD: DebugCtl)
-	apicBaseBSP  = 1 << 8
-	apicEnable   = 1 << 11
-	apicDefault  = 0xFEE00000
-	eferWritable = x86.EFERSCE | x86.EFERLME | x86.EFERLMA | x86.EFERNXE
+	msrTSC        = x86.MSRTSC
+	msrAPICBase   = 0x1B
+	msrMTRRCap    = 0xFE
+	msrPAT        = x86.MSRPAT
+	msrMTRRDef    = 0x2FF
+	msrEFER       = x86.MSREFER
+	msrDebugCtl   = 0x1D9 // IA32_DEBUGCTL (AMD: DebugCtl)
+	msrMiscEnable = 0x1A0 // IA32_MISC_ENABLE: Intel only
+	apicBaseBSP   = 1 << 8
+	apicEnable    = 1 << 11
+	apicDefault   = 0xFEE00000
+	eferWritable  = x86.EFERSCE | x86.EFERLME | x86.EFERLMA | x86.EFERNXE
 )
 
 // msrAMD64NBCfg is AMD's northbridge configuration (NB_CFG). Linux 6.1 sets
@@ -54,6 +55,21 @@ const (
 // branches or single-step on branches. Any other bit is reserved: #GP.
 const debugCtlWritable = 1<<0 | 1<<1
 
+// miscEnableGuest is the IA32_MISC_ENABLE a guest on an Intel host reads:
+// fast strings on (bit 0), branch-trace store and PEBS unavailable (bits
+// 11 and 12), XD disable (bit 34) clear, as Xen's guest_rdmsr reports it.
+// Linux reads it first thing on Intel (verify_cpu clears XD disable). A
+// write of that same value is accepted and any other is #GP (Xen's
+// guest_wrmsr); on other vendors the MSR does not exist: #GP.
+const miscEnableGuest = 1<<0 | 1<<11 | 1<<12
+
+// hostIntel reports whether the host CPU (and so the guest's CPUID
+// vendor) is GenuineIntel.
+func (h *Hypervisor) hostIntel() bool {
+	_, b, c, d := h.be.HostCPUID(0, 0)
+	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e // "Genu" "ineI" "ntel"
+}
+
 func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 	r := v.arch.Regs()
 	var val uint64
@@ -79,6 +95,12 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 		val = v.xen.debugCtl
 	case msrAMD64NBCfg:
 		val = 0
+	case msrMiscEnable:
+		if !h.hostIntel() {
+			v.arch.InjectException(gpVector, 0, true)
+			return
+		}
+		val = miscEnableGuest
 	default:
 		v.arch.InjectException(gpVector, 0, true)
 		return
@@ -110,6 +132,11 @@ func (h *Hypervisor) wrmsr(v *VCPU, e backend.Exit) {
 			return
 		}
 		v.xen.debugCtl = val
+	case msrMiscEnable:
+		if !h.hostIntel() || val != miscEnableGuest {
+			v.arch.InjectException(gpVector, 0, true)
+			return
+		}
 	case HypercallPageMSR:
 		if !h.fillHypercallPage(v, val) {
 			v.arch.InjectException(gpVector, 0, true)

@@ -7,7 +7,6 @@ import (
 	"time"
 	"unsafe"
 
-	"gozen/arch/amd64/svm"
 	"gozen/bootparam"
 	"gozen/hv"
 	"gozen/mm/npt"
@@ -112,7 +111,7 @@ func (directMap) Bytes(pa, n uint64) []byte {
 // runDomains builds the domains the command line asks for from boot modules
 // and runs them until every one has ended. It returns hv's exit code.
 func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
-	be, err := svm.New(hvFrames{})
+	be, err := newBackend()
 	if err != nil {
 		fmt.Println("hv: cannot run domains:", err)
 		return rt.ExitBadBoot

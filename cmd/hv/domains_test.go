@@ -23,3 +23,16 @@ func TestReserve(t *testing.T) {
 		}
 	}
 }
+
+// SVM wins when offered (no CPU offers both), VT-x otherwise, and a CPU
+// with neither is refused.
+func TestChooseBackend(t *testing.T) {
+	for _, c := range []struct {
+		svm, vmx bool
+		want     string
+	}{{true, false, useSVM}, {false, true, useVMX}, {true, true, useSVM}, {false, false, ""}} {
+		if got := chooseBackend(c.svm, c.vmx); got != c.want {
+			t.Errorf("chooseBackend(svm %v, vmx %v) = %q, want %q", c.svm, c.vmx, got, c.want)
+		}
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"gozen/arch/amd64/svm"
 	"gozen/bootparam"
 	"gozen/rt"
 )
@@ -47,11 +46,7 @@ func banner(p bootparam.Params) {
 	fmt.Printf("cpu: %s family %#x model %#x, svm=%v nx=%v rdrand=%v rdseed=%v, tsc %d MHz, apic timer %d MHz\n",
 		strings.TrimRight(string(cpu.Vendor[:]), "\x00"), cpu.Family, cpu.Model, cpu.SVM, cpu.NX,
 		cpu.RDRAND, cpu.RDSEED, rt.TSCHz()/1e6, rt.LAPICHz()/1e6)
-	if f := svm.Detect(); f.Usable() == nil {
-		fmt.Println("svm:", f)
-	} else {
-		fmt.Println("svm: unavailable:", f.Usable())
-	}
+	backendBanner()
 	m := rt.ReadMemStats()
 	fmt.Printf("memory: %d MiB RAM, %d MiB usable; hv pool %d MiB (%d MiB free), guest pool %d MiB (%d MiB free)\n",
 		m.TotalRAM>>20, m.UsableRAM>>20, m.HVPool>>20, m.HVFree>>20, m.GuestPool>>20, m.GuestFree>>20)

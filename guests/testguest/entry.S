@@ -50,6 +50,7 @@ pvh_start32:
 	popfl
 	movl %ebx, start_info
 	call setup_idt32		# every exception now prints what happened
+	call patch_hypercalls		# VMCALL on Intel (defs.inc)
 
 	cmpl $HVM_START_MAGIC, SI_MAGIC(%ebx)
 	je 2f
@@ -286,3 +287,27 @@ cmdline:	.long 0		# the command line (or empty_string)
 gp_count:	.long 0		# #GPs skipped by the hostile mode
 gp_skip:	.byte 0		# 1: skip RDMSR/WRMSR #GPs
 in_fatal:	.byte 0		# 1: already reporting a fatal exception
+
+# patch_hypercalls rewrites every hypercall site (the vmmcall macro, defs.inc) to VMCALL
+# when CPUID leaf 0 says GenuineIntel. Paging is off, so the text is writable.
+	.code32
+	.text
+patch_hypercalls:
+	pushal
+	xorl %eax, %eax
+	cpuid
+	cmpl $0x756e6547, %ebx		# "Genu"
+	jne 2f
+	cmpl $0x49656e69, %edx		# "ineI"
+	jne 2f
+	cmpl $0x6c65746e, %ecx		# "ntel"
+	jne 2f
+	movl $__hcall_sites, %esi
+1:	cmpl $__hcall_sites_end, %esi
+	jae 2f
+	movl (%esi), %edi
+	movb $0xc1, 2(%edi)		# 0f 01 d9 -> 0f 01 c1
+	addl $4, %esi
+	jmp 1b
+2:	popal
+	ret

@@ -1,7 +1,7 @@
 // Package backend is the interface between GoZen's arch-neutral core
-// (package hv) and a hardware-virtualization backend: AMD SVM today
-// (arch/amd64/svm), Intel VT-x later. The core never imports a backend; the
-// hv program (cmd/hv) wires one in.
+// (package hv) and a hardware-virtualization backend: AMD SVM
+// (arch/amd64/svm) or Intel VT-x (arch/amd64/vmx). The core never imports a
+// backend; the hv program (cmd/hv) wires in the one the CPU offers.
 //
 // A backend turns its exits into the arch-neutral Exit below and gives the
 // core access to guest state; everything policy-like (CPUID values, MSR
@@ -11,7 +11,7 @@
 // # What a new backend implements
 //
 // Everything that differs between AMD SVM and Intel VT-x is behind Backend
-// and VCPU, so a VT-x backend adds a package and needs no change in hv:
+// and VCPU (the VT-x backend needed no change in hv's exit handling):
 //
 //   - Backend: its Name; HostCPUID (the host CPU's CPUID, which the core
 //     filters into the guest's); HypercallInsn (VMMCALL or VMCALL, for the

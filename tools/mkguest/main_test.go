@@ -237,3 +237,69 @@ func TestQEMUDirectBoot(t *testing.T) {
 		})
 	}
 }
+
+// Every hypercall instruction of the test guest is a recorded site
+// (guests/testguest/defs.inc): .hcall_sites lists one address per `vmmcall`
+// line of the sources, each holding 0f 01 d9, which patch_hypercalls turns
+// into VMCALL on Intel. A site the list missed would raise #UD under VT-x.
+func TestHypercallSites(t *testing.T) {
+	path := buildTestGuest(t)
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := map[string]uint64{}
+	for _, s := range syms {
+		addr[s.Name] = s.Value
+	}
+	start, end := addr["__hcall_sites"], addr["__hcall_sites_end"]
+	if start == 0 || end <= start || (end-start)%4 != 0 {
+		t.Fatalf("__hcall_sites %#x .. %#x", start, end)
+	}
+	read := func(a, n uint64) []byte {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD && a >= p.Vaddr && a+n <= p.Vaddr+p.Filesz {
+				b := make([]byte, n)
+				if _, err := p.ReadAt(b, int64(a-p.Vaddr)); err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+		}
+		t.Fatalf("%#x not in the image", a)
+		return nil
+	}
+	table := read(start, end-start)
+	for i := 0; i < len(table); i += 4 {
+		site := uint64(binary.LittleEndian.Uint32(table[i:]))
+		if b := read(site, 3); !bytes.Equal(b, []byte{0x0f, 0x01, 0xd9}) {
+			t.Errorf("site %d at %#x holds % x, not VMMCALL", i/4, site, b)
+		}
+	}
+	// One site per vmmcall instruction in the sources (comments aside).
+	files, _ := filepath.Glob(filepath.Join(guestSrc, "testguest", "*.S"))
+	re := regexp.MustCompile(`^\s*(\w+:\s*)?vmmcall\s*$`)
+	want := 0
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(src), "\n") {
+			if i := strings.IndexByte(line, '#'); i >= 0 {
+				line = line[:i]
+			}
+			if re.MatchString(line) {
+				want++
+			}
+		}
+	}
+	if got := len(table) / 4; got != want || want == 0 {
+		t.Errorf("%d hypercall sites recorded, %d vmmcall lines in the sources", got, want)
+	}
+}

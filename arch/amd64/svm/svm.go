@@ -77,7 +77,7 @@ func (f Features) String() string {
 func (f Features) Usable() error {
 	switch {
 	case !f.Present:
-		return errors.New("this CPU has no AMD SVM (CPUID 0x80000001 ECX.SVM is clear); GoZen needs AMD-V (or, later, Intel VT-x)")
+		return errors.New("this CPU has no AMD SVM (CPUID 0x80000001 ECX.SVM is clear)")
 	case f.Disabled:
 		return errors.New("SVM is disabled by the firmware (VM_CR.SVMDIS is set): enable \"SVM mode\"/\"AMD-V\" in the BIOS setup")
 	case !f.NestedPaging:
