@@ -85,6 +85,12 @@ type Dom0Config struct {
 	// IRQs routes the host's device interrupts to dom0 (dom0_irq.go; nil:
 	// dom0 programs its IO-APICs but no device interrupt reaches it).
 	IRQs HostIRQs
+	// ECAM are the host's MMCONFIG windows (the MCFG table's entries): hv
+	// traps the configuration pages of functions with MSI or MSI-X there
+	// (dom0_msi.go). ConfigMMIO reaches them for hv (nil: only the first
+	// 256 bytes of such a page work, through the ports).
+	ECAM       []acpi.MCFGEntry
+	ConfigMMIO HostMMIO
 }
 
 // HostPorts performs port I/O on the host (size 1, 2 or 4).
@@ -432,10 +438,18 @@ func (h *Hypervisor) setupDom0(d *Domain, cfg DomainConfig) ([]xen.HVMMemmapEntr
 		h.startIRQWait(c.IRQs)
 	}
 	if h.irq != nil && h.irq.d == d && c.Ports != nil {
-		if hasTable(c.ACPI, "MCFG") {
-			h.logf("dom0: the host has MMCONFIG (MCFG), which hv does not trap: dom0's MSIs are not translated, boot it with pci=nomsi")
-		} else {
-			s.pci = &dom0PCI{ports: c.Ports, msi: c.IRQs, devs: map[uint32]*pciDev{}}
+		s.pci = &dom0PCI{ports: c.Ports, msi: c.IRQs, devs: map[uint32]*pciDev{}, mmio: c.ConfigMMIO}
+		for _, e := range c.ECAM {
+			end := e.Base + (uint64(e.EndBus)-uint64(e.StartBus)+1)<<20
+			if e.Segment != 0 {
+				// The ports do not reach it, so hv cannot see its
+				// capabilities: dom0 does not get it.
+				h.logf("dom0: MMCONFIG [%#x, %#x) of PCI segment %d is kept from dom0 (hv traps MSI on segment 0 only)", e.Base, end, e.Segment)
+				s.keep = append(s.keep, Range{e.Base, end})
+				continue
+			}
+			s.pci.ecam = append(s.pci.ecam, e)
+			h.logf("dom0: MSI capabilities trapped through ports 0xCFC-0xCFF and MMCONFIG [%#x, %#x), buses %d-%d", e.Base, end, e.StartBus, e.EndBus)
 		}
 	}
 	s.keep = append(s.keep, c.KeepMMIO...)
@@ -526,11 +540,17 @@ func (h *Hypervisor) dom0NPF(v *VCPU, gpa uint64) bool {
 		h.crashDomain(v, fmt.Sprintf("dom0 touched host RAM at %#x that is not its own (rip %#x)", gpa, v.arch.RIP()))
 		return true
 	}
+	// A trapped function's MMCONFIG page stays unmapped: its accesses are
+	// emulated (dom0_msi.go); the others are mapped page by page.
+	ecam := s.pci != nil && s.pci.inECAM(page, pageSize)
+	if ecam && s.pci.ecamTrapped(page) {
+		return false
+	}
 	// Identity-map the 2 MiB block around it when all of it may be, else
 	// the page (Xen's pf-fixup).
 	big := gpa &^ (2<<20 - 1)
 	var err error
-	if !s.kept(big, 2<<20) && !s.hostRAM(big, 2<<20) && !v.dom.mem.IsRAM(big/pageSize) && v.dom.mem.MapIdentity(big, 2<<20) == nil {
+	if !ecam && !s.kept(big, 2<<20) && !s.hostRAM(big, 2<<20) && !(s.pci != nil && s.pci.inECAM(big, 2<<20)) && !v.dom.mem.IsRAM(big/pageSize) && v.dom.mem.MapIdentity(big, 2<<20) == nil {
 		return true
 	}
 	if err = v.dom.mem.MapIdentity(page, pageSize); err != nil {

@@ -20,13 +20,24 @@ package hv
 // MSI-X (virtio) is not translated: hv hides the capability from dom0 by
 // skipping it in the capability list, so those drivers use INTx.
 //
-// MMCONFIG (the MCFG table's memory-mapped configuration space) is not
-// trapped: dom0 reaches it through its identity map. On a host with an MCFG
-// table dom0 would program MSIs there directly, so there hv does not trap
-// configuration at all and dom0 must boot with pci=nomsi (hv says so).
+// MMCONFIG (the MCFG table's memory-mapped configuration space, ECAM) is
+// trapped too, at page granularity: the 4 KiB configuration page of a
+// function with an MSI or MSI-X capability is left out of dom0's p2m, so
+// dom0's loads and stores there exit as nested page faults; hv decodes the
+// instruction (x86.DecodeMMIO: SVM without decode assists gives no
+// instruction bytes) and runs the access through the same register logic
+// as a port access. Every other function's page is identity-mapped the
+// first time dom0 touches it, as any MMIO. Linux itself uses the ports for
+// the first 256 bytes of segment 0 (raw_pci_read) and ECAM only beyond, but
+// nothing obliges a dom0 to: without this trap a dom0 could aim a device's
+// MSIs at any vector of hv's CPU. Windows of segments other than 0, which
+// the ports do not reach, are kept from dom0 (their functions read as
+// absent).
 
 import (
+	"gozen/acpi"
 	"gozen/hv/vlapic"
+	"gozen/hv/x86"
 )
 
 // PCI configuration registers and capability IDs (PCI Local Bus 3.0 §6).
@@ -50,6 +61,17 @@ type dom0PCI struct {
 	msi   HostIRQs
 	addr  uint32 // dom0's CONFIG_ADDRESS
 	devs  map[uint32]*pciDev
+	// ecam are the host's MMCONFIG windows of segment 0, and mmio reaches
+	// them for hv (nil: the part of a trapped page beyond the first 256
+	// bytes reads all-ones and takes no writes).
+	ecam []acpi.MCFGEntry
+	mmio HostMMIO
+}
+
+// HostMMIO performs hv's accesses to host device memory (size 1, 2 or 4).
+type HostMMIO interface {
+	Read(pa uint64, size int) uint32
+	Write(pa uint64, size int, v uint32)
 }
 
 // pciDev is what hv keeps of one PCI function (nil in devs: absent).
@@ -156,7 +178,7 @@ func (d *pciDev) view(reg uint8, hw uint32) uint32 {
 	return v
 }
 
-// config handles dom0's access to CONFIG_DATA (port 0xCFC-0xCFF).
+// dom0Config handles dom0's access to CONFIG_DATA (port 0xCFC-0xCFF).
 func (h *Hypervisor) dom0Config(s *dom0State, port uint16, in bool, size int, val uint32) uint32 {
 	p := s.pci
 	off := uint8(port - pciConfData)
@@ -171,31 +193,131 @@ func (h *Hypervisor) dom0Config(s *dom0State, port uint16, in bool, size int, va
 	}
 	bdf := p.addr >> 8 & 0xffff
 	reg := uint8(p.addr) & 0xfc
-	d := p.dev(bdf)
-	intercepted := d != nil && (d.msi != 0 && reg >= d.msi && reg <= d.msiData() || d.msixLink != 0 && reg == d.msixLink&^3)
-	if !intercepted {
-		if in {
-			return p.ports.In(port, size)
-		}
-		p.ports.Out(port, size, val)
-		return 0
+	if d := p.dev(bdf); d.intercepted(reg) {
+		return h.cfgIntercepted(s, d, reg, off, size, in, val)
 	}
+	if in {
+		return p.ports.In(port, size)
+	}
+	p.ports.Out(port, size, val)
+	return 0
+}
+
+// intercepted reports whether hv emulates the dword at reg of d.
+func (d *pciDev) intercepted(reg uint8) bool {
+	return d != nil && (d.msi != 0 && reg >= d.msi && reg <= d.msiData() || d.msixLink != 0 && reg == d.msixLink&^3)
+}
+
+// trapped reports whether hv traps d's MMCONFIG page.
+func (d *pciDev) trapped() bool { return d != nil && (d.msi != 0 || d.msixLink != 0) }
+
+// cfgIntercepted is dom0's size-byte access at byte off of the intercepted
+// dword reg of d.
+func (h *Hypervisor) cfgIntercepted(s *dom0State, d *pciDev, reg, off uint8, size int, in bool, val uint32) uint32 {
+	p := s.pci
 	mask := uint32(1)<<(8*size) - 1
 	if size == 4 {
 		mask = ^uint32(0)
 	}
 	sh := 8 * uint32(off)
-	cur := d.view(reg, p.hwRead(bdf, reg))
+	cur := d.view(reg, p.hwRead(d.bdf, reg))
 	if in {
 		return cur >> sh & mask
 	}
 	nv := cur&^(mask<<sh) | (val&mask)<<sh
 	if d.msi == 0 || reg < d.msi || reg > d.msiData() {
-		p.hwWrite(bdf, reg, nv) // the MSI-X link byte is read-only
+		p.hwWrite(d.bdf, reg, nv) // the MSI-X link byte is read-only
 		return 0
 	}
 	h.msiWrite(s, d, reg, nv, mask<<sh)
 	return 0
+}
+
+// ecamFunc is the function whose MMCONFIG page holds pa, if one of the
+// windows hv traps does.
+func (p *dom0PCI) ecamFunc(pa uint64) (bdf uint32, ok bool) {
+	for _, e := range p.ecam {
+		end := e.Base + (uint64(e.EndBus)-uint64(e.StartBus)+1)<<20
+		if pa >= e.Base && pa < end {
+			return uint32(e.StartBus)<<8 + uint32((pa-e.Base)>>12), true
+		}
+	}
+	return 0, false
+}
+
+// inECAM reports whether [pa, pa+n) touches a window hv traps.
+func (p *dom0PCI) inECAM(pa, n uint64) bool {
+	for _, e := range p.ecam {
+		end := e.Base + (uint64(e.EndBus)-uint64(e.StartBus)+1)<<20
+		if pa < end && e.Base < pa+n {
+			return true
+		}
+	}
+	return false
+}
+
+// ecamTrapped reports whether the page of pa is a trapped function's
+// configuration page (whose accesses hv emulates: dom0ECAM).
+func (p *dom0PCI) ecamTrapped(pa uint64) bool {
+	bdf, ok := p.ecamFunc(pa)
+	return ok && p.dev(bdf).trapped()
+}
+
+// dom0ECAM emulates dom0's decoded access op to byte off of function bdf's
+// MMCONFIG page, in pieces that each stay inside one dword (an 8-byte MOV
+// is two dword accesses, as on PCI Express).
+func (h *Hypervisor) dom0ECAM(s *dom0State, pa uint64, op *x86.MMIO) uint64 {
+	bdf, _ := s.pci.ecamFunc(pa)
+	off := uint32(pa & 0xfff)
+	var out uint64
+	for done := 0; done < op.Size; {
+		o := off + uint32(done)
+		n := min(op.Size-done, 4-int(o&3))
+		if n == 3 {
+			n = 1 // a byte, then an aligned word
+		}
+		x := h.ecamPiece(s, bdf, o, n, op.Write, uint32(op.Value>>(8*done)))
+		out |= uint64(x) << (8 * done)
+		done += n
+	}
+	return out
+}
+
+// ecamPiece is one access (size 1, 2 or 4, inside a dword) at offset off
+// of bdf's configuration space through MMCONFIG.
+func (h *Hypervisor) ecamPiece(s *dom0State, bdf, off uint32, size int, write bool, val uint32) uint32 {
+	p := s.pci
+	if off < 0x100 {
+		if d := p.dev(bdf); d.intercepted(uint8(off) &^ 3) {
+			return h.cfgIntercepted(s, d, uint8(off)&^3, uint8(off&3), size, !write, val)
+		}
+	}
+	if p.mmio != nil {
+		pa, ok := acpi.ConfigPage(p.ecam, 0, uint16(bdf))
+		if ok {
+			if write {
+				p.mmio.Write(pa+uint64(off), size, val)
+				return 0
+			}
+			return p.mmio.Read(pa+uint64(off), size)
+		}
+	}
+	if off >= 0x100 {
+		if write {
+			return 0
+		}
+		return ^uint32(0)
+	}
+	// The first 256 bytes through the ports.
+	p.ports.Out(pciConfAddr, 4, cfgAddr(bdf, uint8(off)))
+	var x uint32
+	if write {
+		p.ports.Out(pciConfData+uint16(off&3), size, val)
+	} else {
+		x = p.ports.In(pciConfData+uint16(off&3), size)
+	}
+	p.ports.Out(pciConfAddr, 4, p.addr)
+	return x
 }
 
 // msiWrite takes dom0's write of dword nv (bytes in wmask written) to its

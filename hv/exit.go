@@ -228,8 +228,8 @@ func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
 		if h.dom0NPF(v, e.GPA) {
 			return
 		}
-		if !e.Fetch && v.dom.dom0.kept(e.GPA, 1) {
-			h.mmio(v, e) // hv's devices: the local APIC, IO-APICs; else all-ones
+		if s := v.dom.dom0; !e.Fetch && (s.kept(e.GPA, 1) || s.pci != nil && s.pci.ecamTrapped(e.GPA)) {
+			h.mmio(v, e) // hv's devices: the local APIC, IO-APICs, trapped PCI configuration; else all-ones
 			return
 		}
 	}
@@ -284,6 +284,11 @@ func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
 			io.Write(e.GPA&0xfff, op.Size, op.Value)
 		} else {
 			op.Complete(v.arch.Regs(), io.Read(e.GPA&0xfff, op.Size), mode)
+		}
+	} else if s := v.dom.dom0; s != nil && s.pci != nil && !s.kept(e.GPA, 1) && s.pci.ecamTrapped(e.GPA) {
+		x := h.dom0ECAM(s, e.GPA, &op)
+		if !op.Write {
+			op.Complete(v.arch.Regs(), x, mode)
 		}
 	} else if !op.Write {
 		op.Complete(v.arch.Regs(), ^uint64(0), mode)

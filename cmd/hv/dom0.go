@@ -61,6 +61,16 @@ func dom0Config() *hv.Dom0Config {
 	fmt.Printf("hv: host ACPI: RSDP rev %d at %#x (%s), tables %v\n", h.RSDP.Revision, rsdp, where, sigs)
 	c.ACPI = h
 	c.S5 = readMachinePower(h)
+	if t, ok := h.Find("MCFG"); ok {
+		mb, err := acpi.ReadTable(firmware{}, t)
+		if err == nil {
+			c.ECAM, err = acpi.ParseMCFG(mb)
+		}
+		if err != nil {
+			fmt.Printf("hv: host ACPI: MCFG unusable (%v): dom0 reaches MMCONFIG untrapped\n", err)
+		}
+		c.ConfigMMIO = ecamMMIO{}
+	}
 	takeIOMMUs(h, c)
 	if h.MADT != nil && len(h.MADT.IOAPICs) > 0 {
 		irqs := hostIRQs{pins: map[uint64]int{}}
@@ -217,5 +227,46 @@ func (hostPorts) Out(port uint16, size int, v uint32) {
 		amd64.Outw(port, uint16(v))
 	default:
 		amd64.Outl(port, v)
+	}
+}
+
+// ecamMMIO is hv.HostMMIO over MMCONFIG: each page is mapped uncached at
+// its own address (rt.MapMMIO) the first time hv touches it. The accessors
+// are not inlined, so each is one load or store of its size.
+type ecamMMIO struct{}
+
+func (ecamMMIO) Read(pa uint64, size int) uint32 {
+	if !rt.MapMMIO(pa&^0xfff, 4096) {
+		return ^uint32(0)
+	}
+	return mmioRead(uintptr(pa), size)
+}
+
+func (ecamMMIO) Write(pa uint64, size int, v uint32) {
+	if rt.MapMMIO(pa&^0xfff, 4096) {
+		mmioWrite(uintptr(pa), size, v)
+	}
+}
+
+//go:noinline
+func mmioRead(a uintptr, size int) uint32 {
+	switch size {
+	case 1:
+		return uint32(*(*uint8)(unsafe.Pointer(a)))
+	case 2:
+		return uint32(*(*uint16)(unsafe.Pointer(a)))
+	}
+	return *(*uint32)(unsafe.Pointer(a))
+}
+
+//go:noinline
+func mmioWrite(a uintptr, size int, v uint32) {
+	switch size {
+	case 1:
+		*(*uint8)(unsafe.Pointer(a)) = uint8(v)
+	case 2:
+		*(*uint16)(unsafe.Pointer(a)) = uint16(v)
+	default:
+		*(*uint32)(unsafe.Pointer(a)) = v
 	}
 }

@@ -105,12 +105,7 @@ func takeIOMMUs(h *acpi.Host, c *hv.Dom0Config) {
 		fmt.Printf("hv: iommu: IVRS unusable (%v): IOMMU not taken\n", err)
 		return
 	}
-	var mcfg []acpi.MCFGEntry
-	if t, ok := h.Find("MCFG"); ok {
-		if mb, err := acpi.ReadTable(firmware{}, t); err == nil {
-			mcfg, _ = acpi.ParseMCFG(mb)
-		}
-	}
+	mcfg := c.ECAM
 	var ram []amdvi.Range
 	for _, r := range c.RAM {
 		ram = append(ram, amdvi.Range{Start: r.Start, End: r.End})
