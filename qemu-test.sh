@@ -210,9 +210,10 @@ define_scenarios() {
 		'+GOZEN-DOM0: pci 0000:00:1f\.2 8086:2922 class 010601 driver ahci' \
 		'+^\(dom0\) GOZEN-USERSPACE-UP' '+^\(dom0\) IOMMUS-LISTED' \
 		'!misclassified' '!GOZEN-DOM0: pci 0000:00:03\.0' '!^\(dom0\) ivhd' '!AMD-Vi: Found IOMMU' '!IOMMU fault' \
+		'+dom0: MSI capabilities trapped through ports 0xCFC-0xCFF and MMCONFIG' '+dom0: PCI 00:1f\.2: MSI on host vector' \
 		'!no IOMMU' '!crashed' @chat=tests/dom0-iommu.chat \
 		-machine q35 -device amd-iommu -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
-		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+		-initrd "$lx/vmlinux console=hvc0 no_timer_check,$lx/dom0/initramfs.cpio"
 	# The IOMMU is in the DMA path of dom0's devices: a test image gives them no
 	# DMA permission in their device table entries (iommudeny). The AHCI
 	# controller's signature FIS never reaches dom0's memory (QEMU: "AHCI:
