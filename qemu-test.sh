@@ -247,6 +247,23 @@ define_scenarios() {
 		-drive "if=none,id=vd,format=raw,file=$d0/virtio.img" -device virtio-blk-pci,drive=vd \
 		-drive "if=none,id=sd,format=raw,file=$d0/sata.img" -device ich9-ahci,id=ahci -device ide-hd,drive=sd,bus=ahci.0 \
 		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
+	# The same on q35 with QEMU's AMD IOMMU (issue 9's first scenario):
+	# PCI Express, MMCONFIG (hv traps the MSI capabilities there and at the
+	# ports), the chipset's own AHCI (00:1f.2, MSI) with the SATA disk,
+	# device DMA through hv's I/O page tables; virtio-blk on INTx (MSI-X
+	# hidden), the e1000 on INTx with DHCP.
+	# (-device amd-iommu comes first on the command line here: 00:02.0.)
+	scenario dom0-devices-q35 500 0 '"dom0" shut down: poweroff' "+${iommu_hv/03/02}" \
+		'+^\(dom0\) GOZEN-DOM0: pci .*8086:100e .*driver e1000' '+dom0: GSI [0-9]+ routed \(level, active high\)' \
+		'+dom0: PCI 00:1f\.2: MSI on host vector' '+^\(dom0\) DISK-42-OK' '+^\(dom0\) SATA-42-OK' \
+		'+^\(dom0\) .*inet 10\.0\.2\.15/24' '+hv: dom0 turned the machine off' '!crashed' '!nobody cared' \
+		'!ata[0-9.]+:.*(timeout|failed command)' '!Oops|BUG:' '!IOMMU fault' '!no IOMMU' \
+		@before=dom0_disks @after=dom0_disks_check @chat="$d0/session.chat" \
+		-machine q35 -device amd-iommu -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 no_timer_check,$lx/dom0/initramfs.cpio" \
+		-drive "if=none,id=vd,format=raw,file=$d0/virtio.img" -device virtio-blk-pci,drive=vd \
+		-drive "if=none,id=sd,format=raw,file=$d0/sata.img" -device ide-hd,drive=sd,bus=ide.0 \
+		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	# Issue 9 item 8: dom0 beside a dom0-less Linux domU. dom0's poweroff (ACPI
