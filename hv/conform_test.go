@@ -16,7 +16,7 @@ import (
 func TestICEBPDeliversDBAfterTheInstruction(t *testing.T) {
 	h, _, v, f := newSeamDomain(t)
 	f.rip = 0x100000
-	h.handleExit(v, backend.Exit{Reason: backend.ExitICEBP, InsnLen: 1})
+	h.handleExit(v, &backend.Exit{Reason: backend.ExitICEBP, InsnLen: 1})
 	if len(f.injected) != 1 || f.injected[0] != dbVector || f.rip != 0x100001 {
 		t.Errorf("ICEBP: injected %v rip %#x; want #DB (1) with rip 0x100001", f.injected, f.rip)
 	}
@@ -26,7 +26,7 @@ func TestICEBPDeliversDBAfterTheInstruction(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.rip, f.injected = 0x100010, nil
-	h.handleExit(v, backend.Exit{Reason: backend.ExitICEBP})
+	h.handleExit(v, &backend.Exit{Reason: backend.ExitICEBP})
 	if len(f.injected) != 1 || f.injected[0] != dbVector || f.rip != 0x100012 {
 		t.Errorf("66 F1: injected %v rip %#x; want #DB with rip 0x100012", f.injected, f.rip)
 	}
@@ -69,7 +69,7 @@ func TestInvalidStateCrashNamesTheState(t *testing.T) {
 	h, _, v, _ := newSeamDomain(t)
 	out := &bytes.Buffer{}
 	h.out = out
-	h.handleExit(v, backend.Exit{Reason: backend.ExitInvalid, Code: 0xffffffff,
+	h.handleExit(v, &backend.Exit{Reason: backend.ExitInvalid, Code: 0xffffffff,
 		Detail: "CR4 reserved or unsupported bits 0x1000 (cr0=0x80000011 cr4=0x1020)"})
 	if v.dom.State() != DomainCrashed {
 		t.Fatalf("domain %s", v.dom.StateString())
@@ -104,14 +104,14 @@ func TestUnpopulatedReadsAllOnes(t *testing.T) {
 	for _, gpa := range []uint64{back * pageSize, 0x800000, 0x80000000, 0xfeb00000, 0x10_0000_0000} {
 		mmioAt(t, v, f, insnLoadMem) // mov eax, [ebx]
 		f.regs[x86.RAX], f.regs[x86.RBX] = 0x12345678, gpa
-		h.handleExit(v, backend.Exit{Reason: backend.ExitNPF, GPA: gpa})
+		h.handleExit(v, &backend.Exit{Reason: backend.ExitNPF, GPA: gpa})
 		if v.dom.State() != DomainRunning || f.regs[x86.RAX] != 0xffffffff || f.rip != 0x100102 || len(f.injected) != 0 {
 			t.Fatalf("read at %#x: domain %s eax %#x rip %#x injected %v", gpa, v.dom.StateString(), f.regs[x86.RAX], f.rip, f.injected)
 		}
 		// mov [ebx], ecx: dropped, and the frame stays unbacked.
 		mmioAt(t, v, f, []byte{0x89, 0x0b})
 		f.regs[x86.RCX] = 0xdeadbeef
-		h.handleExit(v, backend.Exit{Reason: backend.ExitNPF, GPA: gpa, Write: true})
+		h.handleExit(v, &backend.Exit{Reason: backend.ExitNPF, GPA: gpa, Write: true})
 		if v.dom.State() != DomainRunning || f.rip != 0x100102 || len(f.injected) != 0 || v.dom.mem.IsRAM(gpa/pageSize) {
 			t.Fatalf("write at %#x: domain %s rip %#x injected %v", gpa, v.dom.StateString(), f.rip, f.injected)
 		}
@@ -123,7 +123,7 @@ func TestUnpopulatedReadsAllOnes(t *testing.T) {
 func TestUnpopulatedFetchIsGP(t *testing.T) {
 	h, _, v, f := newSeamDomain(t)
 	f.rip = 0x80000000
-	h.handleExit(v, backend.Exit{Reason: backend.ExitNPF, GPA: 0x80000000, Fetch: true})
+	h.handleExit(v, &backend.Exit{Reason: backend.ExitNPF, GPA: 0x80000000, Fetch: true})
 	if v.dom.State() != DomainRunning || len(f.injected) != 1 || f.injected[0] != gpVector || f.rip != 0x80000000 {
 		t.Errorf("fetch: domain %s injected %v rip %#x; want #GP, rip unchanged", v.dom.StateString(), f.injected, f.rip)
 	}
@@ -145,7 +145,7 @@ func TestWriteToReadOnlyGrantIsDropped(t *testing.T) {
 	}
 	f.rip = 0x100100
 	f.regs[x86.RBX], f.regs[x86.RCX] = gfn*pageSize+8, 0x41414141
-	p.h.handleExit(v, backend.Exit{Reason: backend.ExitNPF, GPA: gfn*pageSize + 8, Write: true, Present: true})
+	p.h.handleExit(v, &backend.Exit{Reason: backend.ExitNPF, GPA: gfn*pageSize + 8, Write: true, Present: true})
 	if p.a.State() != DomainRunning || f.rip != 0x100102 || len(f.injected) != 0 {
 		t.Errorf("domain %s rip %#x injected %v", p.a.StateString(), f.rip, f.injected)
 	}

@@ -11,6 +11,7 @@ import (
 	"gozen/abi/xen"
 	"gozen/hv/backend"
 	"gozen/hv/vlapic"
+	"gozen/hv/x86"
 	"gozen/loader"
 	"gozen/mm/npt"
 	"gozen/sched"
@@ -142,6 +143,13 @@ type VCPU struct {
 	slices     uint64
 	cpuTime    int64    // ns spent running
 	insn       [15]byte // instruction fetch buffer
+	// exit is the exit being handled (the backend's Run writes it in
+	// place); code is the state the last instruction fetch ran with.
+	exit backend.Exit
+	code x86.CodeState
+	// fetchCache remembers how the last fetch's code page translated, so
+	// repeated exits from the same code skip the page walks.
+	fetchCache x86.FetchCache
 	// wakeOnUnpause: something woke the blocked vCPU while its domain was
 	// paused; Unpause makes it runnable.
 	wakeOnUnpause bool

@@ -21,7 +21,7 @@ const (
 )
 
 // handleExit acts on one exit of v.
-func (h *Hypervisor) handleExit(v *VCPU, e backend.Exit) {
+func (h *Hypervisor) handleExit(v *VCPU, e *backend.Exit) {
 	switch e.Reason {
 	case backend.ExitNone:
 	case backend.ExitCPUID:
@@ -73,17 +73,23 @@ func (h *Hypervisor) handleExit(v *VCPU, e backend.Exit) {
 // skip advances RIP past the exiting instruction, decoding it when the
 // hardware did not report its length. It returns false if the domain had
 // to be crashed (unreadable instruction).
-func (h *Hypervisor) skip(v *VCPU, e backend.Exit) bool {
+func (h *Hypervisor) skip(v *VCPU, e *backend.Exit) bool {
 	n := e.InsnLen
-	if n <= 0 || n > 15 {
-		var err error
-		n, err = h.insnLen(v)
-		if err != nil {
-			h.crashDomain(v, fmt.Sprintf("cannot decode the instruction at rip %#x: %v", v.arch.RIP(), err))
-			return false
-		}
+	if n > 0 && n <= 15 {
+		advanceRIP(v, n)
+		return true
 	}
-	advanceRIP(v, n)
+	n, err := h.insnLen(v)
+	if err != nil {
+		h.crashDomain(v, fmt.Sprintf("cannot decode the instruction at rip %#x: %v", v.arch.RIP(), err))
+		return false
+	}
+	// insnLen fetched with v.code: RIP and mode as they are now.
+	rip := v.code.RIP + uint64(n)
+	if v.code.Mode != x86.Mode64 {
+		rip &= 0xffffffff
+	}
+	v.arch.SetRIP(rip)
 	return true
 }
 
@@ -100,8 +106,8 @@ func advanceRIP(v *VCPU, n int) {
 // fetch reads the instruction bytes at the guest's RIP into v.insn (a
 // buffer in the vCPU, so hot exits do not allocate one).
 func (h *Hypervisor) fetch(v *VCPU) ([]byte, error) {
-	a := v.arch
-	n, err := x86.FetchInsn(v.dom.mem, a.Paging(), a.CSBase(), a.RIP(), a.Mode(), a.CPL() == 3, &v.insn)
+	v.arch.CodeState(&v.code)
+	n, err := v.fetchCache.Fetch(v.dom.mem, &v.code, &v.insn)
 	return v.insn[:n], err
 }
 
@@ -172,7 +178,7 @@ func (h *Hypervisor) vcpuDown(v *VCPU) {
 	h.shutdownDomain(v.dom, xen.ShutdownPoweroff)
 }
 
-func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
+func (h *Hypervisor) io(v *VCPU, e *backend.Exit) {
 	r := v.arch.Regs()
 	v.dom.io.ports.add(e.Port)
 	if e.String {
@@ -223,7 +229,7 @@ func (h *Hypervisor) io(v *VCPU, e backend.Exit) {
 // What is left crashes the domain: an address beyond the guest's physical
 // address width (its own page walk cannot produce one), and faults on
 // frames that are mapped (a protection hv did not expect).
-func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
+func (h *Hypervisor) npf(v *VCPU, e *backend.Exit) {
 	if v.dom.dom0 != nil {
 		if h.dom0NPF(v, e.GPA) {
 			return
@@ -265,7 +271,7 @@ func (h *Hypervisor) npf(v *VCPU, e backend.Exit) {
 // APIC): reads return all-ones, writes are dropped. An instruction hv's
 // decoder does not handle crashes the domain (Xen's full emulator would
 // run it; hv decodes the MOV forms compilers emit for device access).
-func (h *Hypervisor) mmio(v *VCPU, e backend.Exit) {
+func (h *Hypervisor) mmio(v *VCPU, e *backend.Exit) {
 	code, err := h.fetch(v)
 	if err != nil {
 		h.crashDomain(v, fmt.Sprintf("MMIO at %#x: cannot fetch the instruction: %v", e.GPA, err))

@@ -23,7 +23,7 @@ import (
 
 // floorExit reports whether e is one of the floor's exits, and if so
 // resumes v past it.
-func floorExit(v *VCPU, e backend.Exit) bool {
+func floorExit(v *VCPU, e *backend.Exit) bool {
 	n := 0
 	switch e.Reason {
 	case backend.ExitCPUID:

@@ -37,7 +37,7 @@ func TestFloorExit(t *testing.T) {
 		f.rip = 0x100000
 		f.regs = [len(f.regs)]uint64{}
 		f.regs[x86.RAX], f.regs[x86.RBX], f.regs[x86.RCX] = tc.rax, 0x1111, 0x2222
-		got := floorExit(v, tc.e)
+		got := floorExit(v, &tc.e)
 		if got != tc.taken {
 			t.Errorf("%s: taken %v, want %v", tc.name, got, tc.taken)
 			continue

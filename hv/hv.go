@@ -290,9 +290,10 @@ func (h *Hypervisor) runSlice(v *VCPU, now int64) {
 			break // a device interrupt woke a vCPU of dom0: let it run
 		}
 		h.deliverInterrupt(v)
-		e := v.arch.Run()
+		e := &v.exit
+		v.arch.Run(e)
 		for h.ExitFloor && floorExit(v, e) {
-			e = v.arch.Run()
+			v.arch.Run(e)
 		}
 		v.exitCount++
 		h.exits[e.Reason]++

@@ -96,7 +96,9 @@ type fakeVCPU struct {
 	destroyed bool
 }
 
-func (f *fakeVCPU) Run() backend.Exit {
+func (f *fakeVCPU) Run(e *backend.Exit) { *e = f.run() }
+
+func (f *fakeVCPU) run() backend.Exit {
 	if f.destroyed {
 		panic("destroyed vCPU run")
 	}
@@ -123,9 +125,12 @@ func (f *fakeVCPU) PassIOPorts(r []backend.PortRange) error {
 	f.ports = append([]backend.PortRange(nil), r...)
 	return nil
 }
-func (f *fakeVCPU) Mode() x86.Mode               { return f.mode }
-func (f *fakeVCPU) CSBase() uint64               { return 0 }
-func (f *fakeVCPU) CPL() int                     { return 0 }
+func (f *fakeVCPU) Mode() x86.Mode { return f.mode }
+func (f *fakeVCPU) CSBase() uint64 { return 0 }
+func (f *fakeVCPU) CPL() int       { return 0 }
+func (f *fakeVCPU) CodeState(s *x86.CodeState) {
+	*s = x86.CodeState{Paging: f.Paging(), CSBase: f.CSBase(), RIP: f.RIP(), Mode: f.Mode(), User: f.CPL() == 3}
+}
 func (f *fakeVCPU) TLBFlush()                    {}
 func (f *fakeVCPU) Dump() string                 { return "fake state" }
 func (f *fakeVCPU) Destroy()                     { f.destroy() }
@@ -435,7 +440,7 @@ func TestHotExitsDoNotAllocate(t *testing.T) {
 				f.regs[x86.RAX] = xen.HypercallXenVersion
 				f.regs[x86.RBX] = xen.XenverVersion
 			}
-			h.handleExit(v, e)
+			h.handleExit(v, &e)
 		})
 		if allocs != 0 {
 			t.Errorf("%s exit: %v allocations per exit", name, allocs)

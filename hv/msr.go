@@ -70,7 +70,7 @@ func (h *Hypervisor) hostIntel() bool {
 	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e // "Genu" "ineI" "ntel"
 }
 
-func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
+func (h *Hypervisor) rdmsr(v *VCPU, e *backend.Exit) {
 	r := v.arch.Regs()
 	var val uint64
 	switch e.MSR {
@@ -110,7 +110,7 @@ func (h *Hypervisor) rdmsr(v *VCPU, e backend.Exit) {
 	h.skip(v, e)
 }
 
-func (h *Hypervisor) wrmsr(v *VCPU, e backend.Exit) {
+func (h *Hypervisor) wrmsr(v *VCPU, e *backend.Exit) {
 	r := v.arch.Regs()
 	val := r[x86.RDX]<<32 | r[x86.RAX]&0xffffffff
 	switch e.MSR {

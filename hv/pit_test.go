@@ -78,7 +78,7 @@ func TestPITAndPortCountsThroughExits(t *testing.T) {
 	v, f := d.vcpus[0], be.vcpus[0]
 	io := func(port uint16, in bool, val uint64) uint64 {
 		f.regs[x86.RAX] = val
-		h.handleExit(v, backend.Exit{Reason: backend.ExitIO, Port: port, Size: 1, In: in, IONextRIP: f.rip})
+		h.handleExit(v, &backend.Exit{Reason: backend.ExitIO, Port: port, Size: 1, In: in, IONextRIP: f.rip})
 		return f.regs[x86.RAX]
 	}
 	io(pitControlPort, false, 0xb0)

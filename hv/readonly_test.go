@@ -219,7 +219,7 @@ func TestReadOnlyGrantRefusesEveryHVWrite(t *testing.T) {
 		r := p.fv.Regs()
 		r[x86.RCX], r[x86.RAX], r[x86.RDX] = HypercallPageMSR, ro&0xffffffff, ro>>32
 		p.fv.injected = nil
-		p.h.wrmsr(v, backend.Exit{Reason: backend.ExitMSRWrite, MSR: HypercallPageMSR})
+		p.h.wrmsr(v, &backend.Exit{Reason: backend.ExitMSRWrite, MSR: HypercallPageMSR})
 		if len(p.fv.injected) != 1 || p.fv.injected[0] != gpVector {
 			t.Errorf("hypercall page MSR at the mapping: injected %v, want #GP", p.fv.injected)
 		}
@@ -227,7 +227,7 @@ func TestReadOnlyGrantRefusesEveryHVWrite(t *testing.T) {
 		// The same MSR on a's own RAM still works.
 		r[x86.RAX], r[x86.RDX] = 0x281000, 0
 		p.fv.injected = nil
-		p.h.wrmsr(v, backend.Exit{Reason: backend.ExitMSRWrite, MSR: HypercallPageMSR})
+		p.h.wrmsr(v, &backend.Exit{Reason: backend.ExitMSRWrite, MSR: HypercallPageMSR})
 		if len(p.fv.injected) != 0 {
 			t.Errorf("hypercall page MSR on own RAM: injected %v", p.fv.injected)
 		}

@@ -46,14 +46,14 @@ func newSeamDomain(t *testing.T) (*Hypervisor, *fakeBackend, *VCPU, *fakeVCPU) {
 	return h, be, v, be.vcpus[0]
 }
 
-func rdmsrExit(msr uint32) backend.Exit {
-	return backend.Exit{Reason: backend.ExitMSRRead, MSR: msr, InsnLen: 2}
+func rdmsrExit(msr uint32) *backend.Exit {
+	return &backend.Exit{Reason: backend.ExitMSRRead, MSR: msr, InsnLen: 2}
 }
 
-func wrmsrExit(f *fakeVCPU, msr uint32, val uint64) backend.Exit {
+func wrmsrExit(f *fakeVCPU, msr uint32, val uint64) *backend.Exit {
 	f.regs[x86.RCX] = uint64(msr)
 	f.regs[x86.RAX], f.regs[x86.RDX] = val&0xffffffff, val>>32
-	return backend.Exit{Reason: backend.ExitMSRWrite, MSR: msr, InsnLen: 2}
+	return &backend.Exit{Reason: backend.ExitMSRWrite, MSR: msr, InsnLen: 2}
 }
 
 func TestHostCPUIDFromBackend(t *testing.T) {

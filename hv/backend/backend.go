@@ -59,8 +59,11 @@ type Backend interface {
 // VCPU is one virtual CPU as the backend sees it. Methods are called only by
 // the goroutine running the vCPU.
 type VCPU interface {
-	// Run enters the guest and returns at the next exit.
-	Run() Exit
+	// Run enters the guest and returns at the next exit, which it writes
+	// to e (all of it: nothing of the previous exit is left). The core
+	// passes the same Exit each time, so nothing is copied or allocated
+	// per exit.
+	Run(e *Exit)
 	// Regs is the guest's general-purpose registers (RAX and RSP included),
 	// valid between Run calls; changes are loaded by the next Run.
 	Regs() *x86.Regs
@@ -75,6 +78,10 @@ type VCPU interface {
 	CSBase() uint64
 	// CPL is the guest's current privilege level.
 	CPL() int
+	// CodeState writes what fetching the guest's next instruction depends
+	// on (paging state, CS base, RIP, mode, CPL 3) to s, in one call: the
+	// core's instruction fetch (x86.FetchCache) needs all of it.
+	CodeState(s *x86.CodeState)
 	// InjectException queues an exception for delivery at the next Run.
 	InjectException(vector uint8, errCode uint32, hasErr bool)
 	// Interruptible reports whether the guest can take an external

@@ -20,6 +20,8 @@
 // entries hold their values; nothing asserts them.
 package vlapic
 
+import "math/bits"
+
 // Register offsets in the 4 KiB APIC page (SDM table 11-1, APM table 16-2).
 const (
 	RegID       = 0x020
@@ -409,7 +411,11 @@ func (l *LAPIC) Accept(vector uint8, level bool) bool {
 // through (its priority class above the PPR's), the one the APIC would
 // present to the CPU now.
 func (l *LAPIC) Pending() (uint8, bool) {
-	v, ok := highest(&l.irr)
+	r := &l.irr
+	if r[0]|r[1]|r[2]|r[3]|r[4]|r[5]|r[6]|r[7] == 0 {
+		return 0, false // nothing requested: the case of almost every exit
+	}
+	v, ok := highest(r)
 	if !ok || v&0xf0 <= uint8(l.ppr())&0xf0 {
 		return 0, false
 	}
@@ -569,11 +575,7 @@ func testBit(r *[8]uint32, v uint8) bool { return r[v/32]&(1<<(v%32)) != 0 }
 func highest(r *[8]uint32) (uint8, bool) {
 	for i := 7; i >= 0; i-- {
 		if w := r[i]; w != 0 {
-			b := 31
-			for w&(1<<b) == 0 {
-				b--
-			}
-			return uint8(i*32 + b), true
+			return uint8(i*32 + bits.Len32(w) - 1), true
 		}
 	}
 	return 0, false

@@ -22,6 +22,7 @@ import (
 // must not overlap other RAM or mappings, and must lie below the limit. On
 // error nothing is mapped.
 func (m *Memory) AddIdentityRAM(pa, n uint64) error {
+	m.gen++
 	if pa%page != 0 || n%page != 0 || n == 0 || pa+n < pa || m.beyond(pa/page, n/page) {
 		return fmt.Errorf("npt: bad identity RAM range [%#x, %#x)", pa, pa+n)
 	}
@@ -99,6 +100,7 @@ func (m *Memory) inIdent(gfn uint64) bool {
 // (MMIOLeaf). Pages already mapped are an error; on error nothing is
 // mapped.
 func (m *Memory) MapIdentity(pa, n uint64) error {
+	m.gen++
 	if pa%page != 0 || n%page != 0 || n == 0 || pa+n < pa || m.beyond(pa/page, n/page) {
 		return fmt.Errorf("npt: bad identity MMIO range [%#x, %#x)", pa, pa+n)
 	}

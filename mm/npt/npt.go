@@ -143,6 +143,9 @@ type Memory struct {
 	ident      []chunk
 	identPages uint64
 	direct     uint64
+	// gen changes with every change to what a guest-physical address
+	// translates to (Generation).
+	gen uint64
 }
 
 // New creates empty nested page tables in NPT format whose table pages come
@@ -184,6 +187,7 @@ func (m *Memory) Pool() *Pool { return m.pool }
 // Xen's p2m refuses gfns beyond the guest's maxphysaddr. RAM populated at
 // creation is not affected.
 func (m *Memory) SetLimit(limit uint64) {
+	m.gen++
 	m.limit = min(limit, MaxGPA)
 }
 
@@ -228,6 +232,7 @@ var ErrNoMemory = errors.New("npt: out of guest memory")
 // alignment and the pool allow and 4 KiB pages elsewhere. On failure
 // everything populated by this call is released.
 func (m *Memory) Populate(size uint64) error {
+	m.gen++
 	if m.size != 0 {
 		return errors.New("npt: memory already populated")
 	}
@@ -274,6 +279,7 @@ func (m *Memory) Populate(size uint64) error {
 // Release unmaps and frees all RAM and the tables themselves. The Memory is
 // unusable afterwards.
 func (m *Memory) Release() {
+	m.gen++
 	m.overlays, m.hidden = nil, nil
 	for _, c := range m.chunks {
 		if len(m.holes) == 0 {
@@ -332,6 +338,7 @@ func (m *Memory) Translate(gpa uint64) (uint64, bool) {
 // page around gfn is split first. The RAM frame it hides stays the domain's
 // and comes back with UnmapFrame. The caller flushes the guest's TLB.
 func (m *Memory) MapFrame(gfn, hpa uint64, readOnly bool) error {
+	m.gen++
 	gpa := gfn * page
 	if m.beyond(gfn, 1) {
 		return ErrTooHigh
@@ -373,6 +380,7 @@ func (m *Memory) MapFrame(gfn, hpa uint64, readOnly bool) error {
 // UnmapFrame removes a frame mapped by MapFrame and restores the RAM frame
 // it hid, if any. It returns the machine frame that was mapped.
 func (m *Memory) UnmapFrame(gfn uint64) (uint64, error) {
+	m.gen++
 	o, ok := m.overlays[gfn]
 	if !ok {
 		return 0, fmt.Errorf("npt: no frame mapped at gfn %#x", gfn)
@@ -391,6 +399,7 @@ func (m *Memory) UnmapFrame(gfn uint64) (uint64, error) {
 
 // split turns the 2 MiB page at gpa into 512 4 KiB pages of the same frames.
 func (m *Memory) split(gpa uint64) error {
+	m.gen++
 	hpa, _, size, ok := m.pt.Lookup(gpa)
 	if !ok || size != pgtable.Size2M {
 		return nil
@@ -428,6 +437,7 @@ func (m *Memory) Pages() uint64 {
 // changes. The caller flushes the guest's TLB and makes sure no one else
 // still uses the frames (a grant mapping in another domain).
 func (m *Memory) RemoveRAM(gfn, n uint64) error {
+	m.gen++
 	for i := uint64(0); i < n; i++ {
 		if !m.IsRAM(gfn + i) { // an overlay, which may hide RAM, is not
 			return &ErrOutside{(gfn + i) * page}
@@ -469,6 +479,7 @@ func (m *Memory) RemoveRAM(gfn, n uint64) error {
 // frames from the pool (Xen's populate_physmap). None of them may be RAM
 // or have a frame mapped; on failure nothing changes.
 func (m *Memory) AddRAM(gfn, n uint64) error {
+	m.gen++
 	if m.beyond(gfn, n) {
 		return ErrTooHigh
 	}
@@ -512,6 +523,7 @@ func (m *Memory) AddRAM(gfn, n uint64) error {
 // (Xen's increase_reservation for an auto-translated guest). They count in
 // Pages and go back to the pool with Release.
 func (m *Memory) AddUnplaced(n uint64) error {
+	m.gen++
 	for i := uint64(0); i < n; i++ {
 		hpa, ok := m.frames.Alloc(1, 1)
 		if !ok {
@@ -675,6 +687,23 @@ func (m *Memory) Zero(gpa, n uint64) error {
 	}
 	return nil
 }
+
+// HostPage returns hv's view of the guest-physical page that holds gpa,
+// the bytes ReadPhys reads there, or false where ReadPhys fails. The view
+// stays valid while Generation is unchanged (x86.FetchCache).
+func (m *Memory) HostPage(gpa uint64) (*[page]byte, bool) {
+	hpa, ok := m.Translate(gpa &^ (page - 1))
+	if !ok {
+		return nil, false
+	}
+	return (*[page]byte)(m.phys.Bytes(hpa, page)), true
+}
+
+// Generation changes whenever what some guest-physical address translates
+// to may have changed (RAM added or removed, a frame mapped or unmapped, a
+// 2 MiB page split, the tables released), so that a caller may keep
+// HostPage's answers until it changes.
+func (m *Memory) Generation() uint64 { return m.gen }
 
 // ReadPhys32 reads a little-endian 32-bit word (x86.PhysWordReader: page
 // walks read entries this way without allocating a buffer).

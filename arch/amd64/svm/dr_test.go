@@ -62,7 +62,7 @@ func TestDRFirstAccess(t *testing.T) {
 		v := newTestVCPU()
 		v.vmcb.RIP = 0x1000
 		v.vmcb.ExitCode = code
-		e := v.exit()
+		e := v.exitNow()
 		if e.Reason != backend.ExitNone || !v.drUsed || v.vmcb.InterceptDR != 0 || v.vmcb.RIP != 0x1000 || v.vmcb.EventInj != 0 {
 			t.Errorf("exit %s: reason %v drUsed %v InterceptDR %#x rip %#x eventinj %#x", ExitName(code),
 				e.Reason, v.drUsed, v.vmcb.InterceptDR, v.vmcb.RIP, v.vmcb.EventInj)
@@ -82,7 +82,7 @@ func TestDRFirstAccess(t *testing.T) {
 func TestICEBPExit(t *testing.T) {
 	v := newTestVCPU()
 	v.vmcb.ExitCode = ExitICEBP
-	if e := v.exit(); e.Reason != backend.ExitICEBP || v.vmcb.EventInj != 0 {
+	if e := v.exitNow(); e.Reason != backend.ExitICEBP || v.vmcb.EventInj != 0 {
 		t.Errorf("ICEBP: reason %v eventinj %#x", e.Reason, v.vmcb.EventInj)
 	}
 }
@@ -97,7 +97,7 @@ func TestInvalidExit(t *testing.T) {
 		v.vmcb.CR4 = cr4PAE | cr4LA57
 		v.vmcb.EFER |= 1<<8 | 1<<10
 		v.vmcb.CS.Attrib = AttribCode64
-		e := v.exit()
+		e := v.exitNow()
 		if e.Reason != backend.ExitInvalid {
 			t.Errorf("code %#x: reason %v", code, e.Reason)
 		}
@@ -176,4 +176,11 @@ func TestCR4Supported(t *testing.T) {
 	if got := cr4Supported(all); got != want {
 		t.Errorf("all features: %#x, want %#x", got, want)
 	}
+}
+
+// exitNow classifies the exit in the VMCB as Run does.
+func (v *VCPU) exitNow() backend.Exit {
+	var e backend.Exit
+	v.exit(&e)
+	return e
 }

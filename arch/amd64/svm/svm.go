@@ -347,7 +347,7 @@ func (v *VCPU) InjectNMI() bool {
 }
 
 // Run implements backend.VCPU.
-func (v *VCPU) Run() backend.Exit {
+func (v *VCPU) Run(e *backend.Exit) {
 	c := v.vmcb
 	if g := v.b.asids.Generation(); g != v.gen {
 		// The ASID space wrapped: take a fresh ASID and flush.
@@ -372,13 +372,13 @@ func (v *VCPU) Run() backend.Exit {
 	v.regs[x86.RAX] = c.RAX
 	v.regs[x86.RSP] = c.RSP
 	c.TLBControl = TLBNoFlush
-	return v.exit()
+	v.exit(e)
 }
 
-// exit classifies the #VMEXIT.
-func (v *VCPU) exit() backend.Exit {
+// exit classifies the #VMEXIT into e.
+func (v *VCPU) exit(e *backend.Exit) {
 	c := v.vmcb
-	e := backend.Exit{Code: c.ExitCode}
+	*e = backend.Exit{Code: c.ExitCode}
 	if c.ExitIntInfo&(1<<31) != 0 {
 		// An event was being delivered when the exit happened: deliver it
 		// again on the next entry (APM §15.7.2).
@@ -450,7 +450,6 @@ func (v *VCPU) exit() backend.Exit {
 	if v.b.feat.NRIPSave && c.NextRIP != 0 && e.Reason != backend.ExitIO && e.Reason != backend.ExitInvalid {
 		e.InsnLen = int(c.NextRIP - c.RIP)
 	}
-	return e
 }
 
 // Regs implements backend.VCPU.
@@ -490,6 +489,18 @@ func (v *VCPU) CSBase() uint64 { return v.vmcb.CS.Base }
 
 // CPL implements backend.VCPU.
 func (v *VCPU) CPL() int { return int(v.vmcb.CPL) }
+
+// CodeState implements backend.VCPU.
+func (v *VCPU) CodeState(s *x86.CodeState) {
+	c := v.vmcb
+	*s = x86.CodeState{
+		Paging: x86.Paging{CR0: c.CR0, CR3: c.CR3, CR4: c.CR4, EFER: c.EFER &^ amd64.EFERSVME},
+		CSBase: c.CS.Base,
+		RIP:    c.RIP,
+		Mode:   x86.ModeOf(c.CR0, c.EFER, c.CS.Attrib&(1<<9) != 0, c.CS.Attrib&(1<<10) != 0),
+		User:   c.CPL == 3,
+	}
+}
 
 // InjectException implements backend.VCPU.
 func (v *VCPU) InjectException(vector uint8, errCode uint32, hasErr bool) {

@@ -471,7 +471,10 @@ func (v *VCPU) SetStartupEntry(vector uint8) {
 }
 
 // Run implements backend.VCPU.
-func (v *VCPU) Run() backend.Exit {
+func (v *VCPU) Run(e *backend.Exit) { *e = v.enter() }
+
+// enter is Run: one VM entry and the exit it ends with.
+func (v *VCPU) enter() backend.Exit {
 	if v.err != nil {
 		return backend.Exit{Reason: backend.ExitInvalid, Detail: v.err.Error()}
 	}
@@ -730,6 +733,11 @@ func (v *VCPU) CSBase() uint64 { return v.read(GuestCSBase) }
 
 // CPL implements backend.VCPU: SS.DPL is the CPL under VMX (SDM §27.3.1.2).
 func (v *VCPU) CPL() int { return int(v.read(GuestSSAR)>>5) & 3 }
+
+// CodeState implements backend.VCPU.
+func (v *VCPU) CodeState(s *x86.CodeState) {
+	*s = x86.CodeState{Paging: v.Paging(), CSBase: v.CSBase(), RIP: v.RIP(), Mode: v.Mode(), User: v.CPL() == 3}
+}
 
 // exceptionHasErr reports whether exception vector pushes an error code
 // in protected mode (#DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP). VM entry
