@@ -194,6 +194,22 @@ define_scenarios() {
 		@chat=tests/xl-create.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# A hostile domU against dom0's toolstack (issue 10): dom0 xl-creates the
+	# test guest (shipped by tools/mkdom0) as "good" (xenstore round trips
+	# through dom0's xenstored) and "hostile": every domctl and sysctl
+	# -EPERM, xenstore permissions, sizes, malformed messages and floods to
+	# each quota answered with Xen's errors, then an oversized message that
+	# xenstored must drop the connection for; a third domU scribbles its
+	# ring index. dom0 and "good" keep working (guests/README.md: xshostile).
+	scenario xl-hostile 500 0 '"dom0" shut down: poweroff' '+^\(d2\) xshostile: domctl 0\.\.90 and sysctl 0\.\.32 refused with -EPERM' \
+		'+^\(d2\) xs: message type 999: EINVAL' '+^\(d2\) xshostile: node flood: [0-9]+ accepted, then ENOSPC' \
+		'+^\(d2\) xshostile: watch flood: 128 accepted, then E2BIG' '+^\(d2\) xshostile: transaction flood: 10 accepted, then ENOSPC' \
+		'+^\(d2\) xshostile: oversized message .*ring error word 3' '+^\(d3\) xshostile: req_prod scribbled .*ring error word 2' \
+		'+^\(dom0\) XL-DESTROY-OK$' '+hv: dom0 turned the machine off' \
+		'!crashed' '!xs: FAIL' '!FAIL' '!xenstored: .*(fatal|panic)' '!goroutine [0-9]+ \[' \
+		@chat=tests/xl-hostile.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
 	# dom0 on q35 with QEMU's AMD IOMMU (issue 9 item 7), with dom0's own
 	# initramfs (tools/mkdom0: AHCI, virtio, e1000 drivers). hv takes the IOMMU
 	# from the host's IVRS before dom0 starts (device DMA translated through I/O

@@ -151,6 +151,8 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_privop,  mode_privop
 	.long name_apic,    mode_apic	# apic.S
 	.long name_toolstack, mode_toolstack	# toolstack.S (as dom0: testguest-dom0.elf)
+	.long name_xshostile, mode_xshostile	# xsattack.S (domUs dom0's xl creates)
+	.long name_xsgood,  mode_xsgood
 	.long 0, 0
 name_hello:	.asciz "hello"
 name_count:	.asciz "count"
@@ -179,6 +181,8 @@ name_unpop:	.asciz "unpop"
 name_privop:	.asciz "privop"
 name_apic:	.asciz "apic"
 name_toolstack:	.asciz "toolstack"
+name_xshostile:	.asciz "xshostile"
+name_xsgood:	.asciz "xsgood"
 	.globl empty_string
 empty_string:	.asciz ""
 

@@ -29,6 +29,12 @@
 //	                         kernel (OUTDIR/vmlinuz, the same bzImage) and
 //	                         the domU image (OUTDIR/initramfs.cpio, made by
 //	                         tools/mkdomu)
+//	  etc/xen/testguest.cfg  the test guest as a domU (mode on the command
+//	  var/lib/xen/images/testguest.elf   line, e.g. xl create
+//	                         /etc/xen/testguest.cfg 'cmdline="xsgood"'),
+//	                         from -testguest (tools/mkguest makes it;
+//	                         left out, with a note, when the default
+//	                         OUTDIR/../guests/testguest.elf is missing)
 //
 // The modules sit under lib/modules/RELEASE, not lib/modules/*.ko, which
 // u-root's init would load itself in glob order, without dependencies.
@@ -113,6 +119,7 @@ func main() {
 	force := flag.Bool("force", false, "rebuild the u-root part even when it is up to date")
 	list := flag.Bool("list", false, "list the initramfs contents")
 	verbose := flag.Bool("v", false, "show the u-root build's output")
+	guest := flag.String("testguest", "", "the test guest to ship (default: OUTDIR/../guests/testguest.elf, from tools/mkguest)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./tools/mkdom0 [flags]\n\nBuilds dom0's initramfs: u-root, dom0init and the kernel's modules.\n\n")
 		flag.PrintDefaults()
@@ -122,7 +129,11 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*out, *force, *verbose, *list); err != nil {
+	needGuest := *guest != ""
+	if !needGuest {
+		*guest = filepath.Join(filepath.Dir(filepath.Clean(*out)), "guests", "testguest.elf")
+	}
+	if err := run(*out, *guest, needGuest, *force, *verbose, *list); err != nil {
 		fmt.Fprintf(os.Stderr, "mkdom0: %v\n", err)
 		os.Exit(1)
 	}
@@ -132,7 +143,7 @@ func logf(format string, args ...any) {
 	fmt.Printf("mkdom0: "+format+"\n", args...)
 }
 
-func run(outDir string, force, verbose, list bool) error {
+func run(outDir, guest string, needGuest, force, verbose, list bool) error {
 	start := time.Now()
 	kernel := filepath.Join(outDir, "vmlinuz")
 	bz, err := os.ReadFile(kernel)
@@ -184,6 +195,16 @@ func run(outDir string, force, verbose, list bool) error {
 		return err
 	}
 	recs = append(recs, sample...)
+
+	tg, err := testGuest(guest)
+	switch {
+	case err == nil:
+		recs = append(recs, tg...)
+	case needGuest:
+		return err
+	default:
+		logf("no test guest in the image: %v", err)
+	}
 
 	data, err := uroot.WriteArchive(recs)
 	if err != nil {
@@ -240,6 +261,39 @@ func sampleDomU(outDir string, bz []byte) ([]uroot.Record, error) {
 		uroot.File(sampleCfgPath, 0o644, []byte(sampleCfg)),
 		uroot.File(sampleDir+"/vmlinuz", 0o644, bz),
 		uroot.File(sampleDir+"/initramfs.cpio", 0o644, ramdisk),
+	}, nil
+}
+
+// The test guest (guests/, tools/mkguest) as a domU dom0 creates: the
+// hostile domU of scenario xl-hostile and its well-behaved neighbour.
+const (
+	guestCfgPath = "etc/xen/testguest.cfg"
+	guestPath    = "var/lib/xen/images/testguest.elf"
+)
+
+// guestCfg runs its `hello` mode; the scenarios give the mode on xl's
+// command line (cmdline="xshostile", name=...).
+var guestCfg = `# The test guest (guests/README.md): xl create /etc/xen/testguest.cfg 'cmdline="MODE ARGS"' name=NAME
+name = "testguest"
+type = "pvh"
+kernel = "/` + guestPath + `"
+cmdline = "hello"
+memory = 16
+vcpus = 1
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "destroy"
+`
+
+// testGuest returns the test guest's records: its config and the ELF.
+func testGuest(elf string) ([]uroot.Record, error) {
+	b, err := os.ReadFile(elf)
+	if err != nil {
+		return nil, fmt.Errorf("the test guest: %v (go run ./tools/mkguest makes it, or give -testguest)", err)
+	}
+	return []uroot.Record{
+		uroot.File(guestCfgPath, 0o644, []byte(guestCfg)),
+		uroot.File(guestPath, 0o644, b),
 	}, nil
 }
 

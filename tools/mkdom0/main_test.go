@@ -267,3 +267,21 @@ func TestSampleConfig(t *testing.T) {
 		t.Errorf("sample config decodes to %+v", c)
 	}
 }
+
+// The test guest's config is one xl accepts, naming the file shipped.
+func TestGuestConfig(t *testing.T) {
+	f, err := cfg.Parse(guestCfgPath, []byte(guestCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cfg.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "testguest" || c.Type != "pvh" || c.Kernel != "/"+guestPath || c.MemoryMiB != 16 {
+		t.Errorf("test guest config decodes to %+v", c)
+	}
+	if _, err := testGuest(filepath.Join(t.TempDir(), "missing.elf")); err == nil {
+		t.Error("a missing test guest is not an error")
+	}
+}
