@@ -194,6 +194,18 @@ define_scenarios() {
 		@chat=tests/xl-create.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# Lifecycle (issue 10 item 6) in dom0 as xl-create: the domU runs
+	# `shutdown reboot` and on_reboot="restart" brings it back as domain 2
+	# (xl's monitor); a domU created with on_crash="preserve" panics and is
+	# kept, renamed, until xl destroy; xenstored releases each dead domain
+	# on VIRQ_DOM_EXC; xl list and /local/domain show no ghost.
+	scenario xl-lifecycle 600 0 '"dom0" shut down: poweroff' '+domain 1 "d1" shut down: reboot' \
+		'+domain 3 "d3" shut down: crash' '+^\(dom0\) IN-DOMU-2$' '+^\(dom0\) PRESERVED$' \
+		'+^\(dom0\) xenstored: domain 1 is gone' '+hv: dom0 turned the machine off' \
+		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' \
+		@chat=tests/xl-lifecycle.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
 	# The main job: exactly what ./run.sh boots (its --print-dom0-args: the
 	# bzImage as dom0 with gozen.create=/etc/xen/debian.cfg), typed at
 	# instead of interactive. dom0init starts the daemons, `xl create`s the

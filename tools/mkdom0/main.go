@@ -29,6 +29,10 @@
 //	                         kernel (OUTDIR/vmlinuz, the same bzImage) and
 //	                         the domU image (OUTDIR/initramfs.cpio, made by
 //	                         tools/mkdomu)
+//	  etc/xen/{tiny1,tiny2,hello}.cfg, var/lib/xen/images/testguest/testguest.elf
+//	                         tiny sample domUs: GoZen's test guest (from
+//	                         -guests DIR, default out/guests; left out when
+//	                         tools/mkguest has not made it)
 //
 // The modules sit under lib/modules/RELEASE, not lib/modules/*.ko, which
 // u-root's init would load itself in glob order, without dependencies.
@@ -113,6 +117,7 @@ func main() {
 	force := flag.Bool("force", false, "rebuild the u-root part even when it is up to date")
 	list := flag.Bool("list", false, "list the initramfs contents")
 	verbose := flag.Bool("v", false, "show the u-root build's output")
+	guests := flag.String("guests", "out/guests", "tools/mkguest's output: its testguest.elf is shipped for the tiny sample domUs when present")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./tools/mkdom0 [flags]\n\nBuilds dom0's initramfs: u-root, dom0init and the kernel's modules.\n\n")
 		flag.PrintDefaults()
@@ -122,7 +127,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*out, *force, *verbose, *list); err != nil {
+	if err := run(*out, *guests, *force, *verbose, *list); err != nil {
 		fmt.Fprintf(os.Stderr, "mkdom0: %v\n", err)
 		os.Exit(1)
 	}
@@ -132,7 +137,7 @@ func logf(format string, args ...any) {
 	fmt.Printf("mkdom0: "+format+"\n", args...)
 }
 
-func run(outDir string, force, verbose, list bool) error {
+func run(outDir, guestDir string, force, verbose, list bool) error {
 	start := time.Now()
 	kernel := filepath.Join(outDir, "vmlinuz")
 	bz, err := os.ReadFile(kernel)
@@ -184,6 +189,11 @@ func run(outDir string, force, verbose, list bool) error {
 		return err
 	}
 	recs = append(recs, sample...)
+	tiny, err := tinyDomUs(guestDir)
+	if err != nil {
+		return err
+	}
+	recs = append(recs, tiny...)
 
 	data, err := uroot.WriteArchive(recs)
 	if err != nil {
@@ -240,6 +250,53 @@ func sampleDomU(outDir string, bz []byte) ([]uroot.Record, error) {
 		uroot.File(sampleCfgPath, 0o644, []byte(sampleCfg)),
 		uroot.File(sampleDir+"/vmlinuz", 0o644, bz),
 		uroot.File(sampleDir+"/initramfs.cpio", 0o644, ramdisk),
+	}, nil
+}
+
+// The tiny sample domUs: GoZen's test guest (guests/README.md), 16 MiB
+// each, for quick create/destroy cycles (scenario xl-cycles) and the
+// create-to-first-line benchmark (BENCHMARKS.md).
+const (
+	tinyDir    = "var/lib/xen/images/testguest"
+	tinyKernel = tinyDir + "/testguest.elf"
+)
+
+// tinyCfg returns the config of tiny sample domU name running the test
+// guest's mode (its command line).
+func tinyCfg(name, mode string) string {
+	return `# GoZen's test guest as a PVH domU (guests/README.md lists its modes).
+name = "` + name + `"
+type = "pvh"
+kernel = "/` + tinyKernel + `"
+cmdline = "` + mode + `"
+memory = 16
+vcpus = 1
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+`
+}
+
+// tinyDomUs returns the records of the tiny sample domUs: the test guest
+// from guestDir and /etc/xen/tiny1.cfg, tiny2.cfg (the evtpong mode: one
+// line, then blocked on an event channel nobody sends on, so they idle
+// until destroyed) and hello.cfg (the hello mode: a few lines, then
+// poweroff). Without the test guest (no
+// binutils to build it) they are left out with a log line.
+func tinyDomUs(guestDir string) ([]uroot.Record, error) {
+	elf, err := os.ReadFile(filepath.Join(guestDir, "testguest.elf"))
+	if errors.Is(err, os.ErrNotExist) {
+		logf("no %s/testguest.elf (go run ./tools/mkguest -o %s makes it): the tiny sample domUs are left out", guestDir, guestDir)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []uroot.Record{
+		uroot.File(tinyKernel, 0o644, elf),
+		uroot.File("etc/xen/tiny1.cfg", 0o644, []byte(tinyCfg("tiny1", "evtpong 1"))),
+		uroot.File("etc/xen/tiny2.cfg", 0o644, []byte(tinyCfg("tiny2", "evtpong 1"))),
+		uroot.File("etc/xen/hello.cfg", 0o644, []byte(tinyCfg("hello", "hello"))),
 	}, nil
 }
 
