@@ -210,6 +210,31 @@ define_scenarios() {
 		@chat=tests/xl-hostile.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# Lifecycle (issue 10 item 6) in dom0 as xl-create: the domU runs
+	# `shutdown reboot` and on_reboot="restart" brings it back as domain 2
+	# (xl's monitor); a domU created with on_crash="preserve" panics and is
+	# kept, renamed, until xl destroy; xenstored releases each dead domain
+	# on VIRQ_DOM_EXC; xl list and /local/domain show no ghost.
+	scenario xl-lifecycle 600 0 '"dom0" shut down: poweroff' '+domain 1 "d1" shut down: reboot' \
+		'+domain 3 "d3" shut down: crash' '+^\(dom0\) IN-DOMU-2$' '+^\(dom0\) PRESERVED$' \
+		'+^\(dom0\) xenstored: domain 1 is gone' '+hv: dom0 turned the machine off' \
+		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' \
+		@chat=tests/xl-lifecycle.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# The main job: exactly what ./run.sh boots (its --print-dom0-args: the
+	# bzImage as dom0 with gozen.create=/etc/xen/debian.cfg), typed at
+	# instead of interactive. dom0init starts the daemons, `xl create`s the
+	# sample domU and prints the `xl console` hint; xl list shows both, the
+	# domU's shell answers through xl console, dom0's poweroff ends it all.
+	local run_args=()
+	mapfile -t run_args < <(./run.sh --print-dom0-args)
+	scenario run-dom0 500 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
+		'+^\(dom0\) GOZEN-DOM0: autostart: xl create /etc/xen/debian.cfg: domain "debian" is running' \
+		'+^\(dom0\) DOMU-42 in debian$' '+^\(dom0\) DETACHED$' '+hv: dom0 turned the machine off' \
+		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' '!autostart: .*(FAILED|exit status)' \
+		@chat=tests/run-dom0.chat \
+		-machine pc -m 2G -kernel "$HV" -append "${run_args[0]}" -initrd "${run_args[1]}"
 	# dom0 on q35 with QEMU's AMD IOMMU (issue 9 item 7), with dom0's own
 	# initramfs (tools/mkdom0: AHCI, virtio, e1000 drivers). hv takes the IOMMU
 	# from the host's IVRS before dom0 starts (device DMA translated through I/O

@@ -199,7 +199,7 @@ func ecamAccess(t *testing.T, h *Hypervisor, v *VCPU, bdf uint32, reg uint32, si
 	f.mode = x86.Mode32
 	gpa := uint64(ecamBase + bdf<<12 + reg)
 	f.regs[x86.RBX], f.regs[x86.RAX] = gpa, uint64(val)
-	h.handleExit(v, backend.Exit{Reason: backend.ExitNPF, GPA: gpa, Write: write})
+	h.handleExit(v, &backend.Exit{Reason: backend.ExitNPF, GPA: gpa, Write: write})
 	if v.dom.State() != DomainRunning || f.rip != 0x100100+uint64(len(insn)) {
 		t.Fatalf("access at %#x: domain %s, rip %#x", gpa, v.dom.StateString(), f.rip)
 	}
@@ -231,7 +231,7 @@ func TestDom0MSIThroughECAM(t *testing.T) {
 	const ahci = 4 << 3
 	// The plain function's page is dom0's own after the first access (which
 	// runs again, now on the device); the neighbours stay unmapped.
-	h.handleExit(v0, backend.Exit{Reason: backend.ExitNPF, GPA: ecamBase + 5<<12})
+	h.handleExit(v0, &backend.Exit{Reason: backend.ExitNPF, GPA: ecamBase + 5<<12})
 	if f0 := v0.arch.(*fakeVCPU); v0.dom.State() != DomainRunning || f0.rip == 0x100102 {
 		t.Fatalf("plain function's page: domain %s, rip %#x", v0.dom.StateString(), f0.rip)
 	}

@@ -94,6 +94,7 @@ func TestMonitorCommands(t *testing.T) {
 		{line: "mem", host: true, want: []string{
 			"hv pool:      200 MiB,   150 MiB free; Go heap 9 MiB in use of 20 MiB",
 			"guest pool:   800 MiB,   700 MiB free",
+			"frames:     guest pool 179200 of 204800 free, hv pool 38400 of 51200 free",
 			"domains:       48 MiB",
 		}},
 		{line: "stats", want: []string{"exits: 10 in all: io=7 hlt=3"}},

@@ -308,6 +308,46 @@ func (s *Server) removeDomain(domid uint32) bool {
 	return true
 }
 
+// ReleaseDomain does what XS_RELEASE does for an introduced domain that
+// died: the host's Release hook drops its ring (under the Server's mutex,
+// so no Service touches the page meanwhile), then RemoveDomain's cleanup
+// (connections, watches, transactions, owned nodes, permission entries;
+// @releaseDomain fires). xenstored calls it when VIRQ_DOM_EXC shows a
+// domain gone or dying (domain_cleanup). It reports whether the domain was
+// introduced.
+func (s *Server) ReleaseDomain(domid uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.doms[domid]
+	if d == nil || !d.introduced || domid == 0 {
+		return false
+	}
+	s.releaseDomain(domid)
+	s.flushNotify()
+	return true
+}
+
+func (s *Server) releaseDomain(domid uint32) {
+	if s.hooks != nil {
+		s.hooks.Release(domid)
+	}
+	s.removeDomain(domid)
+}
+
+// IntroducedDomains returns the IDs of the introduced domains (dom0's own
+// connection aside), in no particular order.
+func (s *Server) IntroducedDomains() []uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []uint32
+	for id, d := range s.doms {
+		if d.introduced && id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // DomainShutdown tells the Server that domain domid shut down (but still
 // exists): @releaseDomain fires once, and again only after XS_RESUME, as
 // xenstored's domain_cleanup does.

@@ -237,10 +237,7 @@ func (c *Conn) domainOp(h *xen.XsdSockmsg, p []byte) ([]byte, xen.Errno) {
 			d.shutdown = false
 			return okPayload, 0
 		}
-		if s.hooks != nil {
-			s.hooks.Release(id)
-		}
-		s.removeDomain(id)
+		s.releaseDomain(id)
 		return okPayload, 0
 	case xen.XSSetTarget:
 		as, ok := args(p, 2)

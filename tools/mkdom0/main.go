@@ -29,12 +29,13 @@
 //	                         kernel (OUTDIR/vmlinuz, the same bzImage) and
 //	                         the domU image (OUTDIR/initramfs.cpio, made by
 //	                         tools/mkdomu)
-//	  etc/xen/testguest.cfg  the test guest as a domU (mode on the command
-//	  var/lib/xen/images/testguest.elf   line, e.g. xl create
+//	  etc/xen/testguest.cfg, tiny1.cfg, tiny2.cfg, hello.cfg
+//	  var/lib/xen/images/testguest.elf
+//	                         GoZen's test guest as small domUs (its mode on
+//	                         the command line, e.g. xl create
 //	                         /etc/xen/testguest.cfg 'cmdline="xsgood"'),
-//	                         from -testguest (tools/mkguest makes it;
-//	                         left out, with a note, when the default
-//	                         OUTDIR/../guests/testguest.elf is missing)
+//	                         from -guests DIR (tools/mkguest makes it; left
+//	                         out, with a note, when missing)
 //
 // The modules sit under lib/modules/RELEASE, not lib/modules/*.ko, which
 // u-root's init would load itself in glob order, without dependencies.
@@ -119,7 +120,7 @@ func main() {
 	force := flag.Bool("force", false, "rebuild the u-root part even when it is up to date")
 	list := flag.Bool("list", false, "list the initramfs contents")
 	verbose := flag.Bool("v", false, "show the u-root build's output")
-	guest := flag.String("testguest", "", "the test guest to ship (default: OUTDIR/../guests/testguest.elf, from tools/mkguest)")
+	guests := flag.String("guests", "out/guests", "tools/mkguest's output: its testguest.elf is shipped for the tiny sample domUs when present")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./tools/mkdom0 [flags]\n\nBuilds dom0's initramfs: u-root, dom0init and the kernel's modules.\n\n")
 		flag.PrintDefaults()
@@ -129,11 +130,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	needGuest := *guest != ""
-	if !needGuest {
-		*guest = filepath.Join(filepath.Dir(filepath.Clean(*out)), "guests", "testguest.elf")
-	}
-	if err := run(*out, *guest, needGuest, *force, *verbose, *list); err != nil {
+	if err := run(*out, *guests, *force, *verbose, *list); err != nil {
 		fmt.Fprintf(os.Stderr, "mkdom0: %v\n", err)
 		os.Exit(1)
 	}
@@ -143,7 +140,7 @@ func logf(format string, args ...any) {
 	fmt.Printf("mkdom0: "+format+"\n", args...)
 }
 
-func run(outDir, guest string, needGuest, force, verbose, list bool) error {
+func run(outDir, guestDir string, force, verbose, list bool) error {
 	start := time.Now()
 	kernel := filepath.Join(outDir, "vmlinuz")
 	bz, err := os.ReadFile(kernel)
@@ -195,16 +192,11 @@ func run(outDir, guest string, needGuest, force, verbose, list bool) error {
 		return err
 	}
 	recs = append(recs, sample...)
-
-	tg, err := testGuest(guest)
-	switch {
-	case err == nil:
-		recs = append(recs, tg...)
-	case needGuest:
+	tiny, err := testGuests(guestDir)
+	if err != nil {
 		return err
-	default:
-		logf("no test guest in the image: %v", err)
 	}
+	recs = append(recs, tiny...)
 
 	data, err := uroot.WriteArchive(recs)
 	if err != nil {
@@ -264,36 +256,53 @@ func sampleDomU(outDir string, bz []byte) ([]uroot.Record, error) {
 	}, nil
 }
 
-// The test guest (guests/, tools/mkguest) as a domU dom0 creates: the
-// hostile domU of scenario xl-hostile and its well-behaved neighbour.
+// GoZen's test guest (guests/README.md) as small domUs, 16 MiB each:
+// testguest.cfg is the hostile domU of scenario xl-hostile and its
+// well-behaved neighbour (the mode comes on xl's command line), tiny1 and
+// tiny2 idle for create/destroy cycles and hello prints a few lines and
+// powers off (the create-to-first-line benchmark, BENCHMARKS.md).
 const (
 	guestCfgPath = "etc/xen/testguest.cfg"
 	guestPath    = "var/lib/xen/images/testguest.elf"
 )
 
-// guestCfg runs its `hello` mode; the scenarios give the mode on xl's
-// command line (cmdline="xshostile", name=...).
-var guestCfg = `# The test guest (guests/README.md): xl create /etc/xen/testguest.cfg 'cmdline="MODE ARGS"' name=NAME
-name = "testguest"
+// tinyCfg returns the config of test-guest domU name running mode (its
+// command line).
+func tinyCfg(name, mode string) string {
+	return `# GoZen's test guest as a PVH domU (guests/README.md lists its modes):
+# xl create /etc/xen/testguest.cfg 'cmdline="MODE ARGS"' name=NAME
+name = "` + name + `"
 type = "pvh"
 kernel = "/` + guestPath + `"
-cmdline = "hello"
+cmdline = "` + mode + `"
 memory = 16
 vcpus = 1
 on_poweroff = "destroy"
 on_reboot = "destroy"
 on_crash = "destroy"
 `
+}
 
-// testGuest returns the test guest's records: its config and the ELF.
-func testGuest(elf string) ([]uroot.Record, error) {
-	b, err := os.ReadFile(elf)
+// testGuests returns the records of the test-guest domUs: the ELF from
+// guestDir and their configs. tiny1 and tiny2 run evtpong (one line, then
+// blocked on an event channel nobody sends on, so they idle until
+// destroyed); hello prints a few lines and powers off. Without the test
+// guest (no binutils to build it) they are left out with a log line.
+func testGuests(guestDir string) ([]uroot.Record, error) {
+	elf, err := os.ReadFile(filepath.Join(guestDir, "testguest.elf"))
+	if errors.Is(err, os.ErrNotExist) {
+		logf("no %s/testguest.elf (go run ./tools/mkguest -o %s makes it): the test-guest domUs are left out", guestDir, guestDir)
+		return nil, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("the test guest: %v (go run ./tools/mkguest makes it, or give -testguest)", err)
+		return nil, err
 	}
 	return []uroot.Record{
-		uroot.File(guestCfgPath, 0o644, []byte(guestCfg)),
-		uroot.File(guestPath, 0o644, b),
+		uroot.File(guestPath, 0o644, elf),
+		uroot.File(guestCfgPath, 0o644, []byte(tinyCfg("testguest", "hello"))),
+		uroot.File("etc/xen/tiny1.cfg", 0o644, []byte(tinyCfg("tiny1", "evtpong 1"))),
+		uroot.File("etc/xen/tiny2.cfg", 0o644, []byte(tinyCfg("tiny2", "evtpong 1"))),
+		uroot.File("etc/xen/hello.cfg", 0o644, []byte(tinyCfg("hello", "hello"))),
 	}, nil
 }
 

@@ -20,14 +20,15 @@ const (
 // startDaemons starts xenstored, writes dom0's own nodes through its
 // socket, as Xen's xen-init-dom0 does, then starts xenconsoled. The
 // daemons log to the console (their lines start with their names) and
-// keep running under the shell dom0init becomes.
-func startDaemons() {
+// keep running under the shell dom0init becomes. It reports whether both
+// started.
+func startDaemons() bool {
 	if _, err := os.Stat("/proc/xen/xsd_port"); err != nil {
 		say("xenstored not started: %v", err)
-		return
+		return false
 	}
 	if !start(xenstored) {
-		return
+		return false
 	}
 	var nc net.Conn
 	var err error
@@ -38,18 +39,18 @@ func startDaemons() {
 	}
 	if err != nil {
 		say("xenstored's socket %s: %v", xsSocket, err)
-		return
+		return false
 	}
 	defer nc.Close()
 	c := xs.New(nc)
 	for _, kv := range [][2]string{{"/local/domain/0/name", "Domain-0"}, {"/local/domain/0/domid", "0"}} {
 		if err := c.Write(kv[0], kv[1]); err != nil {
 			say("xenstore: %v", err)
-			return
+			return false
 		}
 	}
 	say("xenstored up; /local/domain/0/name = Domain-0")
-	start(xenconsoled)
+	return start(xenconsoled)
 }
 
 // start runs a daemon in the background with dom0init's console as its

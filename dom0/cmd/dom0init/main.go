@@ -16,7 +16,10 @@
 //     then starts xenconsoled;
 //  4. prints GOZEN-DOM0: lines saying what loaded, what did not and why,
 //     the console, and the PCI devices with the drivers bound to them;
-//  5. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
+//  5. when the kernel command line has gozen.create=CFG[,CFG...] (run.sh
+//     passes /etc/xen/debian.cfg), runs `xl create CFG` for each and prints
+//     how to reach the domain (`xl console NAME`);
+//  6. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
 //
 // It never exits: init's session leader exiting would hang up the console.
 // Modules live under /lib/modules/RELEASE/kernel/..., where u-root's init,
@@ -56,11 +59,12 @@ func main() {
 	start := time.Now()
 	say("console %s", console())
 	loaded := loadModules()
-	if mountXenfs(loaded) {
-		startDaemons()
-	}
+	daemons := mountXenfs(loaded) && startDaemons()
 	listPCI()
 	say("init done in %d ms", time.Since(start).Milliseconds())
+	if daemons {
+		autostart()
+	}
 	// The shell loop domU images run: the marker, then shells one after
 	// another (an exit from one starts the next).
 	args := []string{"gosh", "-c", "echo " + userspace + "; while true; do gosh; done"}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"gozen/abi/xen"
+	"gozen/dom0/xc"
 	"gozen/xenstore"
 )
 
@@ -344,4 +345,42 @@ func (d *Daemon) readRequests(nc net.Conn, c *xenstore.Conn, kick, drained, writ
 		}
 		d.flush() // rings that got events from this request
 	}
+}
+
+// Domains is what the daemon asks the hypervisor when VIRQ_DOM_EXC fires:
+// every domain's state (sysctl getdomaininfolist through privcmd in dom0,
+// package privxc; a fake in tests).
+type Domains interface {
+	ListDomains() ([]xc.DomainInfo, error)
+}
+
+// DomainsChanged is xenstored's answer to VIRQ_DOM_EXC (domain_cleanup in
+// Xen's xenstored): every introduced domain that is gone or dying is
+// released as XS_RELEASE would (its ring unmapped, its port unbound, its
+// connection, watches, transactions and owned nodes dropped, and
+// @releaseDomain fires); one that shut down but still exists gets
+// @releaseDomain once (the toolstack's cue to act on it). Without a
+// domain list nothing changes (the error is returned).
+func (d *Daemon) DomainsChanged(doms Domains) error {
+	list, err := doms.ListDomains()
+	if err != nil {
+		return err
+	}
+	state := map[uint32]xc.DomainInfo{}
+	for _, i := range list {
+		state[i.ID] = i
+	}
+	for _, id := range d.srv.IntroducedDomains() {
+		i, ok := state[id]
+		switch {
+		case !ok || i.Dying():
+			if d.srv.ReleaseDomain(id) {
+				d.logf("domain %d is gone: its connection, watches and nodes are removed", id)
+			}
+		case i.IsShutdown():
+			d.srv.DomainShutdown(id)
+		}
+	}
+	d.flush() // rings whose watches fired
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"gozen/abi/xen"
+	"gozen/dom0/xc"
 	"gozen/dom0/xs"
 	"gozen/xenstore"
 )
@@ -566,4 +567,89 @@ func TestIntroduceThroughKernelRing(t *testing.T) {
 	u := &guest{t: t, d: td.d, page: td.maps.page(9), port: func() uint32 { return lp }}
 	u.expect(xen.XSGetDomainPath, "9\x00", "GET_DOMAIN_PATH /local/domain/9|")
 	k.expect(xen.XSIsDomainIntroduced, "9\x00", "IS_DOMAIN_INTRODUCED T|")
+}
+
+// fakeDomains is getdomaininfolist for DomainsChanged.
+type fakeDomains struct {
+	list []xc.DomainInfo
+	err  error
+}
+
+func (f *fakeDomains) ListDomains() ([]xc.DomainInfo, error) { return f.list, f.err }
+
+// VIRQ_DOM_EXC: a domain that died is released (ring unmapped, port
+// unbound, its nodes and watches gone, @releaseDomain fired); one that
+// only shut down fires @releaseDomain once and stays; a dying one goes.
+func TestDomainsChangedReleasesDeadDomains(t *testing.T) {
+	td, k := newTestDaemon(t)
+	k.expect(xen.XSWatch, "@releaseDomain\x00rel\x00", "WATCH OK|")
+	k.take()
+	k.events = nil
+	c := td.client(t)
+	for _, id := range []uint32{5, 6} {
+		home := fmt.Sprintf("/local/domain/%d", id)
+		if err := c.Write(home+"/data", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetPerms(home+"/data", fmt.Sprintf("n%d", id)); err != nil {
+			t.Fatal(err)
+		}
+		introduce(t, c, id, 1, 4)
+	}
+	u5 := &guest{t: t, d: td.d, page: td.maps.page(5)}
+	lp5 := td.ev.local(t, 5, 4)
+	u5.port = func() uint32 { return lp5 }
+	u5.expect(xen.XSWrite, "data/x\x00mine", "WRITE OK|")
+	u5.expect(xen.XSWatch, "/local/domain/5/data\x00w\x00", "WATCH OK|")
+
+	doms := &fakeDomains{err: errors.New("EPERM")}
+	if err := td.d.DomainsChanged(doms); err == nil {
+		t.Fatal("DomainsChanged without a domain list succeeded")
+	}
+	if v, err := c.Read("/local/domain/5/data/x"); err != nil || v != "mine" {
+		t.Fatalf("a failed list changed the store: %q, %v", v, err)
+	}
+
+	// Domain 5 is gone, 6 shut down.
+	doms = &fakeDomains{list: []xc.DomainInfo{{ID: 0}, {ID: 6, Flags: xc.DomInfShutdown}}}
+	if err := td.d.DomainsChanged(doms); err != nil {
+		t.Fatal(err)
+	}
+	td.ev.mu.Lock()
+	_, bound := td.ev.bound[lp5]
+	td.ev.mu.Unlock()
+	if bound || td.maps.unmaps[5] != 1 {
+		t.Fatalf("dead domain 5: port bound %v, unmaps %d", bound, td.maps.unmaps[5])
+	}
+	if _, err := c.Read("/local/domain/5/data/x"); !xs.IsErrno(err, "ENOENT") {
+		t.Fatalf("dead domain 5's node: %v", err)
+	}
+	if ok, err := isIntroduced(c, 5); err != nil || ok {
+		t.Fatalf("domain 5 still introduced: %v, %v", ok, err)
+	}
+	if ok, err := isIntroduced(c, 6); err != nil || !ok {
+		t.Fatalf("shut-down domain 6 released: %v, %v", ok, err)
+	}
+	if td.d.Server().DomainUsage(5).Watches != 0 {
+		t.Fatal("dead domain 5 keeps its watch")
+	}
+	k.take()
+	if n := strings.Count(strings.Join(k.events, "\n"), "WATCH_EVENT @releaseDomain|rel|"); n != 2 {
+		t.Fatalf("@releaseDomain fired %d times (want 2: 5 gone, 6 shut down): %q", n, k.events)
+	}
+	// Again with nothing new: no event. Then 6 dying: released.
+	k.events = nil
+	td.d.DomainsChanged(doms)
+	k.take()
+	if len(k.events) != 0 {
+		t.Fatalf("events with nothing changed: %q", k.events)
+	}
+	doms.list[1].Flags |= xc.DomInfDying
+	td.d.DomainsChanged(doms)
+	if ok, _ := isIntroduced(c, 6); ok || td.maps.unmaps[6] != 1 {
+		t.Fatalf("dying domain 6: introduced %v, unmaps %d", ok, td.maps.unmaps[6])
+	}
+	if !strings.Contains(td.logged(), "domain 5 is gone") {
+		t.Fatalf("log:\n%s", td.logged())
+	}
 }

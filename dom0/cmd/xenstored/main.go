@@ -14,6 +14,12 @@
 //   - local clients on a unix socket (-socket, Xen's
 //     /var/run/xenstored/socket), each a privileged dom0 connection.
 //
+// On VIRQ_DOM_EXC it lists the domains (getdomaininfolist through
+// /dev/xen/privcmd) and releases every introduced domain that is gone or
+// dying: ring unmapped, port unbound, connection, watches and owned nodes
+// removed, @releaseDomain fired, as Xen's xenstored does in
+// domain_cleanup; a domain that shut down gets @releaseDomain once.
+//
 // A guest that breaks its ring (bad indexes, an oversized message) loses
 // its connection with a log line; the others carry on. The serving loop
 // (daemon.go) works through the Events and Mapper interfaces and is tested
@@ -35,6 +41,8 @@ import (
 	"path/filepath"
 
 	"gozen/abi/xen"
+	"gozen/dom0/privcmd"
+	"gozen/dom0/xc/privxc"
 	"gozen/dom0/xendev"
 )
 
@@ -105,13 +113,32 @@ func run(sock string, local bool, logf func(string, ...any)) error {
 			}
 		}()
 	}
+	// VIRQ_DOM_EXC: a domain shut down or died. Its state comes from
+	// getdomaininfolist (privcmd); without either, dead domains stay
+	// until a toolstack releases them (XS_RELEASE).
+	var doms Domains
+	excPort, err := ev.BindVIRQ(xen.VIRQDomExc)
+	if err != nil {
+		logf("VIRQ_DOM_EXC: %v: dead domains are released only by XS_RELEASE", err)
+	} else if p, perr := privcmd.Open(); perr != nil {
+		logf("%v: dead domains are released only by XS_RELEASE", perr)
+		err = perr
+	} else {
+		doms = privxc.NewControl(privxc.Dom0{P: p})
+	}
 	logf("serving")
 	for {
-		ports, err := ev.Wait()
-		if err != nil {
-			return fmt.Errorf("%s: %w", xendev.EvtchnPath, err)
+		ports, werr := ev.Wait()
+		if werr != nil {
+			return fmt.Errorf("%s: %w", xendev.EvtchnPath, werr)
 		}
 		for _, p := range ports {
+			if err == nil && p == excPort {
+				if cerr := d.DomainsChanged(doms); cerr != nil {
+					logf("VIRQ_DOM_EXC: %v", cerr)
+				}
+				continue
+			}
 			d.Event(p)
 		}
 		if err := ev.Unmask(ports...); err != nil {
