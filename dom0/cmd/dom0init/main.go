@@ -16,7 +16,9 @@
 //     then starts xenconsoled;
 //  4. prints GOZEN-DOM0: lines saying what loaded, what did not and why,
 //     the console, and the PCI devices with the drivers bound to them;
-//  5. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
+//  5. builds the bridge xenbr0 with the first physical NIC and gives dom0
+//     10.0.2.15/24 on it (net.go);
+//  6. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
 //
 // It never exits: init's session leader exiting would hang up the console.
 // Modules live under /lib/modules/RELEASE/kernel/..., where u-root's init,
@@ -60,6 +62,7 @@ func main() {
 		startDaemons()
 	}
 	listPCI()
+	setupNetwork()
 	say("init done in %d ms", time.Since(start).Milliseconds())
 	// The shell loop domU images run: the marker, then shells one after
 	// another (an exit from one starts the next).
