@@ -235,6 +235,19 @@ define_scenarios() {
 		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' '!autostart: .*(FAILED|exit status)' \
 		@chat=tests/run-dom0.chat \
 		-machine pc -m 2G -kernel "$HV" -append "${run_args[0]}" -initrd "${run_args[1]}"
+	# PV networks (issue 11): dom0init's bridge xenbr0 (the e1000 its
+	# uplink, QEMU user networking with restrict=on: nothing leaves QEMU),
+	# two domUs with vifs on it (netback in dom0, netfront in the domUs,
+	# xl's vif-bridge steps in Go): pings, 64 MiB over TCP domU->domU and
+	# domU->dom0 with the stream's SHA-256 checked, network-detach/-attach,
+	# destroy removes the vifs (tests/xl-net.chat).
+	scenario xl-net 900 0 '"dom0" shut down: poweroff' '+^\(dom0\) GOZEN-DOM0: network: xenbr0 up, 10\.0\.2\.15/24, uplink' \
+		'+^\(dom0\) N2-PING-N1-2$' '+^\(dom0\) N2-SENT-1$' '+^\(dom0\) ATTACH-1-OK$' '+hv: dom0 turned the machine off' \
+		'!crashed' '!Oops|BUG:' '!xenstored: .*(broken|fatal)' \
+		@before=xl_net_chat @chat="$OUT/xl-net.chat" \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio" \
+		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
 	# dom0 on q35 with QEMU's AMD IOMMU (issue 9 item 7), with dom0's own
 	# initramfs (tools/mkdom0: AHCI, virtio, e1000 drivers). hv takes the IOMMU
 	# from the host's IVRS before dom0 starts (device DMA translated through I/O
@@ -540,6 +553,14 @@ dom0_disks() {
 	local sum
 	sum=$(sha256sum <"$d/v/data.bin") && sum=${sum%% *} || return 1
 	sed "s/@SHA256@/$sum/g" tests/dom0-devices.chat >"$d/session.chat"
+}
+
+# xl-net's chat: tests/xl-net.chat with the SHA-256 of tcpbench's 64 MiB
+# stream filled in.
+xl_net_chat() {
+	local sum
+	sum=$(go run ./dom0/cmd/tcpbench sum -n 67108864) || return 1
+	sed "s/@SUM@/$sum/g" tests/xl-net.chat >"$OUT/xl-net.chat"
 }
 
 # dom0_disks_check: what dom0 wrote to the virtio disk is on the image, and

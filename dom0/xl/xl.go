@@ -9,6 +9,8 @@
 //	xl pause DOMAIN                xl unpause DOMAIN           xl console DOMAIN
 //	xl mem-set DOMAIN SIZE         xl sched-credit [-d DOMAIN [-w WEIGHT] [-c CAP]]
 //	xl info                        xl dmesg [-c]               xl uptime [-s] [DOMAIN...]
+//	xl network-attach DOMAIN [KEY=VALUE...]   xl network-detach DOMAIN DEVID|MAC
+//	xl network-list DOMAIN...
 //
 // A DOMAIN is a domain ID or a name. Exit codes are xl's: 0 on success, 1
 // on failure (the message names the domain and the cause), 2 for a usage
@@ -61,6 +63,9 @@ type Env struct {
 	// Spawn starts a detached copy of xl with args (the lifecycle
 	// monitor xl create leaves behind); nil: none is started.
 	Spawn func(args ...string) error
+	// Net is dom0's network interfaces, for vif hotplug (vif.go); nil:
+	// domains with vifs cannot be created.
+	Net Netdev
 }
 
 func (e *Env) now() time.Time {
@@ -121,6 +126,9 @@ func init() {
 		{"sched-credit", "[-d DOMAIN [-w WEIGHT] [-c CAP]]", "Get/set credit scheduler parameters", (*Env).schedCredit},
 		{"dmesg", "[-c]", "Read and/or clear dmesg buffer", (*Env).dmesg},
 		{"uptime", "[-s] [DOMAIN...]", "Print uptime for all/some domains", (*Env).uptime},
+		{"network-attach", "DOMAIN [KEY=VALUE...]", "Create a new virtual network device", (*Env).networkAttach},
+		{"network-detach", "DOMAIN DEVID|MAC", "Destroy a domain's virtual network device", (*Env).networkDetach},
+		{"network-list", "DOMAIN...", "List virtual network interfaces for a domain", (*Env).networkList},
 		{MonitorVerb, "DOMID", "(internal) apply on_poweroff/on_reboot/on_crash to a domain", (*Env).monitorVerb},
 	}
 }
@@ -301,6 +309,9 @@ func (e *Env) destroy(args []string) error {
 func (e *Env) destroyDomain(id uint32) error {
 	name := e.name(id)
 	vm, vmErr := e.XS.Read(fmt.Sprintf("/local/domain/%d/vm", id))
+	if err := e.removeVifs(id); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: domain %d (%s): %v\n", id, name, err)
+	}
 	if err := e.XC.DestroyDomain(id); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("destroy of domain %d (%s) failed: %v", id, name, cause(err))
 	}

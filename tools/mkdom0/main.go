@@ -74,7 +74,7 @@ var commands = []string{
 	// dom0 additions
 	"core/pci", "core/insmod", "core/lsmod", "core/rmmod", "core/ip", "core/dhclient", "core/losetup",
 	"core/blkid", "core/shasum", "core/md5sum", "core/dd", "core/df", "core/find", "core/head", "core/tail",
-	"core/touch", "core/ln", "core/mknod", "core/readlink", "core/brctl", "core/io",
+	"core/touch", "core/ln", "core/mknod", "core/readlink", "core/brctl", "core/io", "core/ping",
 	"exp/modprobe",
 }
 
@@ -113,6 +113,7 @@ var programs = []struct {
 	{"dom0/cmd/xenconsoled", nil},
 	{"dom0/cmd/xl", nil},
 	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
+	{"dom0/cmd/tcpbench", nil},
 }
 
 func main() {

@@ -49,6 +49,8 @@ var commands = []string{
 	"cat", "cp", "date", "dmesg", "echo", "false", "free", "grep", "hexdump",
 	"ls", "mkdir", "mount", "mv", "poweroff", "printenv", "ps", "pwd", "rm",
 	"shutdown", "sleep", "sync", "true", "umount", "uname", "uptime", "wc",
+	// networking over netfront (scenario xl-net)
+	"ip", "ping",
 }
 
 // gozenCommands are GoZen's own guest commands (package main directories
@@ -62,6 +64,7 @@ var gozenCommands = []struct {
 	names []string
 }{
 	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
+	{"dom0/cmd/tcpbench", nil},
 }
 
 var links = [][2]string{{"sbin/poweroff", "../bbin/poweroff"}}
