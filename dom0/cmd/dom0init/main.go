@@ -16,15 +16,12 @@
 //     then starts xenconsoled;
 //  4. prints GOZEN-DOM0: lines saying what loaded, what did not and why,
 //     the console, and the PCI devices with the drivers bound to them;
-<<<<<<< HEAD
-//  5. when the kernel command line has gozen.create=CFG[,CFG...] (run.sh
-//     passes /etc/xen/debian.cfg), runs `xl create CFG` for each and prints
-//     how to reach the domain (`xl console NAME`);
-=======
 //  5. builds the bridge xenbr0 with the first physical NIC and gives dom0
 //     10.0.2.15/24 on it (net.go);
->>>>>>> net
-//  6. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
+//  6. when the kernel command line has gozen.create=CFG[,CFG...] (run.sh
+//     passes /etc/xen/debian.cfg), runs `xl create CFG` for each and prints
+//     how to reach the domain (`xl console NAME`);
+//  7. becomes (exec) the u-root shell loop that prints GOZEN-USERSPACE-UP.
 //
 // It never exits: init's session leader exiting would hang up the console.
 // Modules live under /lib/modules/RELEASE/kernel/..., where u-root's init,
