@@ -99,7 +99,7 @@ type Hypervisor struct {
 	wake chan struct{}
 	// input carries console keystrokes from Input to the run loop; con
 	// gives them to the focused domain or hv's monitor (input.go).
-	input chan []byte
+	input inputQueue
 	con   console
 	// Guest time: pvclock scaling of the TSC from tscAnchor, shared by all
 	// domains (see time.go).
@@ -142,7 +142,7 @@ type Hypervisor struct {
 // hv's own log) goes to out.
 func New(be backend.Backend, env Env, out io.Writer) *Hypervisor {
 	h := &Hypervisor{be: be, env: env, out: out, nextID: 1, zombies: map[uint16]*Domain{}, foreignMFNs: map[uint64]int{},
-		wake: make(chan struct{}, 1), input: make(chan []byte, 64)}
+		wake: make(chan struct{}, 1)}
 	h.out = h.con.setup(h, out) // the console's writer keeps hv's prompt line whole
 	h.hc.Info = xenInfo
 	h.clock = newPVClock(env.TSC(), env.TSCHz())
@@ -240,12 +240,7 @@ func (h *Hypervisor) Run() {
 			idle.Reset(d)
 			select {
 			case <-idle.C:
-			case b := <-h.input:
-				h.handleInput(b)
-				if !idle.Stop() {
-					<-idle.C
-				}
-			case <-h.wake:
+			case <-h.wake: // a request, an interrupt or input (Input kicks)
 				if !idle.Stop() {
 					<-idle.C
 				}

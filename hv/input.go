@@ -2,6 +2,7 @@ package hv
 
 import (
 	"io"
+	"sync"
 
 	"gozen/abi/xen"
 )
@@ -51,24 +52,44 @@ func (h *Hypervisor) SetHost(host Host) { h.con.host = host }
 // Input queues console keystrokes for the focused domain. It is safe to
 // call from any goroutine (the console reader).
 func (h *Hypervisor) Input(b []byte) {
-	c := append([]byte(nil), b...)
-	select {
-	case h.input <- c:
-	default: // the run loop is behind: drop, as a UART overrun would
-	}
+	h.input.put(b)
 	h.kick()
 }
 
-// pollInput handles queued keystrokes without blocking.
+// pollInput hands queued keystrokes to the console without blocking.
 func (h *Hypervisor) pollInput() {
-	for {
-		select {
-		case b := <-h.input:
-			h.handleInput(b)
-		default:
-			return
-		}
+	if b := h.input.take(); len(b) > 0 {
+		h.handleInput(b)
 	}
+}
+
+// inputQueue holds keystrokes between the console reader and the run loop:
+// a byte buffer, so a line typed faster than the loop gets to it (the
+// reader takes the UART's bytes in a burst while the loop runs a slice) is
+// kept whole, up to maxQueuedInput bytes; beyond that bytes are dropped, as
+// a UART overrun would drop them.
+type inputQueue struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+// maxQueuedInput bounds the keystrokes waiting for the run loop (Xen's
+// serial receive ring is 4 KiB too).
+const maxQueuedInput = 4096
+
+func (q *inputQueue) put(b []byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b = b[:min(len(b), maxQueuedInput-len(q.buf))]
+	q.buf = append(q.buf, b...)
+}
+
+func (q *inputQueue) take() []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b := q.buf
+	q.buf = nil
+	return b
 }
 
 // handleInput gives typed bytes to whoever has the focus, switching focus

@@ -204,3 +204,30 @@ func TestConsoleFocusDom0(t *testing.T) {
 		t.Errorf("the domU was typed %q", got)
 	}
 }
+
+// A line the console reader hands over byte by byte while the run loop is
+// busy (no pollInput in between) reaches dom0 whole; only what exceeds the
+// queue's bound is dropped.
+func TestInputBurstKeptWhole(t *testing.T) {
+	h, _, c := dom0HV(t)
+	d0, err := h.CreateDomain(DomainConfig{Name: "dom0", Kernel: pvhELF(insnHLT), Dom0: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `xl create /etc/xen/testguest.cfg 'name="hostile"' 'cmdline="xshostile"' && echo HOSTILE-CREATED` + "\r"
+	for i := range len(line) {
+		h.Input([]byte{line[i]})
+	}
+	h.pollInput()
+	if got := string(d0.dom0.input); got != line {
+		t.Errorf("dom0 was typed %q, want %q", got, line)
+	}
+	d0.dom0.input = nil
+	for range maxQueuedInput + 100 {
+		h.Input([]byte{'x'})
+	}
+	h.pollInput()
+	if got := len(d0.dom0.input); got != maxQueuedInput {
+		t.Errorf("a flood of %d bytes left %d queued for dom0, want the bound %d", maxQueuedInput+100, got, maxQueuedInput)
+	}
+}

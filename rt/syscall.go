@@ -267,15 +267,25 @@ func sysReadFn(fdn int32, buf, n uint64) int64 {
 		if fdn != 0 || n == 0 {
 			return -EBADF
 		}
-		if !userRange(buf, 1, true) {
+		// Everything the UART holds, up to n bytes (its FIFO: a burst of
+		// typing takes one read, not one per byte).
+		n = min(n, 64)
+		if !userRange(buf, n, true) {
 			return -EFAULT
 		}
-		b, ok := com1.Receive()
-		if !ok {
+		got := uint64(0)
+		for got < n {
+			b, ok := com1.Receive()
+			if !ok {
+				break
+			}
+			*(*byte)(unsafe.Pointer(uintptr(buf + got))) = b
+			got++
+		}
+		if got == 0 {
 			return -EAGAIN
 		}
-		*(*byte)(unsafe.Pointer(uintptr(buf))) = b
-		return 1
+		return int64(got)
 	}
 	return -EBADF
 }
