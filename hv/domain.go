@@ -183,39 +183,6 @@ type DomainConfig struct {
 	Dom0 *Dom0Config
 }
 
-// zeroPage is a page of zeros, for writeNonZero.
-var zeroPage [pageSize]byte
-
-// writeNonZero writes p at guest-physical gpa of mem, whose RAM there holds
-// zeros, skipping the guest pages p would fill with zeros only: those
-// frames stay untouched (under QEMU, out of its resident memory). Debian's
-// vmlinux is 27 of its 57 MiB of segments in such pages (.bss and the
-// padding around .init.scratch are in the file). Runs of non-zero pages go
-// to WritePhys in one call each.
-func writeNonZero(mem *npt.Memory, gpa uint64, p []byte) error {
-	run := 0 // start in p of the pending run of pages to write
-	off := 0
-	for off < len(p) {
-		n := int(pageSize - (gpa+uint64(off))%pageSize)
-		if n > len(p)-off {
-			n = len(p) - off
-		}
-		if string(p[off:off+n]) == string(zeroPage[:n]) {
-			if run < off {
-				if err := mem.WritePhys(gpa+uint64(run), p[run:off]); err != nil {
-					return err
-				}
-			}
-			run = off + n
-		}
-		off += n
-	}
-	if run < len(p) {
-		return mem.WritePhys(gpa+uint64(run), p[run:])
-	}
-	return nil
-}
-
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
 // error nothing of the domain remains and the error says what was wrong
 // with it; other domains are unaffected. Safe from any goroutine: the
@@ -292,20 +259,11 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		d.release()
 		return nil, err
 	}
-	// A domU's RAM is fresh from the guest pool, which hands out zeroed
-	// frames (npt.Frames), and its segments do not overlap (img.Check): the
-	// zeros of its image need no writing, so the frames of the kernel's
-	// zero-filled sections stay untouched (writeNonZero). dom0's RAM is
-	// the machine's, with whatever the loader left there: written in full.
-	write := mem.WritePhys
-	if cfg.Dom0 == nil {
-		write = func(gpa uint64, p []byte) error { return writeNonZero(mem, gpa, p) }
-	}
 	for _, s := range img.Segments {
-		if err := write(s.Paddr, s.Data); err != nil {
+		if err := mem.WritePhys(s.Paddr, s.Data); err != nil {
 			return fail(fmt.Errorf("loading segment at %#x: %w", s.Paddr, err))
 		}
-		if s.Memsz > uint64(len(s.Data)) && cfg.Dom0 != nil {
+		if s.Memsz > uint64(len(s.Data)) {
 			if err := mem.Zero(s.Paddr+uint64(len(s.Data)), s.Memsz-uint64(len(s.Data))); err != nil {
 				return fail(err)
 			}
@@ -317,7 +275,7 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		if err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
-		if err := write(mods[0].Paddr, cfg.Ramdisk); err != nil {
+		if err := mem.WritePhys(mods[0].Paddr, cfg.Ramdisk); err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 	}
