@@ -132,6 +132,10 @@ type Memory struct {
 	holes    map[uint64]bool
 	extra    map[uint64]uint64
 	unplaced []uint64
+	// lent: frames of the caller's mapped as RAM below size in place of
+	// the domain's own (Lend, gfn -> machine address); each gfn is also a
+	// hole. They are never given to the pool.
+	lent map[uint64]uint64
 	// pool, when set, holds the table pages and goes back with Release.
 	pool *Pool
 	// limit bounds the guest-physical addresses the domain may back
@@ -298,7 +302,7 @@ func (m *Memory) Release() {
 	for _, hpa := range m.unplaced {
 		m.frames.Free(hpa, 1)
 	}
-	m.holes, m.extra, m.unplaced = nil, nil, nil
+	m.holes, m.extra, m.unplaced, m.lent = nil, nil, nil, nil
 	m.chunks = nil
 	m.ident, m.identPages, m.direct = nil, 0, 0
 	m.size = 0
@@ -421,6 +425,9 @@ func (m *Memory) IsRAM(gfn uint64) bool {
 	if _, ok := m.extra[gfn]; ok {
 		return true
 	}
+	if _, ok := m.lent[gfn]; ok {
+		return true
+	}
 	return (gfn < m.size/page || m.inIdent(gfn)) && !m.holes[gfn]
 }
 
@@ -428,7 +435,7 @@ func (m *Memory) IsRAM(gfn uint64) bool {
 // what it gave back, plus what it was given since (Xen's
 // current_reservation).
 func (m *Memory) Pages() uint64 {
-	return m.size/page + m.identPages - uint64(len(m.holes)) + uint64(len(m.extra)) + uint64(len(m.unplaced))
+	return m.size/page + m.identPages - uint64(len(m.holes)) + uint64(len(m.extra)) + uint64(len(m.unplaced)) + uint64(len(m.lent))
 }
 
 // RemoveRAM gives the RAM frames at gfn .. gfn+n-1 back to the pool and
@@ -460,6 +467,10 @@ func (m *Memory) RemoveRAM(gfn, n uint64) error {
 				m.holes = map[uint64]bool{}
 			}
 			m.holes[g] = true
+			continue
+		}
+		if _, ok := m.lent[g]; ok {
+			delete(m.lent, g) // the lender's frame; g stays a hole
 			continue
 		}
 		m.frames.Free(hpa, 1)
