@@ -384,6 +384,9 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	if d.privileged {
 		kind = ", dom0 (privileged, identity p2m " + rangesString(cfg.Dom0.RAM) + ")"
 	}
+	if n := mem.Lent(); n > 0 {
+		kind += fmt.Sprintf(", %d KiB of its RAM the boot modules' own frames", n*pageSize>>10)
+	}
 	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q%s",
 		d.id, d.name, cfg.Mem>>20, mem.BigPages(), cfg.VCPUs, img.Entry32, cfg.Cmdline, kind)
 	return d, nil
