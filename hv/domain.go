@@ -194,9 +194,8 @@ type DomainConfig struct {
 // their pages, the guest pages p fills completely become the machine frames
 // that hold them (npt.Memory.Lend), instead of copies in the domain's own
 // frames, which go back to the pool untouched; the partial pages at either
-// end are copied. A frame in lent already (two segments sharing file
-// bytes) is copied too, and lent records the frames lent.
-func lendOrWrite(mem *npt.Memory, gpa uint64, p []byte, at uint64, lent map[uint64]bool) error {
+// end are copied. The caller lends no frame twice (segmentsShareBytes).
+func lendOrWrite(mem *npt.Memory, gpa uint64, p []byte, at uint64) error {
 	if at == 0 || (at-gpa)%pageSize != 0 {
 		return mem.WritePhys(gpa, p)
 	}
@@ -208,8 +207,7 @@ func lendOrWrite(mem *npt.Memory, gpa uint64, p []byte, at uint64, lent map[uint
 	off := head
 	for ; off+pageSize <= len(p); off += pageSize {
 		hpa, g := at+uint64(off), gpa+uint64(off)
-		if !lent[hpa] && mem.Lend(g/pageSize, hpa) == nil {
-			lent[hpa] = true
+		if mem.Lend(g/pageSize, hpa) == nil {
 			continue
 		}
 		if err := mem.WritePhys(g, p[off:off+pageSize]); err != nil {
@@ -217,6 +215,21 @@ func lendOrWrite(mem *npt.Memory, gpa uint64, p []byte, at uint64, lent map[uint
 		}
 	}
 	return mem.WritePhys(gpa+uint64(off), p[off:])
+}
+
+// segmentsShareBytes reports whether two segments' data come from
+// overlapping parts of the file. Only pages a segment fills completely are
+// lent, so segments that share no byte share no lent frame.
+func segmentsShareBytes(segs []loader.Segment) bool {
+	for i, a := range segs {
+		for _, b := range segs[i+1:] {
+			if len(a.Data) > 0 && len(b.Data) > 0 &&
+				a.Offset < b.Offset+uint64(len(b.Data)) && b.Offset < a.Offset+uint64(len(a.Data)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
@@ -299,13 +312,15 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		d.release()
 		return nil, err
 	}
-	lent := map[uint64]bool{} // machine frames lent to the domain
+	if kernelAt != 0 && segmentsShareBytes(img.Segments) {
+		kernelAt = 0 // a frame must not be lent at two places
+	}
 	for _, s := range img.Segments {
 		at := uint64(0)
 		if kernelAt != 0 {
 			at = kernelAt + s.Offset
 		}
-		if err := lendOrWrite(mem, s.Paddr, s.Data, at, lent); err != nil {
+		if err := lendOrWrite(mem, s.Paddr, s.Data, at); err != nil {
 			return fail(fmt.Errorf("loading segment at %#x: %w", s.Paddr, err))
 		}
 		if s.Memsz > uint64(len(s.Data)) {
@@ -320,7 +335,7 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		if err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
-		if err := lendOrWrite(mem, mods[0].Paddr, cfg.Ramdisk, cfg.RamdiskAt, lent); err != nil {
+		if err := lendOrWrite(mem, mods[0].Paddr, cfg.Ramdisk, cfg.RamdiskAt); err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 	}

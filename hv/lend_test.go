@@ -67,3 +67,20 @@ func TestCreateDomainLendsModuleFrames(t *testing.T) {
 		t.Fatalf("the copied image reads back differently (%v)", err)
 	}
 }
+
+func TestSegmentsShareBytes(t *testing.T) {
+	seg := func(off, n uint64) loader.Segment { return loader.Segment{Offset: off, Data: make([]byte, n)} }
+	for _, c := range []struct {
+		segs []loader.Segment
+		want bool
+	}{
+		{[]loader.Segment{seg(0x1000, 0x1800), seg(0x2800, 0x1000)}, false}, // adjacent, one page shared but no byte
+		{[]loader.Segment{seg(0x1000, 0x2000), seg(0x2fff, 0x1000)}, true},
+		{[]loader.Segment{seg(0x1000, 0x1000), seg(0x5000, 0), seg(0x0, 0x3000)}, true},
+		{[]loader.Segment{seg(0x1000, 0x1000), seg(0x1000, 0)}, false}, // no data
+	} {
+		if got := segmentsShareBytes(c.segs); got != c.want {
+			t.Errorf("%v: %v, want %v", c.segs, got, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package npt
 
 import (
 	"fmt"
+	"sort"
 
 	"gozen/mm/pgtable"
 )
@@ -24,8 +25,7 @@ func (m *Memory) Lend(gfn, hpa uint64) error {
 		return fmt.Errorf("npt: cannot lend frame %#x at gfn %#x", hpa, gfn)
 	}
 	_, over := m.overlays[gfn]
-	_, lent := m.lent[gfn]
-	if gfn >= m.size/page || m.holes[gfn] || over || lent || m.inIdent(gfn) {
+	if _, lent := m.lentAt(gfn); gfn >= m.size/page || m.holes[gfn] || over || lent || m.inIdent(gfn) {
 		return fmt.Errorf("npt: gfn %#x is not populated RAM of the domain's own", gfn)
 	}
 	gpa := gfn * page
@@ -44,18 +44,54 @@ func (m *Memory) Lend(gfn, hpa uint64) error {
 		return fmt.Errorf("npt: mapping gfn %#x: %w", gfn, tableErr(err))
 	}
 	m.frames.Free(old, 1)
-	if m.holes == nil {
-		m.holes = map[uint64]bool{}
-	}
-	if m.lent == nil {
-		m.lent = map[uint64]uint64{}
-	}
-	// The gfn's populated frame is gone (a hole, as for Release's sake);
-	// the lent frame is RAM in its place.
-	m.holes[gfn] = true
-	m.lent[gfn] = hpa
+	m.addLent(chunk{gpa, hpa, page})
 	return nil
 }
 
 // Lent is how many of the domain's RAM frames are lent ones (Lend).
-func (m *Memory) Lent() int { return len(m.lent) }
+func (m *Memory) Lent() int {
+	n := 0
+	for _, c := range m.lent {
+		n += int(c.size / page)
+	}
+	return n
+}
+
+// lentAt finds the run of lent frames holding gfn: its index in m.lent.
+func (m *Memory) lentAt(gfn uint64) (int, bool) {
+	gpa := gfn * page
+	i := sort.Search(len(m.lent), func(i int) bool { return m.lent[i].gpa+m.lent[i].size > gpa })
+	return i, i < len(m.lent) && m.lent[i].gpa <= gpa
+}
+
+// addLent records one lent page, extending the run before it when both
+// addresses follow on (the usual case: a module lent page by page upwards).
+func (m *Memory) addLent(c chunk) {
+	i := sort.Search(len(m.lent), func(i int) bool { return m.lent[i].gpa > c.gpa })
+	if i > 0 {
+		p := &m.lent[i-1]
+		if p.gpa+p.size == c.gpa && p.hpa+p.size == c.hpa {
+			p.size += c.size
+			return
+		}
+	}
+	m.lent = append(m.lent, chunk{})
+	copy(m.lent[i+1:], m.lent[i:])
+	m.lent[i] = c
+}
+
+// unlend forgets the lent frame at gfn, in run i.
+func (m *Memory) unlend(i int, gfn uint64) {
+	c := m.lent[i]
+	gpa := gfn * page
+	before := chunk{c.gpa, c.hpa, gpa - c.gpa}
+	after := chunk{gpa + page, c.hpa + (gpa - c.gpa) + page, c.gpa + c.size - gpa - page}
+	var keep []chunk
+	if before.size > 0 {
+		keep = append(keep, before)
+	}
+	if after.size > 0 {
+		keep = append(keep, after)
+	}
+	m.lent = append(m.lent[:i], append(keep, m.lent[i+1:]...)...)
+}

@@ -78,7 +78,35 @@ func TestLend(t *testing.T) {
 	if hpa, _ := m.Translate((gfn + 2) * page); hpa == b {
 		t.Error("AddRAM put the lent frame back")
 	}
+	// Runs: three frames lent upwards make one run; giving back the middle
+	// one leaves two, and the others still translate.
+	c, _ := f.Alloc(3, 1)
+	for i := uint64(0); i < 3; i++ {
+		if err := m.Lend(0x200+i, c+i*page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.lent) != 2 || m.Lent() != 4 {
+		t.Fatalf("%d runs, %d frames lent; want 2 runs (gfn %#x, and 0x200-0x202), 4 frames", len(m.lent), m.Lent(), gfn)
+	}
+	if err := m.RemoveRAM(0x201, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.lent) != 3 || m.Lent() != 3 || m.IsRAM(0x201) {
+		t.Fatalf("after giving back the middle one: %d runs, %d frames, IsRAM %v", len(m.lent), m.Lent(), m.IsRAM(0x201))
+	}
+	for _, g := range []uint64{0x200, 0x202} {
+		if hpa, _ := m.Translate(g * page); hpa != c+(g-0x200)*page {
+			t.Errorf("gfn %#x translates to %#x", g, hpa)
+		}
+	}
 	m.Release()
+	for i := uint64(0); i < 3; i++ {
+		if f.freed[c+i*page] {
+			t.Errorf("lent frame %#x freed", c+i*page)
+		}
+		delete(f.mem, c+i*page)
+	}
 	if len(f.mem) != 2 || f.mem[a] == nil || f.mem[b] == nil || f.freed[a] || f.tables != 0 {
 		t.Errorf("after Release: %d frames left (want the 2 lent ones), %d tables", len(f.mem), f.tables)
 	}

@@ -132,10 +132,10 @@ type Memory struct {
 	holes    map[uint64]bool
 	extra    map[uint64]uint64
 	unplaced []uint64
-	// lent: frames of the caller's mapped as RAM below size in place of
-	// the domain's own (Lend, gfn -> machine address); each gfn is also a
-	// hole. They are never given to the pool.
-	lent map[uint64]uint64
+	// lent: runs of the caller's frames mapped as RAM below size in place
+	// of the domain's own (Lend), sorted by gpa. They are never given to
+	// the pool; the frames they replaced went back to it already.
+	lent []chunk
 	// pool, when set, holds the table pages and goes back with Release.
 	pool *Pool
 	// limit bounds the guest-physical addresses the domain may back
@@ -286,12 +286,12 @@ func (m *Memory) Release() {
 	m.gen++
 	m.overlays, m.hidden = nil, nil
 	for _, c := range m.chunks {
-		if len(m.holes) == 0 {
+		if len(m.holes) == 0 && len(m.lent) == 0 {
 			m.frames.Free(c.hpa, c.size/page)
 			continue
 		}
 		for i := uint64(0); i < c.size/page; i++ {
-			if !m.holes[c.gpa/page+i] {
+			if _, lent := m.lentAt(c.gpa/page + i); !m.holes[c.gpa/page+i] && !lent {
 				m.frames.Free(c.hpa+i*page, 1)
 			}
 		}
@@ -425,9 +425,6 @@ func (m *Memory) IsRAM(gfn uint64) bool {
 	if _, ok := m.extra[gfn]; ok {
 		return true
 	}
-	if _, ok := m.lent[gfn]; ok {
-		return true
-	}
 	return (gfn < m.size/page || m.inIdent(gfn)) && !m.holes[gfn]
 }
 
@@ -435,7 +432,7 @@ func (m *Memory) IsRAM(gfn uint64) bool {
 // what it gave back, plus what it was given since (Xen's
 // current_reservation).
 func (m *Memory) Pages() uint64 {
-	return m.size/page + m.identPages - uint64(len(m.holes)) + uint64(len(m.extra)) + uint64(len(m.unplaced)) + uint64(len(m.lent))
+	return m.size/page + m.identPages - uint64(len(m.holes)) + uint64(len(m.extra)) + uint64(len(m.unplaced))
 }
 
 // RemoveRAM gives the RAM frames at gfn .. gfn+n-1 back to the pool and
@@ -469,8 +466,12 @@ func (m *Memory) RemoveRAM(gfn, n uint64) error {
 			m.holes[g] = true
 			continue
 		}
-		if _, ok := m.lent[g]; ok {
-			delete(m.lent, g) // the lender's frame; g stays a hole
+		if i, ok := m.lentAt(g); ok {
+			m.unlend(i, g) // the lender's frame: g is a hole now
+			if m.holes == nil {
+				m.holes = map[uint64]bool{}
+			}
+			m.holes[g] = true
 			continue
 		}
 		m.frames.Free(hpa, 1)
