@@ -112,11 +112,12 @@ func (directMap) Bytes(pa, n uint64) []byte {
 // boot module hv may give to the one domU that uses it as RAM in place of a
 // copy (hv.DomainConfig.KernelAt), 0 for the others: modules used by dom0,
 // by more than one domain or twice by one, and those moduleImages moved
-// (their copy is scratch memory, given back after the build). Boot modules
+// (their copy is scratch memory, given back after the build): a module is
+// where the loader put it, starts[i], or was moved. Boot modules
 // are reserved frames no allocator hands out, so once lent they are the
 // domain's alone; they are not reclaimed when it ends, as unlent modules
 // are not.
-func lendableModules(specs []bootparam.DomainSpec, mods [][]byte) []uint64 {
+func lendableModules(specs []bootparam.DomainSpec, mods [][]byte, starts []uint64) []uint64 {
 	uses := make([]int, len(mods))
 	dom0 := make([]bool, len(mods))
 	for _, s := range specs {
@@ -128,12 +129,12 @@ func lendableModules(specs []bootparam.DomainSpec, mods [][]byte) []uint64 {
 		}
 	}
 	at := make([]uint64, len(mods))
-	for i, m := range rt.Modules() {
+	for i, start := range starts {
 		if i >= len(mods) || uses[i] != 1 || dom0[i] || len(mods[i]) == 0 {
 			continue
 		}
-		if uint64(uintptr(unsafe.Pointer(&mods[i][0]))) == m.Start {
-			at[i] = m.Start
+		if uint64(uintptr(unsafe.Pointer(&mods[i][0]))) == start {
+			at[i] = start
 		}
 	}
 	return at
@@ -156,7 +157,11 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 		fmt.Println("hv: boot error:", err)
 		return rt.ExitBadBoot
 	}
-	at := lendableModules(specs, mods)
+	var starts []uint64
+	for _, m := range rt.Modules() {
+		starts = append(starts, m.Start)
+	}
+	at := lendableModules(specs, mods, starts)
 	started := 0
 	for _, s := range specs {
 		if s.Module >= len(mods) {
