@@ -114,6 +114,7 @@ define_scenarios() {
 	# guestSignature), and no MSR the family-0x11 path touches raises #GP.
 	scenario linux-domu 400 0 '"linux" shut down: poweroff' '+^\(linux\) Linux .*6\.1\.0' '+Xen HVM callback vector' \
 		'+GOZEN-USERSPACE-UP' '+"linux": [0-9]{1,3} port I/O exits' '!crashed' '!unchecked MSR access' \
+		"+\"linux\": 256 MiB .*, [0-9]{5} KiB of its RAM the boot modules' own frames" \
 		@chat=tests/linux-session.chat \
 		-kernel "$HV" -append "hvmem=200M bootscrub=off domain=linux,mem=256M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0,$lx/initramfs.cpio"

@@ -170,6 +170,12 @@ type DomainConfig struct {
 	Kernel  []byte // a PVH ELF image, or a Linux bzImage holding one
 	Cmdline string
 	Ramdisk []byte // optional initial ramdisk (start_info module 0)
+	// KernelAt and RamdiskAt, when not 0, are the machine addresses of
+	// Kernel and Ramdisk, which hv may then give to a domU as RAM in
+	// place of a copy (lendOrWrite): the caller gives up those frames for
+	// good, and neither it nor anyone else may use them after. Ignored
+	// for dom0 and for a bzImage's kernel.
+	KernelAt, RamdiskAt uint64
 	// Weight (1..65535, default 256) and Cap (percent of one CPU, 0 for
 	// none) set the domain's CPU share, as in Xen's credit scheduler.
 	Weight, Cap int
@@ -181,6 +187,49 @@ type DomainConfig struct {
 	// machine addresses, the machine's devices, ports and firmware tables.
 	// At most one domain is dom0.
 	Dom0 *Dom0Config
+}
+
+// lendOrWrite puts p at guest-physical gpa of a domain being built. With
+// at, the machine address of p, not 0 and at and gpa at the same offset in
+// their pages, the guest pages p fills completely become the machine frames
+// that hold them (npt.Memory.Lend), instead of copies in the domain's own
+// frames, which go back to the pool untouched; the partial pages at either
+// end are copied. The caller lends no frame twice (segmentsShareBytes).
+func lendOrWrite(mem *npt.Memory, gpa uint64, p []byte, at uint64) error {
+	if at == 0 || (at-gpa)%pageSize != 0 {
+		return mem.WritePhys(gpa, p)
+	}
+	head := int((pageSize - gpa%pageSize) % pageSize)
+	head = min(head, len(p))
+	if err := mem.WritePhys(gpa, p[:head]); err != nil {
+		return err
+	}
+	off := head
+	for ; off+pageSize <= len(p); off += pageSize {
+		hpa, g := at+uint64(off), gpa+uint64(off)
+		if mem.Lend(g/pageSize, hpa) == nil {
+			continue
+		}
+		if err := mem.WritePhys(g, p[off:off+pageSize]); err != nil {
+			return err
+		}
+	}
+	return mem.WritePhys(gpa+uint64(off), p[off:])
+}
+
+// segmentsShareBytes reports whether two segments' data come from
+// overlapping parts of the file. Only pages a segment fills completely are
+// lent, so segments that share no byte share no lent frame.
+func segmentsShareBytes(segs []loader.Segment) bool {
+	for i, a := range segs {
+		for _, b := range segs[i+1:] {
+			if len(a.Data) > 0 && len(b.Data) > 0 &&
+				a.Offset < b.Offset+uint64(len(b.Data)) && b.Offset < a.Offset+uint64(len(a.Data)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CreateDomain builds a domain from a PVH kernel image and starts it. On
@@ -202,8 +251,12 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	if cfg.Mem%4096 != 0 {
 		cfg.Mem = (cfg.Mem + 4095) &^ 4095
 	}
-	kernel := cfg.Kernel
+	kernel, kernelAt := cfg.Kernel, cfg.KernelAt
+	if cfg.Dom0 != nil {
+		kernelAt, cfg.RamdiskAt = 0, 0
+	}
 	if loader.IsBzImage(kernel) {
+		kernelAt = 0
 		vmlinux, release, err := h.extractVmlinux(cfg.Name, kernel)
 		if err != nil {
 			return nil, fmt.Errorf("kernel image: %w", err)
@@ -259,8 +312,15 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		d.release()
 		return nil, err
 	}
+	if kernelAt != 0 && segmentsShareBytes(img.Segments) {
+		kernelAt = 0 // a frame must not be lent at two places
+	}
 	for _, s := range img.Segments {
-		if err := mem.WritePhys(s.Paddr, s.Data); err != nil {
+		at := uint64(0)
+		if kernelAt != 0 {
+			at = kernelAt + s.Offset
+		}
+		if err := lendOrWrite(mem, s.Paddr, s.Data, at); err != nil {
 			return fail(fmt.Errorf("loading segment at %#x: %w", s.Paddr, err))
 		}
 		if s.Memsz > uint64(len(s.Data)) {
@@ -275,7 +335,7 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		if err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
-		if err := mem.WritePhys(mods[0].Paddr, cfg.Ramdisk); err != nil {
+		if err := lendOrWrite(mem, mods[0].Paddr, cfg.Ramdisk, cfg.RamdiskAt); err != nil {
 			return fail(fmt.Errorf("ramdisk: %w", err))
 		}
 	}
@@ -338,6 +398,9 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 	kind := ""
 	if d.privileged {
 		kind = ", dom0 (privileged, identity p2m " + rangesString(cfg.Dom0.RAM) + ")"
+	}
+	if n := mem.Lent(); n > 0 {
+		kind += fmt.Sprintf(", %d KiB of its RAM the boot modules' own frames", n*pageSize>>10)
 	}
 	h.logf("domain %d %q: %d MiB (%d x 2 MiB pages), %d vCPU(s), PVH entry %#x, cmdline %q%s",
 		d.id, d.name, cfg.Mem>>20, mem.BigPages(), cfg.VCPUs, img.Entry32, cfg.Cmdline, kind)

@@ -198,7 +198,11 @@ func (b *fakeBackend) NewVCPU(uint64) (backend.VCPU, error) {
 
 // pvhELF builds a minimal ELF64 PVH image: code at 0x100000 (entry), a Xen
 // note type 18.
-func pvhELF(code []byte) []byte {
+func pvhELF(code []byte) []byte { return pvhELFAt(code, 0) }
+
+// pvhELFAt is pvhELF with the code at file offset codeOff (0: right after
+// the program headers).
+func pvhELFAt(code []byte, codeOff uint64) []byte {
 	const base = 0x100000
 	note := make([]byte, 12+4+8)
 	binary.LittleEndian.PutUint32(note[0:], 4)  // namesz
@@ -207,7 +211,9 @@ func pvhELF(code []byte) []byte {
 	copy(note[12:], "Xen\x00")
 	binary.LittleEndian.PutUint64(note[16:], base)
 	const ehsz, phsz = 64, 56
-	codeOff := uint64(ehsz + 2*phsz)
+	if codeOff == 0 {
+		codeOff = ehsz + 2*phsz
+	}
 	noteOff := codeOff + uint64(len(code))
 	b := make([]byte, noteOff+uint64(len(note)))
 	copy(b, "\x7fELF\x02\x01\x01")

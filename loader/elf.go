@@ -14,6 +14,10 @@ type Segment struct {
 	Paddr uint64 // guest-physical load address (the ELF p_paddr)
 	Data  []byte // contents from the file; a sub-slice of the ParseELF input, not a copy
 	Memsz uint64 // size in memory; bytes from len(Data) up to Memsz are zero
+	// Offset is where Data starts in the file (the ELF p_offset): a loader
+	// that has the file in memory at a known address knows where the data
+	// lies without a copy.
+	Offset uint64
 }
 
 // End returns the first address after the segment in memory.
@@ -305,7 +309,7 @@ func loadSegment(b []byte, i uint64, ph progHeader) (Segment, error) {
 		return Segment{}, fmt.Errorf("truncated ELF: program header %d (PT_LOAD) data (offset %#x, size %#x) runs past the end of the file (%d bytes)",
 			i, ph.off, ph.filesz, len(b))
 	}
-	return Segment{Paddr: ph.paddr, Data: data, Memsz: ph.memsz}, nil
+	return Segment{Paddr: ph.paddr, Data: data, Memsz: ph.memsz, Offset: ph.off}, nil
 }
 
 // scanSectionNotes looks for the PVH note in SHT_NOTE sections, for files

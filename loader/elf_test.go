@@ -22,6 +22,12 @@ func mustParse(t *testing.T, b []byte) *Image {
 	if err != nil {
 		t.Fatalf("ParseELF: %v", err)
 	}
+	// Every segment's Data is the file's bytes at its Offset.
+	for i, s := range im.Segments {
+		if len(s.Data) > 0 && (s.Offset >= uint64(len(b)) || &s.Data[0] != &b[s.Offset]) {
+			t.Errorf("segment %d: Offset %#x is not where its data lies in the file", i, s.Offset)
+		}
+	}
 	return im
 }
 

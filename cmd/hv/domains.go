@@ -108,6 +108,38 @@ func (directMap) Bytes(pa, n uint64) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(pa))), n)
 }
 
+// lendableModules returns, by module number, the machine address of each
+// boot module hv may give to the one domU that uses it as RAM in place of a
+// copy (hv.DomainConfig.KernelAt), 0 for the others: modules used by dom0,
+// by more than one domain or twice by one, and those moduleImages moved
+// (their copy is scratch memory, given back after the build): a module is
+// where the loader put it, starts[i], or was moved. Boot modules
+// are reserved frames no allocator hands out, so once lent they are the
+// domain's alone; they are not reclaimed when it ends, as unlent modules
+// are not.
+func lendableModules(specs []bootparam.DomainSpec, mods [][]byte, starts []uint64) []uint64 {
+	uses := make([]int, len(mods))
+	dom0 := make([]bool, len(mods))
+	for _, s := range specs {
+		for _, i := range []int{s.Module, s.Ramdisk} {
+			if i >= 0 && i < len(mods) {
+				uses[i]++
+				dom0[i] = dom0[i] || s.Dom0
+			}
+		}
+	}
+	at := make([]uint64, len(mods))
+	for i, start := range starts {
+		if i >= len(mods) || uses[i] != 1 || dom0[i] || len(mods[i]) == 0 {
+			continue
+		}
+		if uint64(uintptr(unsafe.Pointer(&mods[i][0]))) == start {
+			at[i] = start
+		}
+	}
+	return at
+}
+
 // runDomains builds the domains the command line asks for from boot modules
 // and runs them until every one has ended. It returns hv's exit code.
 func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
@@ -125,6 +157,11 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 		fmt.Println("hv: boot error:", err)
 		return rt.ExitBadBoot
 	}
+	var starts []uint64
+	for _, m := range rt.Modules() {
+		starts = append(starts, m.Start)
+	}
+	at := lendableModules(specs, mods, starts)
 	started := 0
 	for _, s := range specs {
 		if s.Module >= len(mods) {
@@ -148,6 +185,10 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 			ramdisk = mods[s.Ramdisk]
 		}
 		cfg := hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap, P2MPool: s.P2MPool}
+		cfg.KernelAt = at[s.Module]
+		if s.Ramdisk >= 0 {
+			cfg.RamdiskAt = at[s.Ramdisk]
+		}
 		if s.Dom0 {
 			cfg.Dom0 = dom0Config()
 		}

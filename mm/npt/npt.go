@@ -132,6 +132,10 @@ type Memory struct {
 	holes    map[uint64]bool
 	extra    map[uint64]uint64
 	unplaced []uint64
+	// lent: runs of the caller's frames mapped as RAM below size in place
+	// of the domain's own (Lend), sorted by gpa. They are never given to
+	// the pool; the frames they replaced went back to it already.
+	lent []chunk
 	// pool, when set, holds the table pages and goes back with Release.
 	pool *Pool
 	// limit bounds the guest-physical addresses the domain may back
@@ -282,12 +286,12 @@ func (m *Memory) Release() {
 	m.gen++
 	m.overlays, m.hidden = nil, nil
 	for _, c := range m.chunks {
-		if len(m.holes) == 0 {
+		if len(m.holes) == 0 && len(m.lent) == 0 {
 			m.frames.Free(c.hpa, c.size/page)
 			continue
 		}
 		for i := uint64(0); i < c.size/page; i++ {
-			if !m.holes[c.gpa/page+i] {
+			if _, lent := m.lentAt(c.gpa/page + i); !m.holes[c.gpa/page+i] && !lent {
 				m.frames.Free(c.hpa+i*page, 1)
 			}
 		}
@@ -298,7 +302,7 @@ func (m *Memory) Release() {
 	for _, hpa := range m.unplaced {
 		m.frames.Free(hpa, 1)
 	}
-	m.holes, m.extra, m.unplaced = nil, nil, nil
+	m.holes, m.extra, m.unplaced, m.lent = nil, nil, nil, nil
 	m.chunks = nil
 	m.ident, m.identPages, m.direct = nil, 0, 0
 	m.size = 0
@@ -456,6 +460,14 @@ func (m *Memory) RemoveRAM(gfn, n uint64) error {
 		if m.inIdent(g) {
 			// Identity RAM stays the caller's: the frame waits for
 			// AddRAM to put it back at its own address.
+			if m.holes == nil {
+				m.holes = map[uint64]bool{}
+			}
+			m.holes[g] = true
+			continue
+		}
+		if i, ok := m.lentAt(g); ok {
+			m.unlend(i, g) // the lender's frame: g is a hole now
 			if m.holes == nil {
 				m.holes = map[uint64]bool{}
 			}
