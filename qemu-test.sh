@@ -319,6 +319,42 @@ define_scenarios() {
 		-drive "if=none,id=vd,format=raw,file=$d0/virtio.img" -device virtio-blk-pci,drive=vd \
 		-drive "if=none,id=sd,format=raw,file=$d0/sata.img" -device ide-hd,drive=sd,bus=ide.0 \
 		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
+	# PV disks (issue 11) on q35 with QEMU's AMD IOMMU: a domU's xvda is a
+	# raw image file on dom0's virtio disk (xl attaches it to a loop device;
+	# blkback in dom0, blkfront in the domU, which mounts it, checks a file,
+	# writes two): the loop device copies between the grant-mapped pages and
+	# dom0's page cache. block-list; then dom0's SATA disk itself (AHCI,
+	# DMA through the IOMMU into the grant-mapped pages: hv maps each grant
+	# in the I/O page tables) is hot-plugged as a block-device target, read
+	# and written by the domU, detached; shutdown tears the disks down (loop
+	# freed). xl_disk_check reads both images on the host afterwards
+	# (tests/xl-disk.chat). Without an IOMMU the block-device path cannot
+	# work: the disk DMAs to dom0's guest-physical address of the grant
+	# mapping (QEMU: "virtio: bogus descriptor"); see README.
+	local dk=$OUT/xl-disk
+	scenario xl-disk 900 0 '"dom0" shut down: poweroff' "+$iommu_hv" '+^\(dom0\) (\$ )?DOMU-MOUNTED-1$' \
+		'+^\(dom0\) (\$ )?DOMU-WROTE-1$' '+^\(dom0\) (\$ )?A-1$' '+^\(dom0\) (\$ )?BLOCK-DETACH-1-OK$' '+hv: dom0 turned the machine off' \
+		'!crashed' '!Oops|BUG:' '!xenstored: .*(broken|fatal)' '!InstallModules: can.t install .*(blkfront|ext4)' '!IOMMU fault' '!no IOMMU' \
+		@before=xl_disk_images @after=xl_disk_check @chat="$dk/session.chat" \
+		-machine q35 -device amd-iommu -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 no_timer_check,$lx/dom0/initramfs.cpio" \
+		-drive "if=none,id=vd,format=raw,file=$dk/outer.img" -device virtio-blk-pci,drive=vd \
+		-drive "if=none,id=sd,format=raw,file=$dk/raw.img" -device ide-hd,drive=sd,bus=ide.0
+	# The file-target path without an IOMMU (-machine pc): as xl-disk's
+	# first half (the loop device copies, so no device DMAs into a grant
+	# mapping), then the domU unmounts, reads xvda in a loop, and xl destroy
+	# tears the running domain's disk down mid-I/O (forced removal: blkback
+	# lets go and unmaps its grants, hv then releases the domain's memory,
+	# the loop device is freed). tests/xl-disk-pc.chat; the image is checked
+	# on the host.
+	local dp=$OUT/xl-disk-pc
+	scenario xl-disk-pc 900 0 '"dom0" shut down: poweroff' '+hv: WARNING: no IOMMU' '+^\(dom0\) (\$ )?DOMU-MOUNTED-1$' \
+		'+^\(dom0\) (\$ )?DOMU-WROTE-1$' '+^\(dom0\) (\$ )?DESTROYED-1$' '+hv: domain 1 "d1": memory released, no other domain maps it' '+hv: dom0 turned the machine off' \
+		'!crashed' '!Oops|BUG:' '!xenstored: .*(broken|fatal)' '!InstallModules: can.t install .*(blkfront|ext4)' '!bogus descriptor' \
+		@before=xl_disk_pc_images @after=xl_disk_pc_check @chat="$dp/session.chat" \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio" \
+		-drive "if=none,id=vd,format=raw,file=$dp/outer.img" -device virtio-blk-pci,drive=vd
 	scenario dom0-two 30 2 'hv: boot error: .*at most one domain can be dom0' \
 		-kernel "$HV" -append "dom0=mem=64M,module=0 dom0=mem=64M,module=0" -initrd "$OUT/mod4k.bin"
 	# Issue 9 item 8: dom0 beside a dom0-less Linux domU. dom0's poweroff (ACPI
@@ -563,6 +599,45 @@ xl_net_chat() {
 	sum=$(go run ./dom0/cmd/tcpbench sum -n 67108864) || return 1
 	sed "s/@SUM@/$sum/g" tests/xl-net.chat >"$OUT/xl-net.chat"
 }
+
+# xl-disk's images in DIR (default $OUT/xl-disk): disk.img (ext4, a random
+# data.bin) inside outer.img (ext4, dom0's /dev/vda), raw.img (8 MiB of
+# random bytes, dom0's /dev/sda, the SATA disk), and the chat (CHAT,
+# default tests/xl-disk.chat) with their SHA-256s filled in.
+xl_disk_images() {
+	local d=${1:-$OUT/xl-disk} chat=${2:-tests/xl-disk.chat} sum vsum
+	rm -rf "$d" && mkdir -p "$d/in" "$d/out" || return 1
+	head -c 196608 /dev/urandom >"$d/in/data.bin" || return 1
+	mke2fs -q -t ext4 -d "$d/in" -F "$d/out/disk.img" 32M && mke2fs -q -t ext4 -d "$d/out" -F "$d/outer.img" 64M || return 1
+	head -c 8388608 /dev/urandom >"$d/raw.img" && cp "$d/raw.img" "$d/raw.orig" || return 1
+	sum=$(sha256sum <"$d/in/data.bin") && sum=${sum%% *} && vsum=$(sha256sum <"$d/raw.img") && vsum=${vsum%% *} || return 1
+	sed -e "s/@SHA256@/$sum/g" -e "s/@VSUM@/$vsum/g" "$chat" >"$d/session.chat"
+}
+
+# xl_disk_check [DIR [noraw]]: what the domU wrote is on the images, nothing
+# else changed on raw.img (unless noraw: the domU never had it), and both
+# file systems are clean. One line per problem.
+xl_disk_check() {
+	local d=${1:-$OUT/xl-disk} got want
+	debugfs -R "dump /disk.img $d/disk.img" "$d/outer.img" >/dev/null 2>&1 || echo "outer.img: no /disk.img"
+	got=$(debugfs -R 'cat /w.txt' "$d/disk.img" 2>/dev/null)
+	[[ $got == "domU wrote this" ]] || echo "disk.img: /w.txt holds '${got:0:60}', not the domU's line"
+	got=$(debugfs -R 'cat /copy.bin' "$d/disk.img" 2>/dev/null | sha256sum) want=$(sha256sum <"$d/in/data.bin")
+	[[ $got == "$want" ]] || echo "disk.img: /copy.bin differs from data.bin"
+	e2fsck -fn "$d/disk.img" >/dev/null 2>&1 || echo "disk.img: e2fsck -fn finds errors"
+	e2fsck -fn "$d/outer.img" >/dev/null 2>&1 || echo "outer.img: e2fsck -fn finds errors"
+	[[ ${2:-} == noraw ]] && return 0
+	got=$(dd if="$d/raw.img" bs=512 skip=4096 count=1 2>/dev/null | head -c 13)
+	[[ $got == "DOMU-XVDB-42" ]] || echo "raw.img: sector 4096 starts '${got:0:20}', not DOMU-XVDB-42"
+	cmp -s <(dd if="$d/raw.img" bs=512 count=4096 2>/dev/null) <(dd if="$d/raw.orig" bs=512 count=4096 2>/dev/null) &&
+		cmp -s <(dd if="$d/raw.img" bs=512 skip=4097 2>/dev/null) <(dd if="$d/raw.orig" bs=512 skip=4097 2>/dev/null) ||
+		echo "raw.img: changed outside sector 4096"
+}
+
+# xl-disk-pc's: the same images and checks in $OUT/xl-disk-pc, with
+# tests/xl-disk-pc.chat.
+xl_disk_pc_images() { xl_disk_images "$OUT/xl-disk-pc" tests/xl-disk-pc.chat; }
+xl_disk_pc_check() { xl_disk_check "$OUT/xl-disk-pc" noraw; }
 
 # dom0_disks_check: what dom0 wrote to the virtio disk is on the image, and
 # the file system is clean. Prints one line per problem.

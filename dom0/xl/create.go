@@ -137,7 +137,7 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 	}
 	d, err := build.Build(e.XC, e.XS, build.Spec{
 		Name: c.Name, UUID: uuid, Kernel: kernel, Ramdisk: ramdisk, Cmdline: c.Cmdline,
-		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: paused || len(c.Vifs) > 0, Now: e.Now,
+		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: paused || len(c.Vifs) > 0 || len(c.Disks) > 0, Now: e.Now,
 	})
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "domain ") {
@@ -146,7 +146,11 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 		return 0, fmt.Errorf("domain %q: %v", c.Name, err)
 	}
 	// Devices before the domain runs, as libxl adds them.
-	if len(c.Vifs) > 0 {
+	if len(c.Vifs) > 0 || len(c.Disks) > 0 {
+		if err := e.addDisks(d.ID, c); err != nil {
+			e.destroyDomain(d.ID)
+			return 0, fmt.Errorf("domain %q: %v", c.Name, err)
+		}
 		if err := e.addVifs(d.ID, c); err != nil {
 			e.destroyDomain(d.ID)
 			return 0, fmt.Errorf("domain %q: %v", c.Name, err)

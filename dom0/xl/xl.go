@@ -11,6 +11,8 @@
 //	xl info                        xl dmesg [-c]               xl uptime [-s] [DOMAIN...]
 //	xl network-attach DOMAIN [KEY=VALUE...]   xl network-detach DOMAIN DEVID|MAC
 //	xl network-list DOMAIN...
+//	xl block-attach DOMAIN DISKSPEC...        xl block-detach DOMAIN VDEV|DEVID
+//	xl block-list DOMAIN...
 //
 // A DOMAIN is a domain ID or a name. Exit codes are xl's: 0 on success, 1
 // on failure (the message names the domain and the cause), 2 for a usage
@@ -66,6 +68,9 @@ type Env struct {
 	// Net is dom0's network interfaces, for vif hotplug (vif.go); nil:
 	// domains with vifs cannot be created.
 	Net Netdev
+	// Block is dom0's block devices, for disk hotplug (disk.go); nil:
+	// domains with disks cannot be created.
+	Block Blockdev
 }
 
 func (e *Env) now() time.Time {
@@ -129,6 +134,9 @@ func init() {
 		{"network-attach", "DOMAIN [KEY=VALUE...]", "Create a new virtual network device", (*Env).networkAttach},
 		{"network-detach", "DOMAIN DEVID|MAC", "Destroy a domain's virtual network device", (*Env).networkDetach},
 		{"network-list", "DOMAIN...", "List virtual network interfaces for a domain", (*Env).networkList},
+		{"block-attach", "DOMAIN DISKSPEC...", "Create a new virtual block device", (*Env).blockAttach},
+		{"block-detach", "DOMAIN VDEV|DEVID", "Destroy a domain's virtual block device", (*Env).blockDetach},
+		{"block-list", "DOMAIN...", "List virtual block devices for a domain", (*Env).blockList},
 		{MonitorVerb, "DOMID", "(internal) apply on_poweroff/on_reboot/on_crash to a domain", (*Env).monitorVerb},
 	}
 }
@@ -310,6 +318,9 @@ func (e *Env) destroyDomain(id uint32) error {
 	name := e.name(id)
 	vm, vmErr := e.XS.Read(fmt.Sprintf("/local/domain/%d/vm", id))
 	if err := e.removeVifs(id); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: domain %d (%s): %v\n", id, name, err)
+	}
+	if err := e.removeDisks(id); err != nil {
 		fmt.Fprintf(e.Stderr, "warning: domain %d (%s): %v\n", id, name, err)
 	}
 	if err := e.XC.DestroyDomain(id); err != nil && !errors.Is(err, syscall.ESRCH) {

@@ -114,6 +114,7 @@ var programs = []struct {
 	{"dom0/cmd/xl", nil},
 	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
 	{"dom0/cmd/tcpbench", nil},
+	{"dom0/cmd/blkbench", nil},
 }
 
 func main() {

@@ -34,7 +34,7 @@ func main() {
 
 func run(args []string) int {
 	env := &xl.Env{Stdout: os.Stdout, Stderr: os.Stderr, StateDir: stateDir,
-		Dom0Uptime: dom0Uptime, Uname: uname, AttachConsole: attachConsole, Spawn: spawn, Net: netOps{}}
+		Dom0Uptime: dom0Uptime, Uname: uname, AttachConsole: attachConsole, Spawn: spawn, Net: netOps{}, Block: blockOps{}}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		return xl.Main(env, args)
 	}

@@ -196,3 +196,27 @@ func TestDiskSpecs(t *testing.T) {
 		}
 	}
 }
+
+func TestVdevNumber(t *testing.T) {
+	for vdev, want := range map[string]int{
+		"xvda": 51712, "xvdb": 51728, "xvda1": 51713, "xvdp15": 202<<8 | 15<<4 | 15,
+		"xvdq": 1<<28 | 16<<8, "xvdaa": 1<<28 | 26<<8, "xvda16": 1<<28 | 16,
+		"hda": 768, "hdb": 832, "hdc": 5632, "hdd1": 22<<8 | 64 | 1,
+		"sda": 2048, "sdb2": 8<<8 | 16 | 2,
+		"d0": 51712, "d1p2": 51730, "d20p1": 1<<28 | 20<<8 | 1,
+	} {
+		got, err := VdevNumber(vdev)
+		if err != nil || got != want {
+			t.Errorf("VdevNumber(%q) = %d, %v; want %d", vdev, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "xvd", "xvdA", "xvda0", "xvda01", "xvda-1", "hde", "hda64", "sdq", "vda",
+		"d", "dxp1", "d1p", "d01", "xvda256", "xvdzzzzzzzzzzzz", "d99999999999"} {
+		if n, err := VdevNumber(bad); err == nil {
+			t.Errorf("VdevNumber(%q) = %d, no error", bad, n)
+		}
+	}
+	if _, err := ParseDisk("/x,raw,vda"); err == nil || !strings.Contains(err.Error(), `vdev "vda"`) {
+		t.Errorf("ParseDisk with vdev vda: %v", err)
+	}
+}

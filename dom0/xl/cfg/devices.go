@@ -150,6 +150,9 @@ func ParseDisk(spec string) (Disk, error) {
 	if d.Vdev == "" {
 		return d, errors.New("no vdev (the guest's name for the disk, such as xvda)")
 	}
+	if _, err := VdevNumber(d.Vdev); err != nil {
+		return d, err
+	}
 	switch d.Format {
 	case "":
 		d.Format = "raw"

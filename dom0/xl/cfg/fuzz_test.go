@@ -30,3 +30,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDiskSpec feeds arbitrary disk specs to ParseDisk: an accepted one has
+// a vdev with a device number in the protocol's ranges, a known access and
+// device type.
+func FuzzDiskSpec(f *testing.F) {
+	for _, s := range []string{"format=raw, vdev=xvda, access=rw, target=/x", "/x,,xvdq1,ro", "phy:/dev/sdb,hdc:cdrom,r",
+		"vdev=d3p7,target=a,b", "/x,raw,xvdaaa255"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		d, err := ParseDisk(spec)
+		if err != nil {
+			return
+		}
+		n, err := VdevNumber(d.Vdev)
+		if err != nil || n <= 0 || (n >= 1<<16 && n&(1<<28) == 0) || n >= 1<<29 {
+			t.Fatalf("%q: vdev %q numbered %d, %v", spec, d.Vdev, n, err)
+		}
+		if (d.Access != "rw" && d.Access != "ro") || (d.DevType != "disk" && d.DevType != "cdrom") {
+			t.Fatalf("%q: %+v", spec, d)
+		}
+	})
+}
