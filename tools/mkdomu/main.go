@@ -51,6 +51,30 @@ var commands = []string{
 	"shutdown", "sleep", "sync", "true", "umount", "uname", "uptime", "wc",
 	// networking over netfront (scenario xl-net)
 	"ip", "ping",
+	// the PV disk modules (loaded by uinitCmd), raw checks of a disk
+	"insmod", "dd", "shasum",
+}
+
+// modules are the kernel modules the domU loads at boot, in this order
+// (each after the ones it depends on; TestModulesOrder checks that
+// against the modules' .modinfo): Debian builds the PV disk and network
+// front ends as modules, and ext4 mounts a PV disk (scenario xl-disk).
+// They are shipped as lib/modules/NN-NAME.ko, NN their place in the order.
+var modules = []string{
+	"kernel/drivers/block/xen-blkfront.ko",
+	"kernel/drivers/net/xen-netfront.ko",
+	"kernel/lib/crc16.ko",
+	// jbd2's and ext4's softdep (pre: crypto-crc32c): metadata_csum
+	// needs crc32c.
+	"kernel/crypto/crc32c_generic.ko",
+	"kernel/fs/mbcache.ko",
+	"kernel/fs/jbd2/jbd2.ko",
+	"kernel/fs/ext4/ext4.ko",
+}
+
+// moduleName is where module i (path p) is in the image.
+func moduleName(i int, p string) string {
+	return fmt.Sprintf("lib/modules/%02d-%s", i+1, filepath.Base(p))
 }
 
 // gozenCommands are GoZen's own guest commands (package main directories
@@ -79,11 +103,13 @@ var targetEnv = []string{"GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "CGO_ENABLE
 // up the tty, breaking the console output of the commands init starts
 // after it. So the marker is printed by the shell that then runs the
 // interactive shells, one after another.
-const uinitCmd = "gosh -c 'echo " + Marker + "; while true; do gosh; done'"
+// Before that it loads the modules (outside Xen the front ends refuse to
+// load: ENODEV, one line each).
+const uinitCmd = "gosh -c 'for m in /lib/modules/*.ko; do insmod $m || echo domU: insmod $m failed; done; echo " + Marker + "; while true; do gosh; done'"
 
 // recipe is bumped whenever the way the initramfs is built changes in a way
 // the other inputs of the cache key do not show.
-const recipe = "mkdomu-initramfs-1"
+const recipe = "mkdomu-initramfs-2"
 
 func main() {
 	out := flag.String("o", "out/linux", "output directory")
@@ -171,8 +197,13 @@ func initramfsBuild(outDir string) (*uroot.Build, error) {
 	if err != nil {
 		return nil, err
 	}
+	modFiles, modKey, err := moduleFiles(outDir)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, modFiles...)
 	return &uroot.Build{
-		Recipe: recipe + " gozen:" + key,
+		Recipe: recipe + " gozen:" + key + " modules:" + modKey,
 		Args:   urootArgs(files...),
 		Out:    filepath.Join(outDir, "initramfs.cpio"),
 		Check:  checkInitramfs,
@@ -227,6 +258,46 @@ func buildGozenCommands(dir string) (files []string, key string, err error) {
 	return files, hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// kernelRelease is the release of the kernel scripts/get-kernel.sh
+// fetched (the release= line of OUTDIR/VERSION).
+func kernelRelease(outDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(outDir, "VERSION"))
+	if err != nil {
+		return "", fmt.Errorf("%v (scripts/get-kernel.sh writes it)", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if r, ok := strings.CutPrefix(l, "release="); ok && r != "" {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("%s/VERSION has no release= line", outDir)
+}
+
+// moduleFiles returns the u-root builder's -files arguments adding the
+// modules from OUTDIR/modules/RELEASE (get-kernel.sh keeps the tree), and
+// a key naming their contents.
+func moduleFiles(outDir string) (files []string, key string, err error) {
+	release, err := kernelRelease(outDir)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := filepath.Abs(filepath.Join(outDir, "modules", release))
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	for i, m := range modules {
+		p := filepath.Join(dir, m)
+		sum, err := uroot.FileSHA256(p)
+		if err != nil {
+			return nil, "", fmt.Errorf("module %s: %v (scripts/get-kernel.sh keeps the modules tree)", m, err)
+		}
+		fmt.Fprintf(h, "%s %s\n", m, sum)
+		files = append(files, "-files", p+":"+moduleName(i, m))
+	}
+	return files, hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
 // checkInitramfs checks that the archive has what the domU tests rely on.
 func checkInitramfs(recs []uroot.Record) error {
 	wants := []uroot.Want{
@@ -248,6 +319,9 @@ func checkInitramfs(recs []uroot.Record) error {
 	}
 	for _, l := range links {
 		wants = append(wants, uroot.Want{Name: l[0], Type: cpio.S_IFLNK, Data: l[1]})
+	}
+	for i, m := range modules {
+		wants = append(wants, uroot.Want{Name: moduleName(i, m), Type: cpio.S_IFREG})
 	}
 	return uroot.Check(recs, wants)
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"gozen/dom0/kmod"
 	"gozen/tools/internal/uroot"
 )
 
@@ -30,6 +33,9 @@ func goodArchive(skip string) []uroot.Record {
 	}
 	for _, l := range links {
 		recs = append(recs, uroot.Symlink(l[0], l[1]))
+	}
+	for i, m := range modules {
+		recs = append(recs, uroot.File(moduleName(i, m), 0o644, []byte("\x7fELF...")))
 	}
 	var out []uroot.Record
 	for _, r := range recs {
@@ -70,7 +76,7 @@ func TestUrootArgs(t *testing.T) {
 	args := strings.Join(urootArgs(), " ")
 	for _, want := range []string{
 		"-build=bb", "-go-build-tags=goshsmall", "-defaultsh=gosh",
-		"-uinitcmd=gosh -c 'echo GOZEN-USERSPACE-UP;",
+		"-uinitcmd=gosh -c 'for m in /lib/modules/*.ko; do insmod $m", "echo GOZEN-USERSPACE-UP;",
 		"github.com/u-root/u-root/cmds/core/init", "github.com/u-root/u-root/cmds/core/gosh",
 	} {
 		if !strings.Contains(args, want) {
@@ -85,7 +91,20 @@ func TestUrootArgs(t *testing.T) {
 }
 
 func TestInitramfsKey(t *testing.T) {
-	b, err := initramfsBuild(t.TempDir())
+	dir := t.TempDir()
+	if _, err := initramfsBuild(dir); err == nil || !strings.Contains(err.Error(), "VERSION") {
+		t.Errorf("no VERSION: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "VERSION"), []byte("package=linux-image-9\nrelease=9.9-test\n"), 0o644)
+	if _, err := initramfsBuild(dir); err == nil || !strings.Contains(err.Error(), "xen-blkfront.ko") {
+		t.Errorf("no modules: %v", err)
+	}
+	for _, m := range modules {
+		p := filepath.Join(dir, "modules/9.9-test", m)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(m), 0o644)
+	}
+	b, err := initramfsBuild(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +140,48 @@ func TestBuiltInitramfs(t *testing.T) {
 	}
 	if err := checkInitramfs(recs); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestModulesOrder checks the module list against Debian's modules
+// (when scripts/get-kernel.sh has kept them): every dependency and
+// pre-softdep comes earlier in the list or is built in, and every module
+// was built for the kernel's release.
+func TestModulesOrder(t *testing.T) {
+	release, err := kernelRelease("../../out/linux")
+	if err != nil {
+		t.Skipf("no kernel: %v", err)
+	}
+	dir := filepath.Join("../../out/linux/modules", release)
+	builtinList, err := os.ReadFile(filepath.Join(dir, "modules.builtin"))
+	if err != nil {
+		t.Skipf("no modules tree: %v", err)
+	}
+	have := map[string]bool{}
+	for _, l := range strings.Fields(string(builtinList)) {
+		have[kmod.NameFromPath(l)] = true
+	}
+	for _, m := range modules {
+		f, err := os.Open(filepath.Join(dir, m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := kmod.ReadInfo(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if info.Release() != release {
+			t.Errorf("%s built for %q", m, info.Release())
+		}
+		for _, d := range append(append([]string{}, info.Depends...), info.SoftPre...) {
+			if !have[kmod.Normalize(d)] {
+				t.Errorf("%s needs %s, which no module before it provides", m, d)
+			}
+		}
+		have[kmod.NameFromPath(m)] = true
+		for _, a := range info.Aliases {
+			have[kmod.Normalize(a)] = true
+		}
 	}
 }
