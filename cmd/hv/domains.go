@@ -264,16 +264,25 @@ func (host) Counters() []hv.Counter {
 }
 
 // forwardInput passes serial-console keystrokes to the hypervisor, which
-// gives them to the focused domain.
+// gives them to the focused domain. The console hands out one byte a read,
+// so it collects what is waiting before queueing it: one queue entry a
+// byte filled hv's input queue (64 entries) with a pasted line while the
+// run loop was busy in a guest, and the rest of the line was dropped.
 func forwardInput(h *hv.Hypervisor) {
-	buf := make([]byte, 64)
+	buf := make([]byte, 256)
 	for {
-		n, err := os.Stdin.Read(buf)
+		n := 0
+		for n < len(buf) {
+			k, _ := os.Stdin.Read(buf[n:])
+			if k <= 0 {
+				break // no byte waiting (EAGAIN)
+			}
+			n += k
+		}
 		if n > 0 {
 			h.Input(buf[:n])
 			continue
 		}
-		_ = err // no byte waiting (EAGAIN): poll again shortly
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // poll again shortly
 	}
 }

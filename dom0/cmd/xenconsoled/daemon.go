@@ -48,6 +48,11 @@ type Host interface {
 // maxInput bounds the user input kept for a guest whose in[] is full.
 const maxInput = 4096
 
+// maxBacklog bounds the output kept for a console whose pty nobody reads
+// (no `xl console` attached, the pty's own buffer full): the oldest is
+// dropped (the log has all of it), as xenconsoled's buffer limit does.
+const maxBacklog = 64 << 10
+
 // Daemon serves the consoles of the domains found in xenstore, as Xen's
 // xenconsoled (tools/console/daemon/io.c): for each domain with
 // console/ring-ref and console/port (and console/type, if present, saying
@@ -77,6 +82,13 @@ type console struct {
 	input  []byte // user input waiting for room in in[]
 	broken bool
 	closed bool
+
+	// Output goes to the pty from the console's own goroutine
+	// (writeOutput): a pty write blocks while nobody reads the slave, and
+	// must not stop the other consoles (the event loop is shared).
+	backlog []byte        // output not yet written to the pty
+	wake    chan struct{} // backlog grew (capacity 1)
+	done    chan struct{} // closed when the console is torn down
 }
 
 // NewDaemon returns a console daemon.
@@ -169,7 +181,8 @@ func (d *Daemon) attach(id uint32) error {
 		d.logf("domain %d: console log: %v", id, err)
 		lg = nil
 	}
-	c := &console{domid: id, name: name, port: port, ring: r, unmap: unmap, pty: pty, log: lg}
+	c := &console{domid: id, name: name, port: port, ring: r, unmap: unmap, pty: pty, log: lg,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := d.store.Write(home+"/console/tty", pty.Name()); err != nil {
 		d.logf("domain %d: console/tty: %v", id, err)
 	}
@@ -179,6 +192,7 @@ func (d *Daemon) attach(id uint32) error {
 	d.mu.Unlock()
 	d.logf("domain %d %q: console on %s (port %d)", id, name, pty.Name(), rport)
 	go d.readInput(c)
+	go d.writeOutput(c)
 	d.Event(port) // what the guest wrote before we came
 	return nil
 }
@@ -190,6 +204,7 @@ func (d *Daemon) detach(c *console) {
 		return
 	}
 	c.closed = true
+	close(c.done)
 	delete(d.consoles, c.domid)
 	delete(d.byPort, c.port)
 	d.mu.Unlock()
@@ -223,13 +238,44 @@ func (d *Daemon) Event(port uint32) {
 		d.logf("domain %d %q: %v; its console is dead", c.domid, c.name, err)
 		return
 	}
+	if len(out) > 0 {
+		c.backlog = append(c.backlog, out...)
+		if over := len(c.backlog) - maxBacklog; over > 0 {
+			c.backlog = append(c.backlog[:0], c.backlog[over:]...)
+		}
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
 	d.mu.Unlock()
 	if len(out) > 0 {
 		if c.log != nil {
 			c.log.Write(out)
 		}
-		c.pty.Write(out)
 		d.ev.Notify(port)
+	}
+}
+
+// writeOutput writes c's backlog to its pty until the console is torn
+// down or the pty fails.
+func (d *Daemon) writeOutput(c *console) {
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.wake:
+		}
+		d.mu.Lock()
+		b := c.backlog
+		c.backlog = nil
+		d.mu.Unlock()
+		if len(b) == 0 {
+			continue
+		}
+		if _, err := c.pty.Write(b); err != nil {
+			return
+		}
 	}
 }
 

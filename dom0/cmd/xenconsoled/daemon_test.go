@@ -88,6 +88,7 @@ type fakePTY struct {
 	name   string
 	mu     sync.Mutex
 	out    bytes.Buffer
+	stuck  chan struct{} // if set, Write blocks until it is closed (nobody reads the slave)
 	in     chan []byte
 	closed chan struct{}
 	once   sync.Once
@@ -95,6 +96,13 @@ type fakePTY struct {
 
 func (p *fakePTY) Name() string { return p.name }
 func (p *fakePTY) Write(b []byte) (int, error) {
+	if p.stuck != nil {
+		select {
+		case <-p.stuck:
+		case <-p.closed:
+			return 0, io.ErrClosedPipe
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.out.Write(b)
@@ -128,16 +136,20 @@ func (l *logBuf) Close() error                { l.mu.Lock(); l.closed = true; l.
 func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 type fakeHost struct {
-	mu   sync.Mutex
-	n    int
-	ptys []*fakePTY
-	logs map[string]*logBuf
+	mu    sync.Mutex
+	stuck bool // the next ptys block writes until their stuck channel is closed
+	n     int
+	ptys  []*fakePTY
+	logs  map[string]*logBuf
 }
 
 func (h *fakeHost) OpenPTY() (PTY, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := &fakePTY{name: fmt.Sprintf("/dev/pts/%d", h.n), in: make(chan []byte), closed: make(chan struct{})}
+	if h.stuck {
+		p.stuck = make(chan struct{})
+	}
 	h.n++
 	h.ptys = append(h.ptys, p)
 	return p, nil
@@ -250,12 +262,14 @@ func TestConsoleServesDomain(t *testing.T) {
 		t.Fatalf("console/tty %q, %v", tty, err)
 	}
 	pty := e.host.ptys[0]
+	eventually(t, "early output on the pty", func() bool { return pty.output() == "early boot\n" })
 	if pty.output() != "early boot\n" || e.host.logs["guest"].String() != "early boot\n" {
 		t.Fatalf("output written before attach: pty %q, log %q", pty.output(), e.host.logs["guest"])
 	}
 	guestWrite(p, "login: ")
 	n := e.ev.count(port)
 	e.d.Event(port)
+	eventually(t, "output on the pty", func() bool { return pty.output() == "early boot\nlogin: " })
 	if pty.output() != "early boot\nlogin: " || e.ev.count(port) != n+1 {
 		t.Fatalf("pty %q, notifications %d -> %d", pty.output(), n, e.ev.count(port))
 	}
@@ -330,7 +344,56 @@ func TestHostileConsole(t *testing.T) {
 			gpty = p
 		}
 	}
-	if gpty == nil || gpty.output() != "still here" {
-		t.Fatalf("the good console: %v", gpty)
+	if gpty == nil {
+		t.Fatal("no pty for the good console")
+	}
+	eventually(t, "the good console's output", func() bool { return gpty.output() == "still here" })
+}
+
+// A console whose pty nobody reads (its writes block) neither stops the
+// other consoles nor its own guest: its ring is still drained into the log,
+// the pty gets the latest maxBacklog bytes once it is read again.
+func TestStuckPTYBlocksNoOne(t *testing.T) {
+	e := newEnv(t)
+	e.host.stuck = true
+	quiet := e.domain(5, "quiet")
+	if err := e.d.Scan(); err != nil {
+		t.Fatal(err)
+	}
+	e.host.stuck = false
+	busy := e.domain(6, "busy")
+	if err := e.d.Scan(); err != nil {
+		t.Fatal(err)
+	}
+	qp, _ := e.ev.local(5)
+	bp, _ := e.ev.local(6)
+	qpty, bpty := e.host.ptys[0], e.host.ptys[1]
+	// quiet writes far more than the backlog while nobody reads its pty.
+	line := strings.Repeat("q", 1000) + "\n"
+	total := 0
+	for total < 2*maxBacklog {
+		guestWrite(quiet, line)
+		e.d.Event(qp)
+		total += len(line)
+		guestWrite(busy, "b")
+		e.d.Event(bp)
+	}
+	eventually(t, "busy's output", func() bool { return len(bpty.output()) == total/len(line) })
+	if got := len(e.host.logs["quiet"].String()); got != total {
+		t.Fatalf("quiet's log has %d bytes of %d", got, total)
+	}
+	if le.Uint32(quiet[xen.XenconsOutConsOffset:]) != le.Uint32(quiet[xen.XenconsOutProdOffset:]) {
+		t.Fatal("quiet's out[] not drained")
+	}
+	close(qpty.stuck) // someone attaches
+	// What the blocked write held (at most maxBacklog), then the latest
+	// maxBacklog bytes: older output was dropped.
+	eventually(t, "quiet's backlog", func() bool { return len(qpty.output()) >= maxBacklog })
+	time.Sleep(20 * time.Millisecond)
+	if n := len(qpty.output()); n > 2*maxBacklog || n >= total {
+		t.Fatalf("quiet's pty got %d bytes of %d (backlog %d)", n, total, maxBacklog)
+	}
+	if !strings.HasSuffix(qpty.output(), line) {
+		t.Fatal("quiet's pty did not get its latest output")
 	}
 }
