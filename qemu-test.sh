@@ -229,7 +229,7 @@ define_scenarios() {
 	# dom0's shell (tests/xl-cycles.chat): dom0 alone after, xl info's
 	# free_memory and hv's exact guest-pool frame count (`mem` on hv's
 	# console, compared by xl_cycles_check) as before.
-	scenario xl-cycles 600 0 '"dom0" shut down: poweroff' '+^\(dom0\) DONE=20$' '+^\(dom0\) FREE-SAME$' \
+	scenario xl-cycles 600 0 '"dom0" shut down: poweroff' '+^\(dom0\) CYCLES=20$' '+^\(dom0\) FREE-SAME$' \
 		'+hv: dom0 turned the machine off' \
 		'!crashed' '!xenstored: .*(broken|fatal)' '!goroutine [0-9]+ \[' @after=xl_cycles_check \
 		@chat=tests/xl-cycles.chat \
