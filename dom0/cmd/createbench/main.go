@@ -2,7 +2,7 @@
 // line, in dom0 (BENCHMARKS.md, issue 10; bench/xl-create.sh boots hv and
 // dom0 and types it).
 //
-//	createbench [-n 3] [-timeout 300s] CFG...
+//	createbench [-n 3] [-v] [-timeout 300s] CFG...
 //
 // For each config it runs `xl create CFG` n times and for each run reports
 // how long xl took (its process, from exec to exit) and how long until the
@@ -12,7 +12,8 @@
 // the ring), or in xenconsoled's log of its console ring
 // (/var/log/xen/console/guest-NAME.log, what `xl console` shows). Both
 // are polled every -poll. Then the domain is destroyed (if it has not
-// ended itself) and gone before the next run. Last, the medians.
+// ended itself) and gone before the next run. Last, the medians. With -v
+// it runs `xl -v create` and prints how long xl's steps took.
 package main
 
 import (
@@ -43,6 +44,7 @@ func main() {
 	poll := flag.Duration("poll", 5*time.Millisecond, "how often to look for the first line")
 	xlPath := flag.String("xl", "/bin/xl", "the xl program")
 	logDir := flag.String("logdir", "/var/log/xen/console", "xenconsoled's log directory")
+	verbose := flag.Bool("v", false, "run xl -v create and print its step timings")
 	flag.Parse()
 	if flag.NArg() == 0 || *n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: createbench [-n RUNS] [-timeout D] CFG...")
@@ -52,7 +54,8 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	b := &bench{hv: privxc.NewControl(privxc.Dom0{P: p}), xl: *xlPath, logDir: *logDir, poll: *poll, timeout: *timeout}
+	b := &bench{hv: privxc.NewControl(privxc.Dom0{P: p}), xl: *xlPath, logDir: *logDir, poll: *poll, timeout: *timeout,
+		verbose: *verbose}
 	for _, file := range flag.Args() {
 		c, err := xl.LoadConfig(file, nil)
 		if err != nil {
@@ -66,6 +69,9 @@ func main() {
 			}
 			fmt.Printf("createbench: %s run %d: xl create %d ms, first console line %d ms: %q\n",
 				c.Name, i, r.create.Milliseconds(), r.first.Milliseconds(), r.line)
+			for _, l := range r.steps {
+				fmt.Printf("createbench: %s run %d:   %s\n", c.Name, i, l)
+			}
 			creates = append(creates, r.create)
 			firsts = append(firsts, r.first)
 		}
@@ -88,11 +94,13 @@ type bench struct {
 	logDir  string
 	poll    time.Duration
 	timeout time.Duration
+	verbose bool // xl -v: its step timings go in result.steps
 }
 
 type result struct {
 	create, first time.Duration
 	line          string
+	steps         []string // xl -v's timing lines
 }
 
 var startedRE = regexp.MustCompile(`Started domain .* \(id=([0-9]+)\)`)
@@ -113,7 +121,11 @@ func (b *bench) once(file, name string) (result, error) {
 	}
 
 	var stderr bytes.Buffer
-	cmd := exec.Command(b.xl, "create", file)
+	args := []string{"create", file}
+	if b.verbose {
+		args = append([]string{"-v"}, args...)
+	}
+	cmd := exec.Command(b.xl, args...)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
 	t0 := time.Now()
@@ -127,6 +139,11 @@ func (b *bench) once(file, name string) (result, error) {
 		return r, fmt.Errorf("xl create %s printed no domain ID: %s", file, strings.TrimSpace(stderr.String()))
 	}
 	id, _ := strconv.Atoi(m[1])
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "xl: domain ") && strings.HasSuffix(l, " ms") {
+			r.steps = append(r.steps, strings.TrimPrefix(l, "xl: "))
+		}
+	}
 	defer b.destroy(name, id)
 
 	hvLines := &lineWatcher{prefix: fmt.Sprintf("(d%d) ", id)}
