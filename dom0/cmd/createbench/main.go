@@ -63,7 +63,11 @@ func main() {
 		}
 		var creates, firsts []time.Duration
 		for i := 1; i <= *n; i++ {
-			r, err := b.once(file, c.Name)
+			// Markers for a clock outside dom0 (bench/xl-create.sh stamps
+			// the serial lines as they come): dom0's own clock is only as
+			// good as hv's TSC calibration, which QEMU's TCG makes noisy.
+			fmt.Printf("createbench: %s run %d: start\n", c.Name, i)
+			r, err := b.once(file, c.Name, func() { fmt.Printf("createbench: %s run %d: first line\n", c.Name, i) })
 			if err != nil {
 				fail(fmt.Errorf("%s run %d: %v", c.Name, i, err))
 			}
@@ -107,7 +111,7 @@ var startedRE = regexp.MustCompile(`Started domain .* \(id=([0-9]+)\)`)
 
 // once creates the domain from file (named name), waits for its first
 // console line, then destroys it and waits until it is gone.
-func (b *bench) once(file, name string) (result, error) {
+func (b *bench) once(file, name string, seen func()) (result, error) {
 	var r result
 	// Where both sources end now: only what comes after counts.
 	_, pos, err := b.hv.ReadConsoleFrom(0)
@@ -156,11 +160,13 @@ func (b *bench) once(file, name string) (result, error) {
 		pos = next
 		if line, ok := hvLines.feed(text); ok {
 			r.first, r.line = time.Since(t0), line
+			seen()
 			return r, nil
 		}
 		if text, err := readFrom(logPath, &logOff); err == nil {
 			if line, ok := conLines.feed(text); ok {
 				r.first, r.line = time.Since(t0), line
+				seen()
 				return r, nil
 			}
 		}
