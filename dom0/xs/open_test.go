@@ -34,8 +34,9 @@ func TestDialSocket(t *testing.T) {
 	}
 }
 
-// Without XENSTORED_PATH, Dial takes xenstored's socket when one listens.
-func TestDialDefaultSocket(t *testing.T) {
+// Without XENSTORED_PATH, DialToolstack takes xenstored's socket when one
+// listens.
+func TestDialToolstackSocket(t *testing.T) {
 	old := SocketPath
 	defer func() { SocketPath = old }()
 	SocketPath = filepath.Join(t.TempDir(), "socket")
@@ -50,12 +51,12 @@ func TestDialDefaultSocket(t *testing.T) {
 		}
 	}()
 	t.Setenv(SocketEnv, "")
-	c, err := Dial()
+	c, err := DialToolstack()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	if _, ok := c.(*net.UnixConn); !ok {
-		t.Errorf("Dial gave a %T, want the socket", c)
+		t.Errorf("DialToolstack gave a %T, want the socket", c)
 	}
 }
