@@ -213,14 +213,37 @@ define_scenarios() {
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
 	# Lifecycle (issue 10 item 6) in dom0 as xl-create: the domU runs
 	# `shutdown reboot` and on_reboot="restart" brings it back as domain 2
-	# (xl's monitor); a domU created with on_crash="preserve" panics and is
-	# kept, renamed, until xl destroy; xenstored releases each dead domain
-	# on VIRQ_DOM_EXC; xl list and /local/domain show no ghost.
+	# (xl's monitor); domain 2 spins, xl pause stops its CPU time, unpause
+	# resumes it, xl destroy ends it busy; a domU created with
+	# on_crash="preserve" panics and is kept, renamed, until xl destroy;
+	# xenstored releases each dead domain on VIRQ_DOM_EXC; xl list and
+	# /local/domain show no ghost.
 	scenario xl-lifecycle 600 0 '"dom0" shut down: poweroff' '+domain 1 "d1" shut down: reboot' \
-		'+domain 3 "d3" shut down: crash' '+^\(dom0\) IN-DOMU-2$' '+^\(dom0\) PRESERVED$' \
+		'+domain 3 "d3" shut down: crash' '+^\(dom0\) (\$ )?IN-DOMU-2$' '+^\(dom0\) (\$ )?FROZEN-AT-' '+^\(dom0\) (\$ )?RUNS-AGAIN-' \
+		'+^\(dom0\) (\$ )?PRESERVED$' '+^\(dom0\) (\$ )?XL-DESTROY3-OK$' \
 		'+^\(dom0\) xenstored: domain 1 is gone' '+hv: dom0 turned the machine off' \
 		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' \
 		@chat=tests/xl-lifecycle.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# 20 create/destroy cycles of two test-guest domUs (tiny1, tiny2) from
+	# dom0's shell (tests/xl-cycles.chat): dom0 alone after, xl info's
+	# free_memory and hv's exact guest-pool frame count (`mem` on hv's
+	# console, compared by xl_cycles_check) as before.
+	scenario xl-cycles 600 0 '"dom0" shut down: poweroff' '+^\(dom0\) (\$ )?CYCLES=20$' '+^\(dom0\) (\$ )?FREE-SAME$' \
+		'+hv: dom0 turned the machine off' \
+		'!crashed' '!xenstored: .*(broken|fatal)' '!goroutine [0-9]+ \[' @after=xl_cycles_check \
+		@chat=tests/xl-cycles.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
+	# dom0's createbench end to end, 3 runs each of hello.cfg and debian.cfg
+	# (tests/xl-bench.chat). Its figures use dom0's clock; the benchmark is
+	# bench/xl-create.sh, which times the same runs by the host's clock.
+	scenario xl-bench 900 0 '"dom0" shut down: poweroff' \
+		'+^\(dom0\) createbench: hello: median of 3: xl create [0-9]+ ms, first console line [0-9]+ ms$' \
+		'+^\(dom0\) createbench: debian: median of 3: xl create [0-9]+ ms, first console line [0-9]+ ms$' \
+		'+hv: dom0 turned the machine off' '!crashed' '!createbench: FAILED' \
+		@chat=tests/xl-bench.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio"
 	# The main job: exactly what ./run.sh boots (its --print-dom0-args: the
@@ -650,6 +673,17 @@ dom0_disks_check() {
 	got=$(debugfs -R 'cat /copy.bin' "$d/virtio.img" 2>/dev/null | sha256sum) want=$(sha256sum <"$d/v/data.bin")
 	[[ $got == "$want" ]] || echo "virtio.img: /copy.bin differs from the data dom0 copied"
 	e2fsck -fn "$d/virtio.img" >/dev/null 2>&1 || echo "virtio.img: e2fsck -fn finds errors"
+}
+# xl-cycles: hv's guest-pool free frames (the `mem` lines typed before,
+# half way through and after the cycles) must be equal.
+xl_cycles_check() {
+	local lines
+	mapfile -t lines < <(grep -aoE '^frames: +guest pool [0-9]+ of [0-9]+ free' "$LOGDIR/xl-cycles.log")
+	if ((${#lines[@]} != 3)); then
+		echo "xl-cycles: ${#lines[@]} 'frames:' lines from hv's mem command, want 3"
+	elif [[ ${lines[0]} != "${lines[1]}" || ${lines[0]} != "${lines[2]}" ]]; then
+		echo "xl-cycles: guest-pool frames leaked: before '${lines[0]}', half way '${lines[1]}', after '${lines[2]}'"
+	fi
 }
 iso_scenario() { register iso "$@"; }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gozen/dom0/xl/build"
 	"gozen/dom0/xl/cfg"
@@ -125,6 +126,7 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 	if id, err := e.find(c.Name); err == nil {
 		return 0, fmt.Errorf("Domain with name %q already exists (domain %d).", c.Name, id)
 	}
+	tRead := time.Now()
 	kernel, err := os.ReadFile(c.Kernel)
 	if err != nil {
 		return 0, fmt.Errorf("domain %q: kernel: %v", c.Name, err)
@@ -135,10 +137,17 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 			return 0, fmt.Errorf("domain %q: ramdisk: %v", c.Name, err)
 		}
 	}
-	d, err := build.Build(e.XC, e.XS, build.Spec{
+	spec := build.Spec{
 		Name: c.Name, UUID: uuid, Kernel: kernel, Ramdisk: ramdisk, Cmdline: c.Cmdline,
 		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: paused || len(c.Vifs) > 0 || len(c.Disks) > 0, Now: e.Now,
-	})
+	}
+	if e.Verbose > 0 {
+		spec.Logf = func(format string, args ...any) {
+			fmt.Fprintf(e.Stderr, "xl: domain %q: "+format+"\n", append([]any{c.Name}, args...)...)
+		}
+		spec.Logf("reading the kernel and ramdisk: %d ms", time.Since(tRead).Milliseconds())
+	}
+	d, err := build.Build(e.XC, e.XS, spec)
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "domain ") {
 			return 0, err

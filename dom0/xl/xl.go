@@ -51,6 +51,8 @@ type Env struct {
 	StateDir string
 	Now      func() time.Time    // time.Now
 	Sleep    func(time.Duration) // time.Sleep
+	// Verbose counts xl's global -v options.
+	Verbose int
 	// PollInterval is how often waits poll the domain (shutdown -w, the
 	// lifecycle monitor); 200 ms by default.
 	PollInterval time.Duration
@@ -147,6 +149,11 @@ const MonitorVerb = "__monitor"
 
 // Main runs `xl ARGS...` and returns the exit code.
 func Main(e *Env, args []string) int {
+	// xl's global -v: more output (here, xl create's step timings).
+	for len(args) > 0 && args[0] == "-v" {
+		e.Verbose++
+		args = args[1:]
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		e.help()
 		if len(args) == 0 {

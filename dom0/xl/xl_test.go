@@ -401,3 +401,22 @@ func TestLifecycle(t *testing.T) {
 		t.Error("beta's nodes are left")
 	}
 }
+
+// xl -v create reports how long each build step took; without -v it
+// does not.
+func TestCreateVerboseTimings(t *testing.T) {
+	h := newHarness(t)
+	h.ok("create", h.cfg("quiet", ""))
+	if strings.Contains(h.errb.String(), " ms") {
+		t.Errorf("create without -v printed timings: %q", h.errb.String())
+	}
+	_, errs, c := h.run("-v", "create", h.cfg("loud", ""))
+	if c != ExitOK {
+		t.Fatalf("xl -v create: exit %d, %q", c, errs)
+	}
+	for _, step := range []string{"parsing the kernel", "populating memory", "loading the kernel", "build_post"} {
+		if !strings.Contains(errs, `xl: domain "loud": `+step+": ") {
+			t.Errorf("no %q timing in %q", step, errs)
+		}
+	}
+}

@@ -8,7 +8,8 @@
 // against package xenstore's server.
 //
 // A Client sends one request at a time and waits for its reply; it sets no
-// watches, so every message it reads is the reply to its request.
+// watches, so every message it reads is the reply to its request. Watches
+// go on a connection of their own (Watcher).
 package xs
 
 import (
@@ -65,17 +66,8 @@ func (c *Client) call(typ uint32, path string, payload []byte) ([]byte, error) {
 	if _, err := c.rw.Write(msg); err != nil {
 		return nil, fmt.Errorf("xenstore %s %s: %w", xen.XSTypeName(typ), path, err)
 	}
-	var hdr [xen.XsdSockmsgSize]byte
-	if _, err := io.ReadFull(c.rw, hdr[:]); err != nil {
-		return nil, fmt.Errorf("xenstore %s %s: reading the reply: %w", xen.XSTypeName(typ), path, err)
-	}
-	var h xen.XsdSockmsg
-	h.Decode(hdr[:])
-	if h.Len > xen.XenstorePayloadMax {
-		return nil, fmt.Errorf("xenstore %s %s: reply of %d bytes is over the limit", xen.XSTypeName(typ), path, h.Len)
-	}
-	body := make([]byte, h.Len)
-	if _, err := io.ReadFull(c.rw, body); err != nil {
+	h, body, err := readMsg(c.rw)
+	if err != nil {
 		return nil, fmt.Errorf("xenstore %s %s: reading the reply: %w", xen.XSTypeName(typ), path, err)
 	}
 	if h.Type == xen.XSError {

@@ -33,3 +33,30 @@ func TestDialSocket(t *testing.T) {
 		t.Fatal("Dial of a missing socket succeeded")
 	}
 }
+
+// Without XENSTORED_PATH, DialToolstack takes xenstored's socket when one
+// listens.
+func TestDialToolstackSocket(t *testing.T) {
+	old := SocketPath
+	defer func() { SocketPath = old }()
+	SocketPath = filepath.Join(t.TempDir(), "socket")
+	l, err := net.Listen("unix", SocketPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	t.Setenv(SocketEnv, "")
+	c, err := DialToolstack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.(*net.UnixConn); !ok {
+		t.Errorf("DialToolstack gave a %T, want the socket", c)
+	}
+}

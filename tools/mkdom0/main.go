@@ -19,6 +19,8 @@
 //	initramfs.cpio           base.cpio plus:
 //	  bin/dom0init, bin/uinit -> dom0init
 //	  bin/xl                 the toolstack (dom0/cmd/xl)
+//	  bin/createbench        times xl create to a domU's first console
+//	                         line (bench/xl-create.sh)
 //	  bin/xenstored, bin/xenconsoled   the xenstore and console daemons
 //	  bin/xenstore, bin/xenstore-{read,write,ls,list,rm} -> xenstore
 //	  etc/dom0/modules       the modules to load, in order
@@ -115,6 +117,7 @@ var programs = []struct {
 	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
 	{"dom0/cmd/tcpbench", nil},
 	{"dom0/cmd/blkbench", nil},
+	{"dom0/cmd/createbench", nil},
 }
 
 func main() {

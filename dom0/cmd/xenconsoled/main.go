@@ -7,9 +7,9 @@
 // /var/log/xen/console/guest-NAME.log. The core (daemon.go) is tested on
 // the host with in-memory rings.
 //
-// It finds domains by rescanning /local/domain every -scan interval (Xen's
-// daemon watches @introduceDomain and @releaseDomain; GoZen's xs client
-// sets no watches yet).
+// It rescans /local/domain whenever @introduceDomain or @releaseDomain
+// fires (watches on a second connection, as Xen's daemon watches them),
+// and every -scan interval besides.
 //
 // Usage: xenconsoled [-scan 1s] [-logdir /var/log/xen/console]
 package main
@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -57,14 +58,25 @@ func run(sock, logDir string, every time.Duration, logf func(string, ...any)) er
 		return err
 	}
 	d := NewDaemon(xs.New(nc), ev, gntdevMapper{g}, host{logDir}, logf)
+	var scanMu sync.Mutex // one Scan at a time
+	scan := func() {
+		scanMu.Lock()
+		defer scanMu.Unlock()
+		if err := d.Scan(); err != nil {
+			logf("scan: %v", err)
+		}
+	}
 	go func() {
 		for {
-			if err := d.Scan(); err != nil {
-				logf("scan: %v", err)
-			}
+			scan()
 			time.Sleep(every)
 		}
 	}()
+	if wc, err := net.Dial("unix", sock); err != nil {
+		logf("no watches (rescanning every %v only): %v", every, err)
+	} else {
+		go watchDomains(xs.NewWatcher(wc), scan, logf)
+	}
 	logf("serving")
 	for {
 		ports, err := ev.Wait()
@@ -77,6 +89,25 @@ func run(sock, logDir string, every time.Duration, logf func(string, ...any)) er
 		if err := ev.Unmask(ports...); err != nil {
 			return err
 		}
+	}
+}
+
+// watchDomains calls scan whenever a domain is introduced or released. A
+// domain xl creates has its console nodes before XS_INTRODUCE, so its
+// console is served from its first line on.
+func watchDomains(w *xs.Watcher, scan func(), logf func(string, ...any)) {
+	for _, p := range []string{"@introduceDomain", "@releaseDomain"} {
+		if err := w.Watch(p, "domains"); err != nil {
+			logf("watch %s: %v (rescanning periodically only)", p, err)
+			return
+		}
+	}
+	for {
+		if _, err := w.Next(); err != nil {
+			logf("watches: %v (rescanning periodically only)", err)
+			return
+		}
+		scan()
 	}
 }
 

@@ -38,7 +38,7 @@ func run(args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		return xl.Main(env, args)
 	}
-	bus, err := os.OpenFile(xs.DevicePath, os.O_RDWR, 0)
+	bus, err := xs.DialToolstack() // xenstored's socket, else /dev/xen/xenbus
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "xl: xenstore: %v\n", err)
 		return xl.ExitFail

@@ -304,24 +304,36 @@ const consoleChunk = 16 << 10
 // until a read comes back empty (xc_readconsolering); clear empties the
 // ring with the last read.
 func (h *Hypervisor) ReadConsole(clear bool) (string, error) {
+	s, _, err := h.readConsole(0, true, clear)
+	return s, err
+}
+
+// ReadConsoleFrom reads hv's console ring from position index (what an
+// earlier call returned) to its end, and returns the text and the position
+// after it: a reader following the ring reads each byte once. An index
+// older than what the ring keeps reads from the oldest byte kept.
+func (h *Hypervisor) ReadConsoleFrom(index uint32) (string, uint32, error) {
+	return h.readConsole(index, false, false)
+}
+
+func (h *Hypervisor) readConsole(index uint32, fromOldest, clear bool) (string, uint32, error) {
 	buf, release, err := h.c.Buffer(consoleChunk)
 	if err != nil {
-		return "", &xc.Error{Op: "readconsole", Err: err}
+		return "", index, &xc.Error{Op: "readconsole", Err: err}
 	}
 	defer release()
 	var out []byte
-	var index uint32
 	for first := true; ; first = false {
 		r := xen.XenSysctlReadconsole{Index: index, Buffer: addr(buf), Count: consoleChunk}
-		if !first {
+		if !first || !fromOldest {
 			r.Incremental = 1
 		}
 		err := h.sysctl("readconsole", xen.SysctlReadconsole, r.Encode, func(s *xen.XenSysctl) { r.Decode(s.U[:]) })
 		if err != nil {
-			return "", err
+			return "", index, err
 		}
 		if r.Count > consoleChunk {
-			return "", &xc.Error{Op: "readconsole (overlong)", Err: syscall.EINVAL}
+			return "", index, &xc.Error{Op: "readconsole (overlong)", Err: syscall.EINVAL}
 		}
 		out = append(out, buf[:r.Count]...)
 		index = r.Index
@@ -332,8 +344,8 @@ func (h *Hypervisor) ReadConsole(clear bool) (string, error) {
 	if clear {
 		r := xen.XenSysctlReadconsole{Clear: 1, Index: index, Incremental: 1, Buffer: addr(buf)}
 		if err := h.sysctl("readconsole", xen.SysctlReadconsole, r.Encode, nil); err != nil {
-			return "", err
+			return "", index, err
 		}
 	}
-	return string(out), nil
+	return string(out), index, nil
 }

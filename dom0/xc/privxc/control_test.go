@@ -361,6 +361,18 @@ func TestControl(t *testing.T) {
 	if s, _ := h.ReadConsole(false); s != "new\n" {
 		t.Errorf("after clear: %q", s)
 	}
+	// Following the ring: each byte once, from the position returned.
+	s, pos, err := h.ReadConsoleFrom(0) // older than what is kept: from the oldest
+	if err != nil || s != "new\n" {
+		t.Errorf("readconsole from 0: %q %v", s, err)
+	}
+	if s, again, err := h.ReadConsoleFrom(pos); err != nil || s != "" || again != pos {
+		t.Errorf("readconsole at the end: %q, position %d -> %d, %v", s, pos, again, err)
+	}
+	f.console += "more\n"
+	if s, _, err := h.ReadConsoleFrom(pos); err != nil || s != "more\n" {
+		t.Errorf("readconsole after more output: %q %v", s, err)
+	}
 
 	if _, err := h.DomainInfo(xen.DomIDFirstReserved); !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("reserved ID: %v", err)

@@ -54,6 +54,8 @@ type Spec struct {
 	Paused bool
 	// Now stamps /vm/UUID/start_time (time.Now if nil).
 	Now func() time.Time
+	// Logf, if set, is told how long each step took (xl -v).
+	Logf func(format string, args ...any)
 }
 
 // Domain is what Build made.
@@ -77,10 +79,12 @@ const (
 // the half-built domain is destroyed and its xenstore nodes removed; the
 // error says which step failed.
 func Build(x xc.Interface, st Store, s Spec) (*Domain, error) {
+	t0 := time.Now()
 	img, kernelErr := parseKernel(s.Kernel)
 	if kernelErr != nil {
 		return nil, fmt.Errorf("kernel: %w", kernelErr)
 	}
+	s.logStep("parsing the kernel", t0)
 	if s.VCPUs < 1 || s.VCPUs > loader.ACPIMaxVCPUs {
 		return nil, fmt.Errorf("vcpus=%d: want 1..%d", s.VCPUs, loader.ACPIMaxVCPUs)
 	}
@@ -117,6 +121,13 @@ func Build(x xc.Interface, st Store, s Spec) (*Domain, error) {
 		return nil, fmt.Errorf("domain %d %q: %w", id, s.Name, err)
 	}
 	return d, nil
+}
+
+// logStep tells s.Logf how long step took since t0.
+func (s *Spec) logStep(step string, t0 time.Time) {
+	if s.Logf != nil {
+		s.Logf("%s: %d ms", step, time.Since(t0).Milliseconds())
+	}
 }
 
 // parseKernel accepts an ELF with the PVH note or a bzImage around one.
@@ -168,9 +179,11 @@ func (b *builder) run() error {
 		{"build_post", b.post},
 	}
 	for _, st := range steps {
+		t0 := time.Now()
 		if err := st.fn(); err != nil {
 			return fmt.Errorf("%s: %w", st.what, err)
 		}
+		b.s.logStep(st.what, t0)
 	}
 	if !b.s.Paused {
 		if err := b.x.Unpause(b.d.ID); err != nil {
