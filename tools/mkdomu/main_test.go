@@ -76,7 +76,7 @@ func TestUrootArgs(t *testing.T) {
 	args := strings.Join(urootArgs(), " ")
 	for _, want := range []string{
 		"-build=bb", "-go-build-tags=goshsmall", "-defaultsh=gosh",
-		"-uinitcmd=gosh -c 'for m in /lib/modules/*.ko; do insmod $m", "echo GOZEN-USERSPACE-UP;",
+		"-uinitcmd=gosh -c 'echo GOZEN-USERSPACE-UP;",
 		"github.com/u-root/u-root/cmds/core/init", "github.com/u-root/u-root/cmds/core/gosh",
 	} {
 		if !strings.Contains(args, want) {
