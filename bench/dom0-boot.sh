@@ -15,13 +15,10 @@
 # exit line for dom0 (hv/portcount.go). hv runs with bootscrub=off: QEMU's
 # RAM starts zeroed.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-3}
-lx=out/linux
-./scripts/get-kernel.sh "$lx" >/dev/null
-go run ./tools/mkdomu -o "$lx" -vmlinux >/dev/null
-go run ./tools/mkdom0 -o "$lx" >/dev/null
-go run ./tools/mkimage -o out >/dev/null
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_images dom0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 truncate -s 16M "$tmp/virtio.img" "$tmp/sata.img"
@@ -33,49 +30,14 @@ common=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot -device i
 hvcmd="hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1"
 dom0cmd=${DOM0_CMDLINE:-console=hvc0 no_timer_check}
 
-# boot NAME ARGS...: boots QEMU with ARGS, prints the seconds until the
-# marker; for hv it then powers dom0 off and leaves hv's port-exit line for
-# dom0 in $tmp/NAME.ports.
+# boot NAME ARGS...: the seconds until the marker; for hv it then powers
+# dom0 off and leaves hv's port-exit line for dom0 in $tmp/NAME.ports.
 boot() {
-	local name=$1 log=$tmp/$1.log fifo=$tmp/$1.in start pid t=""
+	local name=$1 prompt=""
 	shift
-	rm -f "$fifo" && mkfifo "$fifo"
-	start=$(date +%s.%N)
-	qemu-system-x86_64 "${common[@]}" "$@" <"$fifo" >"$log" 2>&1 &
-	pid=$!
-	exec 3>"$fifo"
-	for _ in $(seq 1 4800); do
-		if grep -aq GOZEN-USERSPACE-UP "$log"; then
-			t=$(echo "$(date +%s.%N) - $start" | bc)
-			break
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ -n "$t" ] && [ "$name" = hv ]; then
-		for _ in $(seq 1 400); do # the shell's prompt
-			grep -aq '^(dom0) \$' "$log" && break
-			sleep 0.05
-		done
-		printf 'poweroff\r' >&3
-		for _ in $(seq 1 600); do
-			grep -aq '"dom0": .*port I/O exits' "$log" && break
-			sleep 0.1
-		done
-		grep -a '"dom0": .*port I/O exits' "$log" | tail -1 | sed 's/.*": //' >"$tmp/$name.ports" || true
-	fi
-	exec 3>&-
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	if [ -z "$t" ]; then
-		echo "$name: marker never appeared; log:" >&2
-		tail -20 "$log" >&2
-		return 1
-	fi
-	echo "$t"
+	if [ "$name" = hv ]; then prompt='^\(dom0\) \$'; fi
+	boot_to_marker "$name" "$prompt" '"dom0": .*port I/O exits' "$@"
 }
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 q=() v=()
 for i in $(seq 1 "$runs"); do

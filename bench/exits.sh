@@ -23,8 +23,9 @@
 # exactly whatever the load. VMRUN and #VMEXIT then count as one instruction
 # each: the floor is the backend's own code around them.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-3}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 n=${2:-20000}
 go run ./tools/mkimage -o out >/dev/null
 go run ./tools/mkimage -tags testhooks -o out/test >/dev/null
@@ -64,7 +65,6 @@ boot() {
 		-append "$2 domain=t1,mem=16M,module=0" -initrd "out/guests/testguest.elf $3" </dev/null >"$log" 2>&1 || true
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -a H F
 for i in $(seq 1 "$runs"); do

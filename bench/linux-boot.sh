@@ -18,12 +18,10 @@
 # and once on an AMD family 0x10 CPU, where Linux's AMD GART probe runs (see
 # README, "Port I/O a PVH Linux still does").
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-5}
-lx=out/linux
-./scripts/get-kernel.sh "$lx" >/dev/null
-go run ./tools/mkdomu -o "$lx" -vmlinux >/dev/null
-go run ./tools/mkimage -o out >/dev/null
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_images
 common=(-accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 hvmem=200 # MiB: hv's own pool
 hvargs() { # hvargs KERNEL [EXTRA CMDLINE]
@@ -37,50 +35,14 @@ trap 'rm -rf "$tmp"' EXIT
 # for spaces), prints the seconds until the marker; for hv it then powers
 # the domain off and leaves hv's port-exit line in $tmp/NAME.ports.
 boot() {
-	local name=$1 log=$tmp/$1.log fifo=$tmp/$1.in start pid t="" args=()
+	local name=$1 prompt="" args=()
 	shift
 	for a in "$@"; do args+=("${a//_/ }"); done
-	rm -f "$fifo" && mkfifo "$fifo"
-	start=$(date +%s.%N)
-	qemu-system-x86_64 "${common[@]}" "${args[@]}" <"$fifo" >"$log" 2>&1 &
-	pid=$!
-	exec 3>"$fifo"
-	for _ in $(seq 1 2400); do
-		if grep -aq GOZEN-USERSPACE-UP "$log"; then
-			t=$(echo "$(date +%s.%N) - $start" | bc)
-			# QEMU's peak RSS so far (KiB).
-			awk '/^VmHWM/ {print $2}' "/proc/$pid/status" >"$tmp/$name.rss" 2>/dev/null || true
-			break
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ -n "$t" ] && [ "$name" != qemu ]; then
-		for _ in $(seq 1 200); do # the shell's prompt
-			grep -aq '^(linux) \$' "$log" && break
-			sleep 0.05
-		done
-		printf 'poweroff\r' >&3
-		for _ in $(seq 1 600); do
-			grep -aq 'port I/O exits' "$log" && break
-			sleep 0.1
-		done
-		grep -a 'port I/O exits' "$log" | tail -1 | sed 's/.*": //' >"$tmp/$name.ports" || true
-	fi
-	exec 3>&-
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	if [ -z "$t" ]; then
-		echo "$name: marker never appeared; log:" >&2
-		tail -20 "$log" >&2
-		return 1
-	fi
-	echo "$t"
+	if [ "$name" != qemu ]; then prompt='^\(linux\) \$'; fi
+	boot_to_marker "$name" "$prompt" 'port I/O exits' "${args[@]}"
 }
 
 rss() { echo $(($(cat "$tmp/$1.rss" 2>/dev/null || echo 0) / 1024)); }
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 q=() v=() z=() rq=() rv=() rz=()
 for i in $(seq 1 "$runs"); do

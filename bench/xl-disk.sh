@@ -11,13 +11,10 @@
 # ratios. TCG: absolute figures are the emulator's, the ratios are what
 # to compare.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-3}
-lx=out/linux
-./scripts/get-kernel.sh "$lx" >/dev/null
-go run ./tools/mkdomu -o "$lx" -vmlinux >/dev/null
-go run ./tools/mkdom0 -o "$lx" >/dev/null
-go run ./tools/mkimage -o out >/dev/null
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_images dom0
 tmp=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 truncate -s 320M "$tmp/sata.img"
@@ -64,7 +61,6 @@ bench() {
 		expect "^\(dom0\) (\\$ )?B-$i$"
 	done
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 expect '^\(dom0\) GOZEN-USERSPACE-UP' 900
 expect '^\(dom0\) \$' 60
