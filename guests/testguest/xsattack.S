@@ -538,20 +538,26 @@ hs_flood:
 	popl %ecx
 	popl %esi
 	cmpl %ebx, %eax
-	jne 4f
+	jne hs_flood_end
 	incl %ebp
 	cmpl $XS_FLOOD_MAX, %ebp
 	jb 1b
 	movl $s_noquota, %esi
 	jmp xs_failmsg
-4:	cmpl $XS_ERROR, %eax
-	jne 5f
+
+# hs_flood_end: how hs_flood and hs_flood_tx_one end, on the first request not
+# answered with its own type (EAX the reply's type, EBP the successes, the
+# caller's EBP on the stack): EAX = the successes, EDI = the error name; a reply
+# that is not XS_ERROR fails the test.
+hs_flood_end:
+	cmpl $XS_ERROR, %eax
+	jne 1f
 	movl $0, xs_quiet
 	movl %ebp, %eax
 	movl $xs_rbuf, %edi
 	popl %ebp
 	ret
-5:	movl $s_badflood, %esi
+1:	movl $s_badflood, %esi
 	jmp xs_failmsg
 
 # hs_flood_report: print "xshostile: <ESI>: EAX accepted, then <EDI>" and check the
@@ -633,20 +639,11 @@ hs_flood_tx_one:
 	movl $1, %ecx
 	call xs_call
 	cmpl %ebx, %eax
-	jne 4f
+	jne hs_flood_end
 	incl %ebp
 	cmpl $XS_FLOOD_MAX, %ebp
 	jb 1b
 	movl $s_noquota, %esi
-	jmp xs_failmsg
-4:	cmpl $XS_ERROR, %eax
-	jne 5f
-	movl $0, xs_quiet
-	movl %ebp, %eax
-	movl $xs_rbuf, %edi
-	popl %ebp
-	ret
-5:	movl $s_badflood, %esi
 	jmp xs_failmsg
 
 # hs_wait_error: notify and yield until the ring's error word is set; EAX = it.
