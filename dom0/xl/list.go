@@ -158,22 +158,9 @@ func (e *Env) vcpuList(args []string) error {
 	if err != nil {
 		return err
 	}
-	var ids []uint32
-	if len(rest) == 0 {
-		doms, err := e.XC.ListDomains()
-		if err != nil {
-			return fmt.Errorf("libxl_list_domain failed: %v", cause(err))
-		}
-		for _, d := range sortedIDs(doms) {
-			ids = append(ids, d.ID)
-		}
-	}
-	for _, q := range rest {
-		id, err := e.find(q)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
+	ids, err := e.domainIDs(rest)
+	if err != nil {
+		return err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)", "Affinity (Hard / Soft)")
@@ -378,22 +365,9 @@ func (e *Env) uptime(args []string) error {
 		return err
 	}
 	_, short := opts['s']
-	var ids []uint32
-	if len(rest) == 0 {
-		doms, err := e.XC.ListDomains()
-		if err != nil {
-			return fmt.Errorf("libxl_list_domain failed: %v", cause(err))
-		}
-		for _, d := range sortedIDs(doms) {
-			ids = append(ids, d.ID)
-		}
-	}
-	for _, q := range rest {
-		id, err := e.find(q)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
+	ids, err := e.domainIDs(rest)
+	if err != nil {
+		return err
 	}
 	now := e.now()
 	var b strings.Builder
@@ -435,4 +409,27 @@ func (e *Env) uptime(args []string) error {
 	}
 	_, err = fmt.Fprint(e.Stdout, b.String())
 	return err
+}
+
+// domainIDs resolves a verb's domain arguments (names or IDs) in order; with
+// none, it gives every domain by ID, as xl's vcpu-list and uptime do.
+func (e *Env) domainIDs(names []string) ([]uint32, error) {
+	var ids []uint32
+	if len(names) == 0 {
+		doms, err := e.XC.ListDomains()
+		if err != nil {
+			return nil, fmt.Errorf("libxl_list_domain failed: %v", cause(err))
+		}
+		for _, d := range sortedIDs(doms) {
+			ids = append(ids, d.ID)
+		}
+	}
+	for _, q := range names {
+		id, err := e.find(q)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
