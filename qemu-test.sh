@@ -286,8 +286,11 @@ define_scenarios() {
 	# free memory returns to its start (tests/xl-hostile-io.chat).
 	scenario xl-hostile-io 900 0 '"dom0" shut down: poweroff' \
 		'+^\(dom0\) (\$ )?hostilefe: done: [0-9]+ checks, 0 failed$' '+^\(dom0\) (\$ )?SAME-FREE-2$' \
-		'+hv: dom0 turned the machine off' \
-		'!crashed' '!Oops|BUG:' '!xenstored: .*(broken|fatal)' '!hostilefe: FAIL' '!goroutine [0-9]+ \[' \
+		'+vbd vbd-2-51712: -?[0-9]+ mapping in shared page [0-9]+ from domain 2$' '+vbd vbd-2-51712: -?[0-9]+ unknown fe protocol sparc-abi' \
+		'+xen-blkback: access denied: DISCARD' '+xen-blkback: Frontend provided bogus ring requests \([0-9]+ - [0-9]+ = 1000\)' \
+		'+vif vif-2-0 vif2\.0: Cross page boundary, txreq\.offset: 4000, size: 200' '+vif vif-2-0 vif2\.0: fatal error; disabling device' \
+		'+hv: domain 2 "d2": memory released' '+hv: domain 1 "d1": memory released' '+hv: dom0 turned the machine off' \
+		'!vbd vbd-1-|vif vif-1-' '!crashed' '!Oops|BUG:' '!xenstored: .*(broken|fatal)' '!hostilefe: FAIL' '!goroutine [0-9]+ \[' \
 		@chat=tests/xl-hostile-io.chat \
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio" \
