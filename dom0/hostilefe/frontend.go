@@ -250,11 +250,10 @@ func (e *Env) vbd(dev string) error {
 	}
 	persistent, _ := e.XS.Read(be + "/feature-persistent")
 	e.logf("%s: connected: ring-ref %d, port %d, %d sectors, back end feature-persistent=%q", what, refs[0], port, nsect, persistent)
-	data, pages, _, err := e.Gnt.Share(0, blkMaxSegs+1, true)
+	data, _, _, err := e.Gnt.Share(0, blkMaxSegs+1, true)
 	if err != nil {
 		return err
 	}
-	_ = pages
 	seg := func(i int) blkSeg { return blkSeg{Gref: data[i], First: 0, Last: blkSectorsPage - 1} }
 	segs := make([]blkSeg, blkMaxSegs)
 	for i := range segs {
