@@ -18,6 +18,7 @@ import (
 // Xenbus states (xen/include/public/io/xenbus.h).
 const (
 	xenbusInitialising = 1
+	xenbusConnected    = 4
 	xenbusClosing      = 5
 	xenbusClosed       = 6
 )
@@ -77,7 +78,8 @@ func (e *Env) num(p string) int {
 }
 
 // removeDevice removes device devid of class c from domain id, as libxl's
-// generic device removal: online = 0 and state = Closing on the back end;
+// generic device removal: a connected back end gets online = 0 and state
+// = Closing;
 // when force (destroy: the domain is going and its front end cannot
 // answer) the front-end tree goes at once, which the back end sees as its
 // front end gone and closes on; then up to *c.wait for the back end's
@@ -92,13 +94,21 @@ func (e *Env) removeDevice(c devClass, id uint32, devid int, force bool, teardow
 		fe = c.frontendDir(id) + "/" + strconv.Itoa(devid)
 	}
 	var errs []error
-	e.XS.Write(be+"/online", "0")
-	e.XS.Write(be+"/state", strconv.Itoa(xenbusClosing))
-	if force {
-		e.XS.Rm(fe)
-	}
-	if err := e.waitClosed(be, *c.wait); err != nil {
-		errs = append(errs, fmt.Errorf("%s %d of domain %d: %v; removed anyway", c.noun, devid, id, err))
+	// Only a connected back end is asked to close, as libxl does: one
+	// that never connected, or closed already (its front end closed it
+	// when the domain shut down), has nothing to close, and Linux would
+	// not write Closed again (its driver's state is Closed already).
+	if s, _ := e.XS.Read(be + "/state"); s == strconv.Itoa(xenbusConnected) {
+		e.XS.Write(be+"/online", "0")
+		e.XS.Write(be+"/state", strconv.Itoa(xenbusClosing))
+		if force {
+			e.XS.Rm(fe)
+		}
+		if err := e.waitClosed(be, *c.wait); err != nil {
+			errs = append(errs, fmt.Errorf("%s %d of domain %d: %v; removed anyway", c.noun, devid, id, err))
+		}
+	} else {
+		e.XS.Write(be+"/online", "0")
 	}
 	e.XS.Rm(be)
 	e.XS.Rm(fe)

@@ -14,7 +14,21 @@ func deviceHarness(t *testing.T) (*harness, *fakeBlock, *fakeNet) {
 	n := newFakeNet(h.c0)
 	h.env.Net = n
 	h.ok("create", h.cfg("dev", `disk = [ '/srv/a.img,,xvda' ]`+"\n"+`vif = [ 'mac=00:16:3e:00:00:01' ]`))
+	for _, c := range devicePaths {
+		h.connect(c[0], c[1])
+	}
 	return h, b, n
+}
+
+// connect plays the front end and back end connecting (state 4 both).
+func (h *harness) connect(be, fe string) {
+	h.t.Helper()
+	if err := h.c0.Write(fe+"/state", "4"); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.c0.Write(be+"/state", "4"); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // devicePaths are the back-end and front-end trees deviceHarness makes.
@@ -116,5 +130,39 @@ func TestDetachWithLiveFrontends(t *testing.T) {
 	}
 	if ok, _ := n.Exists("vif1.0"); ok {
 		t.Error("vif1.0 still exists")
+	}
+}
+
+// A back end that is not connected — never connected, or closed already
+// because the domain's front end closed it at shutdown — is removed at
+// once, as libxl does: Linux would not write Closed again.
+func TestRemoveUnconnectedBackendAtOnce(t *testing.T) {
+	for _, state := range []string{"2", "6"} {
+		h, b, n := deviceHarness(t)
+		h.bes.Stuck = true
+		for _, c := range devicePaths {
+			h.c0.Write(c[0]+"/state", state)
+		}
+		start := h.now
+		_, errs, code := h.run("destroy", "dev")
+		if code != 0 || errs != "" {
+			t.Errorf("state %s: destroy: exit %d, %q", state, code, errs)
+		}
+		if d := h.now.Sub(start); d > 3*time.Second {
+			t.Errorf("state %s: destroy waited %v of fake time", state, d)
+		}
+		for _, c := range devicePaths {
+			if logIndex(h, "write "+c[0]+"/state=5") >= 0 {
+				t.Errorf("state %s: %s asked to close", state, c[0])
+			}
+			h.gone(c[0])
+			h.gone(c[1])
+		}
+		if len(b.loops) != 0 {
+			t.Errorf("loop devices left: %v", b.loops)
+		}
+		if ok, _ := n.Exists("vif1.0"); ok {
+			t.Error("vif1.0 still exists")
+		}
 	}
 }
