@@ -104,8 +104,11 @@ func (e *Env) removeDevice(c devClass, id uint32, devid int, force bool, teardow
 		if force {
 			e.XS.Rm(fe)
 		}
+		start := e.now()
 		if err := e.waitClosed(be, *c.wait); err != nil {
 			errs = append(errs, fmt.Errorf("%s %d of domain %d: %v; removed anyway", c.noun, devid, id, err))
+		} else if e.Verbose > 0 {
+			fmt.Fprintf(e.Stderr, "xl: %s %d of domain %d: back end closed in %d ms\n", c.noun, devid, id, e.now().Sub(start).Milliseconds())
 		}
 	} else {
 		e.XS.Write(be+"/online", "0")
