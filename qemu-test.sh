@@ -274,6 +274,27 @@ define_scenarios() {
 		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio" \
 		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
+	# A hostile domU against dom0's blkback and netback (issue 11): "g" (a
+	# disk and a vif, Linux's front ends) and "h", booted with
+	# module_blacklist=xen_blkfront,xen_netfront, whose hostilefe drives
+	# its disk and vif from userspace (gntalloc, evtchn, xenstore): a ring
+	# granted then revoked, an unknown protocol, malformed requests, grants
+	# revoked in use, 20000 events per device, a producer index past the
+	# ring, a frame crossing its page. Each gets the back end's error
+	# (dom0's log names h's devices), hv and dom0 go on, g still uses its
+	# disk and pings dom0, xl destroy waits for the back ends to close,
+	# free memory returns to its start (tests/xl-hostile-io.chat).
+	scenario xl-hostile-io 900 0 '"dom0" shut down: poweroff' \
+		'+^\(dom0\) (\$ )?hostilefe: done: [0-9]+ checks, 0 failed$' '+^\(dom0\) (\$ )?SAME-FREE-2$' \
+		'+vbd vbd-2-51712: -?[0-9]+ mapping in shared page [0-9]+ from domain 2$' '+vbd vbd-2-51712: -?[0-9]+ unknown fe protocol sparc-abi' \
+		'+xen-blkback: access denied: DISCARD' '+xen-blkback: Frontend provided bogus ring requests \([0-9]+ - [0-9]+ = 1000\)' \
+		'+vif vif-2-0 vif2\.0: Cross page boundary, txreq\.offset: 4000, size: 200' '+vif vif-2-0 vif2\.0: fatal error; disabling device' \
+		'+hv: domain 2 "d2": memory released' '+hv: domain 1 "d1": memory released' '+hv: dom0 turned the machine off' \
+		'!vbd vbd-1-|vif vif-1-' '!crashed' '!Oops|BUG:' '!xenstored: .*(broken|fatal)' '!hostilefe: FAIL' '!goroutine [0-9]+ \[' \
+		@chat=tests/xl-hostile-io.chat \
+		-machine pc -m 2G -kernel "$HV" -append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
+		-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio" \
+		-netdev user,id=n0,restrict=on -device e1000,netdev=n0
 	# dom0 on q35 with QEMU's AMD IOMMU (issue 9 item 7), with dom0's own
 	# initramfs (tools/mkdom0: AHCI, virtio, e1000 drivers). hv takes the IOMMU
 	# from the host's IVRS before dom0 starts (device DMA translated through I/O

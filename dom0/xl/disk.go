@@ -3,7 +3,6 @@ package xl
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -32,31 +31,6 @@ const DefaultBlockScript = "/etc/xen/scripts/block"
 // DiskWait bounds how long block-detach waits for the back end to close
 // and teardown for the kernel to free a file target's loop device.
 var DiskWait = 10 * time.Second
-
-func vbdBackendDir(backend, domid uint32) string {
-	return fmt.Sprintf("/local/domain/%d/backend/vbd/%d", backend, domid)
-}
-
-func vbdFrontendDir(domid uint32) string {
-	return fmt.Sprintf("/local/domain/%d/device/vbd", domid)
-}
-
-// diskDevIDs lists domain id's disk device IDs (its vdevs' numbers), from
-// its back-end directory in dom0.
-func (e *Env) diskDevIDs(id uint32) []int {
-	ents, err := e.XS.Directory(vbdBackendDir(0, id))
-	if err != nil {
-		return nil
-	}
-	var ids []int
-	for _, s := range ents {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			ids = append(ids, n)
-		}
-	}
-	sort.Ints(ids)
-	return ids
-}
 
 // checkDisk refuses what the toolstack cannot serve: only dom0's blkback,
 // raw images and the block script's steps.
@@ -91,7 +65,7 @@ func (e *Env) addDisk(id uint32, d cfg.Disk) (int, error) {
 	if e.Block == nil {
 		return 0, errors.New("disk: no access to dom0's block devices")
 	}
-	for _, have := range e.diskDevIDs(id) {
+	for _, have := range e.devIDs(vbdClass, id) {
 		if have == devid {
 			return 0, fmt.Errorf("disk %s (device %d) of domain %d: the domain already has it", d.Vdev, devid, id)
 		}
@@ -100,8 +74,8 @@ func (e *Env) addDisk(id uint32, d cfg.Disk) (int, error) {
 		return 0, fmt.Errorf("disk %s of domain %d: %v", d.Vdev, id, err)
 	}
 	n, dev := strconv.Itoa(int(id)), strconv.Itoa(devid)
-	be := vbdBackendDir(0, id) + "/" + dev
-	fe := vbdFrontendDir(id) + "/" + dev
+	be := vbdClass.backendDir(0, id) + "/" + dev
+	fe := vbdClass.frontendDir(id) + "/" + dev
 	mode := "w"
 	if d.Access == "ro" {
 		mode = "r"
@@ -199,45 +173,19 @@ func (e *Env) checkSharing(d cfg.Disk) error {
 	return nil
 }
 
-// removeDisk removes disk devid of domain id. graceful (block-detach of a
-// running domain) first asks the back end to close (online = 0, state =
-// Closing) and waits up to DiskWait for Closed, as libxl's device remove;
-// destroy (not graceful) only sets online = 0. Then both trees go (blkback
-// releases the device) and a loop device the disk had is detached, and
-// removeDisk waits up to DiskWait for the kernel to free it.
-func (e *Env) removeDisk(id uint32, devid int, graceful bool) error {
-	dev := strconv.Itoa(devid)
-	be := vbdBackendDir(0, id) + "/" + dev
-	fe, _ := e.XS.Read(be + "/frontend")
-	if fe == "" {
-		fe = vbdFrontendDir(id) + "/" + dev
-	}
+// removeDisk removes disk devid of domain id (removeDevice: the back end
+// is asked to close, and given DiskWait to; force, for destroy, removes
+// the front end at once); then a loop device the disk had is detached,
+// and removeDisk waits up to DiskWait for the kernel to free it.
+func (e *Env) removeDisk(id uint32, devid int, force bool) error {
+	be := vbdClass.backendDir(0, id) + "/" + strconv.Itoa(devid)
 	loopDev, _ := e.XS.Read(be + "/node")
-	e.XS.Write(be+"/online", "0")
-	var errs []error
-	if graceful {
-		e.XS.Write(be+"/state", strconv.Itoa(xenbusClosing))
-		deadline := e.now().Add(DiskWait)
-		for {
-			s, err := e.XS.Read(be + "/state")
-			if err != nil || s == strconv.Itoa(xenbusClosed) {
-				break
-			}
-			if !e.now().Before(deadline) {
-				errs = append(errs, fmt.Errorf("disk %d of domain %d: back end still in state %s after %v; removed anyway", devid, id, s, DiskWait))
-				break
-			}
-			e.sleep()
+	return e.removeDevice(vbdClass, id, devid, force, func() error {
+		if loopDev == "" || e.Block == nil {
+			return nil
 		}
-	}
-	e.XS.Rm(be)
-	e.XS.Rm(fe)
-	if loopDev != "" && e.Block != nil {
-		if err := e.detachLoop(loopDev); err != nil {
-			errs = append(errs, fmt.Errorf("disk %d of domain %d: %v", devid, id, err))
-		}
-	}
-	return errors.Join(errs...)
+		return e.detachLoop(loopDev)
+	})
 }
 
 // detachLoop detaches loop device dev and waits until the kernel has
@@ -260,17 +208,10 @@ func (e *Env) detachLoop(dev string) error {
 	}
 }
 
-// removeDisks removes all of domain id's disks at once (destroy) and its
+// removeDisks removes all of domain id's disks (destroy) and its
 // back-end directory.
 func (e *Env) removeDisks(id uint32) error {
-	var errs []error
-	for _, d := range e.diskDevIDs(id) {
-		if err := e.removeDisk(id, d, false); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	e.XS.Rm(vbdBackendDir(0, id))
-	return errors.Join(errs...)
+	return e.removeDevices(vbdClass, id, func(d int) error { return e.removeDisk(id, d, true) })
 }
 
 // addDisks adds the configuration's disks to a new (paused) domain.
@@ -319,13 +260,13 @@ func (e *Env) blockDetach(args []string) error {
 		}
 	}
 	found := false
-	for _, d := range e.diskDevIDs(id) {
+	for _, d := range e.devIDs(vbdClass, id) {
 		found = found || d == want
 	}
 	if !found {
 		return fmt.Errorf("Error: Device %s not connected.", args[1])
 	}
-	return e.removeDisk(id, want, true)
+	return e.removeDisk(id, want, false)
 }
 
 // blockList is xl block-list DOMAIN...: one line per disk in xl's format
@@ -342,22 +283,11 @@ func (e *Env) blockList(args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, d := range e.diskDevIDs(id) {
-			be := fmt.Sprintf("%s/%d", vbdBackendDir(0, id), d)
+		for _, d := range e.devIDs(vbdClass, id) {
+			be := fmt.Sprintf("%s/%d", vbdClass.backendDir(0, id), d)
 			fe, _ := e.XS.Read(be + "/frontend")
-			num := func(p string) int {
-				s, err := e.XS.Read(p)
-				if err != nil {
-					return -1
-				}
-				n, err := strconv.Atoi(s)
-				if err != nil {
-					return -1
-				}
-				return n
-			}
 			fmt.Fprintf(e.Stdout, "%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n",
-				d, 0, id, num(fe+"/state"), num(fe+"/event-channel"), num(fe+"/ring-ref"), be)
+				d, 0, id, e.num(fe+"/state"), e.num(fe+"/event-channel"), e.num(fe+"/ring-ref"), be)
 		}
 	}
 	return nil

@@ -207,6 +207,9 @@ func TestBlockAttachDetach(t *testing.T) {
 		t.Fatal("attached disks' nodes wrong")
 	}
 	h.fails(1, "the domain already has it", "block-attach", "web", "/srv/a.img,,xvdb")
+	for _, d := range []string{"51728", "51744"} {
+		h.connect("/local/domain/0/backend/vbd/1/"+d, "/local/domain/1/device/vbd/"+d)
+	}
 	// blkfront answers Closing with Closed (blkback then goes Closed).
 	closes := 0
 	h.env.Sleep = func(time.Duration) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,21 +34,6 @@ const (
 // (or, on removal, to go), and network-detach for the back end to close.
 var VifWait = 10 * time.Second
 
-// Xenbus states (xen/include/public/io/xenbus.h).
-const (
-	xenbusInitialising = 1
-	xenbusClosing      = 5
-	xenbusClosed       = 6
-)
-
-func vifBackendDir(backend, domid uint32) string {
-	return fmt.Sprintf("/local/domain/%d/backend/vif/%d", backend, domid)
-}
-
-func vifFrontendDir(domid uint32) string {
-	return fmt.Sprintf("/local/domain/%d/device/vif", domid)
-}
-
 // randomMAC is a MAC in Xen's OUI 00:16:3e, as libxl picks one.
 func randomMAC() (string, error) {
 	var b [3]byte
@@ -57,23 +41,6 @@ func randomMAC() (string, error) {
 		return "", err
 	}
 	return net.HardwareAddr{0x00, 0x16, 0x3e, b[0] & 0x7f, b[1], b[2]}.String(), nil
-}
-
-// vifDevIDs lists domain id's vif device IDs, from its back-end
-// directory in dom0 (only dom0 back ends are supported).
-func (e *Env) vifDevIDs(id uint32) []int {
-	ents, err := e.XS.Directory(vifBackendDir(0, id))
-	if err != nil {
-		return nil
-	}
-	var ids []int
-	for _, s := range ents {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			ids = append(ids, n)
-		}
-	}
-	sort.Ints(ids)
-	return ids
 }
 
 // addVif writes vif v's back-end and front-end trees for domain id as
@@ -93,7 +60,7 @@ func (e *Env) addVif(id uint32, v cfg.Vif) (int, error) {
 		return 0, errors.New("vif: no access to dom0's network interfaces")
 	}
 	devid := 0
-	if ids := e.vifDevIDs(id); len(ids) > 0 {
+	if ids := e.devIDs(vifClass, id); len(ids) > 0 {
 		devid = ids[len(ids)-1] + 1
 	}
 	if v.MAC == "" {
@@ -110,8 +77,8 @@ func (e *Env) addVif(id uint32, v cfg.Vif) (int, error) {
 		v.Script = DefaultVifScript
 	}
 	n, dev := strconv.Itoa(int(id)), strconv.Itoa(devid)
-	be := vifBackendDir(0, id) + "/" + dev
-	fe := vifFrontendDir(id) + "/" + dev
+	be := vifClass.backendDir(0, id) + "/" + dev
+	fe := vifClass.frontendDir(id) + "/" + dev
 	beNodes := [][2]string{
 		{"frontend", fe}, {"frontend-id", n}, {"online", "1"}, {"state", strconv.Itoa(xenbusInitialising)},
 		{"script", v.Script}, {"mac", v.MAC}, {"bridge", v.Bridge}, {"handle", dev}, {"type", "vif"},
@@ -194,7 +161,7 @@ func (e *Env) vifHotplug(id uint32, devid int, v cfg.Vif) error {
 	if err := e.Net.Enslave(name, v.Bridge); err != nil {
 		return fmt.Errorf("%s on bridge %s: %v", name, v.Bridge, err)
 	}
-	return e.XS.Write(vifBackendDir(0, id)+"/"+strconv.Itoa(devid)+"/hotplug-status", "connected")
+	return e.XS.Write(vifClass.backendDir(0, id)+"/"+strconv.Itoa(devid)+"/hotplug-status", "connected")
 }
 
 // waitLink waits until interface name exists (present) or is gone.
@@ -218,61 +185,28 @@ func (e *Env) waitLink(name string, present bool) error {
 	}
 }
 
-// removeVif removes vif devid of domain id. graceful (network-detach of
-// a running domain) first asks the back end to close (online = 0, state
-// = Closing) and waits for Closed, as libxl's device_nic_remove; then,
-// or at once when not graceful (destroy), both trees go, netback
-// disconnects and deletes its interface (which leaves the bridge with
-// it), and removeVif waits for that.
-func (e *Env) removeVif(id uint32, devid int, graceful bool) error {
-	dev := strconv.Itoa(devid)
-	be := vifBackendDir(0, id) + "/" + dev
-	fe, _ := e.XS.Read(be + "/frontend")
-	if fe == "" {
-		fe = vifFrontendDir(id) + "/" + dev
-	}
+// removeVif removes vif devid of domain id (removeDevice: the back end
+// is asked to close, and given VifWait to; force, for destroy, removes
+// the front end at once); netback then deletes its interface (which
+// leaves the bridge with it), and removeVif waits for that.
+func (e *Env) removeVif(id uint32, devid int, force bool) error {
+	be := vifClass.backendDir(0, id) + "/" + strconv.Itoa(devid)
 	name, _ := e.XS.Read(be + "/vifname")
 	if name == "" {
 		name = fmt.Sprintf("vif%d.%d", id, devid)
 	}
-	var closeErr error
-	if graceful {
-		e.XS.Write(be+"/online", "0")
-		e.XS.Write(be+"/state", strconv.Itoa(xenbusClosing))
-		deadline := e.now().Add(VifWait)
-		for {
-			s, err := e.XS.Read(be + "/state")
-			if err != nil || s == strconv.Itoa(xenbusClosed) {
-				break
-			}
-			if !e.now().Before(deadline) {
-				closeErr = fmt.Errorf("vif %d of domain %d: back end still in state %s after %v; removed anyway", devid, id, s, VifWait)
-				break
-			}
-			e.sleep()
+	return e.removeDevice(vifClass, id, devid, force, func() error {
+		if e.Net == nil {
+			return nil
 		}
-	}
-	e.XS.Rm(be)
-	e.XS.Rm(fe)
-	if e.Net != nil {
-		if err := e.waitLink(name, false); err != nil {
-			return fmt.Errorf("vif %d of domain %d: %v", devid, id, err)
-		}
-	}
-	return closeErr
+		return e.waitLink(name, false)
+	})
 }
 
-// removeVifs removes all of domain id's vifs at once (destroy) and its
-// back-end directory.
+// removeVifs removes all of domain id's vifs (destroy) and its back-end
+// directory.
 func (e *Env) removeVifs(id uint32) error {
-	var errs []error
-	for _, d := range e.vifDevIDs(id) {
-		if err := e.removeVif(id, d, false); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	e.XS.Rm(vifBackendDir(0, id))
-	return errors.Join(errs...)
+	return e.removeDevices(vifClass, id, func(d int) error { return e.removeVif(id, d, true) })
 }
 
 // addVifs adds the configuration's vifs to a new (paused) domain.
@@ -318,15 +252,15 @@ func (e *Env) networkDetach(args []string) error {
 	if !strings.Contains(args[1], ":") {
 		n, err := strconv.Atoi(args[1])
 		if err == nil && n >= 0 {
-			for _, d := range e.vifDevIDs(id) {
+			for _, d := range e.devIDs(vifClass, id) {
 				if d == n {
 					want = d
 				}
 			}
 		}
 	} else if hw, err := net.ParseMAC(args[1]); err == nil {
-		for _, d := range e.vifDevIDs(id) {
-			m, _ := e.XS.Read(fmt.Sprintf("%s/%d/mac", vifBackendDir(0, id), d))
+		for _, d := range e.devIDs(vifClass, id) {
+			m, _ := e.XS.Read(fmt.Sprintf("%s/%d/mac", vifClass.backendDir(0, id), d))
 			if m2, err := net.ParseMAC(m); err == nil && m2.String() == hw.String() {
 				want = d
 			}
@@ -335,7 +269,7 @@ func (e *Env) networkDetach(args []string) error {
 	if want < 0 {
 		return fmt.Errorf("Unknown device %s.", args[1])
 	}
-	return e.removeVif(id, want, true)
+	return e.removeVif(id, want, false)
 }
 
 // networkList is xl network-list DOMAIN...: one line per vif, in xl's
@@ -352,24 +286,13 @@ func (e *Env) networkList(args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, d := range e.vifDevIDs(id) {
-			be := fmt.Sprintf("%s/%d", vifBackendDir(0, id), d)
+		for _, d := range e.devIDs(vifClass, id) {
+			be := fmt.Sprintf("%s/%d", vifClass.backendDir(0, id), d)
 			fe, _ := e.XS.Read(be + "/frontend")
-			num := func(p string) int {
-				s, err := e.XS.Read(p)
-				if err != nil {
-					return -1
-				}
-				n, err := strconv.Atoi(s)
-				if err != nil {
-					return -1
-				}
-				return n
-			}
 			mac, _ := e.XS.Read(be + "/mac")
 			fmt.Fprintf(e.Stdout, "%-3d %-2d %-17s %6d %5d %6d %5d/%-11d %-30s\n",
-				d, 0, mac, d, num(fe+"/state"), num(fe+"/event-channel"),
-				num(fe+"/tx-ring-ref"), num(fe+"/rx-ring-ref"), be)
+				d, 0, mac, d, e.num(fe+"/state"), e.num(fe+"/event-channel"),
+				e.num(fe+"/tx-ring-ref"), e.num(fe+"/rx-ring-ref"), be)
 		}
 	}
 	return nil

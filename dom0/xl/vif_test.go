@@ -208,6 +208,9 @@ func TestNetworkAttachDetach(t *testing.T) {
 	if h.read("/local/domain/0/backend/vif/1/0/mac") != "00:16:3e:0a:0b:0c" || h.read("/local/domain/0/backend/vif/1/1/handle") != "1" {
 		t.Fatal("attached vifs' nodes wrong")
 	}
+	for _, d := range []string{"0", "1"} {
+		h.connect("/local/domain/0/backend/vif/1/"+d, "/local/domain/1/device/vif/"+d)
+	}
 	// A netfront that answers Closing with Closed (netback then goes to
 	// Closed too).
 	closes := 0

@@ -28,12 +28,16 @@ type harness struct {
 	errb   bytes.Buffer
 	spawns [][]string
 	now    time.Time
+	// bes is dom0's client as xl uses it: with fake back ends behind it
+	// (xltest.Backends); c0 is the same connection without them.
+	bes *xltest.Backends
 }
 
 func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, f: xcfake.New(1024, 256), dir: t.TempDir(), now: time.Date(2026, 12, 4, 18, 30, 0, 0, time.UTC)}
 	h.store, h.c0 = xltest.NewStore()
-	h.env = &Env{XC: h.f, XS: h.c0, Stdout: &h.out, Stderr: &h.errb, StateDir: filepath.Join(h.dir, "state"),
+	h.bes = &xltest.Backends{Client: h.c0}
+	h.env = &Env{XC: h.f, XS: h.bes, Stdout: &h.out, Stderr: &h.errb, StateDir: filepath.Join(h.dir, "state"),
 		Now:        func() time.Time { return h.now },
 		Sleep:      func(time.Duration) { h.now = h.now.Add(time.Second) },
 		Dom0Uptime: func() (time.Duration, error) { return 90061 * time.Second, nil },

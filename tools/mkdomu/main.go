@@ -9,7 +9,8 @@
 //
 //	initramfs.cpio        newc cpio: a u-root busybox (bb mode) with init, the
 //	                      gosh shell and core commands; init loads the PV
-//	                      front ends and ext4 (lib/modules/NN-NAME.ko, from
+//	                      front ends, ext4, xen-evtchn and xen-gntalloc
+//	                      (lib/modules/NN-NAME.ko, from
 //	                      OUTDIR/modules/RELEASE), prints GOZEN-USERSPACE-UP,
 //	                      then runs the shell on the console (hvc0 under
 //	                      Xen, or whatever console= says)
@@ -74,6 +75,10 @@ var modules = []string{
 	"kernel/fs/mbcache.ko",
 	"kernel/fs/jbd2/jbd2.ko",
 	"kernel/fs/ext4/ext4.ko",
+	// /dev/xen/evtchn and /dev/xen/gntalloc, for a front end in
+	// userspace (dom0/cmd/hostilefe, scenario xl-hostile-io)
+	"kernel/drivers/xen/xen-evtchn.ko",
+	"kernel/drivers/xen/xen-gntalloc.ko",
 }
 
 // moduleName is where module i (path p) is in the image.
@@ -94,6 +99,7 @@ var gozenCommands = []struct {
 	{"dom0/cmd/xenstore", []string{"xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-list", "xenstore-rm"}},
 	{"dom0/cmd/tcpbench", nil},
 	{"dom0/cmd/blkbench", nil},
+	{"dom0/cmd/hostilefe", nil},
 }
 
 var links = [][2]string{{"sbin/poweroff", "../bbin/poweroff"}}
@@ -112,7 +118,7 @@ const uinitCmd = "gosh -c 'echo " + Marker + "; while true; do gosh; done'"
 
 // recipe is bumped whenever the way the initramfs is built changes in a way
 // the other inputs of the cache key do not show.
-const recipe = "mkdomu-initramfs-3"
+const recipe = "mkdomu-initramfs-4"
 
 func main() {
 	out := flag.String("o", "out/linux", "output directory")

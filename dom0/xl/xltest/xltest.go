@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"strings"
 	"sync"
 
 	"gozen/abi/xen"
@@ -134,3 +135,91 @@ func (s *Store) Release(domid uint32) {
 }
 
 func (s *Store) Notify(*xenstore.Conn) {}
+
+// Backends is dom0's xenstore client with Linux's xenbus back ends
+// (blkback, netback) behind it, as the toolstack sees them, for host tests
+// of device removal. A back end the toolstack has set to Closing (state 5)
+// goes Closed (6) when its front end closes — when FrontendsAnswer, a
+// front end answers its back end's Closing with Closed, as blkfront and
+// netfront of a running domain do — or when its front-end tree is removed
+// while it is Closing (xenbus_dev_remove writes Closed then; a back end
+// whose front end went before it was Closing is left as it is, as
+// Linux's back ends that allow rebinding leave it). Stuck back ends never
+// close. Log records the writes, removals and closes in order.
+type Backends struct {
+	*xs.Client
+	FrontendsAnswer bool
+	Stuck           bool
+	Log             []string
+}
+
+// Write writes, then lets back end and front end react to a back end's
+// Closing.
+func (b *Backends) Write(path, value string) error {
+	if err := b.Client.Write(path, value); err != nil {
+		return err
+	}
+	b.Log = append(b.Log, "write "+path+"="+value)
+	be, ok := strings.CutSuffix(path, "/state")
+	if !ok || value != "5" || !strings.Contains(be, "/backend/") || b.Stuck || !b.FrontendsAnswer {
+		return nil
+	}
+	fe, err := b.Client.Read(be + "/frontend")
+	if err != nil {
+		return nil
+	}
+	if _, err := b.Client.Read(fe + "/state"); err != nil {
+		return nil // no front end to answer
+	}
+	b.Client.Write(fe+"/state", "6")
+	b.Log = append(b.Log, "frontend closed "+fe)
+	b.close(be)
+	return nil
+}
+
+// Rm removes path; back ends at Closing whose front end it removes close.
+func (b *Backends) Rm(path string) error {
+	var closing []string
+	for _, be := range b.backends() {
+		fe, _ := b.Client.Read(be + "/frontend")
+		if fe == "" || (fe != path && !strings.HasPrefix(fe, path+"/")) {
+			continue
+		}
+		if _, err := b.Client.Read(fe); err != nil {
+			continue
+		}
+		if s, _ := b.Client.Read(be + "/state"); s == "5" {
+			closing = append(closing, be)
+		}
+	}
+	err := b.Client.Rm(path)
+	b.Log = append(b.Log, "rm "+path)
+	if !b.Stuck {
+		for _, be := range closing {
+			b.close(be)
+		}
+	}
+	return err
+}
+
+func (b *Backends) close(be string) {
+	b.Client.Write(be+"/state", "6")
+	b.Log = append(b.Log, "closed "+be)
+}
+
+// backends lists /local/domain/0/backend/CLASS/DOMID/DEVID.
+func (b *Backends) backends() []string {
+	var out []string
+	root := "/local/domain/0/backend"
+	classes, _ := b.Client.Directory(root)
+	for _, c := range classes {
+		doms, _ := b.Client.Directory(root + "/" + c)
+		for _, d := range doms {
+			devs, _ := b.Client.Directory(root + "/" + c + "/" + d)
+			for _, n := range devs {
+				out = append(out, root+"/"+c+"/"+d+"/"+n)
+			}
+		}
+	}
+	return out
+}
