@@ -573,7 +573,7 @@ func (h *Hypervisor) crash(d *Domain, v *VCPU, why string) {
 	}
 	d.crash = why
 	h.storeShutdown(d)
-	d.release()
+	h.endDomain(d)
 	d.setState(DomainCrashed)
 	h.domainException(d)
 }
@@ -589,9 +589,36 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	h.logCPUTimes()
 	d.shutdown = reason
 	h.storeShutdown(d)
-	d.release()
+	h.endDomain(d)
 	d.setState(DomainShutdown)
 	h.domainException(d)
+}
+
+// endDomain stops d, which shut down or crashed. A domain dom0's toolstack
+// created keeps its memory, grant table, event channels and vCPU records
+// (none of them runnable again) until the toolstack destroys it, as in
+// Xen, where a shut-down domain lists its memory and vCPUs (xl list's
+// state s or c) until XEN_DOMCTL_destroydomain: that is what lets
+// on_crash="preserve" keep a domain to inspect. A domain hv built has no
+// toolstack to destroy it and is released at once.
+func (h *Hypervisor) endDomain(d *Domain) {
+	if !d.toolstack {
+		d.release()
+		return
+	}
+	for _, v := range d.vcpus {
+		switch v.state {
+		case VCPURunnable, VCPURunning, VCPUBlocked:
+			// A running vCPU is the one whose exit ended the domain: its
+			// slice ends (runSlice sees the state). VCPUPaused keeps it
+			// counted online and out of unblock's and the timers' reach;
+			// unpause refuses a domain that is not paused.
+			h.rq.Remove(v)
+			v.state = VCPUPaused
+			v.wakeOnUnpause = false
+			h.setRunstate(v, runstateOffline)
+		}
+	}
 }
 
 // CleanShutdowns reports whether every domain that ended shut down with

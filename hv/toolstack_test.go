@@ -349,12 +349,27 @@ func TestToolstackBuildsDomain(t *testing.T) {
 	if s.d0.ev.IsPending(port) {
 		t.Fatal("VIRQ_DOM_EXC pending before anything happened")
 	}
+	before := s.info(id)
+	if before.TotPages == 0 || before.NrOnlineVCPUs != 1 {
+		t.Fatalf("running domain: %d pages, %d vCPUs online", before.TotPages, before.NrOnlineVCPUs)
+	}
 	s.h.shutdownDomain(d, xen.ShutdownPoweroff)
 	if !s.d0.ev.IsPending(port) {
 		t.Error("no VIRQ_DOM_EXC on shutdown")
 	}
 	if i := s.info(id); i.Flags&xen.DominfShutdown == 0 || i.ShutdownCode() != xen.ShutdownPoweroff {
 		t.Errorf("after shutdown: flags %#x", i.Flags)
+	}
+	// Shut down, it keeps its memory and vCPU (not runnable) until dom0
+	// destroys it, as in Xen (xl list shows them).
+	if i := s.info(id); i.TotPages != before.TotPages || i.NrOnlineVCPUs != 1 || d.released || d.mem == nil {
+		t.Errorf("after shutdown: %d pages (had %d), %d vCPUs online, released %v", i.TotPages, before.TotPages, i.NrOnlineVCPUs, d.released)
+	}
+	if v := d.vcpus[0]; v.state != VCPUPaused {
+		t.Errorf("vCPU 0 of the shut-down domain is %v", v.state)
+	}
+	if r, _ := s.domctl(xen.DomctlUnpauseDomain, id, nil); r != -int64(xen.EINVAL) || d.vcpus[0].state != VCPUPaused {
+		t.Errorf("unpausing a shut-down domain = %d, vCPU %v", r, d.vcpus[0].state)
 	}
 	clearPending(t, s.d0, port)
 	if r, _ := s.domctl(xen.DomctlDestroyDomain, id, nil); r != 0 {
