@@ -248,13 +248,9 @@ func storeHome(d *Domain) string { return "/local/domain/" + strconv.Itoa(int(d.
 // (dom0/cmd/xenstored) to map the page through /proc/xen/xsd_kva, bind the
 // port with bind_interdomain(0, port) and notify it, as on Xen.
 //
-// Domains hv builds at boot keep hv's store even when a dom0 exists: dom0's
-// xenstored cannot learn about them until it can list domains
-// (XEN_SYSCTL_getdomaininfolist) and map their rings. The plan once that
-// exists is Xen's dom0less one (dom0-toolstack.md §D.4): hv gives such a
-// domain a store page with connection = XENSTORE_RECONNECT, a port whose
-// remote end is dom0 and grant 1 seeded; dom0init's init-dom0less step
-// writes its nodes and sends XS_INTRODUCE; hv then stops serving it.
+// Domains hv builds at boot keep hv's store even when a dom0 exists, unless
+// built with XenstoreInDom0 (domain=...,xenstore=dom0): those wait for
+// dom0's xenstored (setupLateStore).
 func (h *Hypervisor) setupStore(d *Domain) error {
 	if d.privileged {
 		d.xen.params[xen.HVMParamStorePFN] = 0
