@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"gozen/dom0/xl/build"
+	"gozen/dom0/xl/cfg"
 )
 
 // InitDom0lessVerb connects the domains the hypervisor built at boot with
@@ -34,10 +35,18 @@ func (e *Env) initDom0less(args []string) error {
 			continue
 		}
 		name := build.LateName(info.ID)
-		if _, err := build.ConnectLate(e.XC, e.XS, info, name); err != nil {
+		d, err := build.ConnectLate(e.XC, e.XS, info, name)
+		if err != nil {
 			fmt.Fprintf(e.Stderr, "init-dom0less: %v\n", err)
 			failed++
 			continue
+		}
+		// A stub configuration, as init-dom0less's gen_stub_json_config
+		// writes, so that xl list -l shows the domain.
+		mib := info.TotPages >> 8
+		c := cfg.Config{Name: name, Type: "pvh", MemoryMiB: mib, MaxMemMiB: max(mib, info.MaxPages>>8), VCPUs: info.MaxVCPUID + 1}
+		if err := e.saveRecord(&Record{DomID: info.ID, UUID: build.UUIDString(d.UUID), Config: c}); err != nil {
+			fmt.Fprintf(e.Stderr, "init-dom0less: domain %d: its record: %v\n", info.ID, err)
 		}
 		connected++
 		fmt.Fprintf(e.Stdout, "init-dom0less: domain %d connected to xenstore as %q (%d MiB, %d vCPU(s))\n",

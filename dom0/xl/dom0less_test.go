@@ -42,6 +42,9 @@ func TestInitDom0less(t *testing.T) {
 	if got := h.ok("list"); !strings.Contains(got, "\ndom0less-1 ") {
 		t.Errorf("xl list:\n%s", got)
 	}
+	if got := h.ok("list", "-l"); !strings.Contains(got, `"domid": 1`) || !strings.Contains(got, `"name": "dom0less-1"`) {
+		t.Errorf("xl list -l:\n%s", got)
+	}
 	if out := h.ok(InitDom0lessVerb); !strings.Contains(out, "no domain waits") {
 		t.Errorf("second run printed %q", out)
 	}
@@ -54,8 +57,8 @@ func TestInitDom0less(t *testing.T) {
 		t.Errorf("control/shutdown = %q", v)
 	}
 	h.ok("destroy", "dom0less-1")
-	if h.f.Domain(id) != nil {
-		t.Error("destroy left the domain")
+	if h.f.Domain(id) != nil || h.env.loadRecord(id) != nil {
+		t.Error("destroy left the domain or its record")
 	}
 	if _, err := h.c0.Read("/local/domain/1/name"); err == nil {
 		t.Error("destroy left its nodes")
