@@ -425,6 +425,19 @@ define_scenarios() {
 		'+domain 0 "dom0" shut down: reboot' '+hv: dom0 reset the machine' '!resetting the machine: keyboard controller' \
 		'!crashed' '!destroyed' '!did not shut down' @chat=tests/dom0-reboot.chat \
 		-machine pc -m 2G -kernel "$HV" -append "$d0u" -initrd "$d0u_mods"
+	# Issue 10 item 3: dom0 beside a Linux domU hv builds at boot with
+	# xenstore=dom0 (Xen's dom0less late xenstore): the domU's xenbus waits
+	# on its store port (HVM_PARAM_STORE_PFN ~0) until dom0init's `xl
+	# init-dom0less` writes its nodes, sets the param and introduces it to
+	# xenstored; xenconsoled binds its console port and hv hands the console
+	# over; xl list / console / shutdown -w / destroy work on it.
+	local d0l="hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1 domain=guest,mem=256M,module=2,ramdisk=3,xenstore=dom0"
+	local d0l_mods="$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio,$lx/vmlinux console=hvc0,$lx/initramfs.cpio"
+	scenario dom0-late 500 0 'hv: dom0 turned the machine off' '+^\(dom0\) xenstored: domain 1 introduced' \
+		'+hv: domain 1 "guest": console handed to dom0' '+domain 1 "guest" shut down: poweroff' '+^\(dom0\) (\$ )?XL-DESTROY-OK$' \
+		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenbus.*(failed|error)' '!xenstored: .*(broken|fatal)' \
+		'!init-dom0less: .*(could not|:.*error)' @chat=tests/dom0-late.chat \
+		-machine pc -m 2G -kernel "$HV" -append "$d0l" -initrd "$d0l_mods"
 	# rt's power paths on QEMU's own firmware tables (testhooks machine=, no domains):
 	# ACPI S5 with \_S5 read from the DSDT (QEMU exits 0 at a power-off as at a reset:
 	# code "reset"), the FADT's reset register (q35's is at 0xcf9), and the fallbacks.

@@ -9,7 +9,7 @@ import (
 // DomainSpec describes a domain hv builds at boot from a boot module
 // (what Xen calls dom0-less): option
 //
-//	domain=NAME,mem=SIZE,module=N[,vcpus=N][,ramdisk=M][,weight=W][,cap=P][,p2mpool=SIZE]
+//	domain=NAME,mem=SIZE,module=N[,vcpus=N][,ramdisk=M][,weight=W][,cap=P][,p2mpool=SIZE][,xenstore=hv|dom0]
 //
 // NAME is 1-16 characters of [A-Za-z0-9_-]; mem is the guest's RAM
 // (ParseSize syntax, at least 1M); module is the boot module index holding
@@ -17,7 +17,10 @@ import (
 // line); ramdisk is the module holding its initial ramdisk (Linux's
 // initrd); vcpus defaults to 1; p2mpool is the size of the domain's paging
 // pool, which holds its nested page tables (Xen's shadow_memory; default 1
-// MiB per vCPU plus 8 KiB per MiB of mem). The option may be repeated.
+// MiB per vCPU plus 8 KiB per MiB of mem); xenstore=dom0 gives the domain
+// dom0's xenstored, connected late by dom0's `xl init-dom0less` (Xen's
+// dom0less "xen,enhanced"; needs dom0=), where the default, hv, has hv
+// serve its xenstore from boot. The option may be repeated.
 type DomainSpec struct {
 	Name    string
 	Mem     uint64
@@ -27,6 +30,8 @@ type DomainSpec struct {
 	Weight  int    // scheduler weight, 1..65535; 0 for the default (256)
 	Cap     int    // CPU cap in percent of one CPU; 0 for none
 	P2MPool uint64 // paging pool in bytes; 0 for the default
+	// XenstoreInDom0: xenstore=dom0.
+	XenstoreInDom0 bool
 	// Dom0 marks the privileged domain (option dom0=): hv gives it the
 	// machine's devices, an identity p2m and the host's firmware tables.
 	Dom0 bool
@@ -48,6 +53,9 @@ func setDom0(p *Params, val string) error {
 	d, err := ParseDomain(Dom0Name + "," + val)
 	if err != nil {
 		return err
+	}
+	if d.XenstoreInDom0 {
+		return fmt.Errorf("dom0: xenstore=dom0 is for domUs (dom0 runs xenstored)")
 	}
 	d.Dom0 = true
 	for _, o := range p.Domains {
@@ -169,6 +177,15 @@ func ParseDomain(val string) (DomainSpec, error) {
 				return d, fmt.Errorf("domain %s: p2mpool=%q is not a size from 16K to 4G", d.Name, v)
 			}
 			d.P2MPool = n
+		case "xenstore":
+			switch v {
+			case "hv":
+				d.XenstoreInDom0 = false
+			case "dom0":
+				d.XenstoreInDom0 = true
+			default:
+				return d, fmt.Errorf("domain %s: xenstore=%q (want hv or dom0)", d.Name, v)
+			}
 		case "vcpus":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > MaxVCPUs {
@@ -176,7 +193,7 @@ func ParseDomain(val string) (DomainSpec, error) {
 			}
 			d.VCPUs = n
 		default:
-			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus, ramdisk, weight, cap, p2mpool)", d.Name, k)
+			return d, fmt.Errorf("domain %s: unknown setting %q (want mem, module, vcpus, ramdisk, weight, cap, p2mpool, xenstore)", d.Name, k)
 		}
 	}
 	if d.Mem == 0 {

@@ -6,11 +6,11 @@ import (
 )
 
 func TestParseDomains(t *testing.T) {
-	p, err := Parse("domain=a,mem=16M,module=0 domain=b-2,module=1,mem=0x2000000,vcpus=2,weight=512,cap=25,p2mpool=2M")
+	p, err := Parse("domain=a,mem=16M,module=0 domain=b-2,module=1,mem=0x2000000,vcpus=2,weight=512,cap=25,p2mpool=2M,xenstore=dom0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DomainSpec{{"a", 16 << 20, 0, 1, -1, 0, 0, 0, false}, {"b-2", 32 << 20, 1, 2, -1, 512, 25, 2 << 20, false}}
+	want := []DomainSpec{{"a", 16 << 20, 0, 1, -1, 0, 0, 0, false, false}, {"b-2", 32 << 20, 1, 2, -1, 512, 25, 2 << 20, true, false}}
 	if len(p.Domains) != 2 || p.Domains[0] != want[0] || p.Domains[1] != want[1] {
 		t.Errorf("got %+v", p.Domains)
 	}
@@ -32,6 +32,8 @@ func TestParseDomainErrors(t *testing.T) {
 		"domain=a,mem=16M,module=0,p2mpool=5G":              "p2mpool",
 		"domain=a,mem=16M,module=0,p2mpool=lots":            "p2mpool",
 		"domain=a,mem=1M,module=0 domain=a,mem=1M,module=1": `name "a" used twice`,
+		"domain=a,mem=16M,module=0,xenstore=xen":            "want hv or dom0",
+		"dom0=mem=512M,module=0,xenstore=dom0":              "for domUs",
 	} {
 		_, err := Parse(in)
 		if err == nil || !strings.Contains(err.Error(), msg) {

@@ -416,6 +416,27 @@ func (d *Domain) Signal(port uint32) int {
 	return 0
 }
 
+// OfferListener turns Listener port port of d into an unbound port that
+// domain remote may bind with BindInterdomain: the hypervisor hands the
+// channel's far end over to a back end in that domain (hv gives a
+// boot-built domain's console to dom0's xenconsoled this way). The guest's
+// end keeps its number, vCPU and pending state. It returns -EINVAL if port
+// is not a Listener channel of d.
+func (d *Domain) OfferListener(port uint32, remote uint16) int {
+	s := d.sys
+	s.mu.Lock()
+	defer s.unlock()
+	t := d.Table
+	if d.dead || !t.validPort(port) || t.chans[port].state != csListener {
+		return -int(xen.EINVAL)
+	}
+	ch := &t.chans[port]
+	ch.state = csUnbound
+	ch.listener = nil
+	ch.remoteID = remote
+	return 0
+}
+
 // Close closes a port (EVTCHNOP_close). Closing one end of an interdomain
 // channel turns the other end back into an unbound port offered to the
 // closer. Errors: -EINVAL for an invalid, reserved or already free port.

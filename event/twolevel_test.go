@@ -651,6 +651,37 @@ func TestListener(t *testing.T) {
 	wantErr(t, "signal closed", a.Signal(p), int(xen.EINVAL))
 }
 
+// TestOfferListener: the hypervisor hands a Listener channel's far end to
+// a back end domain, which binds it; the guest's port keeps its number.
+func TestOfferListener(t *testing.T) {
+	e := newEnv(t)
+	a := e.add(1, 1, 8, false)
+	b := e.add(0, 1, 8, true)
+	c := e.add(2, 1, 8, false)
+	ok(t, "shared", a.SetSharedInfo(shGFN))
+	ok(t, "shared b", b.SetSharedInfo(shGFN))
+	calls := 0
+	p := port(t)(a.BindListener(0, listenerFunc(func(*Domain, uint32) { calls++ })))
+	ip := port(t)(a.BindIPI(0))
+	wantErr(t, "offer non-listener", a.OfferListener(ip, 0), int(xen.EINVAL))
+	wantErr(t, "offer bad port", a.OfferListener(1<<30, 0), int(xen.EINVAL))
+	_, rc := b.BindInterdomain(1, p)
+	wantErr(t, "bind before the offer", rc, int(xen.EINVAL))
+	ok(t, "offer", a.OfferListener(p, 0))
+	wantErr(t, "offer twice", a.OfferListener(p, 0), int(xen.EINVAL))
+	wantErr(t, "signal offered", a.Signal(p), int(xen.EINVAL))
+	if st, _ := a.Status(xen.DomIDSelf, p); st.State != xen.EvtchnStatUnbound || st.RemoteDom != 0 {
+		t.Fatalf("offered port status %+v", st)
+	}
+	_, rc = c.BindInterdomain(1, p)
+	wantErr(t, "bind by another domain", rc, int(xen.EINVAL))
+	bp := port(t)(b.BindInterdomain(1, p))
+	ok(t, "guest sends", a.Send(p))
+	if calls != 0 || !bit(b.mem.Page(shGFN), 2048, bp) {
+		t.Fatalf("send after the handover: listener called %d times, back end pending %v", calls, bit(b.mem.Page(shGFN), 2048, bp))
+	}
+}
+
 type listenerFunc func(d *Domain, port uint32)
 
 func (f listenerFunc) Notify(d *Domain, port uint32) { f(d, port) }

@@ -18,6 +18,9 @@ const (
 // drainConsole copies what the guest wrote to its console ring to hv's
 // console and frees the space.
 func (h *Hypervisor) drainConsole(d *Domain) {
+	if d.xen.consoleOffered {
+		return // dom0's xenconsoled serves it
+	}
 	p := d.page(d.xen.consoleGFN)
 	if p == nil {
 		return
@@ -47,6 +50,9 @@ func (h *Hypervisor) drainConsole(d *Domain) {
 func (h *Hypervisor) consoleInput(d *Domain, in []byte) int {
 	if d.dom0 != nil {
 		return h.dom0ConsoleInput(d, in) // dom0's hvc0 is console_io, as under Xen
+	}
+	if d.xen.consoleOffered {
+		return 0 // dom0's xenconsoled serves it (xl console)
 	}
 	p := d.page(d.xen.consoleGFN)
 	if p == nil {

@@ -90,6 +90,9 @@ type Domain struct {
 	// toolstack: created empty by dom0's createdomain (toolstack.go), not
 	// built by hv.
 	toolstack bool
+	// storeDom0: built by hv with XenstoreInDom0 (dom0's toolstack
+	// manages it once dom0 introduces it).
+	storeDom0 bool
 	// weight and cap are its CPU share (the credit scheduler's parameters).
 	weight, cap int
 	// maxMem is its memory limit once dom0 has set one (max_mem).
@@ -187,6 +190,13 @@ type DomainConfig struct {
 	// machine addresses, the machine's devices, ports and firmware tables.
 	// At most one domain is dom0.
 	Dom0 *Dom0Config
+	// XenstoreInDom0 makes a domU's xenstore dom0's xenstored, reached
+	// late (Xen's dom0less "xen,enhanced" domains): hv serves it no store,
+	// sets HVM_PARAM_STORE_PFN to ~0 so Linux waits for its store port,
+	// offered unbound to dom0, and hands its console to dom0's
+	// xenconsoled when that binds the console port (setupStore,
+	// offerConsole). dom0's `xl init-dom0less` connects it.
+	XenstoreInDom0 bool
 }
 
 // lendOrWrite puts p at guest-physical gpa of a domain being built. With
@@ -304,7 +314,7 @@ func (h *Hypervisor) createDomain(cfg DomainConfig) (*Domain, error) {
 		return nil, err
 	}
 	d := &Domain{hv: h, id: id, name: cfg.Name, memSize: cfg.Mem, mem: mem, state: DomainBuilding, reports: map[uint32][]uint32{},
-		weight: cfg.Weight, cap: cfg.Cap}
+		weight: cfg.Weight, cap: cfg.Cap, storeDom0: cfg.XenstoreInDom0 && cfg.Dom0 == nil}
 	if d.weight == 0 {
 		d.weight = sched.DefaultWeight
 	}
@@ -573,7 +583,7 @@ func (h *Hypervisor) crash(d *Domain, v *VCPU, why string) {
 	}
 	d.crash = why
 	h.storeShutdown(d)
-	d.release()
+	h.endDomain(d)
 	d.setState(DomainCrashed)
 	h.domainException(d)
 }
@@ -589,9 +599,37 @@ func (h *Hypervisor) shutdownDomain(d *Domain, reason uint32) {
 	h.logCPUTimes()
 	d.shutdown = reason
 	h.storeShutdown(d)
-	d.release()
+	h.endDomain(d)
 	d.setState(DomainShutdown)
 	h.domainException(d)
+}
+
+// endDomain stops d, which shut down or crashed. A domain dom0's toolstack
+// created keeps its memory, grant table, event channels and vCPU records
+// (none of them runnable again) until the toolstack destroys it, as in
+// Xen, where a shut-down domain lists its memory and vCPUs (xl list's
+// state s or c) until XEN_DOMCTL_destroydomain: that is what lets
+// on_crash="preserve" keep a domain to inspect. A domain hv built has no
+// toolstack to destroy it and is released at once, unless dom0's toolstack
+// manages it (XenstoreInDom0).
+func (h *Hypervisor) endDomain(d *Domain) {
+	if !d.toolstack && !d.storeDom0 {
+		d.release()
+		return
+	}
+	for _, v := range d.vcpus {
+		switch v.state {
+		case VCPURunnable, VCPURunning, VCPUBlocked:
+			// A running vCPU is the one whose exit ended the domain: its
+			// slice ends (runSlice sees the state). VCPUPaused keeps it
+			// counted online and out of unblock's and the timers' reach;
+			// unpause refuses a domain that is not paused.
+			h.rq.Remove(v)
+			v.state = VCPUPaused
+			v.wakeOnUnpause = false
+			h.setRunstate(v, runstateOffline)
+		}
+	}
 }
 
 // CleanShutdowns reports whether every domain that ended shut down with

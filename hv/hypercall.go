@@ -224,7 +224,7 @@ func (g *guest) Events() hypercall.EventChannels {
 	if g.dom.ev == nil {
 		return nil
 	}
-	return evtchns{g.dom.ev}
+	return evtchns{g.dom.ev, g}
 }
 
 func (g *guest) Grants() hypercall.GrantTables {
@@ -235,7 +235,18 @@ func (g *guest) Grants() hypercall.GrantTables {
 }
 
 // evtchns is a domain's event channels for package hypercall.
-type evtchns struct{ *event.Domain }
+type evtchns struct {
+	*event.Domain
+	g *guest
+}
+
+// BindInterdomain is EVTCHNOP_bind_interdomain; dom0 binding the console
+// port of a domain whose console hv serves takes that console over
+// (offerConsole).
+func (e evtchns) BindInterdomain(remoteDom uint16, remotePort uint32) (uint32, int) {
+	e.g.h().offerConsole(e.g.dom, remoteDom, remotePort)
+	return e.Domain.BindInterdomain(remoteDom, remotePort)
+}
 
 func (e evtchns) Status(s *xen.EvtchnStatus) int {
 	st, r := e.Domain.Status(s.Dom, s.Port)

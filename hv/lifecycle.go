@@ -277,6 +277,7 @@ func (h *Hypervisor) destroy(d *Domain) error {
 	} else if d.state != DomainShutdown || d.shutdown != xen.ShutdownPoweroff {
 		h.unclean = true
 	}
+	d.release() // a toolstack domain kept its memory until now (endDomain)
 	d.setState(DomainDead)
 	h.storeForget(d)
 	h.unlist(d)

@@ -349,12 +349,27 @@ func TestToolstackBuildsDomain(t *testing.T) {
 	if s.d0.ev.IsPending(port) {
 		t.Fatal("VIRQ_DOM_EXC pending before anything happened")
 	}
+	before := s.info(id)
+	if before.TotPages == 0 || before.NrOnlineVCPUs != 1 {
+		t.Fatalf("running domain: %d pages, %d vCPUs online", before.TotPages, before.NrOnlineVCPUs)
+	}
 	s.h.shutdownDomain(d, xen.ShutdownPoweroff)
 	if !s.d0.ev.IsPending(port) {
 		t.Error("no VIRQ_DOM_EXC on shutdown")
 	}
 	if i := s.info(id); i.Flags&xen.DominfShutdown == 0 || i.ShutdownCode() != xen.ShutdownPoweroff {
 		t.Errorf("after shutdown: flags %#x", i.Flags)
+	}
+	// Shut down, it keeps its memory and vCPU (not runnable) until dom0
+	// destroys it, as in Xen (xl list shows them).
+	if i := s.info(id); i.TotPages != before.TotPages || i.NrOnlineVCPUs != 1 || d.released || d.mem == nil {
+		t.Errorf("after shutdown: %d pages (had %d), %d vCPUs online, released %v", i.TotPages, before.TotPages, i.NrOnlineVCPUs, d.released)
+	}
+	if v := d.vcpus[0]; v.state != VCPUPaused {
+		t.Errorf("vCPU 0 of the shut-down domain is %v", v.state)
+	}
+	if r, _ := s.domctl(xen.DomctlUnpauseDomain, id, nil); r != -int64(xen.EINVAL) || d.vcpus[0].state != VCPUPaused {
+		t.Errorf("unpausing a shut-down domain = %d, vCPU %v", r, d.vcpus[0].state)
 	}
 	clearPending(t, s.d0, port)
 	if r, _ := s.domctl(xen.DomctlDestroyDomain, id, nil); r != 0 {
@@ -831,5 +846,80 @@ func TestToolstackDestroyIsNotUnclean(t *testing.T) {
 	}
 	if s.h.unclean {
 		t.Error("dom0's destroy of a running domain made hv's run unclean")
+	}
+}
+
+// TestXenstoreInDom0: a boot-built domain whose xenstore is dom0's gets no
+// store of hv's, HVM_PARAM_STORE_PFN ~0 and a store port offered to dom0;
+// dom0 binding its console port takes its console over; it keeps its
+// memory after shutdown until dom0 destroys it.
+func TestXenstoreInDom0(t *testing.T) {
+	s := newTS(t)
+	u, err := s.h.CreateDomain(DomainConfig{Name: "late", Mem: 4 << 20, Kernel: pvhELF(insnHLT), XenstoreInDom0: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pfn := u.xen.params[xen.HVMParamStorePFN]; pfn != ^uint64(0) {
+		t.Errorf("HVM_PARAM_STORE_PFN = %#x, want ~0", pfn)
+	}
+	sp := uint32(u.xen.params[xen.HVMParamStoreEvtchn])
+	if st, r := u.ev.Status(xen.DomIDSelf, sp); r != 0 || sp == 0 || st.State != xen.EvtchnStatUnbound || st.RemoteDom != 0 {
+		t.Errorf("store port %d: %+v (%d)", sp, st, r)
+	}
+	if s.h.xs.rings[uint32(u.id)] != nil {
+		t.Error("hv serves its xenstore")
+	}
+	if _, err := s.h.storeCall(xen.XSRead, "/local/domain/"+fmt.Sprint(u.id)+"/name"); err == nil {
+		t.Error("hv wrote its nodes in hv's store")
+	}
+	bind := func(dom uint16, port uint32) (int64, uint32) {
+		b := make([]byte, xen.EvtchnBindInterdomainSize)
+		(&xen.EvtchnBindInterdomain{RemoteDom: dom, RemotePort: port}).Encode(b)
+		s.put(tsArg, b)
+		r := s.call(xen.HypercallEventChannelOp, xen.EvtchnOpBindInterdomain, tsArg)
+		var x xen.EvtchnBindInterdomain
+		x.Decode(s.get(tsArg, xen.EvtchnBindInterdomainSize))
+		return r, x.LocalPort
+	}
+	if r, _ := bind(u.id, sp); r != 0 {
+		t.Errorf("dom0 binding the store port = %d", r)
+	}
+	// The console: hv's until dom0 binds its port.
+	u.consoleWrite([]byte("before\n"))
+	if n := s.h.consoleInput(u, []byte("x")); n != 1 {
+		t.Errorf("console input before the handover: %d bytes", n)
+	}
+	cp := u.xen.consolePort
+	r, local := bind(u.id, cp)
+	if r != 0 || !u.xen.consoleOffered {
+		t.Fatalf("dom0 binding the console port = %d, offered %v", r, u.xen.consoleOffered)
+	}
+	if st, _ := u.ev.Status(xen.DomIDSelf, cp); st.State != xen.EvtchnStatInterdomain || st.RemoteDom != 0 || st.RemotePort != local {
+		t.Errorf("console port after the handover: %+v", st)
+	}
+	if n := s.h.consoleInput(u, []byte("y")); n != 0 {
+		t.Errorf("hv wrote console input after the handover: %d bytes", n)
+	}
+	// An hv-served domain's console port stays hv's.
+	o, err := s.h.CreateDomain(DomainConfig{Name: "other", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := bind(o.id, o.xen.consolePort); r != -int64(xen.EINVAL) || o.xen.consoleOffered {
+		t.Errorf("binding an hv domain's console port = %d, offered %v", r, o.xen.consoleOffered)
+	}
+	// Managed by dom0: kept after shutdown, freed by destroydomain.
+	pages := u.mem.Pages()
+	s.h.shutdownDomain(u, xen.ShutdownPoweroff)
+	if i := s.info(u.id); i.TotPages != pages || u.released {
+		t.Errorf("after shutdown: %d pages (had %d), released %v", i.TotPages, pages, u.released)
+	}
+	if r, _ := s.domctl(xen.DomctlDestroyDomain, u.id, nil); r != 0 || !u.released {
+		t.Errorf("destroydomain = %d, released %v", r, u.released)
+	}
+	// An hv domain without dom0's toolstack is released at shutdown.
+	s.h.shutdownDomain(o, xen.ShutdownPoweroff)
+	if !o.released {
+		t.Error("hv domain kept after shutdown")
 	}
 }

@@ -35,6 +35,9 @@ type xenDomain struct {
 	upcallVector uint8 // from HVM_PARAM_CALLBACK_IRQ, 0 = none
 	consoleGFN   uint64
 	consolePort  uint32
+	// consoleOffered: hv no longer serves the console ring; its port was
+	// handed to dom0's console back end (offerConsole).
+	consoleOffered bool
 	// grantFrames is where each grant-table frame is mapped (index -> gfn).
 	grantFrames map[uint64]uint64
 }

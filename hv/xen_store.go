@@ -248,18 +248,17 @@ func storeHome(d *Domain) string { return "/local/domain/" + strconv.Itoa(int(d.
 // (dom0/cmd/xenstored) to map the page through /proc/xen/xsd_kva, bind the
 // port with bind_interdomain(0, port) and notify it, as on Xen.
 //
-// Domains hv builds at boot keep hv's store even when a dom0 exists: dom0's
-// xenstored cannot learn about them until it can list domains
-// (XEN_SYSCTL_getdomaininfolist) and map their rings. The plan once that
-// exists is Xen's dom0less one (dom0-toolstack.md §D.4): hv gives such a
-// domain a store page with connection = XENSTORE_RECONNECT, a port whose
-// remote end is dom0 and grant 1 seeded; dom0init's init-dom0less step
-// writes its nodes and sends XS_INTRODUCE; hv then stops serving it.
+// Domains hv builds at boot keep hv's store even when a dom0 exists, unless
+// built with XenstoreInDom0 (domain=...,xenstore=dom0): those wait for
+// dom0's xenstored (setupLateStore).
 func (h *Hypervisor) setupStore(d *Domain) error {
 	if d.privileged {
 		d.xen.params[xen.HVMParamStorePFN] = 0
 		d.xen.params[xen.HVMParamStoreEvtchn] = 0
 		return nil
+	}
+	if d.storeDom0 {
+		return h.setupLateStore(d)
 	}
 	d.xs.gfn = loader.StoreGFN
 	if !d.mem.IsRAM(d.xs.gfn) {
@@ -283,6 +282,58 @@ func (h *Hypervisor) setupStore(d *Domain) error {
 	d.xen.params[xen.HVMParamStorePFN] = d.xs.gfn
 	d.xen.params[xen.HVMParamStoreEvtchn] = uint64(port)
 	return nil
+}
+
+// setupLateStore prepares a XenstoreInDom0 domain for Xen's dom0less late
+// xenstore protocol (Xen 4.17 alloc_xenstore_evtchn and
+// tools/helpers/init-dom0less.c; Linux 6.1 drivers/xen/xenbus/
+// xenbus_probe.c): the store port is allocated unbound for dom0 and
+// HVM_PARAM_STORE_EVTCHN names it; HVM_PARAM_STORE_PFN reads ~0, so the
+// guest's xenbus_init binds the port to xenbus_late_init and waits. Once
+// dom0 runs, `xl init-dom0less` seeds grant 1 with the ring page
+// (loader.StoreGFN, zeroed here and kept out of the guest's RAM by its
+// memory map), writes the domain's nodes, sets HVM_PARAM_STORE_PFN and
+// sends XS_INTRODUCE; dom0's xenstored binds the port and notifies it,
+// and the guest re-reads the param, maps the page and probes. hv serves
+// this domain no xenstore of its own.
+func (h *Hypervisor) setupLateStore(d *Domain) error {
+	if !d.mem.IsRAM(loader.StoreGFN) {
+		return errors.New("domain too small for the xenstore ring")
+	}
+	d.mem.Zero(loader.StoreGFN*pageSize, pageSize)
+	port, e := d.ev.AllocUnbound(xen.DomIDSelf, 0)
+	if e != 0 {
+		return fmt.Errorf("xenstore event channel: %w", xenError(e))
+	}
+	d.xen.params[xen.HVMParamStorePFN] = ^uint64(0)
+	d.xen.params[xen.HVMParamStoreEvtchn] = uint64(port)
+	return nil
+}
+
+// offerConsole hands d's console to dom0's back end when dom0 binds d's
+// console port (EVTCHNOP_bind_interdomain from xenconsoled): hv stops
+// serving the ring, which it drains one last time, and the port becomes
+// unbound for dom0 (event.Domain.OfferListener), so the bind that follows
+// connects xenconsoled. Only XenstoreInDom0 domains are handed over; for
+// any other the bind fails as before (the port is hv's).
+func (h *Hypervisor) offerConsole(caller *Domain, remoteDom uint16, remotePort uint32) {
+	if caller.dom0 == nil {
+		return
+	}
+	d := h.byID(remoteDom)
+	if d == nil || !d.storeDom0 || d.xen.consoleOffered || d.ev == nil || remotePort != d.xen.consolePort {
+		return
+	}
+	if d.state != DomainRunning && d.state != DomainPaused {
+		return
+	}
+	h.drainConsole(d)
+	d.console.flush(h.out, d.name)
+	if d.ev.OfferListener(remotePort, caller.id) != 0 {
+		return
+	}
+	d.xen.consoleOffered = true
+	h.logf("domain %d %q: console handed to dom0 (its console back end bound port %d)", d.id, d.name, remotePort)
 }
 
 // storeNodes writes what libxl__domain_make and libxl__build_post write

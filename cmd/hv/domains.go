@@ -163,6 +163,10 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 	}
 	at := lendableModules(specs, mods, starts)
 	started := 0
+	hasDom0 := false
+	for _, s := range specs {
+		hasDom0 = hasDom0 || s.Dom0
+	}
 	for _, s := range specs {
 		if s.Module >= len(mods) {
 			fmt.Printf("hv: domain %s: module %d does not exist (%d boot modules)\n", s.Name, s.Module, len(mods))
@@ -184,7 +188,13 @@ func runDomains(specs []bootparam.DomainSpec, debug bool) uint8 {
 			}
 			ramdisk = mods[s.Ramdisk]
 		}
-		cfg := hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap, P2MPool: s.P2MPool}
+		cfg := hv.DomainConfig{Name: s.Name, Mem: s.Mem, VCPUs: s.VCPUs, Kernel: image, Cmdline: cmdline, Ramdisk: ramdisk, Weight: s.Weight, Cap: s.Cap, P2MPool: s.P2MPool,
+			XenstoreInDom0: s.XenstoreInDom0}
+		if s.XenstoreInDom0 && !hasDom0 {
+			// Nobody would ever connect its xenstore: hv serves it.
+			fmt.Printf("hv: domain %s: xenstore=dom0 without dom0=: hv serves its xenstore\n", s.Name)
+			cfg.XenstoreInDom0 = false
+		}
 		cfg.KernelAt = at[s.Module]
 		if s.Ramdisk >= 0 {
 			cfg.RamdiskAt = at[s.Ramdisk]

@@ -13,6 +13,7 @@
 //	xl network-list DOMAIN...
 //	xl block-attach DOMAIN DISKSPEC...        xl block-detach DOMAIN VDEV|DEVID
 //	xl block-list DOMAIN...
+//	xl init-dom0less               (connects boot-built domains, as Xen's init-dom0less)
 //
 // A DOMAIN is a domain ID or a name. Exit codes are xl's: 0 on success, 1
 // on failure (the message names the domain and the cause), 2 for a usage
@@ -139,6 +140,7 @@ func init() {
 		{"block-attach", "DOMAIN DISKSPEC...", "Create a new virtual block device", (*Env).blockAttach},
 		{"block-detach", "DOMAIN VDEV|DEVID", "Destroy a domain's virtual block device", (*Env).blockDetach},
 		{"block-list", "DOMAIN...", "List virtual block devices for a domain", (*Env).blockList},
+		{InitDom0lessVerb, "", "Connect the domains the hypervisor built at boot to xenstore", (*Env).initDom0less},
 		{MonitorVerb, "DOMID", "(internal) apply on_poweroff/on_reboot/on_crash to a domain", (*Env).monitorVerb},
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"os/exec"
 	"time"
 
 	"gozen/dom0/xs"
@@ -51,6 +52,18 @@ func startDaemons() bool {
 	}
 	say("xenstored up; /local/domain/0/name = Domain-0")
 	return start(xenconsoled)
+}
+
+// initDom0less runs `xl init-dom0less`, which connects the domains hv
+// built at boot with xenstore=dom0 (waiting for a late xenstore) to
+// xenstored, as Xen's init-dom0less runs after xenstored at boot. Its
+// lines go to the console.
+func initDom0less() {
+	cmd := exec.Command(xl, "init-dom0less")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		say("xl init-dom0less: %v", err)
+	}
 }
 
 // start runs a daemon in the background with dom0init's console as its

@@ -13,7 +13,9 @@
 //  3. starts xenstored (dom0's own xenbus, XS_LOCAL: before anything uses
 //     xenbus), waits for its socket, writes dom0's nodes as Xen's
 //     xen-init-dom0 does (/local/domain/0/name = "Domain-0", domid = 0),
-//     then starts xenconsoled;
+//     then starts xenconsoled, then runs `xl init-dom0less`, which
+//     connects the domains hv built at boot with xenstore=dom0 to xenstored
+//     (Linux's late xenstore init), as Xen's init-dom0less does;
 //  4. prints GOZEN-DOM0: lines saying what loaded, what did not and why,
 //     the console, and the PCI devices with the drivers bound to them;
 //  5. builds the bridge xenbr0 with the first physical NIC and gives dom0
@@ -62,6 +64,9 @@ func main() {
 	say("console %s", console())
 	loaded := loadModules()
 	daemons := mountXenfs(loaded) && startDaemons()
+	if daemons {
+		initDom0less()
+	}
 	listPCI()
 	setupNetwork()
 	say("init done in %d ms", time.Since(start).Milliseconds())

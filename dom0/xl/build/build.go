@@ -453,6 +453,17 @@ func (b *builder) vcpu() error {
 // post is libxl__build_post and the console device's nodes
 // (libxl_console.c), then XS_INTRODUCE.
 func (b *builder) post() error {
+	if err := b.postNodes(); err != nil {
+		return err
+	}
+	if err := b.st.Introduce(b.d.ID, loader.StoreGFN, b.d.StorePort); err != nil {
+		return fmt.Errorf("introducing the domain to xenstored: %w", err)
+	}
+	return nil
+}
+
+// postNodes writes build_post's nodes: memory, store, console, cpu.
+func (b *builder) postNodes() error {
 	home := b.home()
 	n := strconv.Itoa(int(b.d.ID))
 	nodes := []node{
@@ -473,13 +484,7 @@ func (b *builder) post() error {
 	for i := 0; i < b.s.VCPUs; i++ {
 		nodes = append(nodes, node{home + "/cpu/" + strconv.Itoa(i) + "/availability", "online", nil})
 	}
-	if err := b.write(nodes); err != nil {
-		return err
-	}
-	if err := b.st.Introduce(b.d.ID, loader.StoreGFN, b.d.StorePort); err != nil {
-		return fmt.Errorf("introducing the domain to xenstored: %w", err)
-	}
-	return nil
+	return b.write(nodes)
 }
 
 // UUIDString formats a domain handle as libxl does (8-4-4-4-12 hex).
