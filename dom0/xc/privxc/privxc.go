@@ -93,13 +93,14 @@ func (x *XC) call(op string, dom uint32, hc uint64, cmd uint64, size int, enc fu
 // populateBatch bounds one populate_physmap call's frame list (32 KiB).
 const populateBatch = 4096
 
-// Populate is XENMEM_populate_physmap on dom, order 0, in batches. The
+// Populate is XENMEM_populate_physmap on dom, extents of 2^order frames
+// from each gfn, in batches. The
 // hypervisor returns how many extents it populated: Xen finishes a long
 // batch through a hypercall continuation, GoZen stops after a bounded
 // number (hypercall.MaxExtents) and returns the count, so a short count
 // with progress is continued from where it stopped; no progress at all is
 // ENOMEM (out of memory or past the domain's max_mem).
-func (x *XC) Populate(dom uint32, gfns []uint64) error {
+func (x *XC) Populate(dom uint32, order uint, gfns []uint64) error {
 	id, err := domid("populate_physmap", dom)
 	if err != nil {
 		return err
@@ -114,14 +115,14 @@ func (x *XC) Populate(dom uint32, gfns []uint64) error {
 		for i, g := range gfns[:n] {
 			binary.LittleEndian.PutUint64(list[8*i:], g)
 		}
-		r := xen.XenMemoryReservation{ExtentStart: addr(list), NrExtents: uint64(n), DomID: id}
+		r := xen.XenMemoryReservation{ExtentStart: addr(list), NrExtents: uint64(n), ExtentOrder: uint32(order), DomID: id}
 		done, err := x.call("populate_physmap", dom, xen.HypercallMemoryOp, xen.XenmemPopulatePhysmap,
 			xen.XenMemoryReservationSize, r.Encode, nil)
 		if err != nil {
 			return err
 		}
 		if done <= 0 || done > n {
-			return &xc.Error{Op: fmt.Sprintf("populate_physmap (%d of %d frames from gfn %#x)", max(done, 0), n, gfns[0]), Dom: dom, Err: syscall.ENOMEM}
+			return &xc.Error{Op: fmt.Sprintf("populate_physmap (%d of %d order-%d extents from gfn %#x)", max(done, 0), n, order, gfns[0]), Dom: dom, Err: syscall.ENOMEM}
 		}
 		gfns = gfns[done:]
 	}
