@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -244,11 +245,53 @@ func (d Dom0) Hypercall(op uint64, args ...uint64) (int, error) { return d.P.Hyp
 
 func (d Dom0) Buffer(n int) ([]byte, func(), error) {
 	pages := max(1, (n+4095)/4096)
+	if pages <= maxCachedPages {
+		bufCache.Lock()
+		free := bufCache.free[pages]
+		if k := len(free); k > 0 {
+			b := free[k-1]
+			bufCache.free[pages] = free[:k-1]
+			bufCache.Unlock()
+			return b[:n:n], func() { putBuffer(pages, b) }, nil
+		}
+		bufCache.Unlock()
+	}
 	b, err := privcmd.Buffer(pages)
 	if err != nil {
 		return nil, nil, err
 	}
+	if pages <= maxCachedPages {
+		return b[:n:n], func() { putBuffer(pages, b) }, nil
+	}
 	return b[:n:n], func() { privcmd.Unmap(b) }, nil
+}
+
+// Hypercall buffers of up to maxCachedPages pages are kept for the next
+// call (up to maxCached of each size), as libxencall keeps its buffer
+// cache: each fresh one costs an open, an mmap and a munmap of
+// /dev/xen/hypercall, several times what the hypercall itself costs for
+// the small structures most calls pass.
+const (
+	maxCachedPages = 4
+	maxCached      = 4
+)
+
+var bufCache struct {
+	sync.Mutex
+	free [maxCachedPages + 1][][]byte
+}
+
+// putBuffer clears a released buffer (the next call finds zeros, as in a
+// fresh one) and keeps it, or unmaps it when enough are kept.
+func putBuffer(pages int, b []byte) {
+	clear(b)
+	bufCache.Lock()
+	defer bufCache.Unlock()
+	if len(bufCache.free[pages]) < maxCached {
+		bufCache.free[pages] = append(bufCache.free[pages], b)
+		return
+	}
+	privcmd.Unmap(b)
 }
 
 func (d Dom0) MapForeign(dom uint16, gfns []uint64) ([]byte, error) { return d.P.MapForeign(dom, gfns) }

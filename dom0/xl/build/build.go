@@ -26,6 +26,7 @@ import (
 
 	"gozen/abi/xen"
 	"gozen/dom0/xc"
+	"gozen/dom0/xs"
 	"gozen/loader"
 )
 
@@ -37,6 +38,9 @@ type Store interface {
 	Mkdir(path string) error
 	Rm(path string) error
 	SetPerms(path string, perms ...string) error
+	// WriteBatch writes nodes and their permissions in order, with
+	// several requests in flight (xs.Client.WriteBatch).
+	WriteBatch(ws []xs.Write) error
 	Introduce(domid uint32, gfn uint64, port uint32) error
 }
 
@@ -207,18 +211,14 @@ type node struct {
 	perms       []string
 }
 
+// write writes nodes in order; one batch of requests (a few round trips
+// to xenstored, not one a node and one a permission list).
 func (b *builder) write(nodes []node) error {
-	for _, n := range nodes {
-		if err := b.st.Write(n.path, n.value); err != nil {
-			return err
-		}
-		if n.perms != nil {
-			if err := b.st.SetPerms(n.path, n.perms...); err != nil {
-				return err
-			}
-		}
+	ws := make([]xs.Write, len(nodes))
+	for i, n := range nodes {
+		ws[i] = xs.Write{Path: n.path, Value: n.value, Perms: n.perms}
 	}
-	return nil
+	return b.st.WriteBatch(ws)
 }
 
 // skeleton writes what libxl__domain_make writes before the build: the
