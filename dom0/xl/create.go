@@ -110,7 +110,12 @@ func (e *Env) create(args []string) error {
 		return err
 	}
 	if e.Spawn != nil {
-		if err := e.Spawn(MonitorVerb, strconv.Itoa(int(id))); err != nil {
+		t0 := time.Now()
+		err := e.Spawn(MonitorVerb, strconv.Itoa(int(id)))
+		if e.Verbose > 0 {
+			fmt.Fprintf(e.Stderr, "xl: domain %q: starting its monitor: %d ms\n", c.Name, time.Since(t0).Milliseconds())
+		}
+		if err != nil {
 			fmt.Fprintf(e.Stderr, "warning: domain %d (%s): no lifecycle monitor (on_poweroff/on_reboot/on_crash will not be applied): %v\n",
 				id, c.Name, err)
 		}
@@ -123,8 +128,17 @@ func (e *Env) create(args []string) error {
 
 // createFrom builds a domain from c (uuid zero: a new one) and records it.
 func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, error) {
+	tFind := time.Now()
 	if id, err := e.find(c.Name); err == nil {
 		return 0, fmt.Errorf("Domain with name %q already exists (domain %d).", c.Name, id)
+	}
+	if e.Verbose > 0 {
+		if e.Started != nil {
+			if d, err := e.Started(); err == nil {
+				fmt.Fprintf(e.Stderr, "xl: domain %q: xl's start (exec to config parsed): %d ms\n", c.Name, d.Milliseconds()-time.Since(tFind).Milliseconds())
+			}
+		}
+		fmt.Fprintf(e.Stderr, "xl: domain %q: checking the name is free: %d ms\n", c.Name, time.Since(tFind).Milliseconds())
 	}
 	tRead := time.Now()
 	kernel, err := os.ReadFile(c.Kernel)
@@ -171,8 +185,12 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 			}
 		}
 	}
+	tSave := time.Now()
 	if err := e.saveRecord(&Record{DomID: d.ID, UUID: build.UUIDString(d.UUID), Config: *c}); err != nil {
 		fmt.Fprintf(e.Stderr, "warning: domain %d (%s): its configuration was not saved: %v\n", d.ID, c.Name, err)
+	}
+	if spec.Logf != nil {
+		spec.Logf("saving its configuration: %d ms", time.Since(tSave).Milliseconds())
 	}
 	fmt.Fprintf(e.Stderr, "Started domain %s (id=%d)\n", c.Name, d.ID)
 	return d.ID, nil
