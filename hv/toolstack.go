@@ -549,12 +549,12 @@ func (h *Hypervisor) mapForeignFrame(caller, owner *Domain, mfn, gpfn uint64) xe
 	if _, ok := s.foreign[gpfn]; ok {
 		h.unmapForeign(caller, gpfn)
 	}
-	if caller.mem.IsRAM(gpfn) || caller.pinned(gpfn) {
-		return xen.EBUSY
-	}
+	// One Lookup says it all (MMAPBATCH_V2 comes a frame a hypercall):
+	// dom0's RAM, or a grant mapping or grant-table frame (Mapped), is
+	// busy.
 	k, _ := caller.mem.Lookup(gpfn)
-	if k == npt.Mapped {
-		return xen.EBUSY // a grant mapping or a grant-table frame
+	if k == npt.RAM || k == npt.Mapped || caller.pinned(gpfn) {
+		return xen.EBUSY
 	}
 	if s.kept(gpfn*pageSize, pageSize) {
 		return xen.EBUSY // hv's emulated devices
