@@ -153,7 +153,7 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 	}
 	spec := build.Spec{
 		Name: c.Name, UUID: uuid, Kernel: kernel, Ramdisk: ramdisk, Cmdline: c.Cmdline,
-		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: paused || len(c.Vifs) > 0 || len(c.Disks) > 0, Now: e.Now,
+		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: true, Now: e.Now,
 	}
 	if e.Verbose > 0 {
 		spec.Logf = func(format string, args ...any) {
@@ -168,7 +168,10 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 		}
 		return 0, fmt.Errorf("domain %q: %v", c.Name, err)
 	}
-	// Devices before the domain runs, as libxl adds them.
+	// The domain is built paused; its devices go in before it runs, as
+	// libxl adds them, and its record is saved (libxl stores the domain's
+	// configuration during the creation too), so the new domain does not
+	// compete with the rest of xl's work for dom0's CPU.
 	if len(c.Vifs) > 0 || len(c.Disks) > 0 {
 		if err := e.addDisks(d.ID, c); err != nil {
 			e.destroyDomain(d.ID)
@@ -178,12 +181,6 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 			e.destroyDomain(d.ID)
 			return 0, fmt.Errorf("domain %q: %v", c.Name, err)
 		}
-		if !paused {
-			if err := e.XC.Unpause(d.ID); err != nil {
-				e.destroyDomain(d.ID)
-				return 0, fmt.Errorf("domain %q: unpause: %v", c.Name, err)
-			}
-		}
 	}
 	tSave := time.Now()
 	if err := e.saveRecord(&Record{DomID: d.ID, UUID: build.UUIDString(d.UUID), Config: *c}); err != nil {
@@ -191,6 +188,12 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 	}
 	if spec.Logf != nil {
 		spec.Logf("saving its configuration: %d ms", time.Since(tSave).Milliseconds())
+	}
+	if !paused {
+		if err := e.XC.Unpause(d.ID); err != nil {
+			e.destroyDomain(d.ID)
+			return 0, fmt.Errorf("domain %q: unpause: %v", c.Name, err)
+		}
 	}
 	fmt.Fprintf(e.Stderr, "Started domain %s (id=%d)\n", c.Name, d.ID)
 	return d.ID, nil
