@@ -584,12 +584,14 @@ func (m *Memory) grow(n uint64) error {
 // freed, and the run ends at size again.
 func (m *Memory) shrink(size uint64, keep, big int) {
 	for _, c := range m.chunks[keep:] {
-		if c.size == bigPage {
-			m.pt.Unmap(c.gpa)
-		} else {
-			for off := uint64(0); off < c.size; off += page {
-				m.pt.Unmap(c.gpa + off)
+		// A chunk is one 2 MiB page or a run of 4 KiB ones (which may
+		// add up to 2 MiB too): each leaf says its size.
+		for off := uint64(0); off < c.size; {
+			_, sz, ok := m.pt.Unmap(c.gpa + off)
+			if !ok {
+				sz = page
 			}
+			off += sz
 		}
 		m.frames.Free(c.hpa, c.size/page)
 	}

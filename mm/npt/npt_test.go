@@ -484,4 +484,18 @@ func TestAddRAMAtTheEndGrowsTheRun(t *testing.T) {
 	if _, ok := m.Translate(bigPage); ok {
 		t.Error("a frame of the failed AddRAM still translates")
 	}
+
+	// 4 KiB frames adding up to 2 MiB and more, then a failure: cut back.
+	f.limit = f.next + (bigPages+40)*page
+	if err := m.AddRAM(bigPages, 2*bigPages); err != ErrNoMemory {
+		t.Fatalf("AddRAM = %v, want ErrNoMemory", err)
+	}
+	if len(f.mem) != before || m.Size() != bigPage || m.Pages() != bigPages {
+		t.Fatalf("failure left frames behind: %d -> %d, size %#x, pages %d", before, len(f.mem), m.Size(), m.Pages())
+	}
+	for g := uint64(bigPages); g < 3*bigPages; g += 37 {
+		if _, ok := m.Translate(g * page); ok {
+			t.Fatalf("gfn %#x of the failed AddRAM still translates", g)
+		}
+	}
 }
