@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"gozen/dom0/xl/build"
 	"gozen/dom0/xl/cfg"
@@ -141,15 +144,18 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 		fmt.Fprintf(e.Stderr, "xl: domain %q: checking the name is free: %d ms\n", c.Name, time.Since(tFind).Milliseconds())
 	}
 	tRead := time.Now()
-	kernel, err := os.ReadFile(c.Kernel)
+	kernel, unmapKernel, err := mapFile(c.Kernel)
 	if err != nil {
 		return 0, fmt.Errorf("domain %q: kernel: %v", c.Name, err)
 	}
+	defer unmapKernel()
 	var ramdisk []byte
 	if c.Ramdisk != "" {
-		if ramdisk, err = os.ReadFile(c.Ramdisk); err != nil {
+		var unmapRamdisk func()
+		if ramdisk, unmapRamdisk, err = mapFile(c.Ramdisk); err != nil {
 			return 0, fmt.Errorf("domain %q: ramdisk: %v", c.Name, err)
 		}
+		defer unmapRamdisk()
 	}
 	spec := build.Spec{
 		Name: c.Name, UUID: uuid, Kernel: kernel, Ramdisk: ramdisk, Cmdline: c.Cmdline,
@@ -197,6 +203,34 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 	}
 	fmt.Fprintf(e.Stderr, "Started domain %s (id=%d)\n", c.Name, d.ID)
 	return d.ID, nil
+}
+
+// mapFile returns the contents of the file at path, mapped read-only
+// (the build reads the kernel and writes the ramdisk straight from the
+// page cache, without a copy into fresh memory first), and its release.
+// A file that cannot be mapped (empty, or on a file system without mmap)
+// is read instead. libxc maps kernel and ramdisk files too
+// (xc_dom_malloc_filemap).
+func mapFile(path string) ([]byte, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if n := st.Size(); st.Mode().IsRegular() && n > 0 && n == int64(int(n)) {
+		if b, err := unix.Mmap(int(f.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_PRIVATE); err == nil {
+			return b, func() { unix.Munmap(b) }, nil
+		}
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func() {}, nil
 }
 
 // Shutdown requests, as libxl_domain_shutdown/reboot write them to
