@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gozen/abi/xen"
 	"gozen/dom0/xc"
 	"gozen/dom0/xs"
@@ -93,10 +95,11 @@ const superOrder = 9
 // error says which step failed.
 func Build(x xc.Interface, st Store, s Spec) (*Domain, error) {
 	t0 := time.Now()
-	img, kernelErr := parseKernel(s.Kernel)
+	img, release, kernelErr := parseKernel(s.Kernel)
 	if kernelErr != nil {
 		return nil, fmt.Errorf("kernel: %w", kernelErr)
 	}
+	defer release()
 	s.logStep("parsing the kernel", t0)
 	if s.VCPUs < 1 || s.VCPUs > loader.ACPIMaxVCPUs {
 		return nil, fmt.Errorf("vcpus=%d: want 1..%d", s.VCPUs, loader.ACPIMaxVCPUs)
@@ -144,15 +147,42 @@ func (s *Spec) logStep(step string, t0 time.Time) {
 }
 
 // parseKernel accepts an ELF with the PVH note or a bzImage around one.
-func parseKernel(k []byte) (*loader.Image, error) {
+// A bzImage's vmlinux is decompressed into memory of its own, which
+// release gives back (the image's segments point into it).
+func parseKernel(k []byte) (img *loader.Image, release func(), err error) {
+	release = func() {}
 	if loader.IsBzImage(k) {
-		vmlinux, err := loader.ExtractVmlinux(k)
+		n, err := loader.VmlinuxSize(k)
 		if err != nil {
-			return nil, err
+			return nil, release, err
 		}
-		k = vmlinux
+		buf, free := decodeBuffer(n)
+		if err := loader.ExtractVmlinuxInto(k, buf); err != nil {
+			free()
+			return nil, release, err
+		}
+		k, release = buf, free
 	}
-	return loader.ParseELF(k)
+	img, err = loader.ParseELF(k)
+	if err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return img, release, nil
+}
+
+// decodeBuffer returns n bytes for a decompressed kernel (tens of MiB)
+// and their release: an anonymous mapping the kernel may back with 2 MiB
+// pages (MADV_HUGEPAGE), so the decoder's first writes fault once per
+// 2 MiB rather than once per page, or Go memory if the mapping fails.
+func decodeBuffer(n int) ([]byte, func()) {
+	if n > 0 {
+		if b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {
+			unix.Madvise(b, unix.MADV_HUGEPAGE)
+			return b, func() { unix.Munmap(b) }
+		}
+	}
+	return make([]byte, n), func() {}
 }
 
 type builder struct {
