@@ -87,6 +87,7 @@ type fakeVCPU struct {
 	pat      uint64
 	tscOff   uint64
 	ports    []backend.PortRange // PassIOPorts
+	flushes  int                 // TLBFlush calls
 	// forever, if set, is the exit the guest takes once its script has
 	// run out; page is a frame of the hv pool the vCPU holds, as a real
 	// backend's VMCB (0: none); destroyed is set by Destroy.
@@ -131,7 +132,7 @@ func (f *fakeVCPU) CPL() int       { return 0 }
 func (f *fakeVCPU) CodeState(s *x86.CodeState) {
 	*s = x86.CodeState{Paging: f.Paging(), CSBase: f.CSBase(), RIP: f.RIP(), Mode: f.Mode(), User: f.CPL() == 3}
 }
-func (f *fakeVCPU) TLBFlush()                    {}
+func (f *fakeVCPU) TLBFlush()                    { f.flushes++ }
 func (f *fakeVCPU) Dump() string                 { return "fake state" }
 func (f *fakeVCPU) Destroy()                     { f.destroy() }
 func (f *fakeVCPU) SetPVHEntry(entry, si uint64) { f.rip = entry; f.regs[x86.RBX] = si }

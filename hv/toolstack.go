@@ -549,11 +549,12 @@ func (h *Hypervisor) mapForeignFrame(caller, owner *Domain, mfn, gpfn uint64) xe
 	if _, ok := s.foreign[gpfn]; ok {
 		h.unmapForeign(caller, gpfn)
 	}
-	if caller.mem.IsRAM(gpfn) || caller.pinned(gpfn) {
+	// One Lookup says it all (MMAPBATCH_V2 comes a frame a hypercall):
+	// dom0's RAM, or a grant mapping or grant-table frame (Mapped), is
+	// busy.
+	k, _ := caller.mem.Lookup(gpfn)
+	if k == npt.RAM || k == npt.Mapped || caller.pinned(gpfn) {
 		return xen.EBUSY
-	}
-	if k, _ := caller.mem.Lookup(gpfn); k == npt.Mapped {
-		return xen.EBUSY // a grant mapping or a grant-table frame
 	}
 	if s.kept(gpfn*pageSize, pageSize) {
 		return xen.EBUSY // hv's emulated devices
@@ -565,7 +566,13 @@ func (h *Hypervisor) mapForeignFrame(caller, owner *Domain, mfn, gpfn uint64) xe
 		}
 		return xen.ENOMEM
 	}
-	caller.flushTLBs()
+	if k != npt.Unbacked {
+		// Something was mapped at gpfn (dom0's direct MMIO): its
+		// translations go. Filling an empty entry needs no flush: a TLB
+		// holds no translation of an unmapped gpfn (removing one flushes),
+		// so MMAPBATCH_V2's one hypercall a frame costs no flush a frame.
+		caller.flushTLBs()
+	}
 	if s.foreign == nil {
 		s.foreign = map[uint64]foreignMap{}
 	}

@@ -229,6 +229,9 @@ func TestToolstackBuildsDomain(t *testing.T) {
 	if i := s.info(id); i.TotPages != 1024 || i.MaxPages != 1024 {
 		t.Errorf("after populate: %d of %d pages", i.TotPages, i.MaxPages)
 	}
+	if d.mem.BigPages() != 2 {
+		t.Errorf("2 MiB extents from gfn 0 up are backed by %d 2 MiB pages, want 2", d.mem.BigPages())
+	}
 
 	// Map the domain's gfns 0x100 (its entry) and 1 (start_info) into dom0
 	// (privcmd MMAPBATCH_V2), and write through the mapping.
@@ -515,11 +518,26 @@ func TestToolstackForeignMappingPinsFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := toolstack{s.h, s.d0}
+	fv := s.d0.vcpus[0].arch.(*fakeVCPU)
+	flushes := fv.flushes
 	if e := ts.MapForeign(u.id, 0x123, tsScratch); e != 0 {
 		t.Fatalf("MapForeign = %v", e)
 	}
+	if fv.flushes != flushes {
+		t.Errorf("mapping at an empty gfn flushed dom0's TLB")
+	}
 	if e := ts.MapForeign(u.id, 0x123, tsScratch); e != 0 {
 		t.Fatalf("mapping over the same gfn again = %v", e) // replaces, counted once
+	}
+	if fv.flushes == flushes {
+		t.Errorf("replacing a foreign mapping did not flush dom0's TLB")
+	}
+	flushes = fv.flushes
+	if e := (*guest)(s.d0.vcpus[0]).RemoveFromPhysmap(tsScratch); e != 0 || fv.flushes == flushes {
+		t.Fatalf("remove_from_physmap = %v, flushed %v", e, fv.flushes != flushes)
+	}
+	if e := ts.MapForeign(u.id, 0x123, tsScratch); e != 0 {
+		t.Fatalf("MapForeign again = %v", e)
 	}
 	if u.foreignRefs != 1 {
 		t.Errorf("refs %d after a replacing map", u.foreignRefs)

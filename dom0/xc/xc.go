@@ -50,9 +50,11 @@ type Interface interface {
 	// SetMaxVCPUs sets dom's vCPU count (XEN_DOMCTL_max_vcpus).
 	SetMaxVCPUs(dom uint32, n int) error
 
-	// Populate gives dom a fresh zeroed frame at each gfn
-	// (XENMEM_populate_physmap with domid dom, order 0).
-	Populate(dom uint32, gfns []uint64) error
+	// Populate gives dom 2^order fresh zeroed frames from each gfn, which
+	// is 2^order-aligned (XENMEM_populate_physmap with domid dom and
+	// extent_order order: 9 asks for 2 MiB extents, which the hypervisor
+	// may back with a superpage).
+	Populate(dom uint32, order uint, gfns []uint64) error
 	// MapForeign maps dom's frames gfns, in order, into dom0 as one
 	// writable buffer of len(gfns) pages (IOCTL_PRIVCMD_MMAPBATCH_V2).
 	// Every page must map; release it with Unmap.

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"gozen/dom0/xl/build"
 	"gozen/dom0/xl/cfg"
@@ -110,7 +113,12 @@ func (e *Env) create(args []string) error {
 		return err
 	}
 	if e.Spawn != nil {
-		if err := e.Spawn(MonitorVerb, strconv.Itoa(int(id))); err != nil {
+		t0 := time.Now()
+		err := e.Spawn(MonitorVerb, strconv.Itoa(int(id)))
+		if e.Verbose > 0 {
+			fmt.Fprintf(e.Stderr, "xl: domain %q: starting its monitor: %d ms\n", c.Name, time.Since(t0).Milliseconds())
+		}
+		if err != nil {
 			fmt.Fprintf(e.Stderr, "warning: domain %d (%s): no lifecycle monitor (on_poweroff/on_reboot/on_crash will not be applied): %v\n",
 				id, c.Name, err)
 		}
@@ -123,23 +131,35 @@ func (e *Env) create(args []string) error {
 
 // createFrom builds a domain from c (uuid zero: a new one) and records it.
 func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, error) {
+	tFind := time.Now()
 	if id, err := e.find(c.Name); err == nil {
 		return 0, fmt.Errorf("Domain with name %q already exists (domain %d).", c.Name, id)
 	}
+	if e.Verbose > 0 {
+		if e.Started != nil {
+			if d, err := e.Started(); err == nil {
+				fmt.Fprintf(e.Stderr, "xl: domain %q: xl's start (exec to config parsed): %d ms\n", c.Name, d.Milliseconds()-time.Since(tFind).Milliseconds())
+			}
+		}
+		fmt.Fprintf(e.Stderr, "xl: domain %q: checking the name is free: %d ms\n", c.Name, time.Since(tFind).Milliseconds())
+	}
 	tRead := time.Now()
-	kernel, err := os.ReadFile(c.Kernel)
+	kernel, unmapKernel, err := mapFile(c.Kernel)
 	if err != nil {
 		return 0, fmt.Errorf("domain %q: kernel: %v", c.Name, err)
 	}
+	defer unmapKernel()
 	var ramdisk []byte
 	if c.Ramdisk != "" {
-		if ramdisk, err = os.ReadFile(c.Ramdisk); err != nil {
+		var unmapRamdisk func()
+		if ramdisk, unmapRamdisk, err = mapFile(c.Ramdisk); err != nil {
 			return 0, fmt.Errorf("domain %q: ramdisk: %v", c.Name, err)
 		}
+		defer unmapRamdisk()
 	}
 	spec := build.Spec{
 		Name: c.Name, UUID: uuid, Kernel: kernel, Ramdisk: ramdisk, Cmdline: c.Cmdline,
-		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: paused || len(c.Vifs) > 0 || len(c.Disks) > 0, Now: e.Now,
+		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: true, Now: e.Now,
 	}
 	if e.Verbose > 0 {
 		spec.Logf = func(format string, args ...any) {
@@ -154,7 +174,10 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 		}
 		return 0, fmt.Errorf("domain %q: %v", c.Name, err)
 	}
-	// Devices before the domain runs, as libxl adds them.
+	// The domain is built paused; its devices go in before it runs, as
+	// libxl adds them, and its record is saved (libxl stores the domain's
+	// configuration during the creation too), so the new domain does not
+	// compete with the rest of xl's work for dom0's CPU.
 	if len(c.Vifs) > 0 || len(c.Disks) > 0 {
 		if err := e.addDisks(d.ID, c); err != nil {
 			e.destroyDomain(d.ID)
@@ -164,18 +187,50 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 			e.destroyDomain(d.ID)
 			return 0, fmt.Errorf("domain %q: %v", c.Name, err)
 		}
-		if !paused {
-			if err := e.XC.Unpause(d.ID); err != nil {
-				e.destroyDomain(d.ID)
-				return 0, fmt.Errorf("domain %q: unpause: %v", c.Name, err)
-			}
-		}
 	}
+	tSave := time.Now()
 	if err := e.saveRecord(&Record{DomID: d.ID, UUID: build.UUIDString(d.UUID), Config: *c}); err != nil {
 		fmt.Fprintf(e.Stderr, "warning: domain %d (%s): its configuration was not saved: %v\n", d.ID, c.Name, err)
 	}
+	if spec.Logf != nil {
+		spec.Logf("saving its configuration: %d ms", time.Since(tSave).Milliseconds())
+	}
+	if !paused {
+		if err := e.XC.Unpause(d.ID); err != nil {
+			e.destroyDomain(d.ID)
+			return 0, fmt.Errorf("domain %q: unpause: %v", c.Name, err)
+		}
+	}
 	fmt.Fprintf(e.Stderr, "Started domain %s (id=%d)\n", c.Name, d.ID)
 	return d.ID, nil
+}
+
+// mapFile returns the contents of the file at path, mapped read-only
+// (the build reads the kernel and writes the ramdisk straight from the
+// page cache, without a copy into fresh memory first), and its release.
+// A file that cannot be mapped (empty, or on a file system without mmap)
+// is read instead. libxc maps kernel and ramdisk files too
+// (xc_dom_malloc_filemap).
+func mapFile(path string) ([]byte, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if n := st.Size(); st.Mode().IsRegular() && n > 0 && n == int64(int(n)) {
+		if b, err := unix.Mmap(int(f.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_PRIVATE); err == nil {
+			return b, func() { unix.Munmap(b) }, nil
+		}
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func() {}, nil
 }
 
 // Shutdown requests, as libxl_domain_shutdown/reboot write them to

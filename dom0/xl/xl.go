@@ -54,6 +54,9 @@ type Env struct {
 	Sleep    func(time.Duration) // time.Sleep
 	// Verbose counts xl's global -v options.
 	Verbose int
+	// Started, if set, says how long ago the process started (xl -v
+	// create reports its start-up).
+	Started func() (time.Duration, error)
 	// PollInterval is how often waits poll the domain (shutdown -w, the
 	// lifecycle monitor); 200 ms by default.
 	PollInterval time.Duration

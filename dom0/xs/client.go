@@ -53,19 +53,89 @@ func New(rw io.ReadWriter) *Client { return &Client{rw: rw} }
 // call sends a request of type typ with payload and returns the reply's
 // payload, or an *Error for an XS_ERROR reply.
 func (c *Client) call(typ uint32, path string, payload []byte) ([]byte, error) {
+	// One write a message: the xenbus device takes a message across
+	// writes too, but a single write keeps it whole on any stream.
+	if err := c.send(typ, path, payload); err != nil {
+		return nil, err
+	}
+	return c.reply(typ, path)
+}
+
+// send writes one request.
+func (c *Client) send(typ uint32, path string, payload []byte) error {
 	if len(payload) > xen.XenstorePayloadMax {
-		return nil, fmt.Errorf("xenstore %s %s: request of %d bytes is over the %d-byte limit",
+		return fmt.Errorf("xenstore %s %s: request of %d bytes is over the %d-byte limit",
 			xen.XSTypeName(typ), path, len(payload), xen.XenstorePayloadMax)
 	}
 	c.reqID++
 	msg := make([]byte, xen.XsdSockmsgSize+len(payload))
 	(&xen.XsdSockmsg{Type: typ, ReqID: c.reqID, Len: uint32(len(payload))}).Encode(msg)
 	copy(msg[xen.XsdSockmsgSize:], payload)
-	// One write: the xenbus device takes a message across writes too,
-	// but a single write keeps it whole on any stream.
 	if _, err := c.rw.Write(msg); err != nil {
-		return nil, fmt.Errorf("xenstore %s %s: %w", xen.XSTypeName(typ), path, err)
+		return fmt.Errorf("xenstore %s %s: %w", xen.XSTypeName(typ), path, err)
 	}
+	return nil
+}
+
+// Write is one node for WriteBatch: its value and, unless Perms is nil,
+// its permission list (as SetPerms takes it).
+type Write struct {
+	Path, Value string
+	Perms       []string
+}
+
+// batchWindow bounds the requests WriteBatch has in flight: well under
+// xenstored's limit of unread replies a connection may have.
+const batchWindow = 16
+
+// WriteBatch writes the nodes in order, each XS_WRITE followed by its
+// XS_SET_PERMS, without waiting for each reply before the next request
+// (up to batchWindow at a time): a builder's dozens of nodes cost a few
+// round trips to xenstored instead of one each. xenstored answers a
+// connection's requests in order, so reply i is request i's. The first
+// error is returned once the requests sent have been answered; the
+// requests after a failed one were still carried out.
+func (c *Client) WriteBatch(ws []Write) error {
+	type req struct {
+		typ  uint32
+		path string
+		body []byte
+	}
+	var reqs []req
+	for _, w := range ws {
+		reqs = append(reqs, req{xen.XSWrite, w.Path, append(append([]byte(w.Path), 0), w.Value...)})
+		if w.Perms != nil {
+			reqs = append(reqs, req{xen.XSSetPerms, w.Path, nul(append([]string{w.Path}, w.Perms...)...)})
+		}
+	}
+	var first error
+	for len(reqs) > 0 {
+		n := min(len(reqs), batchWindow)
+		sent := 0
+		for _, r := range reqs[:n] {
+			if err := c.send(r.typ, r.path, r.body); err != nil {
+				if first == nil {
+					first = err
+				}
+				break
+			}
+			sent++
+		}
+		for _, r := range reqs[:sent] {
+			if _, err := c.reply(r.typ, r.path); err != nil && first == nil {
+				first = err
+			}
+		}
+		if sent < n {
+			return first
+		}
+		reqs = reqs[n:]
+	}
+	return first
+}
+
+// reply reads the reply to a request of type typ.
+func (c *Client) reply(typ uint32, path string) ([]byte, error) {
 	h, body, err := readMsg(c.rw)
 	if err != nil {
 		return nil, fmt.Errorf("xenstore %s %s: reading the reply: %w", xen.XSTypeName(typ), path, err)

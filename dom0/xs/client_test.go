@@ -103,3 +103,50 @@ func TestIntroduceRelease(t *testing.T) {
 		t.Fatalf("release from a domU: %v, want EACCES", err)
 	}
 }
+
+// WriteBatch keeps several requests in flight and matches the replies in
+// order: every node and permission list lands, a failure in the middle
+// is reported (the first one) without hiding the later writes, and the
+// connection stays in step for the next call.
+func TestWriteBatch(t *testing.T) {
+	dom0, domU := setup(t)
+	var ws []Write
+	for i := range 3 * batchWindow {
+		w := Write{Path: "/local/domain/3/n" + strings.Repeat("x", i), Value: "v" + strings.Repeat("y", i)}
+		if i%2 == 0 {
+			w.Perms = []string{"n0", "r3"}
+		}
+		ws = append(ws, w)
+	}
+	if err := dom0.WriteBatch(ws); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range ws {
+		if v, err := dom0.Read(w.Path); err != nil || v != w.Value {
+			t.Fatalf("node %d: %q %v", i, v, err)
+		}
+		p, err := dom0.Perms(w.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := w.Perms; want != nil && strings.Join(p, ",") != strings.Join(want, ",") {
+			t.Errorf("node %d perms %v, want %v", i, p, want)
+		}
+	}
+	// domU 3 may not write dom0's nodes: the batch reports EACCES for
+	// the first, and the write it may do (its own control node) is done.
+	bad := []Write{{Path: "/local/domain/0/name", Value: "x"}, {Path: "/local/domain/0/other", Value: "y"}}
+	if err := dom0.SetPerms("/local/domain/3/control", "n3"); err != nil {
+		t.Fatal(err)
+	}
+	err := domU.WriteBatch(append(bad, Write{Path: "control/shutdown", Value: "poweroff"}))
+	if !IsErrno(err, "EACCES") || !strings.Contains(err.Error(), "/local/domain/0/name") {
+		t.Fatalf("batch with refused writes: %v", err)
+	}
+	if v, err := dom0.Read("/local/domain/3/control/shutdown"); err != nil || v != "poweroff" {
+		t.Errorf("write after the refused ones: %q %v", v, err)
+	}
+	if v, err := domU.Read("control/shutdown"); err != nil || v != "poweroff" {
+		t.Errorf("the connection is out of step after the batch: %q %v", v, err)
+	}
+}

@@ -500,6 +500,9 @@ func (m *Memory) AddRAM(gfn, n uint64) error {
 			return fmt.Errorf("npt: gfn %#x is already backed", gfn+i)
 		}
 	}
+	if gfn == m.size/page && len(m.ident) == 0 {
+		return m.grow(n)
+	}
 	for i := uint64(0); i < n; i++ {
 		g := gfn + i
 		if m.inIdent(g) {
@@ -529,6 +532,71 @@ func (m *Memory) AddRAM(gfn, n uint64) error {
 		m.extra[g] = hpa
 	}
 	return nil
+}
+
+// grow extends the RAM run [0, size) by n frames (AddRAM at its end, as a
+// toolstack populates a new domain from gfn 0 up): like Populate, 2 MiB
+// pages where aligned and the pool has 512 contiguous frames, 4 KiB frames
+// otherwise, recorded as chunks rather than one map entry a frame. The
+// caller checked that none of the frames is backed; on failure the run is
+// cut back to where it was.
+func (m *Memory) grow(n uint64) error {
+	oldSize, oldChunks, oldBig := m.size, len(m.chunks), m.big
+	end := m.size + n*page
+	for gpa := m.size; gpa < end; {
+		if gpa%bigPage == 0 && end-gpa >= bigPage {
+			if hpa, ok := m.frames.Alloc(bigPages, bigPages); ok {
+				if err := m.pt.Map(gpa, hpa, pgtable.Size2M, m.leaf); err != nil {
+					m.frames.Free(hpa, bigPages)
+					m.shrink(oldSize, oldChunks, oldBig)
+					return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
+				}
+				m.chunks = append(m.chunks, chunk{gpa, hpa, bigPage})
+				m.big++
+				gpa += bigPage
+				m.size = gpa
+				continue
+			}
+		}
+		hpa, ok := m.frames.Alloc(1, 1)
+		if !ok {
+			m.shrink(oldSize, oldChunks, oldBig)
+			return ErrNoMemory
+		}
+		if err := m.pt.Map(gpa, hpa, pgtable.Size4K, m.leaf); err != nil {
+			m.frames.Free(hpa, 1)
+			m.shrink(oldSize, oldChunks, oldBig)
+			return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
+		}
+		if k := len(m.chunks); k > oldChunks && m.chunks[k-1].size != bigPage &&
+			m.chunks[k-1].gpa+m.chunks[k-1].size == gpa && m.chunks[k-1].hpa+m.chunks[k-1].size == hpa {
+			m.chunks[k-1].size += page
+		} else {
+			m.chunks = append(m.chunks, chunk{gpa, hpa, page})
+		}
+		gpa += page
+		m.size = gpa
+	}
+	return nil
+}
+
+// shrink undoes grow: the chunks after the first keep are unmapped and
+// freed, and the run ends at size again.
+func (m *Memory) shrink(size uint64, keep, big int) {
+	for _, c := range m.chunks[keep:] {
+		// A chunk is one 2 MiB page or a run of 4 KiB ones (which may
+		// add up to 2 MiB too): each leaf says its size.
+		for off := uint64(0); off < c.size; {
+			_, sz, ok := m.pt.Unmap(c.gpa + off)
+			if !ok {
+				sz = page
+			}
+			off += sz
+		}
+		m.frames.Free(c.hpa, c.size/page)
+	}
+	m.chunks = m.chunks[:keep]
+	m.size, m.big = size, big
 }
 
 // AddUnplaced gives the domain n zeroed frames that are in no guest frame

@@ -418,3 +418,84 @@ func TestReadOnlyFrameRefusesWrites(t *testing.T) {
 		t.Error("the read-only frame changed")
 	}
 }
+
+// A toolstack populates a new domain from gfn 0 up, in 2 MiB extents where
+// it can: AddRAM at the end of the RAM run extends it with 2 MiB pages
+// where aligned (and the pool has them), 4 KiB frames elsewhere, and
+// everything else (ballooning, Release, the frame count) works on it as on
+// RAM populated at creation. A failure part-way leaves nothing behind.
+func TestAddRAMAtTheEndGrowsTheRun(t *testing.T) {
+	f := newMachine(1 << 32)
+	m, _ := New(f, f, f)
+	start := len(f.mem)
+	if err := m.AddRAM(0, 2*bigPages); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddRAM(2*bigPages, 3); err != nil {
+		t.Fatal(err)
+	}
+	if m.BigPages() != 2 || m.Size() != 2*bigPage+3*page || m.Pages() != 2*bigPages+3 || len(m.extra) != 0 {
+		t.Fatalf("big %d, size %#x, pages %d, extra %d", m.BigPages(), m.Size(), m.Pages(), len(m.extra))
+	}
+	if !m.IsRAM(0) || !m.IsRAM(2*bigPages+2) || m.IsRAM(2*bigPages+3) {
+		t.Error("IsRAM wrong after growing")
+	}
+	if err := m.WritePhys(bigPage-2, []byte{1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4)
+	if err := m.ReadPhys(bigPage-2, got); err != nil || !bytes.Equal(got, []byte{1, 2, 3, 4}) {
+		t.Fatalf("across the 2 MiB pages: %v %v", got, err)
+	}
+	// Not at the end: a frame of its own, as before.
+	if err := m.AddRAM(0x10000, 1); err != nil || len(m.extra) != 1 {
+		t.Fatalf("AddRAM beyond: %v, extra %d", err, len(m.extra))
+	}
+	// Ballooning a frame out of a 2 MiB page splits it.
+	if err := m.RemoveRAM(5, 1); err != nil {
+		t.Fatal(err)
+	}
+	if m.BigPages() != 1 || m.IsRAM(5) || m.Pages() != 2*bigPages+3 {
+		t.Errorf("after RemoveRAM: big %d, pages %d", m.BigPages(), m.Pages())
+	}
+	if err := m.AddRAM(5, 1); err != nil || !m.IsRAM(5) {
+		t.Fatalf("AddRAM into the hole: %v", err)
+	}
+	m.Release()
+	if len(f.mem) != start-1 { // the root table goes too
+		t.Errorf("%d frames left after Release, want %d", len(f.mem), start-1)
+	}
+
+	// Out of memory half way: the run is cut back, nothing leaks.
+	f = newMachine(1 << 32)
+	m, _ = New(f, f, f)
+	if err := m.AddRAM(0, bigPages); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.mem)
+	f.noBig = true
+	f.limit = f.next + 100*page
+	if err := m.AddRAM(bigPages, bigPages); err != ErrNoMemory {
+		t.Fatalf("AddRAM = %v, want ErrNoMemory", err)
+	}
+	if len(f.mem) != before || m.Size() != bigPage || m.Pages() != bigPages || m.IsRAM(bigPages) {
+		t.Fatalf("failure left frames behind: %d -> %d, size %#x, pages %d", before, len(f.mem), m.Size(), m.Pages())
+	}
+	if _, ok := m.Translate(bigPage); ok {
+		t.Error("a frame of the failed AddRAM still translates")
+	}
+
+	// 4 KiB frames adding up to 2 MiB and more, then a failure: cut back.
+	f.limit = f.next + (bigPages+40)*page
+	if err := m.AddRAM(bigPages, 2*bigPages); err != ErrNoMemory {
+		t.Fatalf("AddRAM = %v, want ErrNoMemory", err)
+	}
+	if len(f.mem) != before || m.Size() != bigPage || m.Pages() != bigPages {
+		t.Fatalf("failure left frames behind: %d -> %d, size %#x, pages %d", before, len(f.mem), m.Size(), m.Pages())
+	}
+	for g := uint64(bigPages); g < 3*bigPages; g += 37 {
+		if _, ok := m.Translate(g * page); ok {
+			t.Fatalf("gfn %#x of the failed AddRAM still translates", g)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -93,13 +94,14 @@ func (x *XC) call(op string, dom uint32, hc uint64, cmd uint64, size int, enc fu
 // populateBatch bounds one populate_physmap call's frame list (32 KiB).
 const populateBatch = 4096
 
-// Populate is XENMEM_populate_physmap on dom, order 0, in batches. The
+// Populate is XENMEM_populate_physmap on dom, extents of 2^order frames
+// from each gfn, in batches. The
 // hypervisor returns how many extents it populated: Xen finishes a long
 // batch through a hypercall continuation, GoZen stops after a bounded
 // number (hypercall.MaxExtents) and returns the count, so a short count
 // with progress is continued from where it stopped; no progress at all is
 // ENOMEM (out of memory or past the domain's max_mem).
-func (x *XC) Populate(dom uint32, gfns []uint64) error {
+func (x *XC) Populate(dom uint32, order uint, gfns []uint64) error {
 	id, err := domid("populate_physmap", dom)
 	if err != nil {
 		return err
@@ -114,14 +116,14 @@ func (x *XC) Populate(dom uint32, gfns []uint64) error {
 		for i, g := range gfns[:n] {
 			binary.LittleEndian.PutUint64(list[8*i:], g)
 		}
-		r := xen.XenMemoryReservation{ExtentStart: addr(list), NrExtents: uint64(n), DomID: id}
+		r := xen.XenMemoryReservation{ExtentStart: addr(list), NrExtents: uint64(n), ExtentOrder: uint32(order), DomID: id}
 		done, err := x.call("populate_physmap", dom, xen.HypercallMemoryOp, xen.XenmemPopulatePhysmap,
 			xen.XenMemoryReservationSize, r.Encode, nil)
 		if err != nil {
 			return err
 		}
 		if done <= 0 || done > n {
-			return &xc.Error{Op: fmt.Sprintf("populate_physmap (%d of %d frames from gfn %#x)", max(done, 0), n, gfns[0]), Dom: dom, Err: syscall.ENOMEM}
+			return &xc.Error{Op: fmt.Sprintf("populate_physmap (%d of %d order-%d extents from gfn %#x)", max(done, 0), n, order, gfns[0]), Dom: dom, Err: syscall.ENOMEM}
 		}
 		gfns = gfns[done:]
 	}
@@ -243,11 +245,53 @@ func (d Dom0) Hypercall(op uint64, args ...uint64) (int, error) { return d.P.Hyp
 
 func (d Dom0) Buffer(n int) ([]byte, func(), error) {
 	pages := max(1, (n+4095)/4096)
+	if pages <= maxCachedPages {
+		bufCache.Lock()
+		free := bufCache.free[pages]
+		if k := len(free); k > 0 {
+			b := free[k-1]
+			bufCache.free[pages] = free[:k-1]
+			bufCache.Unlock()
+			return b[:n:n], func() { putBuffer(pages, b) }, nil
+		}
+		bufCache.Unlock()
+	}
 	b, err := privcmd.Buffer(pages)
 	if err != nil {
 		return nil, nil, err
 	}
+	if pages <= maxCachedPages {
+		return b[:n:n], func() { putBuffer(pages, b) }, nil
+	}
 	return b[:n:n], func() { privcmd.Unmap(b) }, nil
+}
+
+// Hypercall buffers of up to maxCachedPages pages are kept for the next
+// call (up to maxCached of each size), as libxencall keeps its buffer
+// cache: each fresh one costs an open, an mmap and a munmap of
+// /dev/xen/hypercall, several times what the hypercall itself costs for
+// the small structures most calls pass.
+const (
+	maxCachedPages = 4
+	maxCached      = 4
+)
+
+var bufCache struct {
+	sync.Mutex
+	free [maxCachedPages + 1][][]byte
+}
+
+// putBuffer clears a released buffer (the next call finds zeros, as in a
+// fresh one) and keeps it, or unmaps it when enough are kept.
+func putBuffer(pages int, b []byte) {
+	clear(b)
+	bufCache.Lock()
+	defer bufCache.Unlock()
+	if len(bufCache.free[pages]) < maxCached {
+		bufCache.free[pages] = append(bufCache.free[pages], b)
+		return
+	}
+	privcmd.Unmap(b)
 }
 
 func (d Dom0) MapForeign(dom uint16, gfns []uint64) ([]byte, error) { return d.P.MapForeign(dom, gfns) }

@@ -46,7 +46,7 @@ func (f *fakeCaller) Hypercall(op uint64, args ...uint64) (int, error) {
 	case xen.HypercallMemoryOp:
 		var r xen.XenMemoryReservation
 		r.Decode(f.mem(args[1], xen.XenMemoryReservationSize))
-		if args[0] != xen.XenmemPopulatePhysmap || r.DomID != 3 || r.ExtentOrder != 0 {
+		if args[0] != xen.XenmemPopulatePhysmap || r.DomID != 3 || r.ExtentOrder > 9 {
 			return 0, syscall.EINVAL
 		}
 		n := int(r.NrExtents)
@@ -55,7 +55,10 @@ func (f *fakeCaller) Hypercall(op uint64, args ...uint64) (int, error) {
 		}
 		list := f.mem(r.ExtentStart, 8*int(r.NrExtents))
 		for i := 0; i < n; i++ {
-			f.populated[binary.LittleEndian.Uint64(list[8*i:])] = true
+			g := binary.LittleEndian.Uint64(list[8*i:])
+			for j := uint64(0); j < 1<<r.ExtentOrder; j++ {
+				f.populated[g+j] = true
+			}
 		}
 		return n, nil
 	case xen.HypercallHVMOp:
@@ -113,7 +116,7 @@ func TestHypercalls(t *testing.T) {
 	for i := range gfns {
 		gfns[i] = uint64(i) + 0x100
 	}
-	if err := x.Populate(3, gfns); err != nil {
+	if err := x.Populate(3, 0, gfns); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.populated) != len(gfns) || !f.populated[0x100] || !f.populated[uint64(len(gfns))+0xff] {
@@ -123,13 +126,19 @@ func TestHypercalls(t *testing.T) {
 	// again for the rest; one that makes no progress is out of memory.
 	f.populated = map[uint64]bool{}
 	f.limit = 2
-	if err := x.Populate(3, gfns[:5]); err != nil || len(f.populated) != 5 || !f.populated[0x104] {
+	if err := x.Populate(3, 0, gfns[:5]); err != nil || len(f.populated) != 5 || !f.populated[0x104] {
 		t.Errorf("populate in short steps: %v, %d frames", err, len(f.populated))
 	}
 	f.limit = -1
-	if err := x.Populate(3, gfns[:5]); !errors.Is(err, syscall.ENOMEM) {
+	if err := x.Populate(3, 0, gfns[:5]); !errors.Is(err, syscall.ENOMEM) {
 		t.Errorf("populate without progress: %v", err)
 	}
+	// 2 MiB extents: each gfn stands for 512 frames.
+	f.populated, f.limit = map[uint64]bool{}, 1
+	if err := x.Populate(3, 9, []uint64{0x200, 0x400}); err != nil || len(f.populated) != 1024 || !f.populated[0x5ff] || f.populated[0x600] {
+		t.Errorf("populate order 9: %v, %d frames", err, len(f.populated))
+	}
+	f.limit = 0
 	if err := x.SetParam(3, xen.HVMParamStorePFN, 0xfeffc); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,19 @@ type Fake struct {
 	// Fail, if set, is called before each operation with its name and
 	// domain; a non-nil result is returned instead (failure injection).
 	Fail func(op string, dom uint32) error
+	// Populates records every Populate call; MappedFrames counts the
+	// frames MapForeign mapped, MapCalls its calls (for tests of how a
+	// builder uses them).
+	Populates    []PopulateCall
+	MappedFrames int
+	MapCalls     int
+}
+
+// PopulateCall is one Populate: its domain, extent order and extents.
+type PopulateCall struct {
+	Dom     uint32
+	Order   uint
+	Extents int
 }
 
 type mapping struct {
@@ -297,27 +310,39 @@ func (f *Fake) used() uint64 {
 	return n
 }
 
-func (f *Fake) Populate(id uint32, gfns []uint64) error {
+func (f *Fake) Populate(id uint32, order uint, gfns []uint64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d, err := f.live("populate_physmap", id)
 	if err != nil {
 		return err
 	}
-	fresh := 0
+	if order > 9 {
+		return &xc.Error{Op: "populate_physmap", Dom: id, Err: syscall.EINVAL}
+	}
+	n := uint64(1) << order
+	fresh := uint64(0)
 	for _, g := range gfns {
-		if _, ok := d.Pages[g]; !ok {
-			fresh++
+		if g%n != 0 {
+			return &xc.Error{Op: fmt.Sprintf("populate_physmap of unaligned gfn %#x", g), Dom: id, Err: syscall.EINVAL}
+		}
+		for i := uint64(0); i < n; i++ {
+			if _, ok := d.Pages[g+i]; !ok {
+				fresh++
+			}
 		}
 	}
-	if uint64(len(d.Pages)+fresh) > d.MaxKiB/4 || f.used()+uint64(fresh) > f.Phys.TotalPages {
+	if uint64(len(d.Pages))+fresh > d.MaxKiB/4 || f.used()+fresh > f.Phys.TotalPages {
 		return &xc.Error{Op: "populate_physmap", Dom: id, Err: syscall.ENOMEM}
 	}
 	for _, g := range gfns {
-		if _, ok := d.Pages[g]; !ok {
-			d.Pages[g] = new([xc.PageSize]byte)
+		for i := uint64(0); i < n; i++ {
+			if _, ok := d.Pages[g+i]; !ok {
+				d.Pages[g+i] = new([xc.PageSize]byte)
+			}
 		}
 	}
+	f.Populates = append(f.Populates, PopulateCall{Dom: id, Order: order, Extents: len(gfns)})
 	return nil
 }
 
@@ -343,6 +368,8 @@ func (f *Fake) MapForeign(id uint32, gfns []uint64) ([]byte, error) {
 		copy(buf[i*xc.PageSize:], p[:])
 	}
 	f.maps[&buf[0]] = mapping{dom: d, gfns: slices.Clone(gfns), buf: buf}
+	f.MappedFrames += len(gfns)
+	f.MapCalls++
 	return buf, nil
 }
 

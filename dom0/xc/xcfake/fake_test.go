@@ -25,10 +25,10 @@ func TestFakeRules(t *testing.T) {
 		t.Errorf("map of an unpopulated frame: %v", err)
 	}
 	f.SetMaxMem(id, 8)
-	if err := f.Populate(id, []uint64{0, 1, 2}); !errors.Is(err, syscall.ENOMEM) {
+	if err := f.Populate(id, 0, []uint64{0, 1, 2}); !errors.Is(err, syscall.ENOMEM) {
 		t.Errorf("populate past max_mem: %v", err)
 	}
-	if err := f.Populate(id, []uint64{0, 1}); err != nil {
+	if err := f.Populate(id, 0, []uint64{0, 1}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := f.MapForeign(id, []uint64{1})

@@ -19,12 +19,16 @@ package build
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gozen/abi/xen"
 	"gozen/dom0/xc"
+	"gozen/dom0/xs"
 	"gozen/loader"
 )
 
@@ -36,6 +40,9 @@ type Store interface {
 	Mkdir(path string) error
 	Rm(path string) error
 	SetPerms(path string, perms ...string) error
+	// WriteBatch writes nodes and their permissions in order, with
+	// several requests in flight (xs.Client.WriteBatch).
+	WriteBatch(ws []xs.Write) error
 	Introduce(domid uint32, gfn uint64, port uint32) error
 }
 
@@ -67,23 +74,32 @@ type Domain struct {
 	Entry, StartInfo         uint64
 }
 
-// populateBatch is how many frames one Populate call asks for, and
-// mapBatch how many one foreign mapping covers (4 MiB of dom0's address
-// space at a time, like libxc's chunked loading).
+// populateBatch is how many extents one Populate call asks for, and
+// mapBatch how many frames one foreign mapping covers at most (32 MiB of
+// dom0's address space at a time: Linux's privcmd takes them from its
+// unpopulated address space, and each mapping costs an ioctl, an mmap and
+// a munmap besides the hypercall a frame it makes either way).
 const (
 	populateBatch = 8192
-	mapBatch      = 1024
+	mapBatch      = 8192
 )
+
+// superOrder is the extent order populate asks for where a whole 2 MiB
+// extent fits (libxc's SUPERPAGE_2MB_SHIFT for HVM guests): one extent
+// where there were 512, and the hypervisor may back it with one 2 MiB
+// page.
+const superOrder = 9
 
 // Build creates, fills and (unless s.Paused) starts the domain. On error
 // the half-built domain is destroyed and its xenstore nodes removed; the
 // error says which step failed.
 func Build(x xc.Interface, st Store, s Spec) (*Domain, error) {
 	t0 := time.Now()
-	img, kernelErr := parseKernel(s.Kernel)
+	img, release, kernelErr := parseKernel(s.Kernel)
 	if kernelErr != nil {
 		return nil, fmt.Errorf("kernel: %w", kernelErr)
 	}
+	defer release()
 	s.logStep("parsing the kernel", t0)
 	if s.VCPUs < 1 || s.VCPUs > loader.ACPIMaxVCPUs {
 		return nil, fmt.Errorf("vcpus=%d: want 1..%d", s.VCPUs, loader.ACPIMaxVCPUs)
@@ -131,15 +147,42 @@ func (s *Spec) logStep(step string, t0 time.Time) {
 }
 
 // parseKernel accepts an ELF with the PVH note or a bzImage around one.
-func parseKernel(k []byte) (*loader.Image, error) {
+// A bzImage's vmlinux is decompressed into memory of its own, which
+// release gives back (the image's segments point into it).
+func parseKernel(k []byte) (img *loader.Image, release func(), err error) {
+	release = func() {}
 	if loader.IsBzImage(k) {
-		vmlinux, err := loader.ExtractVmlinux(k)
+		n, err := loader.VmlinuxSize(k)
 		if err != nil {
-			return nil, err
+			return nil, release, err
 		}
-		k = vmlinux
+		buf, free := decodeBuffer(n)
+		if err := loader.ExtractVmlinuxInto(k, buf); err != nil {
+			free()
+			return nil, release, err
+		}
+		k, release = buf, free
 	}
-	return loader.ParseELF(k)
+	img, err = loader.ParseELF(k)
+	if err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return img, release, nil
+}
+
+// decodeBuffer returns n bytes for a decompressed kernel (tens of MiB)
+// and their release: an anonymous mapping the kernel may back with 2 MiB
+// pages (MADV_HUGEPAGE), so the decoder's first writes fault once per
+// 2 MiB rather than once per page, or Go memory if the mapping fails.
+func decodeBuffer(n int) ([]byte, func()) {
+	if n > 0 {
+		if b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {
+			unix.Madvise(b, unix.MADV_HUGEPAGE)
+			return b, func() { unix.Munmap(b) }
+		}
+	}
+	return make([]byte, n), func() {}
 }
 
 type builder struct {
@@ -198,18 +241,14 @@ type node struct {
 	perms       []string
 }
 
+// write writes nodes in order; one batch of requests (a few round trips
+// to xenstored, not one a node and one a permission list).
 func (b *builder) write(nodes []node) error {
-	for _, n := range nodes {
-		if err := b.st.Write(n.path, n.value); err != nil {
-			return err
-		}
-		if n.perms != nil {
-			if err := b.st.SetPerms(n.path, n.perms...); err != nil {
-				return err
-			}
-		}
+	ws := make([]xs.Write, len(nodes))
+	for i, n := range nodes {
+		ws[i] = xs.Write{Path: n.path, Value: n.value, Perms: n.perms}
 	}
-	return nil
+	return b.st.WriteBatch(ws)
 }
 
 // skeleton writes what libxl__domain_make writes before the build: the
@@ -304,14 +343,24 @@ func (b *builder) pre() error {
 
 // populate gives the domain RAM over [0, memory), every frame of it (as
 // hv's npt.Memory.Populate does: the reserved ranges of the memory map are
-// backed too, since the boot information and rings live there).
+// backed too, since the boot information and rings live there): 2 MiB
+// extents up to the last 2 MiB boundary, single frames after it.
 func (b *builder) populate() error {
 	n := b.mem / xc.PageSize
-	gfns := make([]uint64, 0, min(n, populateBatch))
-	for g := uint64(0); g < n; g++ {
+	big := n &^ (1<<superOrder - 1)
+	if err := b.populateRange(superOrder, 0, big); err != nil {
+		return err
+	}
+	return b.populateRange(0, big, n)
+}
+
+// populateRange populates frames [from, to) in extents of 2^order frames.
+func (b *builder) populateRange(order uint, from, to uint64) error {
+	gfns := make([]uint64, 0, min((to-from)>>order, populateBatch))
+	for g := from; g < to; g += 1 << order {
 		gfns = append(gfns, g)
-		if len(gfns) == cap(gfns) || g == n-1 {
-			if err := b.x.Populate(b.d.ID, gfns); err != nil {
+		if len(gfns) == cap(gfns) || g+1<<order >= to {
+			if err := b.x.Populate(b.d.ID, order, gfns); err != nil {
 				return fmt.Errorf("%d MiB at gfn %#x: %w", b.s.MemoryMiB, gfns[0], err)
 			}
 			gfns = gfns[:0]
@@ -320,57 +369,109 @@ func (b *builder) populate() error {
 	return nil
 }
 
-// writeGuest copies data (and then zeros up to size bytes, for a segment's
-// bss) to guest-physical gpa through foreign mappings of at most mapBatch
-// frames at a time.
-func (b *builder) writeGuest(gpa uint64, data []byte, size uint64) error {
-	if size < uint64(len(data)) {
-		size = uint64(len(data))
-	}
-	end := gpa + size
-	if end < gpa || end > b.mem {
+// pageWrite is new contents for part of one guest frame: data (at most a
+// page, not crossing it) at byte off of frame gfn.
+type pageWrite struct {
+	gfn  uint64
+	off  int
+	data []byte
+}
+
+// frameWriter gathers what load writes into the domain, page by page, and
+// writes it through foreign mappings of up to mapBatch frames. Frames the
+// domain was just given are zero (populate_physmap hands out scrubbed
+// frames: Xen scrubs them, and so does hv, rt's allocFrames), so parts
+// that are all zero (a kernel's bss and alignment padding, a zero-filled
+// ring) need no write, and a frame nothing non-zero goes to is never
+// mapped at all.
+type frameWriter struct {
+	mem    uint64
+	writes []pageWrite
+}
+
+// add queues data for guest-physical gpa; it must lie in the domain's
+// memory.
+func (l *frameWriter) add(gpa uint64, data []byte) error {
+	end := gpa + uint64(len(data))
+	if end < gpa || end > l.mem {
 		return fmt.Errorf("[%#x-%#x) is outside the domain's memory", gpa, end)
 	}
-	for at := gpa; at < end; {
-		first := at / xc.PageSize
-		last := min((end-1)/xc.PageSize, first+mapBatch-1)
-		gfns := make([]uint64, 0, last-first+1)
-		for g := first; g <= last; g++ {
-			gfns = append(gfns, g)
+	for len(data) > 0 {
+		off := int(gpa % xc.PageSize)
+		n := min(len(data), xc.PageSize-off)
+		if !allZero(data[:n]) {
+			l.writes = append(l.writes, pageWrite{gfn: gpa / xc.PageSize, off: off, data: data[:n]})
 		}
-		m, err := b.x.MapForeign(b.d.ID, gfns)
+		data, gpa = data[n:], gpa+uint64(n)
+	}
+	return nil
+}
+
+// allZero reports whether p holds only zero bytes, eight at a time.
+func allZero(p []byte) bool {
+	for len(p) >= 8 {
+		if binary.LittleEndian.Uint64(p) != 0 {
+			return false
+		}
+		p = p[8:]
+	}
+	for _, c := range p {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// flush writes the queued parts, mapping each frame once per batch, the
+// frames of a batch in one MapForeign.
+func (l *frameWriter) flush(x xc.Interface, dom uint32) error {
+	ws := l.writes
+	l.writes = nil
+	for len(ws) > 0 {
+		idx := map[uint64]int{}
+		var gfns []uint64
+		n := 0
+		for ; n < len(ws); n++ {
+			if _, ok := idx[ws[n].gfn]; !ok {
+				if len(gfns) == mapBatch {
+					break
+				}
+				idx[ws[n].gfn] = len(gfns)
+				gfns = append(gfns, ws[n].gfn)
+			}
+		}
+		m, err := x.MapForeign(dom, gfns)
 		if err != nil {
 			return err
 		}
-		chunkEnd := min(end, (last+1)*xc.PageSize)
-		off := at - first*xc.PageSize
-		// Bytes of data in [at, chunkEnd), then zeros.
-		di := at - gpa
-		n := uint64(0)
-		if di < uint64(len(data)) {
-			n = uint64(copy(m[off:off+(chunkEnd-at)], data[di:]))
+		for _, w := range ws[:n] {
+			copy(m[idx[w.gfn]*xc.PageSize+w.off:], w.data)
 		}
-		clear(m[off+n : off+(chunkEnd-at)])
-		if err := b.x.Unmap(m); err != nil {
+		if err := x.Unmap(m); err != nil {
 			return err
 		}
-		at = chunkEnd
+		ws = ws[n:]
 	}
 	return nil
 }
 
 // load writes the kernel's segments, the ramdisk, the ACPI tables and the
-// hvm_start_info, and clears the console and xenstore rings (libxc's
-// xc_dom_build_image and alloc_magic_pages_hvm; hv's createDomain and
-// writeBootInfo).
+// hvm_start_info (libxc's xc_dom_build_image and alloc_magic_pages_hvm;
+// hv's createDomain and writeBootInfo). The console and xenstore rings
+// start zeroed, as fresh frames: libxc clears them, here populate did.
 func (b *builder) load() error {
+	l := &frameWriter{mem: b.mem}
 	for _, seg := range b.img.Segments {
-		if err := b.writeGuest(seg.Paddr, seg.Data, seg.Memsz); err != nil {
+		if seg.Paddr+seg.Memsz < seg.Paddr || seg.Paddr+seg.Memsz > b.mem {
+			return fmt.Errorf("segment at %#x: [%#x-%#x) is outside the domain's memory", seg.Paddr, seg.Paddr, seg.Paddr+seg.Memsz)
+		}
+		if err := l.add(seg.Paddr, seg.Data); err != nil {
 			return fmt.Errorf("segment at %#x: %w", seg.Paddr, err)
 		}
 	}
 	if b.s.Ramdisk != nil {
-		if err := b.writeGuest(b.mods[0].Paddr, b.s.Ramdisk, 0); err != nil {
+		if err := l.add(b.mods[0].Paddr, b.s.Ramdisk); err != nil {
 			return fmt.Errorf("ramdisk: %w", err)
 		}
 	}
@@ -380,7 +481,7 @@ func (b *builder) load() error {
 		if err != nil {
 			return err
 		}
-		if err := b.writeGuest(loader.ACPIBase, tables, 0); err != nil {
+		if err := l.add(loader.ACPIBase, tables); err != nil {
 			return fmt.Errorf("ACPI tables: %w", err)
 		}
 		rsdp = r
@@ -390,16 +491,16 @@ func (b *builder) load() error {
 	if err != nil {
 		return fmt.Errorf("boot information: %w", err)
 	}
-	if err := b.writeGuest(bi.Paddr, bi.Bytes, 0); err != nil {
+	if err := l.add(bi.Paddr, bi.Bytes); err != nil {
 		return fmt.Errorf("boot information: %w", err)
 	}
 	b.d.StartInfo = bi.StartInfo
 	for _, g := range []uint64{loader.ConsoleGFN, loader.StoreGFN} {
-		if err := b.writeGuest(g*xc.PageSize, nil, xc.PageSize); err != nil {
-			return fmt.Errorf("ring page %#x: %w", g, err)
+		if (g+1)*xc.PageSize > b.mem {
+			return fmt.Errorf("ring page %#x is outside the domain's memory", g)
 		}
 	}
-	return nil
+	return l.flush(b.x, b.d.ID)
 }
 
 // seedGrants is xc_dom_gnttab_seed: grant entry 0 (GNTTAB_RESERVED_CONSOLE)

@@ -207,11 +207,20 @@ func TestBuildPausedAndFailures(t *testing.T) {
 }
 
 func TestWriteGuestAcrossBatches(t *testing.T) {
-	// A segment longer than one mapping batch lands whole.
+	// A segment longer than one mapping batch lands whole; its all-zero
+	// pages (every third page here) and its bss are never mapped: the
+	// frames are fresh, so already zero.
 	k := xltest.DefaultKernel()
-	k.Code = make([]byte, (mapBatch+3)*4096+123)
-	for i := range k.Code {
-		k.Code[i] = byte(i / 4096)
+	k.Code = make([]byte, (2*mapBatch+3)*4096+123)
+	nonzero := 0
+	for p := 0; p*4096 < len(k.Code); p++ {
+		if p%3 == 1 {
+			continue
+		}
+		nonzero++
+		for i := p * 4096; i < min(len(k.Code), (p+1)*4096); i++ {
+			k.Code[i] = byte(p) | 1
+		}
 	}
 	binary.LittleEndian.PutUint32(k.Code[0x10:], 0xdeadbeef)
 	k.Memsz = uint64(len(k.Code)) + 2*4096
@@ -219,12 +228,28 @@ func TestWriteGuestAcrossBatches(t *testing.T) {
 	_, c0 := xltest.NewStore()
 	s := spec(k.ELF())
 	s.Ramdisk = nil
+	s.MemoryMiB, s.MaxMemMiB = 129, 129 // 64 extents of 2 MiB, then 256 frames
 	d, err := Build(f, c0, s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, f, d.ID, k.Paddr, len(k.Code)); !bytes.Equal(got, k.Code) {
 		t.Error("long segment differs")
+	}
+	if got := read(t, f, d.ID, k.Paddr+uint64(len(k.Code)), 2*4096); !bytes.Equal(got, make([]byte, 2*4096)) {
+		t.Error("bss is not zero")
+	}
+	// The kernel's non-zero pages, then the boot information and the
+	// ACPI tables: two frames more, in batches of mapBatch frames.
+	if calls := (nonzero + 2 + mapBatch - 1) / mapBatch; f.MappedFrames != nonzero+2 || f.MapCalls != calls || calls < 2 {
+		t.Errorf("%d frames mapped in %d calls, want %d in %d", f.MappedFrames, f.MapCalls, nonzero+2, calls)
+	}
+	want := []xcfake.PopulateCall{{Dom: d.ID, Order: 9, Extents: 64}, {Dom: d.ID, Order: 0, Extents: 256}}
+	if len(f.Populates) != 2 || f.Populates[0] != want[0] || f.Populates[1] != want[1] {
+		t.Errorf("populate calls %+v, want %+v", f.Populates, want)
+	}
+	if got := uint64(len(f.Domain(d.ID).Pages)); got != 129<<8 {
+		t.Errorf("%d frames populated, want %d", got, 129<<8)
 	}
 }
 
