@@ -24,7 +24,7 @@ func TestInitDom0less(t *testing.T) {
 	for g := uint64(0); g < 8<<8; g++ {
 		gfns = append(gfns, g)
 	}
-	if err := h.f.Populate(id, gfns); err != nil {
+	if err := h.f.Populate(id, 0, gfns); err != nil {
 		t.Fatal(err)
 	}
 	sp, _ := h.f.AllocUnbound(id, 0)

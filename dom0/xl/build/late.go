@@ -92,7 +92,7 @@ func ConnectLate(x xc.Interface, st Store, info xc.DomainInfo, name string) (*Do
 		fn   func() error
 	}{
 		{"xenstore skeleton", b.skeleton},
-		{"zeroing the xenstore ring", func() error { return b.writeGuest(loader.StoreGFN*xc.PageSize, nil, xc.PageSize) }},
+		{"zeroing the xenstore ring", func() error { return zeroFrame(x, id, loader.StoreGFN) }},
 		{"seeding the grant table", b.seedGrants},
 		{"build_post", b.postNodes},
 		{"HVM_PARAM_STORE_PFN", func() error { return x.SetParam(id, xen.HVMParamStorePFN, loader.StoreGFN) }},
@@ -108,4 +108,14 @@ func ConnectLate(x xc.Interface, st Store, info xc.DomainInfo, name string) (*Do
 		}
 	}
 	return d, nil
+}
+
+// zeroFrame clears frame gfn of domain dom through a foreign mapping.
+func zeroFrame(x xc.Interface, dom uint32, gfn uint64) error {
+	m, err := x.MapForeign(dom, []uint64{gfn})
+	if err != nil {
+		return err
+	}
+	clear(m)
+	return x.Unmap(m)
 }

@@ -47,7 +47,7 @@ func bootDomain(t *testing.T, f *xcfake.Fake, mib uint64) uint32 {
 	for g := uint64(0); g < mib<<8; g++ {
 		gfns = append(gfns, g)
 	}
-	if err := f.Populate(id, gfns); err != nil {
+	if err := f.Populate(id, 0, gfns); err != nil {
 		t.Fatal(err)
 	}
 	sp, _ := f.AllocUnbound(id, 0)
