@@ -245,14 +245,12 @@ func (m *Memory) Populate(size uint64) error {
 	}
 	for gpa := uint64(0); gpa < size; {
 		if gpa%bigPage == 0 && size-gpa >= bigPage {
-			if hpa, ok := m.frames.Alloc(bigPages, bigPages); ok {
-				if err := m.pt.Map(gpa, hpa, pgtable.Size2M, m.leaf); err != nil {
-					m.frames.Free(hpa, bigPages)
-					m.Release()
-					return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
-				}
-				m.chunks = append(m.chunks, chunk{gpa, hpa, bigPage})
-				m.big++
+			ok, err := m.mapBig(gpa)
+			if err != nil {
+				m.Release()
+				return err
+			}
+			if ok {
 				gpa += bigPage
 				m.size = gpa
 				continue
@@ -545,14 +543,12 @@ func (m *Memory) grow(n uint64) error {
 	end := m.size + n*page
 	for gpa := m.size; gpa < end; {
 		if gpa%bigPage == 0 && end-gpa >= bigPage {
-			if hpa, ok := m.frames.Alloc(bigPages, bigPages); ok {
-				if err := m.pt.Map(gpa, hpa, pgtable.Size2M, m.leaf); err != nil {
-					m.frames.Free(hpa, bigPages)
-					m.shrink(oldSize, oldChunks, oldBig)
-					return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
-				}
-				m.chunks = append(m.chunks, chunk{gpa, hpa, bigPage})
-				m.big++
+			ok, err := m.mapBig(gpa)
+			if err != nil {
+				m.shrink(oldSize, oldChunks, oldBig)
+				return err
+			}
+			if ok {
 				gpa += bigPage
 				m.size = gpa
 				continue
@@ -824,4 +820,21 @@ func (m *Memory) ReadPhys64(gpa uint64) (uint64, error) {
 		return 0, err
 	}
 	return uint64(lo) | uint64(hi)<<32, nil
+}
+
+// mapBig backs [gpa, gpa+2 MiB) with one 2 MiB page when the pool has 512
+// contiguous frames; false (and nothing changed) when it has not, so the
+// caller falls back to 4 KiB pages.
+func (m *Memory) mapBig(gpa uint64) (bool, error) {
+	hpa, ok := m.frames.Alloc(bigPages, bigPages)
+	if !ok {
+		return false, nil
+	}
+	if err := m.pt.Map(gpa, hpa, pgtable.Size2M, m.leaf); err != nil {
+		m.frames.Free(hpa, bigPages)
+		return false, fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
+	}
+	m.chunks = append(m.chunks, chunk{gpa, hpa, bigPage})
+	m.big++
+	return true, nil
 }
