@@ -243,37 +243,9 @@ func (m *Memory) Populate(size uint64) error {
 	if size == 0 || size%page != 0 || size > MaxGPA {
 		return fmt.Errorf("npt: bad memory size %#x", size)
 	}
-	for gpa := uint64(0); gpa < size; {
-		if gpa%bigPage == 0 && size-gpa >= bigPage {
-			ok, err := m.mapBig(gpa)
-			if err != nil {
-				m.Release()
-				return err
-			}
-			if ok {
-				gpa += bigPage
-				m.size = gpa
-				continue
-			}
-		}
-		hpa, ok := m.frames.Alloc(1, 1)
-		if !ok {
-			m.Release()
-			return ErrNoMemory
-		}
-		if err := m.pt.Map(gpa, hpa, pgtable.Size4K, m.leaf); err != nil {
-			m.frames.Free(hpa, 1)
-			m.Release()
-			return fmt.Errorf("npt: mapping %#x: %w", gpa, tableErr(err))
-		}
-		if n := len(m.chunks); n > 0 && m.chunks[n-1].size != bigPage &&
-			m.chunks[n-1].gpa+m.chunks[n-1].size == gpa && m.chunks[n-1].hpa+m.chunks[n-1].size == hpa {
-			m.chunks[n-1].size += page
-		} else {
-			m.chunks = append(m.chunks, chunk{gpa, hpa, page})
-		}
-		gpa += page
-		m.size = gpa
+	if err := m.grow(size / page); err != nil {
+		m.Release()
+		return err
 	}
 	return nil
 }
@@ -533,7 +505,7 @@ func (m *Memory) AddRAM(gfn, n uint64) error {
 }
 
 // grow extends the RAM run [0, size) by n frames (AddRAM at its end, as a
-// toolstack populates a new domain from gfn 0 up): like Populate, 2 MiB
+// toolstack populates a new domain from gfn 0 up, and Populate from 0): 2 MiB
 // pages where aligned and the pool has 512 contiguous frames, 4 KiB frames
 // otherwise, recorded as chunks rather than one map entry a frame. The
 // caller checked that none of the frames is backed; on failure the run is
