@@ -14,6 +14,10 @@
 #   QEMU_TEST_TIMEOUT_SCALE=N   multiply every timeout by the integer N
 #   QEMU_EXTRA_ARGS='...'       extra QEMU arguments for every scenario,
 #                               e.g. '-d int,cpu_reset -D out/qemu.log'
+#   QEMU_TEST_HOLD=1            when a chat gives up, leave QEMU running until
+#                               its timeout instead of asking hv's monitor and
+#                               ending it: type into the FIFO the message names
+#                               (printf 'text\r' >FIFO; Ctrl-] x3 reaches hv)
 #   QEMU=...                    QEMU binary (default qemu-system-x86_64)
 #
 # hv reports a result by writing a code to I/O port 0xf4, which QEMU's
@@ -255,7 +259,7 @@ define_scenarios() {
 	mapfile -t run_args < <(./run.sh --print-dom0-args)
 	scenario run-dom0 500 0 '"dom0" shut down: poweroff' '+dom0 \(privileged, identity p2m' \
 		'+^\(dom0\) GOZEN-DOM0: autostart: xl create /etc/xen/debian.cfg: domain "debian" is running' \
-		'+^\(dom0\) DOMU-42 in debian$' '+^\(dom0\) DETACHED$' '+hv: dom0 turned the machine off' \
+		'+^\(dom0\) DOMU-42-in-debian$' '+^\(dom0\) DETACHED$' '+hv: dom0 turned the machine off' \
 		'!crashed' '!Waiting for devices' '!Timeout connecting' '!xenstored: .*(broken|fatal)' '!autostart: .*(FAILED|exit status)' \
 		@chat=tests/run-dom0.chat \
 		-machine pc -m 2G -kernel "$HV" -append "${run_args[0]}" -initrd "${run_args[1]}"
@@ -904,6 +908,31 @@ kill_tree() {
 	kill "$1" 2>/dev/null
 }
 
+# hv_dump RAW SNAP: a chat that gives up while QEMU runs moves console
+# input to hv's monitor (Ctrl-] three times, until hv says it has it) and
+# asks for its domains, its counters, and every live domain's vCPUs and
+# event channels, so that the log shows what hv saw when things stalled.
+hv_dump() {
+	local raw=$1 snap=$2 i
+	if [[ ${QEMU_TEST_HOLD:-} == 1 ]]; then
+		echo "qemu-test: the chat gave up; QEMU runs on: its input is $fifo, its output $raw" >&2
+		return
+	fi
+	for ((i = 0; i < 12; i++)); do
+		printf '\x1d\x1d\x1d' >&"$chatfd"
+		sleep 1
+		sanitize <"$raw" >"$snap"
+		tail -n 3 "$snap" | grep -aq 'console input now goes to hv' && break
+	done
+	printf 'list\r' >&"$chatfd"
+	sleep 1
+	printf 'stats\r' >&"$chatfd"
+	sleep 1
+	printf 'evtchn\r' >&"$chatfd"
+	sleep 3
+	kill_tree "$pid"
+}
+
 run_chat() {
 	local limit=$1 raw=$2 err=$3 fail=$4 chat=$5
 	shift 5
@@ -915,7 +944,12 @@ run_chat() {
 	"${TIMED[@]}" timeout --foreground -s KILL "$limit" "$@" <"$fifo" >"$raw" 2>"$err" &
 	pid=$!
 	exec {chatfd}>"$fifo"
+	# Give up early enough to ask hv what it sees (hv_dump) before the
+	# timeout kills QEMU.
 	deadline=$((SECONDS + limit))
+	if ((limit > 120)) && [[ ${QEMU_TEST_HOLD:-} != 1 ]]; then
+		deadline=$((deadline - 30))
+	fi
 	# The output is sanitized into a file first: grep -q on a pipe would
 	# make the pipeline fail (SIGPIPE) on long logs, under pipefail.
 	while read -r op arg; do
@@ -934,6 +968,7 @@ run_chat() {
 				hit=$(tail -n "+$from" "$snap" | grep -aEn -m 1 -e "$arg") && break
 				if ((last)); then
 					echo "chat: gave up at \"$op $arg\"" >>"$fail"
+					kill -0 "$pid" 2>/dev/null && hv_dump "$raw" "$snap"
 					break 2
 				fi
 				sleep 0.5
@@ -1016,13 +1051,14 @@ run_scenario() {
 		report_fail "$name" "${S_BEFORE[$name]} failed: $f" "" "${cmd[@]}"
 		return 1
 	fi
-	local start status
+	local start status gaveup=0
 	start=$(now_ms)
 	if [[ -n ${S_CHAT[$name]:-} ]]; then
 		run_chat "$t" "$raw" "$err" "$SCRATCH/$name.chatfail" "${S_CHAT[$name]}" "${cmd[@]}"
 		status=$?
 		while IFS= read -r f; do
 			reasons+=("$f")
+			[[ $f == 'chat: gave up'* ]] && gaveup=1
 		done <"$SCRATCH/$name.chatfail"
 	else
 		"${TIMED[@]}" timeout --foreground -s KILL "$t" "${cmd[@]}" </dev/null >"$raw" 2>"$err"
@@ -1041,7 +1077,11 @@ run_scenario() {
 	} >"$log"
 	[[ ${QEMU_TEST_KEEP:-} == 1 ]] && cp "$raw" "$LOGDIR/$name.raw"
 
-	if ((status == 124 || status == 137)); then
+	# A chat that gave up stopped QEMU itself (hv_dump): hv's exit status
+	# and the missing later lines follow from that and are not listed.
+	if ((gaveup)); then
+		:
+	elif ((status == 124 || status == 137)); then
 		reasons+=("timeout after ${t}s")
 	elif [[ ! -s $raw && -s $err ]]; then
 		# Not even firmware output: QEMU itself gave up (it exits 1 then,
@@ -1056,7 +1096,7 @@ run_scenario() {
 		done < <(${S_AFTER[$name]} 2>&1)
 	fi
 	for re in "${match[@]}"; do
-		if ! grep -aEq -e "$re" "$ser"; then
+		if ((!gaveup)) && ! grep -aEq -e "$re" "$ser"; then
 			reasons+=("output lacks /$re/")
 		fi
 	done
@@ -1106,10 +1146,23 @@ report_fail() {
 	shift 3
 	echo "FAIL $name: $why"
 	echo "    command: $(show_cmd "$@")"
-	if [[ -n $log ]]; then
-		echo "    log: $log (last 30 lines)"
-		tail -n 30 "$log" | sed 's/^/    | /'
+	if [[ -z $log ]]; then
+		return
 	fi
+	local at
+	at=$(grep -an 'console input now goes to hv' "$log" | tail -n 1)
+	if [[ -n $at && $(tail -n 3 "$log") == *hv\>* ]]; then
+		# hv_dump asked the monitor: the lines just before, then its
+		# answers (CI summaries keep a report's first lines: the ones
+		# nearest the stall come first).
+		at=${at%%:*}
+		echo "    log: $log (the 14 lines before the chat gave up, then hv's monitor)"
+		head -n "$((at - 1))" "$log" | tail -n 14 | sed 's/^/    | /'
+		tail -n "+$at" "$log" | head -n 150 | sed 's/^/    | /'
+		return
+	fi
+	echo "    log: $log (last 20 lines)"
+	tail -n 20 "$log" | sed 's/^/    | /'
 }
 
 main() {

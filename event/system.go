@@ -506,7 +506,11 @@ func (d *Domain) Status(dom uint16, port uint32) (Status, int) {
 	if !d.mayControl(target) {
 		return Status{}, -int(xen.EPERM)
 	}
-	ch := &t.chans[port]
+	return t.chans[port].status(), 0
+}
+
+// status is the channel as EVTCHNOP_status reports it.
+func (ch *channel) status() Status {
 	st := Status{VCPU: ch.vcpu}
 	switch ch.state {
 	case csUnbound:
@@ -527,7 +531,7 @@ func (d *Domain) Status(dom uint16, port uint32) (Status, int) {
 	default:
 		st.State = xen.EvtchnStatClosed
 	}
-	return st, 0
+	return st
 }
 
 // Reset closes every port of domain dom and, if it uses FIFO, returns it to

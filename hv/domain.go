@@ -55,6 +55,24 @@ const (
 	VCPUDead
 )
 
+func (s VCPUState) String() string {
+	switch s {
+	case VCPURunnable:
+		return "runnable"
+	case VCPURunning:
+		return "running"
+	case VCPUBlocked:
+		return "blocked"
+	case VCPUPaused:
+		return "paused"
+	case VCPUDown:
+		return "down"
+	case VCPUDead:
+		return "dead"
+	}
+	return fmt.Sprintf("state %d", int(s))
+}
+
 // Domain is a guest.
 type Domain struct {
 	hv       *Hypervisor
@@ -88,8 +106,10 @@ type Domain struct {
 	apics      []*vlapic.LAPIC
 	ipiTargets []int
 	// toolstack: created empty by dom0's createdomain (toolstack.go), not
-	// built by hv.
+	// built by hv. ran: unpaused at least once (a toolstack domain that
+	// has not run is still being built: toolstack.go, Unstarted).
 	toolstack bool
+	ran       bool
 	// storeDom0: built by hv with XenstoreInDom0 (dom0's toolstack
 	// manages it once dom0 introduces it).
 	storeDom0 bool

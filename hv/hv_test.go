@@ -51,6 +51,21 @@ type fakeEnv struct {
 	// buffers not given back.
 	noScratch bool
 	lent      int
+	// scrub is how many ScrubIdle batches of work are left; scrubbed
+	// counts the batches done and scrubAt the time of each.
+	scrub    int
+	scrubbed int
+	scrubAt  []int64
+}
+
+func (e *fakeEnv) ScrubIdle() bool {
+	if e.scrub == 0 {
+		return false
+	}
+	e.scrub--
+	e.scrubbed++
+	e.scrubAt = append(e.scrubAt, e.now)
+	return true
 }
 
 func (e *fakeEnv) Scratch(n uint64) ([]byte, func()) {
@@ -542,4 +557,49 @@ func newTwoDomains(t testing.TB) (h *Hypervisor, be *fakeBackend, out *bytes.Buf
 		}
 	}
 	return h, be, out, a, b
+}
+
+// While no vCPU can run, the run loop clears freed memory a batch at a
+// time (Env.ScrubIdle) before it sleeps, and the blocked vCPU still wakes
+// on time; the monitor's stats count the batches.
+func TestIdleScrubsWhileBlocked(t *testing.T) {
+	var v0 *VCPU
+	var deadline int64
+	h, _, _ := newTestHV([]step{
+		exitOf(backend.ExitNone),
+		callXen(hypercall.HypercallGoZenOp, hypercall.GoZenOpTimer, 50), // 50 µs from now
+		func(v *fakeVCPU) backend.Exit {
+			deadline = v0.timer
+			return backend.Exit{Reason: backend.ExitHLT, InsnLen: 1} // IF clear: only the timer wakes it
+		},
+		callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, 0x100000+6),
+	})
+	env := h.env.(*fakeEnv)
+	env.scrub = 5
+	d, err := h.CreateDomain(DomainConfig{Name: "t", Mem: 4 << 20, Kernel: pvhELF(insnVMMCALL)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v0 = d.vcpus[0]
+	h.Run()
+	if env.scrubbed != 5 {
+		t.Fatalf("%d scrub batches, want 5", env.scrubbed)
+	}
+	for _, at := range env.scrubAt {
+		if deadline == 0 || at >= deadline {
+			t.Fatalf("scrubbed at %d, not while the vCPU waited for its timer at %d", at, deadline)
+		}
+	}
+	if d.state != DomainShutdown {
+		t.Fatalf("domain %v: the vCPU did not wake after the idle scrub", d.state)
+	}
+	var got uint64
+	for _, g := range (hvOps{h}).stats() {
+		if g.Name == "idle" {
+			got = g.Counts[0].Value
+		}
+	}
+	if got != 5 {
+		t.Fatalf("stats: scrub_batches %d, want 5", got)
+	}
 }

@@ -82,6 +82,12 @@ func (g *guest) CopyIn(gva uint64, p []byte) bool {
 	return x86.ReadVirt(g.dom.mem, g.paging(), gva, p, false) == nil
 }
 
+// CopyInv reads guest-virtual memory into several buffers in turn, with
+// one page walk per region (x86.ReadVirtv).
+func (g *guest) CopyInv(gva uint64, dsts [][]byte) bool {
+	return x86.ReadVirtv(g.dom.mem, g.paging(), gva, dsts, false) == nil
+}
+
 // CopyOut writes guest-virtual memory through the guest's page tables.
 func (g *guest) CopyOut(gva uint64, p []byte) bool {
 	return x86.WriteVirt(g.dom.mem, g.paging(), gva, p, false) == nil

@@ -249,6 +249,7 @@ func (h *Hypervisor) unpause(d *Domain) error {
 		return fmt.Errorf("domain %d is %s: %w", d.id, d.state, ErrNotPaused)
 	}
 	d.setState(DomainRunning)
+	d.ran = true
 	for _, v := range d.vcpus {
 		switch {
 		case v.state == VCPUPaused:

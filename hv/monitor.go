@@ -17,6 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"gozen/abi/xen"
+	"gozen/event"
 )
 
 // Host is what the hv program tells the console about the machine beyond
@@ -79,6 +82,23 @@ type monitorOps interface {
 	host() Host
 	// stats is the core's counters: exits, hypercalls, per domain.
 	stats() []counterGroup
+	// events is a domain's event-channel state and where its vCPUs are.
+	events(id uint16) (monEvents, error)
+}
+
+// monEvents is what the evtchn command shows of a domain: its vCPUs as the
+// scheduler sees them and its event channels as the guest sees them.
+type monEvents struct {
+	VCPUs []monVCPU
+	Ev    event.Snapshot
+}
+
+// monVCPU is one vCPU's scheduling state.
+type monVCPU struct {
+	State  VCPUState
+	RIP    uint64
+	IF     bool  // the guest takes interrupts now
+	Vector uint8 // the domain's event callback vector (0: none)
 }
 
 const (
@@ -115,7 +135,7 @@ func newMonitor(ops monitorOps, out *consoleWriter) *monitor {
 type monCommand struct {
 	name    string
 	aliases []string
-	args    []string // argument names, for usage; the count is checked
+	args    []string // argument names, for usage; the count is checked ("[X]": optional, last)
 	help    string
 	run     func(m *monitor, args []string) error
 }
@@ -131,6 +151,7 @@ func monitorCommands() []monCommand {
 		{name: "console", aliases: []string{"c"}, args: []string{"NAME|ID"}, help: "give console input to a domain (Ctrl-] x3 comes back)", run: (*monitor).console},
 		{name: "mem", help: "hv's and the guests' memory pools, and what each domain holds", run: (*monitor).mem},
 		{name: "stats", help: "guest exits by reason, hypercalls by name, runtime counters", run: (*monitor).stats},
+		{name: "evtchn", aliases: []string{"e"}, args: []string{"[NAME|ID]"}, help: "a domain's (or every live domain's) vCPUs and event channels: binding, pending/masked/linked (as Xen's 'e' key)", run: (*monitor).evtchn},
 	}
 }
 
@@ -216,7 +237,7 @@ func (m *monitor) exec(line string) {
 		if c.name != name && !contains(c.aliases, name) {
 			continue
 		}
-		if len(args) != len(c.args) {
+		if len(args) < c.required() || len(args) > len(c.args) {
 			m.printf("usage: %s\n", c.usage())
 			return
 		}
@@ -235,6 +256,17 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// required is how many arguments the command must have.
+func (c *monCommand) required() int {
+	n := 0
+	for _, a := range c.args {
+		if !strings.HasPrefix(a, "[") {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *monCommand) usage() string {
@@ -319,6 +351,104 @@ func (m *monitor) console(args []string) error {
 	}
 	m.away = true
 	return nil
+}
+
+func (m *monitor) evtchn(args []string) error {
+	if len(args) == 0 {
+		for _, d := range m.ops.domains() {
+			if d.alive() {
+				if err := m.domainEvents(d); err != nil {
+					m.printf("evtchn: %v\n", err)
+				}
+			}
+		}
+		return nil
+	}
+	d, err := m.resolve(args[0])
+	if err != nil {
+		return err
+	}
+	return m.domainEvents(d)
+}
+
+func (m *monitor) domainEvents(d monDomain) error {
+	e, err := m.ops.events(d.ID)
+	if err != nil {
+		return fmt.Errorf("domain %d %q: %w", d.ID, d.Name, err)
+	}
+	m.printf("domain %d %q: %s ABI, %d ports bound\n", d.ID, d.Name, e.Ev.ABI, len(e.Ev.Ports))
+	for i, v := range e.Ev.VCPUs {
+		var b strings.Builder
+		if i < len(e.VCPUs) {
+			s := e.VCPUs[i]
+			fmt.Fprintf(&b, "%s rip %#x IF=%d vector %#x;", s.State, s.RIP, b2i(s.IF), s.Vector)
+		}
+		if v.NoInfo {
+			b.WriteString(" no vcpu_info")
+		} else {
+			fmt.Fprintf(&b, " upcall pending=%d mask=%d", b2i(v.UpcallPending), b2i(v.UpcallMask))
+		}
+		if v.UpcallLost {
+			b.WriteString(" upcall-waiting-for-vcpu_info")
+		}
+		if e.Ev.ABI == "FIFO" {
+			if !v.ControlBlock {
+				b.WriteString("; no control block")
+			} else {
+				fmt.Fprintf(&b, "; ready %#x", v.Ready)
+			}
+			for q := range v.Heads {
+				if v.Heads[q] != 0 || v.Tails[q] != 0 {
+					fmt.Fprintf(&b, " q%d head %d tail %d", q, v.Heads[q], v.Tails[q])
+				}
+			}
+		}
+		m.printf("  vcpu %d: %s\n", i, b.String())
+	}
+	for _, p := range e.Ev.Ports {
+		var b strings.Builder
+		fmt.Fprintf(&b, "  port %4d: ", p.Port)
+		switch p.State {
+		case xen.EvtchnStatUnbound:
+			fmt.Fprintf(&b, "unbound for d%d", p.RemoteDom)
+		case xen.EvtchnStatInterdomain:
+			if p.RemoteDom == xen.DomIDXen {
+				b.WriteString("hv")
+			} else {
+				fmt.Fprintf(&b, "interdomain d%d:%d", p.RemoteDom, p.RemotePort)
+			}
+		case xen.EvtchnStatVirq:
+			fmt.Fprintf(&b, "virq %d", p.VIRQ)
+		case xen.EvtchnStatIPI:
+			b.WriteString("ipi")
+		default:
+			fmt.Fprintf(&b, "state %d", p.State)
+		}
+		fmt.Fprintf(&b, " vcpu %d", p.VCPU)
+		for _, f := range []struct {
+			on   bool
+			name string
+		}{{p.Pending, "pending"}, {p.Masked, "masked"}, {p.Linked, "linked"}, {p.Stored, "held"}} {
+			if f.on {
+				b.WriteString(" " + f.name)
+			}
+		}
+		if e.Ev.ABI == "FIFO" {
+			fmt.Fprintf(&b, " prio %d", p.Priority)
+			if p.Link != 0 {
+				fmt.Fprintf(&b, " link %d", p.Link)
+			}
+		}
+		m.printf("%s\n", b.String())
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (m *monitor) mem([]string) error {

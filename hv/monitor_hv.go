@@ -6,6 +6,7 @@ import (
 
 	"gozen/abi/xen"
 	"gozen/hv/backend"
+	"gozen/hv/x86"
 	"gozen/hypercall"
 )
 
@@ -99,6 +100,22 @@ func (o hvOps) focus(id uint16) error {
 
 func (o hvOps) host() Host { return o.h.con.host }
 
+func (o hvOps) events(id uint16) (monEvents, error) {
+	d, err := o.find(id)
+	if err != nil {
+		return monEvents{}, err
+	}
+	if d.ev == nil {
+		return monEvents{}, errors.New("has no event channels")
+	}
+	e := monEvents{Ev: d.ev.Snapshot()}
+	for _, v := range d.vcpus {
+		e.VCPUs = append(e.VCPUs, monVCPU{State: v.state, RIP: v.arch.RIP(),
+			IF: v.arch.RFlags()&x86.RFLAGSIF != 0, Vector: d.xen.upcallVector})
+	}
+	return e, nil
+}
+
 func (o hvOps) stats() []counterGroup {
 	h := o.h
 	var exits []Counter
@@ -125,5 +142,6 @@ func (o hvOps) stats() []counterGroup {
 		{Name: "exits", Counts: nonZero(exits), Sum: true},
 		{Name: "hypercalls", Counts: nonZero(calls), Sum: true},
 		{Name: "exits by domain", Counts: perDomain, Sum: true},
+		{Name: "idle", Counts: []Counter{{"scrub_batches", h.idleScrubs}}},
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"gozen/abi/xen"
+	"gozen/event"
 )
 
 // fakeOps records what the monitor asks for.
@@ -27,6 +30,24 @@ func (f *fakeOps) destroy(id uint16) error  { return f.do("destroy", id) }
 func (f *fakeOps) shutdown(id uint16) error { return f.do("shutdown", id) }
 func (f *fakeOps) focus(id uint16) error    { return f.do("focus", id) }
 func (f *fakeOps) host() Host               { return f.hst }
+func (f *fakeOps) events(id uint16) (monEvents, error) {
+	f.calls = append(f.calls, fmt.Sprintf("events %d", id))
+	if f.fail != nil {
+		return monEvents{}, f.fail
+	}
+	return monEvents{
+		VCPUs: []monVCPU{{State: VCPUBlocked, RIP: 0xffffffff81000000, IF: true, Vector: 0xf3}},
+		Ev: event.Snapshot{ABI: "FIFO",
+			VCPUs: []event.VCPUSnapshot{{UpcallPending: true, ControlBlock: true, Ready: 0x80,
+				Heads: [16]uint32{7: 5}, Tails: [16]uint32{7: 9}}},
+			Ports: []event.PortSnapshot{
+				{Port: 1, Status: event.Status{State: xen.EvtchnStatInterdomain, RemoteDom: 0, RemotePort: 14}, Pending: true, Linked: true, Link: 9, Priority: 7},
+				{Port: 2, Status: event.Status{State: xen.EvtchnStatVirq, VIRQ: 0}, Masked: true, Priority: 7},
+				{Port: 3, Status: event.Status{State: xen.EvtchnStatInterdomain, RemoteDom: xen.DomIDXen}, Priority: 7},
+				{Port: 4, Status: event.Status{State: xen.EvtchnStatUnbound, RemoteDom: 2}, Priority: 7},
+			}},
+	}, nil
+}
 func (f *fakeOps) stats() []counterGroup {
 	return []counterGroup{{Name: "exits", Counts: []Counter{{"io", 7}, {"hlt", 3}}, Sum: true}}
 }
@@ -99,6 +120,17 @@ func TestMonitorCommands(t *testing.T) {
 		}},
 		{line: "stats", want: []string{"exits: 10 in all: io=7 hlt=3"}},
 		{line: "stats", host: true, want: []string{"exits: 10 in all: io=7 hlt=3", "runtime: traps=5 syscalls=6"}},
+		{line: "evtchn a", calls: "events 1", want: []string{
+			`domain 1 "a": FIFO ABI, 4 ports bound`,
+			"  vcpu 0: blocked rip 0xffffffff81000000 IF=1 vector 0xf3; upcall pending=1 mask=0; ready 0x80 q7 head 5 tail 9",
+			"  port    1: interdomain d0:14 vcpu 0 pending linked prio 7 link 9",
+			"  port    2: virq 0 vcpu 0 masked prio 7",
+			"  port    3: hv vcpu 0 prio 7",
+			"  port    4: unbound for d2 vcpu 0 prio 7",
+		}},
+		{line: "e", calls: "events 1 events 2", want: []string{`domain 1 "a": FIFO ABI`, `domain 2 "b": FIFO ABI`}},
+		{line: "evtchn a b", want: []string{"usage: evtchn [NAME|ID]"}},
+		{line: "e 2", calls: "events 2", fail: errors.New("has no event channels"), want: []string{`evtchn: domain 2 "b": has no event channels`}},
 		{line: "", want: []string{"hv> \nhv> "}},
 	} {
 		m, ops, out := newFakeMonitor()

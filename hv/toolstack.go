@@ -517,6 +517,23 @@ func (f foreignDomain) SetParam(idx uint32, v uint64) xen.Errno {
 	return 0
 }
 
+// Unstarted: dom0 created it and has not unpaused it yet (its vCPUs have
+// never run).
+func (f foreignDomain) Unstarted() bool { return f.d.toolstack && !f.d.ran }
+
+// Frame is hv's view of RAM frame gfn of the domain (its own RAM, not a
+// grant or foreign mapping), or nil.
+func (f foreignDomain) Frame(gfn uint64) *[xen.PageSize]byte {
+	if f.d.mem == nil || !f.d.mem.IsRAM(gfn) {
+		return nil
+	}
+	p, ok := f.d.mem.HostPage(gfn * pageSize)
+	if !ok {
+		return nil
+	}
+	return p
+}
+
 // MapForeign maps frame gfn of domain id at dom0's gpfn.
 func (t toolstack) MapForeign(id uint16, gfn, gpfn uint64) xen.Errno {
 	d := t.h.byID(id)

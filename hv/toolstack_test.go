@@ -261,6 +261,28 @@ func TestToolstackBuildsDomain(t *testing.T) {
 	if !bytes.Equal(got, payload) {
 		t.Fatalf("the domain sees %x at its entry, dom0 wrote %x", got, payload)
 	}
+	// gdbsx_guestmemio writes the domain being built in one call, across
+	// its frames (gfn 0x1ff/0x200 straddle two 2 MiB pages).
+	big := make([]byte, 3*pageSize)
+	for i := range big {
+		big[i] = byte(i*13 + 5)
+	}
+	s.put(tsBuf, big)
+	memio := func(gva uint64) int64 {
+		r, _ := s.domctl(xen.DomctlGdbsxGuestMemIO, id, &xen.XenDomctlGdbsxMemIO{GVA: gva, UVA: tsBuf, Len: uint32(len(big)), GWr: 1})
+		return r
+	}
+	if r := memio(0x1ff*pageSize - 0x80); r != 0 {
+		t.Fatalf("gdbsx_guestmemio = %d", r)
+	}
+	got = make([]byte, len(big))
+	d.mem.ReadPhys(0x1ff*pageSize-0x80, got)
+	if !bytes.Equal(got, big) {
+		t.Error("the domain does not see what gdbsx_guestmemio wrote")
+	}
+	if r := memio(0x3ff * pageSize); r != -int64(xen.EFAULT) {
+		t.Errorf("gdbsx_guestmemio past the domain's RAM = %d", r)
+	}
 	// A gfn that is not the domain's RAM is refused entry by entry.
 	le.PutUint64(idx[0:], 0x5000)
 	s.put(tsBuf, idx)
@@ -343,6 +365,9 @@ func TestToolstackBuildsDomain(t *testing.T) {
 	}
 	if i := s.info(id); i.Flags&xen.DominfPaused != 0 {
 		t.Errorf("still paused: %#x", i.Flags)
+	}
+	if r := memio(0x100 * pageSize); r != -int64(xen.EOPNOTSUPP) {
+		t.Errorf("gdbsx_guestmemio on a domain that has run = %d", r)
 	}
 	if ids := s.list(); len(ids) != 2 || ids[0] != 0 || s.d0.id != 0 || ids[1] != id {
 		t.Errorf("list %v", ids)
@@ -756,6 +781,8 @@ func FuzzDom0Toolstack(f *testing.F) {
 	f.Add(uint8(0), uint64(0), dctl(xen.DomctlCreateDomain, 0, &tsConfig))
 	f.Add(uint8(0), uint64(0), dctl(xen.DomctlDestroyDomain, 2, nil))
 	f.Add(uint8(0), uint64(0), dctl(xen.DomctlSetHVMContext, 2, &xen.XenDomctlHVMContext{Size: 1080, Buffer: tsBuf}))
+	f.Add(uint8(0), uint64(0), dctl(xen.DomctlGdbsxGuestMemIO, 2, &xen.XenDomctlGdbsxMemIO{GVA: 0xff00, UVA: tsBuf, Len: 0x2000, GWr: 1}))
+	f.Add(uint8(0), uint64(0), dctl(xen.DomctlGdbsxGuestMemIO, 2, &xen.XenDomctlGdbsxMemIO{GVA: 0x1000, UVA: tsBuf, Len: 0x1000}))
 	f.Add(uint8(2), uint64(xen.XenmemAddToPhysmapBatch), []byte{0xf0, 0x7f, 4, 0, 1, 0, 2, 0, 0, 0x10, 0x30})
 	f.Add(uint8(2), uint64(xen.XenmemAcquireResource), []byte{2, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x30})
 	f.Add(uint8(2), uint64(xen.XenmemRemoveFromPhysmap), []byte{0xf0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 2})

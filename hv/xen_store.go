@@ -153,6 +153,12 @@ func (h *Hypervisor) serviceRing(d *Domain) {
 	if r.Service() && d.ev != nil {
 		d.ev.Signal(d.xs.port)
 	}
+	if r.Waiting() {
+		// Over Service's budget: the rest on the run loop, after
+		// whatever else is waiting (the guest will not notify again).
+		h.xs.pending = append(h.xs.pending, r.Conn())
+		h.deferStoreFlush()
+	}
 	if !d.xs.broken && r.Broken() {
 		d.xs.broken = true
 		h.logf("domain %d %q: xenstore ring broken by the guest (bad indexes or message length); no more xenstore for it",

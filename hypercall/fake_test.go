@@ -121,6 +121,16 @@ func (g *fakeGuest) CopyIn(gva uint64, p []byte) bool {
 	return ok
 }
 
+func (g *fakeGuest) CopyInv(gva uint64, dsts [][]byte) bool {
+	for _, d := range dsts {
+		if !g.CopyIn(gva, d) {
+			return false
+		}
+		gva += uint64(len(d))
+	}
+	return true
+}
+
 func (g *fakeGuest) CopyOut(gva uint64, p []byte) bool {
 	b, ok := g.span(gva, len(p))
 	if ok {

@@ -11,6 +11,11 @@ import (
 type Memory interface {
 	CopyIn(gva uint64, p []byte) bool
 	CopyOut(gva uint64, p []byte) bool
+	// CopyInv reads consecutive guest-virtual memory at gva into each of
+	// dsts in turn, as CopyIn of their concatenation would (a readv): a
+	// copy into many separate pages then walks the guest's tables once
+	// per region, not once per page. On false some of dsts may be filled.
+	CopyInv(gva uint64, dsts [][]byte) bool
 }
 
 // Guest is the calling vCPU and its domain: what a hypercall may read and

@@ -25,12 +25,18 @@ type fakeDom struct {
 	weight uint16
 	cap    uint16
 	params [xen.HVMNrParams]uint64
+	// started: unpaused once (gdbsx_guestmemio refuses it); frames: its
+	// RAM, fakeFrames frames, made on first use.
+	started bool
+	frames  map[uint64]*[xen.PageSize]byte
 }
+
+const fakeFrames = 16
 
 func newFakeToolstack(g *fakeGuest) *fakeToolstack {
 	ts := &fakeToolstack{g: g, doms: map[uint16]*fakeDom{}, console: []byte("hv: booted\nhv: domain 1 created\n")}
 	for _, id := range []uint16{0, 3, 7} {
-		ts.doms[id] = &fakeDom{g: g, id: id, vcpus: 2, weight: 256}
+		ts.doms[id] = &fakeDom{g: g, id: id, vcpus: 2, weight: 256, started: id != 3}
 	}
 	hdr := xen.HVMSaveHeader{Magic: xen.HVMFileMagic, Version: xen.HVMFileVersion}
 	ts.ctx = xen.AppendHVMRecord(nil, xen.HVMSaveCodeHeader, 0, xen.HVMSaveHeaderSize, &hdr)
@@ -247,6 +253,20 @@ func (d *fakeDom) SetParam(idx uint32, v uint64) xen.Errno {
 	d.params[idx] = v
 	d.g.record("param %d:%d=%#x", d.id, idx, v)
 	return 0
+}
+
+func (d *fakeDom) Unstarted() bool { return !d.started }
+func (d *fakeDom) Frame(gfn uint64) *[xen.PageSize]byte {
+	if gfn >= fakeFrames {
+		return nil
+	}
+	if d.frames == nil {
+		d.frames = map[uint64]*[xen.PageSize]byte{}
+	}
+	if d.frames[gfn] == nil {
+		d.frames[gfn] = new([xen.PageSize]byte)
+	}
+	return d.frames[gfn]
 }
 
 func (g *fakeGuest) RemoveFromPhysmap(gfn uint64) xen.Errno {
@@ -753,6 +773,15 @@ func TestAcquireResource(t *testing.T) {
 func domctlOutputs(g *fakeGuest) [][2]uint64 {
 	var op xen.XenDomctl
 	op.Decode(g.mem[argAt-memBase:])
+	if op.Cmd == xen.DomctlGdbsxGuestMemIO {
+		// A read (gwr 0) of at most MaxGuestMemIO bytes fills the buffer.
+		var m xen.XenDomctlGdbsxMemIO
+		m.Decode(op.U[:])
+		if m.GWr != 0 || m.Len > MaxGuestMemIO {
+			return nil
+		}
+		return [][2]uint64{{m.UVA, m.UVA + uint64(m.Len)}}
+	}
 	var c xen.XenDomctlHVMContext
 	c.Decode(op.U[:])
 	return [][2]uint64{{c.Buffer, c.Buffer + uint64(c.Size)}}
@@ -780,6 +809,8 @@ func FuzzDomctl(f *testing.F) {
 		domctlBytes(xen.DomctlCreateDomain, 0, &pvhConfig),
 		domctlBytes(xen.DomctlGetDomainInfo, 1, nil),
 		domctlBytes(xen.DomctlGetHVMContext, 3, &xen.XenDomctlHVMContext{Size: 4096, Buffer: argAt + 0x1000}),
+		domctlBytes(xen.DomctlGdbsxGuestMemIO, 3, &xen.XenDomctlGdbsxMemIO{GVA: 0x1f00, UVA: argAt + 0x1000, Len: 0x300, GWr: 1}),
+		domctlBytes(xen.DomctlGdbsxGuestMemIO, 3, &xen.XenDomctlGdbsxMemIO{GVA: 0xfff0, UVA: argAt + 0x1000, Len: 0x100}),
 		domctlBytes(xen.DomctlSetHVMContext, 3, &xen.XenDomctlHVMContext{Size: 64, Buffer: argAt + xen.XenDomctlSize}),
 		domctlBytes(xen.DomctlSchedulerOp, 3, &xen.XenDomctlSchedulerOp{SchedID: xen.SchedulerCredit}))
 }
@@ -816,4 +847,147 @@ func FuzzAcquireResource(f *testing.F) {
 func FuzzForeignPopulatePhysmap(f *testing.F) {
 	fuzzOp(f, op{nr: xen.HypercallMemoryOp, cmd: xen.XenmemPopulatePhysmap, size: xen.XenMemoryReservationSize, dom0: true},
 		enc(&xen.XenMemoryReservation{ExtentStart: argAt + 0x100, NrExtents: 2, DomID: 3}, xen.XenMemoryReservationSize))
+}
+
+// TestGuestMemIO: dom0 writes a domain being built through
+// XEN_DOMCTL_gdbsx_guestmemio and reads it back, across frame boundaries;
+// a missing frame or buffer stops the copy (-EFAULT, nothing copied back),
+// and a started domain, dom0 itself, an unknown domain and an oversized
+// length are refused.
+func TestGuestMemIO(t *testing.T) {
+	g := toolstackFake(t)
+	const src, dst = memBase + 0x1000, memBase + 0x4000
+	data := make([]byte, 6000)
+	for i := range data {
+		data[i] = byte(i*7 + 1)
+	}
+	g.at(src, data)
+	io := func(dom uint16, gva, uva uint64, n uint32, write bool) int64 {
+		m := xen.XenDomctlGdbsxMemIO{GVA: gva, UVA: uva, Len: n, Remain: 0xdead}
+		if write {
+			m.GWr = 1
+		}
+		g.at(argAt, domctlBytes(xen.DomctlGdbsxGuestMemIO, dom, &m))
+		return g.call(xen.HypercallDomctl, argAt)
+	}
+	remain := func() uint32 {
+		var m xen.XenDomctlGdbsxMemIO
+		op := g.domctlResult()
+		m.Decode(op.U[:])
+		return m.Remain
+	}
+	if r := io(3, 0x1800, src, 6000, true); r != 0 || remain() != 0 {
+		t.Fatalf("write = %d, remain %d", r, remain())
+	}
+	d := g.ctl.ts.doms[3]
+	// 0x1800+6000 ends in frame 2; frame 3 is never touched.
+	got := append(append([]byte{}, d.frames[1][0x800:]...), d.frames[2][:]...)
+	if !bytes.Equal(got[:6000], data) || d.frames[1][0x7ff] != 0 || got[6000] != 0 || d.frames[3] != nil {
+		t.Errorf("the domain's frames do not hold what was written")
+	}
+	if r := io(3, 0x1800, dst, 6000, false); r != 0 || !bytes.Equal(g.bytesAt(dst, 6000), data) {
+		t.Errorf("read back = %d, equal %v", r, bytes.Equal(g.bytesAt(dst, 6000), data))
+	}
+	// The copy stops at the first frame the domain lacks: the pages
+	// before it are written, the call is -EFAULT and the structure is
+	// not copied back.
+	if r := io(3, (fakeFrames-1)*xen.PageSize, src, 6000, true); r != -int64(xen.EFAULT) || remain() != 0xdead {
+		t.Errorf("past the domain's RAM = %d, remain %#x", r, remain())
+	}
+	if !bytes.Equal(d.frames[fakeFrames-1][:], data[:xen.PageSize]) {
+		t.Errorf("the frame before the missing one was not written")
+	}
+	if r := io(3, 0, memBase+0xff00, 0x200, true); r != -int64(xen.EFAULT) {
+		t.Errorf("a buffer past the caller's memory = %d", r)
+	}
+	for _, c := range []struct {
+		dom  uint16
+		n    uint32
+		want xen.Errno
+	}{
+		{7, 16, xen.EOPNOTSUPP},           // has run: its addresses are virtual
+		{5, 16, xen.EINVAL},               // the caller itself
+		{4, 16, xen.ESRCH},                // no such domain
+		{3, MaxGuestMemIO + 1, xen.E2BIG}, // more than one call copies
+	} {
+		if r := io(c.dom, 0, src, c.n, true); r != -int64(c.want) {
+			t.Errorf("gdbsx_guestmemio on %d of %d bytes = %d, want %d", c.dom, c.n, r, -int64(c.want))
+		}
+	}
+	d0 := newFake(t)
+	d0.at(argAt, domctlBytes(xen.DomctlGdbsxGuestMemIO, 3, &xen.XenDomctlGdbsxMemIO{UVA: src, Len: 16, GWr: 1}))
+	if r := d0.call(xen.HypercallDomctl, argAt); r != -int64(xen.EPERM) {
+		t.Errorf("a domU's gdbsx_guestmemio = %d", r)
+	}
+}
+
+// vecGuest counts the readv calls memIOWrite makes.
+type vecGuest struct {
+	*fakeGuest
+	invs int
+}
+
+func (g *vecGuest) CopyInv(gva uint64, dsts [][]byte) bool {
+	g.invs++
+	return g.fakeGuest.CopyInv(gva, dsts)
+}
+
+// bigDom is a domain being built with n frames.
+type bigDom struct {
+	*fakeDom
+	n uint64
+}
+
+func (d bigDom) Frame(gfn uint64) *[xen.PageSize]byte {
+	if gfn >= d.n {
+		return nil
+	}
+	if d.frames[gfn] == nil {
+		d.frames[gfn] = new([xen.PageSize]byte)
+	}
+	return d.frames[gfn]
+}
+
+// memIOWrite reads the caller's buffer into up to memIOBatch of the
+// domain's pages a CopyInv, at any alignment, and when the caller's
+// buffer ends mid-batch it still reports exactly how far it copied.
+func TestMemIOWriteBatches(t *testing.T) {
+	const pages = 2*memIOBatch + 40
+	g := &vecGuest{fakeGuest: newFake(t)}
+	g.mem = make([]byte, (pages+2)*xen.PageSize)
+	for i := range g.mem {
+		g.mem[i] = byte(i*13 + i>>12)
+	}
+	d := bigDom{fakeDom: &fakeDom{g: g.fakeGuest, id: 3, frames: map[uint64]*[xen.PageSize]byte{}}, n: pages + 1}
+	const gva, uva, n = 0x800, memBase + 0x100, pages*xen.PageSize - 5
+	if rest := memIOWrite(g, d, gva, uva, n); rest != 0 {
+		t.Fatalf("memIOWrite left %d bytes", rest)
+	}
+	// pages*4096-5 bytes from offset 0x800 touch pages+1 frames.
+	if want := (pages + 1 + memIOBatch - 1) / memIOBatch; g.invs != want {
+		t.Errorf("%d CopyInv calls, want %d", g.invs, want)
+	}
+	for i := uint64(0); i < n; i++ {
+		a := gva + i
+		if got, want := d.frames[a/xen.PageSize][a%xen.PageSize], g.mem[uva-memBase+i]; got != want {
+			t.Fatalf("byte %d (gva %#x) = %#x, want %#x", i, a, got, want)
+		}
+	}
+	if d.frames[0][0x7ff] != 0 || d.frames[pages][0x800-5] != 0 {
+		t.Errorf("bytes outside the range written")
+	}
+	// The caller's memory ends 3 pages and 0x100 bytes into the second
+	// batch: the domain's pages before that are written, the rest
+	// (from the page the caller's memory ends in) reported.
+	d2 := bigDom{fakeDom: &fakeDom{g: g.fakeGuest, id: 4, frames: map[uint64]*[xen.PageSize]byte{}}, n: pages + 1}
+	end := uint64(len(g.mem)) + memBase
+	from := end - (memIOBatch+3)*xen.PageSize - 0x100
+	rest := memIOWrite(g, d2, 0, from, 2*memIOBatch*xen.PageSize)
+	whole := (end - from) / xen.PageSize // the domain's pages the caller had whole
+	if want := uint64(2*memIOBatch-whole) * xen.PageSize; rest != want {
+		t.Fatalf("memIOWrite past the caller's memory left %d bytes, want %d", rest, want)
+	}
+	if d2.frames[whole-1][xen.PageSize-1] != g.mem[from-memBase+whole*xen.PageSize-1] {
+		t.Errorf("the last whole page was not written")
+	}
 }

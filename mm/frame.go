@@ -30,7 +30,8 @@ import (
 // never reaches the next with its data, while frames known to be zero are
 // not written at all (under an emulator a write makes the host commit the
 // page; on hardware it costs memory bandwidth). This is Xen's PGC_need_scrub
-// page state, scrubbed at allocation time.
+// page state, scrubbed at allocation time; ScrubFree is Xen's idle
+// scrubbing, which cleans free frames ahead of their next use.
 //
 // The zero value is an empty allocator that owns nothing; every method is
 // safe to call on it. A FrameAllocator is not safe for concurrent use; the
@@ -41,19 +42,26 @@ type FrameAllocator struct {
 	freeMap  []uint64 // bit set: frame is free (implies managed)
 	ownMap   []uint64 // bit set: frame is managed (free or allocated)
 	dirtyMap []uint64 // bit set: frame may hold data (see the type's comment)
+	freedMap []uint64 // bit set: dirty because a holder gave it back (ScrubFree's work)
 	base     uint64   // first byte of the window, page aligned
 	limit    uint64   // end of the window (exclusive), page aligned
 	frames   uint64   // number of frames in the window
 	total    uint64   // managed frames
 	free     uint64   // free frames
 	hint     uint64   // frame index where Alloc starts searching
-	name     [16]byte // debugging name, truncated
-	nameLen  uint8
+	scrubAt  uint64   // bitmap word where ScrubFree resumes
+	// cleanMiss is the shortest run AllocContig last looked for in
+	// vain among clean frames (0: none missed since frames last became
+	// clean), so that it stops scanning for clean runs that cannot
+	// exist until AddZeroed, FreeContigZeroed or ScrubFree makes some.
+	cleanMiss uint64
+	name      [16]byte // debugging name, truncated
+	nameLen   uint8
 }
 
 // BitmapWords returns how many uint64 words of bitmap Init needs for the
-// window [base, limit): three bits per frame, rounded up to whole words for
-// each of the three bit planes. It returns 0 for an empty or inverted window.
+// window [base, limit): four bits per frame, rounded up to whole words for
+// each of the four bit planes. It returns 0 for an empty or inverted window.
 func BitmapWords(base, limit uint64) uint64 {
 	if limit <= base {
 		return 0
@@ -66,8 +74,8 @@ func BitmapWords(base, limit uint64) uint64 {
 	return bitPlanes * ((frames + 63) / 64)
 }
 
-// bitPlanes is the number of bitmaps: free, managed, dirty.
-const bitPlanes = 3
+// bitPlanes is the number of bitmaps: free, managed, dirty, freed.
+const bitPlanes = 4
 
 // Init prepares a for the window [base, limit), using bitmap (at least
 // BitmapWords(base, limit) words) as its state storage. base and limit must
@@ -91,13 +99,16 @@ func (a *FrameAllocator) Init(name string, base, limit uint64, bitmap []uint64) 
 	}
 	a.freeMap = bitmap[:plane:plane]
 	a.ownMap = bitmap[plane : 2*plane : 2*plane]
-	a.dirtyMap = bitmap[2*plane : need : need]
+	a.dirtyMap = bitmap[2*plane : 3*plane : 3*plane]
+	a.freedMap = bitmap[3*plane : need : need]
 	a.base = base
 	a.limit = limit
 	a.frames = (limit - base) >> pageShift
 	a.total = 0
 	a.free = 0
 	a.hint = 0
+	a.scrubAt = 0
+	a.cleanMiss = 0
 	a.name = [16]byte{}
 	n := 0
 	for n < len(name) && n < len(a.name) {
@@ -169,6 +180,7 @@ func (a *FrameAllocator) add(start, end uint64, dirty bool) {
 			a.dirtyMap[w] |= add
 		} else {
 			a.dirtyMap[w] &^= add
+			a.cleanMiss = 0
 		}
 		c := uint64(bits.OnesCount64(add))
 		a.total += c
@@ -255,24 +267,53 @@ func (a *FrameAllocator) Alloc() (pa uint64, ok bool) {
 // example a 2 MiB page is AllocContig(512, 512). It returns ok == false for
 // n == 0, an invalid alignment, or when no suitable run exists. The search is
 // first-fit from the bottom of the window, which keeps large runs at the top.
+//
+// A run of clean frames is preferred to one that needs scrubbing, as Xen's
+// heap allocator takes a clean buddy before a dirty one: memory a domain
+// gave back just now is still dirty while the idle loop has not reached
+// it (ScrubFree), and a domain created right after another was destroyed
+// (a restart, xl create after xl destroy) then gets clean frames from
+// elsewhere instead of waiting for the dirty ones to be cleared.
 func (a *FrameAllocator) AllocContig(n, alignFrames uint64) (pa uint64, ok bool) {
 	if n == 0 || alignFrames == 0 || alignFrames&(alignFrames-1) != 0 || n > a.free {
 		return 0, false
 	}
+	if a.cleanMiss == 0 || n < a.cleanMiss {
+		if idx, ok := a.findRun(n, alignFrames, true); ok {
+			return a.takeRun(idx, n), true
+		}
+		a.cleanMiss = n
+	}
+	if idx, ok := a.findRun(n, alignFrames, false); ok {
+		return a.takeRun(idx, n), true
+	}
+	return 0, false
+}
+
+// findRun returns the index of the lowest run of n free frames (clean ones
+// only, if clean) whose physical address is a multiple of alignFrames
+// pages.
+func (a *FrameAllocator) findRun(n, alignFrames uint64, clean bool) (idx uint64, ok bool) {
 	// Absolute frame numbers are below 2^52 and alignFrames is at most
 	// 2^63, so alignUp below cannot overflow.
 	baseFrame := a.base >> pageShift
-	idx := alignUp(baseFrame, alignFrames) - baseFrame
+	idx = alignUp(baseFrame, alignFrames) - baseFrame
 	for idx < a.frames && n <= a.frames-idx {
-		j, busy := a.firstNotFree(idx, idx+n)
+		j, busy := a.firstUnfit(idx, idx+n, clean)
 		if !busy {
-			a.clearFree(idx, idx+n)
-			a.free -= n
-			return a.base + idx<<pageShift, true
+			return idx, true
 		}
 		idx = alignUp(baseFrame+j+1, alignFrames) - baseFrame
 	}
 	return 0, false
+}
+
+// takeRun allocates the n free frames from index idx and returns the
+// first one's address.
+func (a *FrameAllocator) takeRun(idx, n uint64) uint64 {
+	a.clearFree(idx, idx+n)
+	a.free -= n
+	return a.base + idx<<pageShift
 }
 
 // Free returns the frame at pa to the allocator. It returns ErrNotAllocated
@@ -286,7 +327,14 @@ func (a *FrameAllocator) Free(pa uint64) error {
 // n frames are freed or, when any of them is not currently allocated (or the
 // run is unaligned or leaves the window), none is and ErrNotAllocated is
 // returned. n == 0 is a no-op.
-func (a *FrameAllocator) FreeContig(pa, n uint64) error {
+func (a *FrameAllocator) FreeContig(pa, n uint64) error { return a.freeContig(pa, n, false) }
+
+// FreeContigZeroed is FreeContig for frames their holder never wrote since
+// it got them (so they still hold the zeros they were handed out with):
+// they come back clean, needing no scrub before their next use.
+func (a *FrameAllocator) FreeContigZeroed(pa, n uint64) error { return a.freeContig(pa, n, true) }
+
+func (a *FrameAllocator) freeContig(pa, n uint64, zeroed bool) error {
 	if n == 0 {
 		return nil
 	}
@@ -311,12 +359,22 @@ func (a *FrameAllocator) FreeContig(pa, n uint64) error {
 	for i := lo; i < hi; {
 		w, m, c := spanWord(i, hi)
 		a.freeMap[w] |= m
-		if w < uint64(len(a.dirtyMap)) {
-			a.dirtyMap[w] |= m // its holder may have written it
+		if w < uint64(len(a.dirtyMap)) && w < uint64(len(a.freedMap)) {
+			if zeroed {
+				a.dirtyMap[w] &^= m
+				a.freedMap[w] &^= m
+				a.cleanMiss = 0
+			} else {
+				a.dirtyMap[w] |= m // its holder may have written it
+				a.freedMap[w] |= m
+			}
 		}
 		i += c
 	}
 	a.free += n
+	// ScrubFree goes on from the lowest dirty frame, the end AllocContig
+	// takes runs from first.
+	a.scrubAt = min(a.scrubAt, lo>>6)
 	return nil
 }
 
@@ -355,6 +413,45 @@ func (a *FrameAllocator) ScrubAllocated(pa, n uint64, page func(pa uint64) *[Pag
 	return scrubbed
 }
 
+// ScrubFree zeroes, through page, up to max free frames that a holder gave
+// back dirty (Free), and marks them clean, so that handing them out later
+// writes nothing: Xen's scrubbing of free pages in the idle loop. Frames
+// dirty only because they were added with AddFree (contents unknown, and
+// under an emulator perhaps never touched, so that writing them would cost
+// host memory) are left to ScrubAllocated. It resumes where
+// the previous call stopped, or at the lowest frame freed since (where
+// AllocContig looks first). It returns how many frames it zeroed and
+// whether such frames may remain (false once a pass over the whole window
+// found none left). The frames stay free throughout: the caller's
+// lock must be held for the whole call, so keep max small.
+func (a *FrameAllocator) ScrubFree(max uint64, page func(pa uint64) *[PageSize]byte) (scrubbed uint64, more bool) {
+	words := uint64(len(a.freeMap))
+	if words == 0 || uint64(len(a.dirtyMap)) < words || uint64(len(a.freedMap)) < words || max == 0 {
+		return 0, words != 0 && max == 0
+	}
+	w := a.scrubAt
+	for k := uint64(0); k <= words; k++ {
+		if w >= words {
+			w = 0
+		}
+		for x := a.freeMap[w] & a.dirtyMap[w] & a.freedMap[w]; x != 0; x &= x - 1 {
+			if scrubbed == max {
+				a.scrubAt = w
+				return scrubbed, true
+			}
+			b := uint64(bits.TrailingZeros64(x))
+			clear(page(a.base + (w*64+b)<<pageShift)[:])
+			a.dirtyMap[w] &^= 1 << b
+			a.freedMap[w] &^= 1 << b
+			a.cleanMiss = 0
+			scrubbed++
+		}
+		w++
+	}
+	a.scrubAt = w
+	return scrubbed, false
+}
+
 // Owns reports whether pa lies inside the allocator's physical window,
 // whatever the state of its frame.
 func (a *FrameAllocator) Owns(pa uint64) bool {
@@ -367,15 +464,20 @@ func (a *FrameAllocator) Stats() (total, free uint64) {
 	return a.total, a.free
 }
 
-// firstNotFree returns the index of the first frame in [lo, hi) that is not
-// free, with busy == true, or busy == false when all are free.
-func (a *FrameAllocator) firstNotFree(lo, hi uint64) (idx uint64, busy bool) {
+// firstUnfit returns the index of the first frame in [lo, hi) that is not
+// free (or, if clean, is dirty), with busy == true, or busy == false when
+// all are free (and clean).
+func (a *FrameAllocator) firstUnfit(lo, hi uint64, clean bool) (idx uint64, busy bool) {
 	for lo < hi {
 		w, m, n := spanWord(lo, hi)
-		if w >= uint64(len(a.freeMap)) {
+		if w >= uint64(len(a.freeMap)) || (clean && w >= uint64(len(a.dirtyMap))) {
 			return lo, true
 		}
-		if z := ^a.freeMap[w] & m; z != 0 {
+		z := ^a.freeMap[w] & m
+		if clean {
+			z |= a.dirtyMap[w] & m
+		}
+		if z != 0 {
 			return w*64 + uint64(bits.TrailingZeros64(z)), true
 		}
 		lo += n

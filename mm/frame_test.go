@@ -153,11 +153,11 @@ func TestBitmapWords(t *testing.T) {
 	for _, c := range []struct{ base, limit, want uint64 }{
 		{0, 0, 0},
 		{PageSize, 0, 0},
-		{0, PageSize, 3},
-		{0, 64 * PageSize, 3},
-		{0, 65 * PageSize, 6},
-		{0, 1 << 30, 3 * (1 << 18) / 64},
-		{0, 100, 3},
+		{0, PageSize, 4},
+		{0, 64 * PageSize, 4},
+		{0, 65 * PageSize, 8},
+		{0, 1 << 30, 4 * (1 << 18) / 64},
+		{0, 100, 4},
 	} {
 		if got := BitmapWords(c.base, c.limit); got != c.want {
 			t.Errorf("BitmapWords(%#x,%#x) = %d, want %d", c.base, c.limit, got, c.want)
@@ -215,7 +215,7 @@ func TestName(t *testing.T) {
 	if a.Name() != "test" {
 		t.Fatalf("Name = %q", a.Name())
 	}
-	bm := make([]uint64, 3)
+	bm := make([]uint64, 4)
 	a.Init("a-very-long-allocator-name", 0, PageSize, bm)
 	if a.Name() != "a-very-long-allo" {
 		t.Fatalf("Name = %q", a.Name())

@@ -120,8 +120,42 @@ func AllocGuestFrames(n, align uint64) (uint64, bool) {
 // FreeGuestFrames returns frames from AllocGuestFrames.
 func FreeGuestFrames(pa, n uint64) {
 	amd64.DisableInterrupts()
-	GuestFrames.FreeContig(pa, n)
+	if GuestFrames.FreeContig(pa, n) == nil {
+		guestScrubPending = true
+	}
 	amd64.EnableInterrupts()
+}
+
+// FreeGuestFramesZeroed returns frames from AllocGuestFrames that their
+// holder never wrote: they stay clean (mm.FrameAllocator.FreeContigZeroed),
+// so neither the idle scrub nor the next allocation writes them.
+func FreeGuestFramesZeroed(pa, n uint64) {
+	amd64.DisableInterrupts()
+	GuestFrames.FreeContigZeroed(pa, n)
+	amd64.EnableInterrupts()
+}
+
+// guestScrubPending says the guest pool may hold frames given back dirty:
+// set by every free, cleared when ScrubGuestFrames finds none left.
+// Touched with interrupts held off.
+var guestScrubPending bool
+
+// ScrubGuestFrames zeroes up to max free guest-pool frames that a domain
+// (or hv's scratch use) gave back dirty (mm.FrameAllocator.ScrubFree;
+// boot RAM of unknown contents is left to allocation), so that handing them out later writes
+// nothing, and reports whether it zeroed any. Interrupts are held off for
+// the batch: keep max small (a few dozen frames).
+func ScrubGuestFrames(max uint64) bool {
+	amd64.DisableInterrupts()
+	defer amd64.EnableInterrupts()
+	if !guestScrubPending {
+		return false
+	}
+	n, more := GuestFrames.ScrubFree(max, directPage)
+	if !more {
+		guestScrubPending = false
+	}
+	return n > 0
 }
 
 func allocFrames(a *mm.FrameAllocator, n, align uint64) (uint64, bool) {

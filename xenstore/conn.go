@@ -179,9 +179,10 @@ func (c *Conn) sendEvent(w *watch, p string) {
 	if len(payload) > xen.XenstorePayloadMax ||
 		(l.EventBytes > 0 && c.outEventBytes+xen.XsdSockmsgSize+len(payload) > l.EventBytes) {
 		c.dropped++
-		return
+	} else {
+		c.queue(message(xen.XSWatchEvent, 0, 0, payload), false)
 	}
-	c.queue(message(xen.XSWatchEvent, 0, 0, payload), false)
+	// The host hears of a dropped event too: it may log it (Dropped).
 	if c != c.s.current && !c.notifyPending {
 		c.notifyPending = true
 		c.s.notify = append(c.s.notify, c)

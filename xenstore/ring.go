@@ -84,12 +84,20 @@ func (r *Ring) fail(code uint32) {
 
 // Service does what one event-channel notification from the guest asks:
 // it honours a reconnection request, writes queued output into rsp[],
-// takes the complete requests in req[] (as many as were there when it
-// looked, and while the connection has fewer than its "outstanding" limit
-// of unwritten replies), handles them, and writes their replies. It
-// returns whether the guest should be notified (indexes moved). The host
-// calls it on every notification from the guest and after Hooks.Notify
-// for this Conn.
+// takes the complete requests in req[] (while the connection has fewer
+// than its "outstanding" limit of unwritten replies), handles them, and
+// writes their replies. It returns whether the guest should be notified
+// (indexes moved). The host calls it on every notification from the guest
+// and after Hooks.Notify for this Conn, and again while Waiting says so.
+//
+// After publishing req_cons it looks at req_prod again, as a ring
+// consumer must (RING_FINAL_CHECK_FOR_REQUESTS): a guest that adds a
+// request while the previous ones are still being taken sees req_cons
+// behind its old req_prod and, as Linux's xb_write does, sends no
+// notification, so a request that arrived meanwhile would otherwise wait
+// for an unrelated event. At most serviceBudget requests are handled per
+// call, so one busy guest cannot hold the store; Waiting then reports the
+// rest.
 func (r *Ring) Service() (notify bool) {
 	s := r.c.s
 	s.mu.Lock()
@@ -106,40 +114,65 @@ func (r *Ring) Service() (notify bool) {
 		notify = true
 	}
 	notify = r.flush() || notify
-	prod := r.load(xen.XenstoreReqProdOffset)
-	cons := r.load(xen.XenstoreReqConsOffset)
-	if prod-cons > xen.XenstoreRingSize {
-		r.fail(xen.XenstoreErrorRingidx)
-		return notify
-	}
-	for cons != prod && !r.broken && !r.c.closed && !r.c.busy() {
-		need := xen.XsdSockmsgSize - len(r.in)
-		if need <= 0 {
-			need = xen.XsdSockmsgSize + int(binary.LittleEndian.Uint32(r.in[12:])) - len(r.in)
-		}
-		off := xen.MaskXenstoreIdx(cons)
-		n := min(int(prod-cons), need, int(xen.XenstoreRingSize-off))
-		base := xen.XenstoreReqOffset + int(off)
-		r.in = append(r.in, r.page[base:base+n]...)
-		cons += uint32(n)
-		r.store(xen.XenstoreReqConsOffset, cons) // after the copy: the guest may reuse the bytes
-		notify = true
-		if len(r.in) < xen.XsdSockmsgSize {
-			continue
-		}
-		plen := binary.LittleEndian.Uint32(r.in[12:])
-		if plen > xen.XenstorePayloadMax {
-			r.fail(xen.XenstoreErrorProto)
+	handled := 0
+	for !r.broken && !r.c.closed && !r.c.busy() && handled < serviceBudget {
+		prod := r.load(xen.XenstoreReqProdOffset)
+		cons := r.load(xen.XenstoreReqConsOffset)
+		if prod-cons > xen.XenstoreRingSize {
+			r.fail(xen.XenstoreErrorRingidx)
 			return notify
 		}
-		if len(r.in) < xen.XsdSockmsgSize+int(plen) {
-			continue
+		if cons == prod {
+			break // and req_prod was read after req_cons was published
 		}
-		_ = r.c.process(r.in) // framing was checked above; process copies the payload
-		r.in = r.in[:0]
-		r.flush()
+		for cons != prod && !r.broken && !r.c.closed && !r.c.busy() && handled < serviceBudget {
+			need := xen.XsdSockmsgSize - len(r.in)
+			if need <= 0 {
+				need = xen.XsdSockmsgSize + int(binary.LittleEndian.Uint32(r.in[12:])) - len(r.in)
+			}
+			off := xen.MaskXenstoreIdx(cons)
+			n := min(int(prod-cons), need, int(xen.XenstoreRingSize-off))
+			base := xen.XenstoreReqOffset + int(off)
+			r.in = append(r.in, r.page[base:base+n]...)
+			cons += uint32(n)
+			r.store(xen.XenstoreReqConsOffset, cons) // after the copy: the guest may reuse the bytes
+			notify = true
+			if len(r.in) < xen.XsdSockmsgSize {
+				continue
+			}
+			plen := binary.LittleEndian.Uint32(r.in[12:])
+			if plen > xen.XenstorePayloadMax {
+				r.fail(xen.XenstoreErrorProto)
+				return notify
+			}
+			if len(r.in) < xen.XsdSockmsgSize+int(plen) {
+				continue
+			}
+			_ = r.c.process(r.in) // framing was checked above; process copies the payload
+			r.in = r.in[:0]
+			handled++
+			r.flush()
+		}
 	}
 	return notify
+}
+
+// serviceBudget is how many requests one Service handles at most.
+const serviceBudget = 64
+
+// Waiting reports whether the guest has requests in req[] that Service
+// left for lack of budget: the host should call Service again (without
+// waiting for a notification, which the guest will not send). A
+// connection over its "outstanding" limit is not waiting: the guest
+// notifies when it reads the full rsp[] ring.
+func (r *Ring) Waiting() bool {
+	s := r.c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.broken || r.c.closed || r.c.busy() {
+		return false
+	}
+	return r.load(xen.XenstoreReqProdOffset) != r.load(xen.XenstoreReqConsOffset)
 }
 
 // flush writes as much queued output into rsp[] as there is room for.

@@ -294,3 +294,83 @@ func TestProcessFraming(t *testing.T) {
 		t.Fatal("framing errors produced output")
 	}
 }
+
+// midHooks makes a request arrive in req[] while Service is handling the
+// one before (during XS_INTRODUCE's hook), with no notification: what
+// Linux's xb_write does when it finds req_cons behind its req_prod.
+type midHooks struct{ g *guest }
+
+func (h midHooks) Introduce(*Conn, uint64, uint32) error {
+	h.g.send(msg(xen.XSRead, 8, 0, "/late\x00"))
+	return nil
+}
+func (midHooks) Release(uint32) {}
+func (midHooks) Notify(*Conn)   {}
+
+// A request that arrives while Service is taking the ones before it is
+// served by that same call (Service reads req_prod again after publishing
+// req_cons), not left waiting for a notification the guest never sends.
+func TestRingRequestArrivingDuringService(t *testing.T) {
+	h := midHooks{}
+	s := NewServer(&h, DefaultLimits, PrivilegedLimits)
+	page := make([]byte, 4096)
+	r, err := NewRing(page, s.Connect(0, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &guest{t: t, page: page, r: r}
+	h.g = g
+	if n := len(msg(xen.XSWrite, 0, 0, "/late\x00v")); g.send(msg(xen.XSWrite, 1, 0, "/late\x00v")) != n {
+		t.Fatal("write not sent")
+	}
+	g.service()
+	g.recv()
+	g.send(msg(xen.XSIntroduce, 7, 0, "5\x0077\x004\x00"))
+	g.service() // one call: the introduce, then the read the hook added
+	g.recv()
+	hs, ps := g.msgs()
+	if len(hs) != 3 || hs[2].ReqID != 8 || ps[2] != "v" {
+		t.Fatalf("replies %+v %q: the request that came during Service was not served", hs, ps)
+	}
+	if r.Waiting() {
+		t.Fatal("Waiting with nothing left in req[]")
+	}
+}
+
+// Service handles at most serviceBudget requests a call; Waiting reports
+// the rest, and further calls serve them in order.
+func TestRingServiceBudget(t *testing.T) {
+	s := NewServer(nil, DefaultLimits, PrivilegedLimits)
+	page := make([]byte, 4096)
+	r, err := NewRing(page, s.Connect(0, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &guest{t: t, page: page, r: r}
+	const n = serviceBudget + 10
+	sent := 0
+	for calls := 0; sent < n || r.Waiting(); calls++ {
+		for sent < n {
+			m := msg(xen.XSRead, uint32(sent+1), 0, "/\x00")
+			if g.reqSpace() < len(m) {
+				break
+			}
+			g.send(m)
+			sent++
+		}
+		g.service()
+		g.recv()
+		if calls > 100 {
+			t.Fatal("requests never all served")
+		}
+	}
+	hs, _ := g.msgs()
+	if len(hs) != n {
+		t.Fatalf("%d replies, want %d", len(hs), n)
+	}
+	for i, h := range hs {
+		if h.ReqID != uint32(i+1) {
+			t.Fatalf("reply %d for request %d", i, h.ReqID)
+		}
+	}
+}

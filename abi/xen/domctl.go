@@ -42,6 +42,11 @@ const (
 	DomctlSetCPUPolicy         = 83 // XEN_DOMCTL_set_cpu_policy
 	DomctlGetPagingMempoolSize = 85 // XEN_DOMCTL_get_paging_mempool_size
 	DomctlSetPagingMempoolSize = 86 // XEN_DOMCTL_set_paging_mempool_size
+	// DomctlGdbsxGuestMemIO is XEN_DOMCTL_gdbsx_guestmemio:
+	// XenDomctlGdbsxMemIO, a read or write of another domain's memory
+	// through a buffer of the caller's (Xen's gdbsx debugger; GoZen's
+	// domain builder writes a new domain's kernel with it).
+	DomctlGdbsxGuestMemIO = 1000
 )
 
 // XEN_DOMCTL_CDF_* flags (xen_domctl_createdomain.flags).
@@ -127,6 +132,7 @@ const (
 	XenDomctlVCPUAffinitySize  = 40  // struct xen_domctl_vcpuaffinity
 	XenDomctlSchedulerOpSize   = 24  // struct xen_domctl_scheduler_op
 	XenDomctlHVMContextSize    = 16  // struct xen_domctl_hvmcontext
+	XenDomctlGdbsxMemIOSize    = 40  // struct xen_domctl_gdbsx_memio
 )
 
 // XenDomctl is struct xen_domctl (144 bytes), the argument of
@@ -621,6 +627,62 @@ func (x *XenDomctlGetVCPUInfo) MarshalBinary() ([]byte, error) { return x.Append
 // UnmarshalBinary decodes x from exactly XenDomctlGetVCPUInfoSize bytes.
 func (x *XenDomctlGetVCPUInfo) UnmarshalBinary(b []byte) error {
 	if err := exactLength("xen_domctl_getvcpuinfo", XenDomctlGetVCPUInfoSize, b); err != nil {
+		return err
+	}
+	return x.Decode(b)
+}
+
+// XenDomctlGdbsxMemIO is struct xen_domctl_gdbsx_memio (40 bytes):
+// XEN_DOMCTL_gdbsx_guestmemio copies Len bytes between the domain's memory
+// at guest-virtual GVA and the caller's buffer at UVA (a virtual address
+// of the calling process), into the domain when GWr is non-zero. Remain
+// is what was not copied; Xen answers -EFAULT when it is not 0 (and then
+// does not copy the structure back).
+type XenDomctlGdbsxMemIO struct {
+	PGD3Val uint64 // pgd3val: for 32-bit PV guests' page tables; unused
+	GVA     uint64 // gva: where in the domain
+	UVA     uint64 // uva: the caller's buffer
+	Len     uint32 // len: bytes to copy
+	GWr     uint8  // gwr: 1 writes to the domain, 0 reads from it
+	Remain  uint32 // remain (OUT): bytes not copied
+}
+
+// Encode writes x into b[:XenDomctlGdbsxMemIOSize], with zeros in the
+// padding. It panics if b is shorter.
+func (x *XenDomctlGdbsxMemIO) Encode(b []byte) {
+	_ = b[XenDomctlGdbsxMemIOSize-1]
+	le.PutUint64(b[0:], x.PGD3Val)
+	le.PutUint64(b[8:], x.GVA)
+	le.PutUint64(b[16:], x.UVA)
+	le.PutUint32(b[24:], x.Len)
+	b[28] = x.GWr
+	clear(b[29:32])
+	le.PutUint32(b[32:], x.Remain)
+	clear(b[36:40])
+}
+
+// Decode reads x from the first XenDomctlGdbsxMemIOSize bytes of b, or
+// returns an error if b is shorter.
+func (x *XenDomctlGdbsxMemIO) Decode(b []byte) error {
+	if len(b) < XenDomctlGdbsxMemIOSize {
+		return shortError("xen_domctl_gdbsx_memio", XenDomctlGdbsxMemIOSize, len(b))
+	}
+	x.PGD3Val, x.GVA, x.UVA = le.Uint64(b[0:]), le.Uint64(b[8:]), le.Uint64(b[16:])
+	x.Len, x.GWr, x.Remain = le.Uint32(b[24:]), b[28], le.Uint32(b[32:])
+	return nil
+}
+
+// AppendBinary appends the encoding of x to b (encoding.BinaryAppender).
+func (x *XenDomctlGdbsxMemIO) AppendBinary(b []byte) ([]byte, error) {
+	return appendEncoded(b, XenDomctlGdbsxMemIOSize, x), nil
+}
+
+// MarshalBinary returns the XenDomctlGdbsxMemIOSize-byte encoding of x.
+func (x *XenDomctlGdbsxMemIO) MarshalBinary() ([]byte, error) { return x.AppendBinary(nil) }
+
+// UnmarshalBinary decodes x from exactly XenDomctlGdbsxMemIOSize bytes.
+func (x *XenDomctlGdbsxMemIO) UnmarshalBinary(b []byte) error {
+	if err := exactLength("xen_domctl_gdbsx_memio", XenDomctlGdbsxMemIOSize, b); err != nil {
 		return err
 	}
 	return x.Decode(b)

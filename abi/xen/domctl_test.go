@@ -30,6 +30,7 @@ func TestDomctlConstants(t *testing.T) {
 		{"XEN_DOMCTL_get_cpu_policy", DomctlGetCPUPolicy, 82},
 		{"XEN_DOMCTL_set_cpu_policy", DomctlSetCPUPolicy, 83},
 		{"XEN_DOMCTL_set_paging_mempool_size", DomctlSetPagingMempoolSize, 86},
+		{"XEN_DOMCTL_gdbsx_guestmemio", DomctlGdbsxGuestMemIO, 1000},
 		{"XEN_DOMCTL_CDF_hvm", DomctlCDFHVM, 1},
 		{"XEN_DOMCTL_CDF_hap", DomctlCDFHAP, 2},
 		{"XEN_DOMCTL_CDF_iommu", DomctlCDFIOMMU, 0x20},
@@ -140,6 +141,26 @@ func TestXenDomctlGetDomainInfoLayout(t *testing.T) {
 	v.Flags = DominfShutdown | 3<<DominfShutdownShift
 	if v.ShutdownCode() != 3 {
 		t.Errorf("ShutdownCode = %d", v.ShutdownCode())
+	}
+}
+
+func TestGdbsxMemIOLayout(t *testing.T) {
+	var m XenDomctlGdbsxMemIO
+	checkLayout(t, "xen_domctl_gdbsx_memio", unsafe.Sizeof(m), XenDomctlGdbsxMemIOSize, []fieldOff{
+		{"pgd3val", unsafe.Offsetof(m.PGD3Val), 0},
+		{"gva", unsafe.Offsetof(m.GVA), 8},
+		{"uva", unsafe.Offsetof(m.UVA), 16},
+		{"len", unsafe.Offsetof(m.Len), 24},
+		{"gwr", unsafe.Offsetof(m.GWr), 28},
+		{"remain", unsafe.Offsetof(m.Remain), 32},
+	})
+	want := seqPattern(40, [2]int{29, 32}, [2]int{36, 40})
+	if err := m.Decode(want); err != nil {
+		t.Fatal(err)
+	}
+	checkEncoding(t, &m, &XenDomctlGdbsxMemIO{}, want)
+	if m.GWr != 29 || m.Remain != 0x24232221 {
+		t.Errorf("decoded gwr %d remain %#x", m.GWr, m.Remain)
 	}
 }
 

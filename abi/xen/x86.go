@@ -112,6 +112,9 @@ const (
 	// HypercallPageSize is the size of the hypercall page (one 4 KiB page,
 	// so 128 stubs).
 	HypercallPageSize = 4096
+	// PageSize is the size of a frame, the unit of every gfn and gpfn in
+	// the ABI (4 KiB on x86; Linux's XEN_PAGE_SIZE).
+	PageSize = 4096
 )
 
 // FillHypercallPage fills page (at least HypercallPageSize bytes) the way

@@ -70,6 +70,11 @@ func (platform) Scratch(n uint64) ([]byte, func()) {
 	return directMap{}.Bytes(pa, n), func() { rt.FreeGuestFrames(pa, frames) }
 }
 
+// ScrubIdle clears 32 freed guest frames (128 KiB) a call: under
+// emulation a batch takes a fraction of a millisecond, short enough for
+// the run loop to notice new work between batches.
+func (platform) ScrubIdle() bool { return rt.ScrubGuestFrames(32) }
+
 // NewGuestMemory gives a domain nested page tables whose pages come from
 // its own paging pool, set aside from the guest pool (as Xen's p2m pool
 // comes from the domain heap): hv's small pool, which the Go heap shares,
@@ -93,6 +98,7 @@ type guestFrames struct{}
 
 func (guestFrames) Alloc(n, align uint64) (uint64, bool) { return rt.AllocGuestFrames(n, align) }
 func (guestFrames) Free(pa, n uint64)                    { rt.FreeGuestFrames(pa, n) }
+func (guestFrames) FreeZeroed(pa, n uint64)              { rt.FreeGuestFramesZeroed(pa, n) }
 
 // directTables reaches table pages through the direct map.
 type directTables struct{}

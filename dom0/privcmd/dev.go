@@ -151,6 +151,28 @@ func (p *Privcmd) MapResource(dom uint16, typ, id, idx uint32, n int) ([]byte, e
 // Unmap releases a mapping MapForeign, MapResource or a Buffer returned.
 func Unmap(b []byte) error { return unix.Munmap(b) }
 
+// Populate faults in the pages under b for reading (MADV_POPULATE_READ,
+// Linux 5.14), so that they are present in the process's page tables and
+// a hypercall can read b in place: memory not from Buffer is not locked,
+// so the hypervisor may still find a page gone (the kernel migrating it,
+// say) and fail the call with EFAULT, which callers must handle.
+func Populate(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	// madvise takes page-aligned addresses: the span from b's first page
+	// to its last, passed as numbers (b keeps the memory alive).
+	start := uintptr(unsafe.Pointer(&b[0]))
+	first := start &^ (pageSize - 1)
+	n := (start + uintptr(len(b)) - first + pageSize - 1) &^ (pageSize - 1)
+	_, _, e := unix.Syscall(unix.SYS_MADVISE, first, n, unix.MADV_POPULATE_READ)
+	runtime.KeepAlive(b)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // Buffer returns pages of locked memory for hypercall arguments, from
 // /dev/xen/hypercall (Linux's privcmd-buf, what libxencall uses), so the
 // hypervisor finds them present. Release with Unmap; f may be closed.

@@ -59,6 +59,14 @@ type Interface interface {
 	// writable buffer of len(gfns) pages (IOCTL_PRIVCMD_MMAPBATCH_V2).
 	// Every page must map; release it with Unmap.
 	MapForeign(dom uint32, gfns []uint64) ([]byte, error)
+	// WriteGuest copies data into dom's memory at guest-physical gpa
+	// while dom is being built (created, never unpaused), without mapping
+	// its frames: XEN_DOMCTL_gdbsx_guestmemio, whose guest-virtual
+	// address is guest-physical before the domain's vCPU 0 turns paging
+	// on. Every frame must be populated. A hypervisor without it
+	// (Xen built without CONFIG_GDBSX: ENOSYS) or one that refuses a
+	// domain that has run (EOPNOTSUPP) leaves MapForeign as the way.
+	WriteGuest(dom uint32, gpa uint64, data []byte) error
 	// MapGrantTable maps frame frame of dom's (version 1) grant table
 	// into dom0 (IOCTL_PRIVCMD_MMAP_RESOURCE, XENMEM_resource_grant_table,
 	// the shared frames); release it with Unmap.

@@ -15,6 +15,8 @@ import (
 
 	"gozen/dom0/xl/build"
 	"gozen/dom0/xl/cfg"
+	"gozen/dom0/xl/kcache"
+	"gozen/loader"
 )
 
 // Record is what xl keeps of a domain it created: its configuration, for
@@ -144,7 +146,7 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 		fmt.Fprintf(e.Stderr, "xl: domain %q: checking the name is free: %d ms\n", c.Name, time.Since(tFind).Milliseconds())
 	}
 	tRead := time.Now()
-	kernel, unmapKernel, err := mapFile(c.Kernel)
+	kernel, unmapKernel, kernelInfo, err := mapFile(c.Kernel)
 	if err != nil {
 		return 0, fmt.Errorf("domain %q: kernel: %v", c.Name, err)
 	}
@@ -152,7 +154,7 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 	var ramdisk []byte
 	if c.Ramdisk != "" {
 		var unmapRamdisk func()
-		if ramdisk, unmapRamdisk, err = mapFile(c.Ramdisk); err != nil {
+		if ramdisk, unmapRamdisk, _, err = mapFile(c.Ramdisk); err != nil {
 			return 0, fmt.Errorf("domain %q: ramdisk: %v", c.Name, err)
 		}
 		defer unmapRamdisk()
@@ -161,11 +163,16 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 		Name: c.Name, UUID: uuid, Kernel: kernel, Ramdisk: ramdisk, Cmdline: c.Cmdline,
 		MemoryMiB: c.MemoryMiB, MaxMemMiB: c.MaxMemMiB, VCPUs: c.VCPUs, Paused: true, Now: e.Now,
 	}
+	kc := e.cachedKernel(&spec, kernelInfo)
+	defer kc.release()
 	if e.Verbose > 0 {
 		spec.Logf = func(format string, args ...any) {
 			fmt.Fprintf(e.Stderr, "xl: domain %q: "+format+"\n", append([]any{c.Name}, args...)...)
 		}
 		spec.Logf("reading the kernel and ramdisk: %d ms", time.Since(tRead).Milliseconds())
+		if spec.Vmlinux != nil {
+			spec.Logf("the decompressed kernel is in the cache, %s", e.KernelCache.Dir)
+		}
 	}
 	d, err := build.Build(e.XC, e.XS, spec)
 	if err != nil {
@@ -202,35 +209,108 @@ func (e *Env) createFrom(c *cfg.Config, uuid [16]byte, paused bool) (uint32, err
 		}
 	}
 	fmt.Fprintf(e.Stderr, "Started domain %s (id=%d)\n", c.Name, d.ID)
+	kc.commit(e, spec.Logf)
 	return d.ID, nil
+}
+
+// kernelCacheUse is what one create does with the kernel cache: found,
+// the entry it maps (release unmaps it); not found, the new entry Build
+// decompressed into, committed once the domain runs, else dropped.
+type kernelCacheUse struct {
+	unmap  func()
+	wanted bool // a bzImage not in the cache
+	entry  *kcache.Entry
+}
+
+func (u *kernelCacheUse) release() {
+	if u.unmap != nil {
+		u.unmap()
+	}
+	if u.entry != nil {
+		u.entry.Abort() // nothing once committed
+	}
+}
+
+// commit keeps the kernel the create decompressed into a new entry.
+func (u *kernelCacheUse) commit(e *Env, logf func(string, ...any)) {
+	if u.entry == nil || u.entry.Buf == nil {
+		if u.wanted && logf != nil {
+			logf("the decompressed kernel is not cached (too large, or too little memory free)")
+		}
+		return
+	}
+	if err := u.entry.Commit(); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: kernel cache %s: %v\n", e.KernelCache.Dir, err)
+	} else if logf != nil {
+		logf("the decompressed kernel is kept in the cache, %s", e.KernelCache.Dir)
+	}
+}
+
+// cachedKernel looks a bzImage kernel (fi: its file) up in the kernel
+// cache. Found, it sets s.Vmlinux to the entry; not found, it has Build
+// decompress into a new entry (s.VmlinuxBuffer), which the returned use
+// commits once the domain runs.
+func (e *Env) cachedKernel(s *build.Spec, fi os.FileInfo) *kernelCacheUse {
+	u := &kernelCacheUse{}
+	if e.KernelCache == nil || fi == nil || !loader.IsBzImage(s.Kernel) {
+		return u
+	}
+	k, ok := kcache.KeyOf(fi)
+	if !ok {
+		return u
+	}
+	n, err := loader.VmlinuxSize(s.Kernel)
+	if err != nil {
+		return u // Build reports the bad bzImage
+	}
+	if v, unmap, ok := e.KernelCache.Get(k, n); ok {
+		s.Vmlinux, u.unmap = v, unmap
+		return u
+	}
+	u.wanted = true
+	s.VmlinuxBuffer = func(n int) []byte {
+		ent, err := e.KernelCache.Create(k, n)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "warning: kernel cache %s: %v\n", e.KernelCache.Dir, err)
+		}
+		if ent == nil {
+			return nil
+		}
+		u.entry = ent
+		return ent.Buf
+	}
+	return u
 }
 
 // mapFile returns the contents of the file at path, mapped read-only
 // (the build reads the kernel and writes the ramdisk straight from the
-// page cache, without a copy into fresh memory first), and its release.
-// A file that cannot be mapped (empty, or on a file system without mmap)
-// is read instead. libxc maps kernel and ramdisk files too
+// page cache, without a copy into fresh memory first), its release, and
+// the mapped file's FileInfo (the kernel cache's key). A file that cannot
+// be mapped (empty, or on a file system without mmap) is read instead,
+// with a nil FileInfo. libxc maps kernel and ramdisk files too
 // (xc_dom_malloc_filemap).
-func mapFile(path string) ([]byte, func(), error) {
+func mapFile(path string) ([]byte, func(), os.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if n := st.Size(); st.Mode().IsRegular() && n > 0 && n == int64(int(n)) {
 		if b, err := unix.Mmap(int(f.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_PRIVATE); err == nil {
-			return b, func() { unix.Munmap(b) }, nil
+			return b, func() { unix.Munmap(b) }, st, nil
 		}
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return b, func() {}, nil
+	// Read, not mapped (not a regular file, say): no identity to cache
+	// a kernel under.
+	return b, func() {}, nil, nil
 }
 
 // Shutdown requests, as libxl_domain_shutdown/reboot write them to

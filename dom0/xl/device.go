@@ -150,3 +150,60 @@ func (e *Env) removeDevices(c devClass, id uint32, remove func(devid int) error)
 	e.XS.Rm(c.backendDir(0, id))
 	return errors.Join(errs...)
 }
+
+// closeBackends is the first half of destroy's forced removal for all of
+// domain id's devices of classes cs at once: every connected back end is
+// asked to close (online = 0, Closing) and its front-end tree removed,
+// then xl waits for them together, up to the longest of the classes'
+// waits. So N back ends that never close hold destroy up for one wait,
+// not N; each one that does not close is named in the returned warning.
+// removeDevice then finds them not connected and removes them at once.
+func (e *Env) closeBackends(id uint32, cs ...devClass) error {
+	type pending struct {
+		c     devClass
+		devid int
+		be    string
+	}
+	var ps []pending
+	var wait time.Duration
+	for _, c := range cs {
+		wait = max(wait, *c.wait)
+		for _, d := range e.devIDs(c, id) {
+			be := c.backendDir(0, id) + "/" + strconv.Itoa(d)
+			if s, _ := e.XS.Read(be + "/state"); s != strconv.Itoa(xenbusConnected) {
+				continue
+			}
+			fe, _ := e.XS.Read(be + "/frontend")
+			if fe == "" {
+				fe = c.frontendDir(id) + "/" + strconv.Itoa(d)
+			}
+			e.XS.Write(be+"/online", "0")
+			e.XS.Write(be+"/state", strconv.Itoa(xenbusClosing))
+			e.XS.Rm(fe)
+			ps = append(ps, pending{c, d, be})
+		}
+	}
+	start := e.now()
+	deadline := start.Add(wait)
+	var errs []error
+	for len(ps) > 0 {
+		left := ps[:0]
+		for _, p := range ps {
+			s, err := e.XS.Read(p.be + "/state")
+			switch {
+			case err != nil || s == strconv.Itoa(xenbusClosed):
+				if e.Verbose > 0 {
+					fmt.Fprintf(e.Stderr, "xl: %s %d of domain %d: back end closed in %d ms\n", p.c.noun, p.devid, id, e.now().Sub(start).Milliseconds())
+				}
+			case !e.now().Before(deadline):
+				errs = append(errs, fmt.Errorf("%s %d of domain %d: back end still in state %s after %v; removed anyway", p.c.noun, p.devid, id, s, wait))
+			default:
+				left = append(left, p)
+			}
+		}
+		if ps = left; len(ps) > 0 {
+			e.sleep()
+		}
+	}
+	return errors.Join(errs...)
+}

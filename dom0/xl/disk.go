@@ -122,20 +122,13 @@ func (e *Env) addDisk(id uint32, d cfg.Disk) (int, error) {
 	if err := e.writeDevDir(fe, feNodes, "n"+n, "r0"); err != nil {
 		return fail(err)
 	}
-	// state last in each tree: blkback probes once the back end is
-	// Initialising, then watches physical-device, which comes after it,
-	// as from the hotplug script.
-	for _, p := range []string{be + "/state", fe + "/state"} {
-		perms := []string{"n0", "r" + n}
-		if p == fe+"/state" {
-			perms = []string{"n" + n, "r0"}
-		}
-		if err := e.XS.Write(p, strconv.Itoa(xenbusInitialising)); err != nil {
-			return fail(err)
-		}
-		if err := e.XS.SetPerms(p, perms...); err != nil {
-			return fail(err)
-		}
+	// The states last, the back end's after the front end's (as for a
+	// vif, writeStates): blkback probes once its back end is
+	// Initialising, reads the front end's state (missing: Unknown, and it
+	// unregisters itself), then watches physical-device, which comes
+	// after it, as from the hotplug script.
+	if err := e.writeStates(be, fe, n); err != nil {
+		return fail(err)
 	}
 	if err := e.XS.Write(be+"/physical-device", fmt.Sprintf("%x:%x", major, minor)); err != nil {
 		return fail(err)

@@ -80,7 +80,7 @@ func (e *Env) addVif(id uint32, v cfg.Vif) (int, error) {
 	be := vifClass.backendDir(0, id) + "/" + dev
 	fe := vifClass.frontendDir(id) + "/" + dev
 	beNodes := [][2]string{
-		{"frontend", fe}, {"frontend-id", n}, {"online", "1"}, {"state", strconv.Itoa(xenbusInitialising)},
+		{"frontend", fe}, {"frontend-id", n}, {"online", "1"},
 		{"script", v.Script}, {"mac", v.MAC}, {"bridge", v.Bridge}, {"handle", dev}, {"type", "vif"},
 		// Empty: netback waits for it to read "connected" before it
 		// connects (libxl does the same since 2022).
@@ -99,7 +99,7 @@ func (e *Env) addVif(id uint32, v cfg.Vif) (int, error) {
 		beNodes = append(beNodes, [2]string{"mtu", v.MTU})
 	}
 	feNodes := [][2]string{
-		{"backend", be}, {"backend-id", "0"}, {"state", strconv.Itoa(xenbusInitialising)}, {"handle", dev}, {"mac", v.MAC},
+		{"backend", be}, {"backend-id", "0"}, {"handle", dev}, {"mac", v.MAC},
 	}
 	if v.MTU != "" {
 		feNodes = append(feNodes, [2]string{"mtu", v.MTU})
@@ -117,10 +117,38 @@ func (e *Env) addVif(id uint32, v cfg.Vif) (int, error) {
 	if err := e.writeDevDir(fe, feNodes, "n"+n, "r0"); err != nil {
 		return fail(err)
 	}
+	// The states last, once both trees exist, the back end's very last
+	// (libxl writes both trees in one transaction): Linux probes a back
+	// end only when a write under it finds state Initialising and the
+	// front end's directory present (backend_bus_id), and the front end's
+	// writes do not fire dom0's "backend" watch, so a back end made
+	// Initialising before its front end existed could be missed for
+	// good; and a back end probed before the front end has a state reads
+	// it as Unknown and unregisters itself (netback's frontend_changed).
+	if err := e.writeStates(be, fe, n); err != nil {
+		return fail(err)
+	}
 	if err := e.vifHotplug(id, devid, v); err != nil {
 		return fail(err)
 	}
 	return devid, nil
+}
+
+// writeStates makes a device's front end fe (domain n's), then its back
+// end be, Initialising, each with its tree's permissions.
+func (e *Env) writeStates(be, fe, n string) error {
+	for _, s := range []struct {
+		p     string
+		perms []string
+	}{{fe + "/state", []string{"n" + n, "r0"}}, {be + "/state", []string{"n0", "r" + n}}} {
+		if err := e.XS.Write(s.p, strconv.Itoa(xenbusInitialising)); err != nil {
+			return err
+		}
+		if err := e.XS.SetPerms(s.p, s.perms...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeDevDir writes a device directory: the directory with perms, then

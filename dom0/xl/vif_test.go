@@ -12,18 +12,48 @@ import (
 )
 
 // fakeNet plays dom0's kernel for vif hotplug: netback's vifD.N exists
-// while its back-end directory does (netback_probe creates it, removal
-// deletes it), unless noNetback; Enslave records the bridge.
+// once netback has probed the back end and while its back-end directory
+// exists (removal deletes it), unless noNetback; Enslave records the
+// bridge. Linux probes a back end when a write under it fires its
+// "backend" watch and then finds state Initialising and the front-end
+// directory present (xenbus_probe_node, backend_bus_id), and keeps it
+// only if the front end has a state by then (netback's frontend_changed
+// unregisters a device whose front end reads Unknown); probe is called on
+// every write, as the quickest xenwatch would.
 type fakeNet struct {
 	c0        *xs.Client
 	noNetback bool
+	probed    map[string]bool   // vifD.N netback has probed
 	renamed   map[string]string // netback's name -> new name
 	bridge    map[string]string // interface -> bridge
 	up        map[string]bool
 }
 
 func newFakeNet(c0 *xs.Client) *fakeNet {
-	return &fakeNet{c0: c0, renamed: map[string]string{}, bridge: map[string]string{}, up: map[string]bool{}}
+	return &fakeNet{c0: c0, probed: map[string]bool{}, renamed: map[string]string{}, bridge: map[string]string{}, up: map[string]bool{}}
+}
+
+// probe is the kernel's reaction to a write at path.
+func (f *fakeNet) probe(path, _ string) {
+	var d, n int
+	if _, err := fmt.Sscanf(path, "/local/domain/0/backend/vif/%d/%d/", &d, &n); err != nil {
+		return
+	}
+	be := fmt.Sprintf("/local/domain/0/backend/vif/%d/%d", d, n)
+	if st, err := f.c0.Read(be + "/state"); err != nil || st != "1" {
+		return
+	}
+	fe, err := f.c0.Read(be + "/frontend")
+	if err != nil {
+		return
+	}
+	if _, err := f.c0.Read(fe); err != nil {
+		return // backend_bus_id: -ENOENT, no device
+	}
+	if _, err := f.c0.Read(fe + "/state"); err != nil {
+		return // the front end's state reads Unknown: netback unregisters
+	}
+	f.probed[fmt.Sprintf("vif%d.%d", d, n)] = true
 }
 
 // kernelName is netback's name for interface name if it exists now.
@@ -42,7 +72,7 @@ func (f *fakeNet) kernelName(name string) (string, bool) {
 		return "", false
 	}
 	_, err := f.c0.Read(fmt.Sprintf("/local/domain/0/backend/vif/%d/%d/handle", d, n))
-	return k, err == nil
+	return k, err == nil && f.probed[k]
 }
 
 func (f *fakeNet) Exists(name string) (bool, error) {
@@ -76,6 +106,7 @@ func vifHarness(t *testing.T) (*harness, *fakeNet) {
 	h := newHarness(t)
 	n := newFakeNet(h.c0)
 	h.env.Net = n
+	h.bes.OnWrite = n.probe
 	return h, n
 }
 

@@ -32,6 +32,7 @@ import (
 
 	"gozen/dom0/xc"
 	"gozen/dom0/xl/build"
+	"gozen/dom0/xl/kcache"
 )
 
 // Store is the xenstore client xl needs (*xs.Client implements it).
@@ -77,6 +78,9 @@ type Env struct {
 	// Block is dom0's block devices, for disk hotplug (disk.go); nil:
 	// domains with disks cannot be created.
 	Block Blockdev
+	// KernelCache keeps the kernels create decompressed from bzImages
+	// (package kcache); nil: every create decompresses.
+	KernelCache *kcache.Cache
 }
 
 func (e *Env) now() time.Time {
@@ -329,6 +333,9 @@ func (e *Env) destroy(args []string) error {
 func (e *Env) destroyDomain(id uint32) error {
 	name := e.name(id)
 	vm, vmErr := e.XS.Read(fmt.Sprintf("/local/domain/%d/vm", id))
+	if err := e.closeBackends(id, vifClass, vbdClass); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: domain %d (%s): %v\n", id, name, err)
+	}
 	if err := e.removeVifs(id); err != nil {
 		fmt.Fprintf(e.Stderr, "warning: domain %d (%s): %v\n", id, name, err)
 	}

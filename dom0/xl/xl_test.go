@@ -13,6 +13,7 @@ import (
 	"gozen/dom0/xc"
 	"gozen/dom0/xc/xcfake"
 	"gozen/dom0/xl/cfg"
+	"gozen/dom0/xl/kcache"
 	"gozen/dom0/xl/xltest"
 	"gozen/dom0/xs"
 )
@@ -422,5 +423,78 @@ func TestCreateVerboseTimings(t *testing.T) {
 		if !strings.Contains(errs, `xl: domain "loud": `+step+": ") {
 			t.Errorf("no %q timing in %q", step, errs)
 		}
+	}
+}
+
+// TestCreateCachesDecompressedKernel: the first create from a bzImage
+// keeps what it decompressed; the next one loads that instead (the same
+// bytes in the domain); a bzImage rewritten in place is decompressed
+// afresh, never served the old kernel; and without a cache nothing is
+// kept.
+func TestCreateCachesDecompressedKernel(t *testing.T) {
+	h := newHarness(t)
+	h.env.KernelCache = &kcache.Cache{Dir: filepath.Join(h.dir, "kernels"), Max: 64 << 20}
+	k := xltest.DefaultKernel()
+	bz := h.file("vmlinuz", string(xltest.BzImage(k.ELF())))
+	cfg := func(name string) string {
+		return h.file(name+".cfg", fmt.Sprintf("name = %q\ntype = \"pvh\"\nkernel = %q\nmemory = 16\n", name, bz))
+	}
+	created := func(name string, want []byte, note string) {
+		t.Helper()
+		_, errs, c := h.run("-v", "create", cfg(name))
+		if c != ExitOK || !strings.Contains(errs, note) {
+			t.Fatalf("create %s: exit %d, stderr lacks %q:\n%s", name, c, note, errs)
+		}
+		id, err := h.env.find(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.f.Read(id, k.Paddr, len(want)); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("domain %s does not hold its kernel (%v)", name, err)
+		}
+	}
+	created("one", k.Code, "the decompressed kernel is kept in the cache")
+	ents, _ := filepath.Glob(filepath.Join(h.dir, "kernels", "*.vmlinux"))
+	if len(ents) != 1 {
+		t.Fatalf("cache holds %v", ents)
+	}
+	if b, _ := os.ReadFile(ents[0]); !bytes.Equal(b, k.ELF()) {
+		t.Error("the cached kernel is not the decompressed bzImage")
+	}
+	created("two", k.Code, "the decompressed kernel is in the cache")
+
+	// A new kernel written over the same file.
+	k2 := xltest.DefaultKernel()
+	for i := range k2.Code {
+		k2.Code[i] ^= 0x5a
+	}
+	time.Sleep(10 * time.Millisecond) // a new modification time
+	if err := os.WriteFile(bz, xltest.BzImage(k2.ELF()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	created("three", k2.Code, "the decompressed kernel is kept in the cache")
+
+	// A bzImage whose payload does not decode: the create fails and the
+	// entry it was decoding into is gone.
+	bad := xltest.BzImage(k.ELF())
+	bad[len(bad)-40] ^= 0xff
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(bz, bad, 0o644)
+	if _, errs, c := h.run("create", cfg("five")); c == ExitOK {
+		t.Errorf("a corrupt bzImage created a domain: %q", errs)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(h.dir, "kernels", ".new-*")); len(tmp) != 0 {
+		t.Errorf("a failed create left %v", tmp)
+	}
+
+	h.env.KernelCache = nil
+	os.RemoveAll(filepath.Join(h.dir, "kernels"))
+	os.WriteFile(bz, xltest.BzImage(k.ELF()), 0o644)
+	_, errs, c := h.run("-v", "create", cfg("four"))
+	if c != ExitOK || strings.Contains(errs, "cach") {
+		t.Errorf("create without a cache: exit %d, %q", c, errs)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "kernels")); err == nil {
+		t.Error("a cache directory appeared without a cache")
 	}
 }

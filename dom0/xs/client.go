@@ -13,9 +13,11 @@
 package xs
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 
@@ -44,11 +46,20 @@ func IsErrno(err error, name string) bool {
 // Client talks to xenstore over rw.
 type Client struct {
 	rw    io.ReadWriter
+	r     *bufio.Reader // replies, read from rw through a buffer
 	reqID uint32
+	// stream: rw takes several messages in one write (a socket).
+	// Linux's /dev/xen/xenbus does not: it handles the first message of
+	// a write and drops the rest.
+	stream bool
 }
 
-// New returns a client over rw (an open /dev/xen/xenbus, or a test pipe).
-func New(rw io.ReadWriter) *Client { return &Client{rw: rw} }
+// New returns a client over rw (an open /dev/xen/xenbus, xenstored's
+// socket, or a test pipe).
+func New(rw io.ReadWriter) *Client {
+	_, stream := rw.(net.Conn)
+	return &Client{rw: rw, r: bufio.NewReaderSize(rw, 8<<10), stream: stream}
+}
 
 // call sends a request of type typ with payload and returns the reply's
 // payload, or an *Error for an XS_ERROR reply.
@@ -67,14 +78,18 @@ func (c *Client) send(typ uint32, path string, payload []byte) error {
 		return fmt.Errorf("xenstore %s %s: request of %d bytes is over the %d-byte limit",
 			xen.XSTypeName(typ), path, len(payload), xen.XenstorePayloadMax)
 	}
-	c.reqID++
-	msg := make([]byte, xen.XsdSockmsgSize+len(payload))
-	(&xen.XsdSockmsg{Type: typ, ReqID: c.reqID, Len: uint32(len(payload))}).Encode(msg)
-	copy(msg[xen.XsdSockmsgSize:], payload)
-	if _, err := c.rw.Write(msg); err != nil {
+	if _, err := c.rw.Write(c.encode(nil, typ, payload)); err != nil {
 		return fmt.Errorf("xenstore %s %s: %w", xen.XSTypeName(typ), path, err)
 	}
 	return nil
+}
+
+// encode appends a request of type typ with payload to b, numbering it.
+func (c *Client) encode(b []byte, typ uint32, payload []byte) []byte {
+	c.reqID++
+	var h [xen.XsdSockmsgSize]byte
+	(&xen.XsdSockmsg{Type: typ, ReqID: c.reqID, Len: uint32(len(payload))}).Encode(h[:])
+	return append(append(b, h[:]...), payload...)
 }
 
 // Write is one node for WriteBatch: its value and, unless Perms is nil,
@@ -109,10 +124,28 @@ func (c *Client) WriteBatch(ws []Write) error {
 		}
 	}
 	var first error
+	for _, r := range reqs {
+		if len(r.body) > xen.XenstorePayloadMax {
+			return fmt.Errorf("xenstore %s %s: request of %d bytes is over the %d-byte limit",
+				xen.XSTypeName(r.typ), r.path, len(r.body), xen.XenstorePayloadMax)
+		}
+	}
 	for len(reqs) > 0 {
 		n := min(len(reqs), batchWindow)
 		sent := 0
-		for _, r := range reqs[:n] {
+		if c.stream {
+			// A window's requests in one write: the daemon reads them
+			// together and answers them in one write.
+			var b []byte
+			for _, r := range reqs[:n] {
+				b = c.encode(b, r.typ, r.body)
+			}
+			if _, err := c.rw.Write(b); err != nil {
+				return fmt.Errorf("xenstore %s %s: %w", xen.XSTypeName(reqs[0].typ), reqs[0].path, err)
+			}
+			sent = n
+		}
+		for _, r := range reqs[sent:n] {
 			if err := c.send(r.typ, r.path, r.body); err != nil {
 				if first == nil {
 					first = err
@@ -136,7 +169,7 @@ func (c *Client) WriteBatch(ws []Write) error {
 
 // reply reads the reply to a request of type typ.
 func (c *Client) reply(typ uint32, path string) ([]byte, error) {
-	h, body, err := readMsg(c.rw)
+	h, body, err := readMsg(c.r)
 	if err != nil {
 		return nil, fmt.Errorf("xenstore %s %s: reading the reply: %w", xen.XSTypeName(typ), path, err)
 	}

@@ -207,6 +207,29 @@ func (pg Paging) linearNext(va, n uint64) uint64 {
 // NX or SMEP is on); a PhysMem error while reading an entry gives a
 // *PhysError.
 func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err error) {
+	return translate(mem, pg, gva, acc, nil)
+}
+
+// leafTable remembers, across the pages of one ReadVirt or WriteVirt in
+// long mode, where the last walk reached its table of 4 KiB entries (the
+// page-table page of a 2 MiB region) and what the entries above it
+// allowed, so that the next page of the same region costs one entry read
+// instead of four. It lives for one call, during which the guest does not
+// run and cannot change its tables; the entries it skips were checked
+// (present, no reserved bits) by the walk that filled it.
+//
+// A region mapped by one 2 MiB page is remembered whole (big): its next
+// page costs no read at all.
+type leafTable struct {
+	ok         bool
+	region     uint64 // gva >> 21
+	table      uint64 // guest-physical address of the table of 4 KiB entries
+	big        bool   // the region is one 2 MiB page, at base
+	base       uint64 // guest-physical address of that page
+	rw, us, nx bool   // combined over the levels above (and the 2 MiB entry)
+}
+
+func translate(mem PhysMem, pg Paging, gva uint64, acc Access, lt *leafTable) (gpa uint64, err error) {
 	if pg.CR0&CR0PG == 0 {
 		return uint64(uint32(gva)), nil
 	}
@@ -307,8 +330,19 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 				return 0, ErrNonCanonical
 			}
 			table = pg.CR3 & pteAdr &^ physRsvd
+			if lt != nil && lt.ok && lt.region == gva>>21 {
+				rw, us, nx = lt.rw, lt.us, lt.nx
+				if lt.big {
+					base, size = lt.base, 1<<21
+					break // walked already: to the permission check
+				}
+				table, level = lt.table, 1
+			}
 		}
 		for ; ; level-- {
+			if level == 1 && lt != nil && pg.EFER&EFERLMA != 0 {
+				*lt = leafTable{ok: true, region: gva >> 21, table: table, rw: rw, us: us, nx: nx}
+			}
 			shift := 12 + 9*uint(level-1)
 			addr := table | (gva>>shift&0x1ff)<<3
 			e, err := read64(mem, addr)
@@ -338,6 +372,9 @@ func Translate(mem PhysMem, pg Paging, gva uint64, acc Access) (gpa uint64, err 
 			if leaf {
 				size = uint64(1) << shift
 				base = e & pteAdr &^ (size - 1)
+				if level == 2 && lt != nil && pg.EFER&EFERLMA != 0 {
+					*lt = leafTable{ok: true, region: gva >> 21, big: true, base: base, rw: rw, us: us, nx: nx}
+				}
 				break
 			}
 			table = e & pteAdr
@@ -379,20 +416,43 @@ func permitted(pg Paging, acc Access, rw, us, nx bool) bool {
 // outside long mode the address wraps at 4 GiB. On error part of p may have
 // been filled.
 func ReadVirt(mem PhysMem, pg Paging, gva uint64, p []byte, user bool) error {
+	var lt leafTable
+	_, err := readVirt(mem, pg, gva, p, Access{User: user}, &lt)
+	return err
+}
+
+// ReadVirtv is ReadVirt into each of dsts in turn, from consecutive
+// linear addresses starting at gva (a readv): one leafTable serves all of
+// them, so reading into many separate pages costs a walk per 2 MiB region
+// rather than one per page.
+func ReadVirtv(mem PhysMem, pg Paging, gva uint64, dsts [][]byte, user bool) error {
+	var lt leafTable
 	acc := Access{User: user}
-	for len(p) > 0 {
-		gpa, err := Translate(mem, pg, gva, acc)
-		if err != nil {
+	for _, p := range dsts {
+		var err error
+		if gva, err = readVirt(mem, pg, gva, p, acc, &lt); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// readVirt reads p at gva with lt's help and returns the linear address
+// after it.
+func readVirt(mem PhysMem, pg Paging, gva uint64, p []byte, acc Access, lt *leafTable) (uint64, error) {
+	for len(p) > 0 {
+		gpa, err := translate(mem, pg, gva, acc, lt)
+		if err != nil {
+			return gva, err
 		}
 		n := min(uint64(len(p)), 4096-gva&0xfff)
 		if err := mem.ReadPhys(gpa, p[:n]); err != nil {
-			return err
+			return gva, err
 		}
 		p = p[n:]
 		gva = pg.linearNext(gva, n)
 	}
-	return nil
+	return gva, nil
 }
 
 // WriteVirt writes p at linear address gva as a data write at supervisor or
@@ -403,10 +463,11 @@ func ReadVirt(mem PhysMem, pg Paging, gva uint64, p []byte, user bool) error {
 // leave a partial write.
 func WriteVirt(mem PhysMem, pg Paging, gva uint64, p []byte, user bool) error {
 	acc := Access{Write: true, User: user}
+	var lt leafTable
 	if uint64(len(p)) > 4096-gva&0xfff {
 		va, rest := gva, uint64(len(p))
 		for rest > 0 {
-			if _, err := Translate(mem, pg, va, acc); err != nil {
+			if _, err := translate(mem, pg, va, acc, &lt); err != nil {
 				return err
 			}
 			n := min(rest, 4096-va&0xfff)
@@ -414,8 +475,9 @@ func WriteVirt(mem PhysMem, pg Paging, gva uint64, p []byte, user bool) error {
 			va = pg.linearNext(va, n)
 		}
 	}
+	lt = leafTable{}
 	for len(p) > 0 {
-		gpa, err := Translate(mem, pg, gva, acc)
+		gpa, err := translate(mem, pg, gva, acc, &lt)
 		if err != nil {
 			return err
 		}

@@ -697,3 +697,112 @@ func TestTranslateAllocs(t *testing.T) {
 		t.Errorf("Translate/ReadVirt/WriteVirt/FetchInsn allocate %v times per run", allocs)
 	}
 }
+
+// The leaf-table cache of a multi-page walk gives, page after page, what a
+// full walk of each page gives: across 2 MiB regions, between 4 KiB and
+// 2 MiB mappings, with permissions from the upper levels (a read-only or
+// supervisor PDE) or from a 2 MiB entry, and faults in the middle of a
+// region.
+func TestLeafTableCacheMatchesFullWalks(t *testing.T) {
+	b := newBuilder()
+	pml4 := b.alloc()
+	const base = 0x0000_0040_0000_0000
+	for i := uint64(0); i < 3*512; i++ { // three 2 MiB regions of 4 KiB pages
+		va := base + i*0x1000
+		switch {
+		case i%97 == 13: // holes
+			continue
+		case i >= 512 && i < 1024: // the second region under a read-only, supervisor PDE
+			b.long(pml4, 4, va, 0x1000_0000+i*0x1000, 1, fP, all)
+		default:
+			b.long(pml4, 4, va, 0x1000_0000+i*0x1000, 1, all, all)
+		}
+	}
+	b.long(pml4, 4, base+3*0x20_0000, 0x2000_0000, 2, all, all) // then a 2 MiB page
+	b.long(pml4, 4, base+4*0x20_0000, 0x3000_0000, 1, all, all|fNX)
+	// 2 MiB pages, remembered whole: read-only supervisor, no-execute,
+	// then one under a read-only table entry, then a 4 KiB page again.
+	b.long(pml4, 4, base+5*0x20_0000, 0x4000_0000, 2, all, fP)
+	b.long(pml4, 4, base+6*0x20_0000, 0x4020_0000, 2, all, all|fNX)
+	b.long(pml4, 4, base+0x4000_0000, 0x4040_0000, 2, fP, all)
+	b.long(pml4, 4, base+0x4000_0000+0x20_0000, 0x5000_0000, 1, all, all)
+	pg := Paging{CR0: CR0PE | CR0PG | CR0WP, CR3: pml4, CR4: CR4PAE, EFER: EFERLME | EFERLMA | EFERNXE}
+	ranges := [][2]uint64{{base, base + 8*0x20_0000}, {base + 0x4000_0000, base + 0x4000_0000 + 2*0x20_0000}}
+	for _, acc := range []Access{{}, {Write: true}, {User: true}, {User: true, Write: true}, {Fetch: true}} {
+		var lt leafTable
+		for va := ranges[0][0]; va < ranges[1][1]; va += 0x1000 {
+			if va == ranges[0][1] {
+				va = ranges[1][0]
+			}
+			want, werr := Translate(b.mem, pg, va, acc)
+			got, gerr := translate(b.mem, pg, va, acc, &lt)
+			if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("%+v at %#x: cached walk %#x, %v; full walk %#x, %v", acc, va, got, gerr, want, werr)
+			}
+		}
+	}
+}
+
+// BenchmarkWalk4MiB translates the 1024 pages of a 4 MiB copy, as a
+// toolstack's gdbsx_guestmemio load of a kernel makes hv do
+// (hypercall.guestMemIO through ReadVirt): each page walked in full, and
+// with the leaf-table cache ReadVirt and WriteVirt keep.
+func BenchmarkWalk4MiB(b *testing.B) {
+	bl := newBuilder()
+	pml4 := bl.alloc()
+	const base, n = 0x0000_7f00_0000_0000, 1024
+	for i := uint64(0); i < n; i++ {
+		bl.long(pml4, 4, base+i*0x1000, 0x1000_0000+i*0x1000, 1, all, all)
+	}
+	pg := Paging{CR0: CR0PE | CR0PG | CR0WP, CR3: pml4, CR4: CR4PAE, EFER: EFERLME | EFERLMA | EFERNXE}
+	mem := fastMem{bl.mem}
+	for _, cached := range []bool{false, true} {
+		b.Run(map[bool]string{false: "full", true: "cached"}[cached], func(b *testing.B) {
+			for b.Loop() {
+				var lt leafTable
+				for i := uint64(0); i < n; i++ {
+					var err error
+					if cached {
+						_, err = translate(mem, pg, base+i*0x1000, Access{}, &lt)
+					} else {
+						_, err = Translate(mem, pg, base+i*0x1000, Access{})
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// ReadVirtv fills its buffers in turn from consecutive addresses, as
+// ReadVirt of their concatenation, and stops at the first fault with the
+// fault's address.
+func TestReadVirtv(t *testing.T) {
+	b := newBuilder()
+	pml4 := b.alloc()
+	for i := uint64(0); i < 3; i++ {
+		b.long(pml4, 4, 0x1000+i*0x1000, 0x0050_0000+i*0x1000, 1, all, all)
+		p := b.mem.page(0x0050_0000 + i*0x1000)
+		for j := range p {
+			p[j] = byte(i*31 + uint64(j)*7)
+		}
+	}
+	pg := Paging{CR0: CR0PE | CR0PG | CR0WP, CR3: pml4, CR4: CR4PAE, EFER: EFERLMA}
+	want := make([]byte, 0x2c00)
+	if err := ReadVirt(fastMem{b.mem}, pg, 0x1200, want, false); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want))
+	dsts := [][]byte{got[:100], got[100:100], got[100:0x1100], got[0x1100:0x2000], got[0x2000:]}
+	if err := ReadVirtv(fastMem{b.mem}, pg, 0x1200, dsts, false); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("ReadVirtv: %v, equal %v", err, bytes.Equal(got, want))
+	}
+	// The fourth page is not mapped: the fault names its address.
+	err := ReadVirtv(fastMem{b.mem}, pg, 0x1200, [][]byte{make([]byte, 0x1000), make([]byte, 0x2000)}, false)
+	var pf *PageFault
+	if !errors.As(err, &pf) || pf.Addr != 0x4000 {
+		t.Fatalf("ReadVirtv into an unmapped page: %v, want a fault at 0x4000", err)
+	}
+}

@@ -111,3 +111,40 @@ func TestLend(t *testing.T) {
 		t.Errorf("after Release: %d frames left (want the 2 lent ones), %d tables", len(f.mem), f.tables)
 	}
 }
+
+// zeroedMachine also takes frames back as never written (ZeroedFreer).
+type zeroedMachine struct {
+	*fakeMachine
+	zeroed map[uint64]bool
+}
+
+func (z zeroedMachine) FreeZeroed(pa, n uint64) {
+	z.fakeMachine.Free(pa, n)
+	for i := uint64(0); i < n; i++ {
+		z.zeroed[pa+i*page] = true
+	}
+}
+
+// The frame a lent one replaces was never written, and goes back as such
+// to a pool that can take it so (ZeroedFreer): the pool then need not clear
+// it, and the idle scrub leaves it alone.
+func TestLendGivesBackZeroed(t *testing.T) {
+	f := zeroedMachine{newMachine(1 << 32), map[uint64]bool{}}
+	a, _ := f.Alloc(1, 1)
+	m, _ := New(f, f, f)
+	if err := m.Populate(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := m.Translate(0x100 * page)
+	if err := m.Lend(0x100, a); err != nil {
+		t.Fatal(err)
+	}
+	if !f.zeroed[old] || len(f.zeroed) != 1 {
+		t.Fatalf("replaced frame %#x given back zeroed: %v (all: %v)", old, f.zeroed[old], f.zeroed)
+	}
+	// Release gives the domain's other frames back as written ones.
+	m.Release()
+	if len(f.zeroed) != 1 {
+		t.Fatalf("Release gave frames back as zeroed: %v", f.zeroed)
+	}
+}

@@ -19,6 +19,23 @@ type Frames interface {
 	Free(pa, n uint64)
 }
 
+// ZeroedFreer may be implemented by a Frames: FreeZeroed takes back frames
+// that were never written since Alloc handed them out, so that they need
+// no clearing before their next use (Lend gives back such frames).
+type ZeroedFreer interface {
+	FreeZeroed(pa, n uint64)
+}
+
+// freeZeroed returns never-written frames to f, as clean ones if f can
+// take them so.
+func freeZeroed(f Frames, pa, n uint64) {
+	if z, ok := f.(ZeroedFreer); ok {
+		z.FreeZeroed(pa, n)
+		return
+	}
+	f.Free(pa, n)
+}
+
 // Phys gives access to machine memory (the direct map on hardware).
 type Phys interface {
 	Bytes(pa, n uint64) []byte

@@ -44,6 +44,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gozen/dom0/kmod"
+	"gozen/dom0/xl/kcache"
 )
 
 const (
@@ -63,6 +64,7 @@ func main() {
 	start := time.Now()
 	say("console %s", console())
 	loaded := loadModules()
+	mountKernelCache()
 	daemons := mountXenfs(loaded) && startDaemons()
 	if daemons {
 		initDom0less()
@@ -229,6 +231,26 @@ func describe(err error) string {
 		return s
 	}
 	return err.Error()
+}
+
+// kernelCacheDir holds xl's kernel cache (kcache.DefaultDir).
+var kernelCacheDir = filepath.Dir(kcache.DefaultDir)
+
+// mountKernelCache gives xl's kernel cache a tmpfs of its own whose files
+// are backed by 2 MiB pages where dom0 has them (huge=always): an entry
+// (Debian's vmlinux, 63 MiB) is then mapped by each xl create in a few
+// dozen page faults rather than 16,000, and hv copies it into the new
+// domain walking dom0's tables once per 2 MiB. Without it (a kernel
+// without transparent huge pages) the cache stays on the root file
+// system, which works the same, with small pages.
+func mountKernelCache() {
+	if err := os.MkdirAll(kernelCacheDir, 0o755); err != nil {
+		say("%s: %v", kernelCacheDir, err)
+		return
+	}
+	if err := unix.Mount("tmpfs", kernelCacheDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,huge=always"); err != nil {
+		say("%s: no tmpfs with huge pages (%s): the kernel cache uses small pages", kernelCacheDir, describe(err))
+	}
 }
 
 // mountXenfs mounts xenfs and reports whether it did.

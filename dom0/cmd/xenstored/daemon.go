@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -52,13 +53,14 @@ type Daemon struct {
 
 // ring is one served ring.
 type ring struct {
-	domid  uint32
-	port   uint32 // the daemon's end of the store event channel
-	r      *xenstore.Ring
-	unmap  func() error
-	kick   bool // notify the guest at the next service even if nothing moved
-	broken bool // the broken ring was logged
-	queued bool
+	domid   uint32
+	port    uint32 // the daemon's end of the store event channel
+	r       *xenstore.Ring
+	unmap   func() error
+	kick    bool // notify the guest at the next service even if nothing moved
+	broken  bool // the broken ring was logged
+	queued  bool
+	dropped uint64 // watch events dropped, as last logged
 }
 
 // NewDaemon returns a daemon serving unprivileged domains with
@@ -235,6 +237,27 @@ func (d *Daemon) service(rg *ring, kick bool) {
 			d.logf("domain %d: notify port %d: %v", rg.domid, rg.port, err)
 		}
 	}
+	if rg.r.Waiting() {
+		// Requests beyond Service's budget: served after the other
+		// queued rings (the guest will not notify for them).
+		d.mu.Lock()
+		if d.byConn[rg.r.Conn()] == rg {
+			d.queue(rg)
+		}
+		d.mu.Unlock()
+	}
+	// Dropped events are logged at the 1st, 2nd, 4th, 8th...: a domain
+	// that never reads cannot flood the log.
+	n := rg.r.Conn().Dropped()
+	d.mu.Lock()
+	more := n > 0 && n >= 2*rg.dropped
+	if more {
+		rg.dropped = n
+	}
+	d.mu.Unlock()
+	if more {
+		d.logf("domain %d: %d watch events dropped so far (its queue of unread events is full)", rg.domid, n)
+	}
 	if rg.r.Broken() {
 		d.mu.Lock()
 		first := !rg.broken
@@ -312,8 +335,12 @@ func (d *Daemon) serveConn(nc net.Conn) {
 // readRequests hands the client's requests to the Server. While the
 // client has its "outstanding" limit of unread replies it waits for the
 // writer to send them, so a client that never reads holds a bounded queue.
+// The socket is read through a buffer, and the writer is woken once the
+// requests that arrived together (a client's pipelined batch) have been
+// handled, so their replies go out in one write rather than one each.
 func (d *Daemon) readRequests(nc net.Conn, c *xenstore.Conn, kick, drained, writerDone chan struct{}) error {
 	msg := make([]byte, xen.XsdSockmsgSize+xen.XenstorePayloadMax)
+	br := bufio.NewReaderSize(nc, 16<<10)
 	for {
 		for c.Busy() {
 			select {
@@ -326,22 +353,26 @@ func (d *Daemon) readRequests(nc net.Conn, c *xenstore.Conn, kick, drained, writ
 				return net.ErrClosed
 			}
 		}
-		if _, err := io.ReadFull(nc, msg[:xen.XsdSockmsgSize]); err != nil {
+		if _, err := io.ReadFull(br, msg[:xen.XsdSockmsgSize]); err != nil {
 			return err
 		}
 		n := binary.LittleEndian.Uint32(msg[12:])
 		if n > xen.XenstorePayloadMax {
 			return fmt.Errorf("message of %d bytes is over XENSTORE_PAYLOAD_MAX", n)
 		}
-		if _, err := io.ReadFull(nc, msg[xen.XsdSockmsgSize:xen.XsdSockmsgSize+int(n)]); err != nil {
+		if _, err := io.ReadFull(br, msg[xen.XsdSockmsgSize:xen.XsdSockmsgSize+int(n)]); err != nil {
 			return err
 		}
 		if err := c.Process(msg[:xen.XsdSockmsgSize+int(n)]); err != nil {
 			return err
 		}
-		select {
-		case kick <- struct{}{}:
-		default:
+		if br.Buffered() < xen.XsdSockmsgSize {
+			// No whole header waiting: the batch is handled (or the
+			// rest of it is still on its way, and is not waited for).
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
 		}
 		d.flush() // rings that got events from this request
 	}

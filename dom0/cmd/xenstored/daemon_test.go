@@ -653,3 +653,96 @@ func TestDomainsChangedReleasesDeadDomains(t *testing.T) {
 		t.Fatalf("log:\n%s", td.logged())
 	}
 }
+
+// BenchmarkSocketWriteBatch: a domain's xenstore skeleton as xl writes it
+// (xs.Client.WriteBatch: 26 nodes, 15 with permissions, pipelined) over
+// the daemon's unix socket; one op is the whole batch.
+func BenchmarkSocketWriteBatch(b *testing.B) {
+	td, _ := newTestDaemon(b)
+	c := td.client(b)
+	var ws []xs.Write
+	for i := range 26 {
+		w := xs.Write{Path: fmt.Sprintf("/local/domain/5/node%d", i), Value: "value"}
+		if i%2 == 0 || i < 4 {
+			w.Perms = []string{"n0", "r5"}
+		}
+		ws = append(ws, w)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.WriteBatch(ws); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestSocketWriteBatch: a pipelined batch over the socket (each window of
+// requests in one write, answered together) writes every node and
+// permission in order, reports a refused request by its path, and leaves
+// the connection in step.
+func TestSocketWriteBatch(t *testing.T) {
+	td, _ := newTestDaemon(t)
+	c := td.client(t)
+	var ws []xs.Write
+	for i := range 40 {
+		w := xs.Write{Path: fmt.Sprintf("/local/domain/5/n%d", i), Value: strings.Repeat("v", i)}
+		if i%3 == 0 {
+			w.Perms = []string{"n5", "r0"}
+		}
+		ws = append(ws, w)
+	}
+	ws[21].Path = "/local/domain/5/bad//path"
+	err := c.WriteBatch(ws)
+	if err == nil || !strings.Contains(err.Error(), "bad//path") {
+		t.Fatalf("batch with an invalid path: %v", err)
+	}
+	for i, w := range ws {
+		if i == 21 {
+			continue
+		}
+		if v, err := c.Read(w.Path); err != nil || v != w.Value {
+			t.Fatalf("node %d: %q, %v", i, v, err)
+		}
+		if w.Perms != nil {
+			if p, err := c.Perms(w.Path); err != nil || strings.Join(p, ",") != "n5,r0" {
+				t.Errorf("node %d perms %v, %v", i, p, err)
+			}
+		}
+	}
+}
+
+// A domain that never reads its watch events loses the ones beyond its
+// queue (xenstore.Limits.EventBytes), and the daemon says so in its log
+// rather than dropping them silently.
+func TestDroppedEventsAreLogged(t *testing.T) {
+	td, _ := newTestDaemon(t)
+	c := td.client(t)
+	for _, step := range []func() error{
+		func() error { return c.Mkdir("/local/domain/5") },
+		func() error { return c.SetPerms("/local/domain/5", "n5") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := &guest{t: t, d: td.d, page: td.maps.page(5)}
+	introduce(t, c, 5, 77, 4)
+	u.port = func() uint32 { return td.ev.local(t, 5, 4) }
+	u.take()
+	u.expect(xen.XSWatch, "data\x00w\x00", "WATCH OK|")
+	name := strings.Repeat("n", 100)
+	for i := 0; i < 1000; i++ {
+		if err := c.Write(fmt.Sprintf("/local/domain/5/data/%s%d", name, i), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropped := td.d.byDom[5].r.Conn().Dropped()
+	lines := strings.Count(td.logged(), "watch events dropped so far")
+	if dropped == 0 || !strings.Contains(td.logged(), "domain 5: 1 watch events dropped so far") {
+		t.Fatalf("%d events dropped; log:\n%s", dropped, td.logged())
+	}
+	// Logged at 1, 2, 4, ...: about log2(dropped) lines, not one each.
+	if lines > 12 {
+		t.Fatalf("%d log lines for %d dropped events", lines, dropped)
+	}
+}

@@ -19,13 +19,17 @@ import (
 	"gozen/dom0/xc"
 	"gozen/dom0/xc/privxc"
 	"gozen/dom0/xl"
+	"gozen/dom0/xl/kcache"
 	"gozen/dom0/xs"
 )
 
-// Where xl keeps its state and the monitors' logs, as Xen's xl does.
+// Where xl keeps its state and the monitors' logs, as Xen's xl does, and
+// the kernels it decompressed (GoZen's; package kcache): at most
+// kernelCacheMax bytes, one Debian 6.1 kernel (63 MiB) and room to spare.
 const (
-	stateDir = "/var/lib/xen"
-	logDir   = "/var/log/xen"
+	stateDir       = "/var/lib/xen"
+	logDir         = "/var/log/xen"
+	kernelCacheMax = 128 << 20
 )
 
 func main() {
@@ -35,7 +39,7 @@ func main() {
 func run(args []string) int {
 	env := &xl.Env{Stdout: os.Stdout, Stderr: os.Stderr, StateDir: stateDir,
 		Dom0Uptime: dom0Uptime, Uname: uname, AttachConsole: attachConsole, Spawn: spawn, Net: netOps{}, Block: blockOps{},
-		Started: started}
+		Started: started, KernelCache: &kcache.Cache{Dir: kcache.DefaultDir, Max: kernelCacheMax, Avail: kcache.MemAvailable}}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		return xl.Main(env, args)
 	}

@@ -1,6 +1,7 @@
 package privxc
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -348,4 +349,70 @@ func (h *Hypervisor) readConsole(index uint32, fromOldest, clear bool) (string, 
 		}
 	}
 	return string(out), index, nil
+}
+
+// WriteChunk is what one gdbsx_guestmemio copies at most: GoZen's bound
+// (hypercall.MaxGuestMemIO; Xen has none). A hypervisor with a smaller one
+// answers E2BIG, and WriteGuest halves the chunk.
+const WriteChunk = 4 << 20
+
+// WriteGuest is XEN_DOMCTL_gdbsx_guestmemio writing dom's memory, a chunk
+// per call. The hypervisor reads the source through dom0's page tables:
+// each chunk is passed in place when the Caller can make its pages
+// resident (Resident: a mapped kernel or ramdisk file, Go memory), which
+// saves dom0 copying it; where they are not (the call fails with EFAULT,
+// a page having gone meanwhile) or cannot be, the chunk goes through a
+// hypercall buffer, which is locked, as libxc's bounce buffers. The
+// guest-virtual address the domctl takes is guest-physical in a domain
+// whose vCPU 0 has not run.
+func (h *Hypervisor) WriteGuest(dom uint32, gpa uint64, data []byte) error {
+	const op = "gdbsx_guestmemio"
+	id, err := domid(op, dom)
+	if err != nil || len(data) == 0 {
+		return err
+	}
+	ctl, releaseCtl, err := h.c.Buffer(xen.XenDomctlSize)
+	if err != nil {
+		return &xc.Error{Op: op, Dom: dom, Err: err}
+	}
+	defer releaseCtl()
+	call := func(uva uint64, n int) error {
+		m := xen.XenDomctlGdbsxMemIO{GVA: gpa, UVA: uva, Len: uint32(n), GWr: 1}
+		d := xen.XenDomctl{Cmd: xen.DomctlGdbsxGuestMemIO, InterfaceVersion: xen.DomctlInterfaceVersion, Domain: id}
+		m.Encode(d.U[:])
+		d.Encode(ctl)
+		_, err := h.c.Hypercall(xen.HypercallDomctl, addr(ctl))
+		return err
+	}
+	var bounce []byte // a hypercall buffer, made when first needed
+	chunk := WriteChunk
+	for len(data) > 0 {
+		n := min(len(data), chunk)
+		var err error = syscall.EFAULT
+		if h.c.Resident(data[:n]) {
+			err = call(addr(data), n)
+		}
+		if errors.Is(err, syscall.EFAULT) {
+			if bounce == nil {
+				b, release, berr := h.c.Buffer(n)
+				if berr != nil {
+					return &xc.Error{Op: op, Dom: dom, Err: berr}
+				}
+				defer release()
+				bounce = b
+			}
+			n = min(n, len(bounce))
+			copy(bounce, data[:n])
+			err = call(addr(bounce), n)
+		}
+		if err != nil {
+			if errors.Is(err, syscall.E2BIG) && chunk > xc.PageSize {
+				chunk /= 2
+				continue
+			}
+			return &xc.Error{Op: fmt.Sprintf("%s of %d bytes at %#x", op, n, gpa), Dom: dom, Err: err}
+		}
+		data, gpa = data[n:], gpa+uint64(n)
+	}
+	return nil
 }

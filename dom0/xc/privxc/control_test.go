@@ -1,6 +1,8 @@
 package privxc
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -24,6 +26,13 @@ type ctlFake struct {
 	doms    map[uint16]*ctlDom
 	console string
 	cleared int // bytes of console dropped by a clear
+	// memioMax bounds one gdbsx_guestmemio (0: GoZen's WriteChunk);
+	// memioCalls counts them.
+	memioMax   int
+	memioCalls int
+	// faultResident: a gdbsx_guestmemio from a Resident slice fails with
+	// EFAULT (a page gone from dom0's page tables).
+	faultResident bool
 }
 
 type ctlDom struct {
@@ -34,6 +43,7 @@ type ctlDom struct {
 	weight  uint16
 	cap     uint16
 	context []xen.HVMSaveRecord
+	ram     []byte // 1 MiB of guest memory, for gdbsx_guestmemio
 }
 
 func newCtlFake(t *testing.T) *ctlFake {
@@ -90,7 +100,7 @@ func (f *ctlFake) domctl(arg uint64) (int, error) {
 		}
 		d.Domain = f.next
 		f.next++
-		f.doms[d.Domain] = &ctlDom{create: c, paused: true, weight: 256, maxv: c.MaxVCPUs}
+		f.doms[d.Domain] = &ctlDom{create: c, paused: true, weight: 256, maxv: c.MaxVCPUs, ram: make([]byte, 1<<20)}
 	case xen.DomctlDestroyDomain:
 		delete(f.doms, d.Domain)
 		return 0, nil
@@ -163,6 +173,26 @@ func (f *ctlFake) domctl(arg uint64) (int, error) {
 		}
 		dom.context = recs
 		return 0, nil
+	case xen.DomctlGdbsxGuestMemIO:
+		var m xen.XenDomctlGdbsxMemIO
+		m.Decode(u)
+		// pgd3val @0, gva @8, uva @16, len @24, gwr @28, remain @32.
+		if le.Uint64(u[8:]) != m.GVA || le.Uint64(u[16:]) != m.UVA || le.Uint32(u[24:]) != m.Len || u[28] != m.GWr {
+			f.t.Errorf("gdbsx_guestmemio bytes % x", u[:40])
+		}
+		if int(m.Len) > cmp.Or(f.memioMax, WriteChunk) {
+			return 0, syscall.E2BIG
+		}
+		if f.faultResident && f.inResident(m.UVA, int(m.Len)) {
+			return 0, syscall.EFAULT
+		}
+		if m.GWr != 1 || m.GVA+uint64(m.Len) > uint64(len(dom.ram)) {
+			return 0, syscall.EFAULT
+		}
+		f.memioCalls++
+		copy(dom.ram[m.GVA:], f.mem(m.UVA, int(m.Len)))
+		m.Remain = 0
+		m.Encode(d.U[:])
 	default:
 		return 0, syscall.ENOSYS
 	}
@@ -390,5 +420,66 @@ func TestControlErrors(t *testing.T) {
 	var e *xc.Error
 	if !errors.As(err, &e) || e.Op != "unpausedomain" || e.Dom != 9 || !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("unpause of a missing domain: %v", err)
+	}
+}
+
+// TestWriteGuest: gdbsx_guestmemio in chunks of WriteChunk, from the data
+// in place when the Caller makes it resident, else (or when the hypervisor
+// finds a page gone: EFAULT) through a hypercall buffer; a hypervisor with
+// a smaller bound (E2BIG) gets halves; an error names the call and the
+// address.
+func TestWriteGuest(t *testing.T) {
+	data := make([]byte, 300<<10+5)
+	for i := range data {
+		data[i] = byte(i*31 + 7)
+	}
+	for _, c := range []struct {
+		name                    string
+		resident, faultResident bool
+		bounce                  bool // a hypercall buffer of the data's size is made
+	}{
+		{"bounced", false, false, true},
+		{"in place", true, false, false},
+		{"in place, page gone", true, true, true},
+	} {
+		f := newCtlFake(t)
+		f.resident, f.faultResident = c.resident, c.faultResident
+		h := NewControl(f)
+		id, err := h.CreateDomain(xc.PVHCreateConfig([16]byte{}, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := len(f.bufs)
+		if err := h.WriteGuest(id, 0x1234, data); err != nil || f.memioCalls != 1 {
+			t.Fatalf("%s: WriteGuest = %v in %d calls", c.name, err, f.memioCalls)
+		}
+		if ram := f.doms[uint16(id)].ram; !bytes.Equal(ram[0x1234:0x1234+len(data)], data) || ram[0x1233] != 0 {
+			t.Errorf("%s: the domain's memory differs from what was written", c.name)
+		}
+		bounced := false
+		for _, b := range f.bufs[before:] {
+			bounced = bounced || len(b) == len(data)
+		}
+		if bounced != c.bounce || f.live != 0 {
+			t.Errorf("%s: bounce buffer made %v, want %v; %d buffers not released", c.name, bounced, c.bounce, f.live)
+		}
+	}
+
+	f := newCtlFake(t)
+	h := NewControl(f)
+	id, _ := h.CreateDomain(xc.PVHCreateConfig([16]byte{}, 1))
+	f.memioMax = 64 << 10
+	if err := h.WriteGuest(id, 0x1000, data); err != nil || f.memioCalls != 5 {
+		t.Fatalf("WriteGuest under a 64 KiB bound = %v in %d calls, want 5", err, f.memioCalls)
+	}
+	if ram := f.doms[uint16(id)].ram; !bytes.Equal(ram[0x1000:0x1000+len(data)], data) {
+		t.Error("halved chunks wrote something else")
+	}
+	err := h.WriteGuest(id, 1<<20-10, data[:20])
+	if !errors.Is(err, syscall.EFAULT) || !strings.Contains(err.Error(), "gdbsx_guestmemio of 20 bytes at 0xffff6") {
+		t.Errorf("past the domain's memory: %v", err)
+	}
+	if err := h.WriteGuest(xen.DomIDFirstReserved, 0, data[:1]); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("a reserved domain ID: %v", err)
 	}
 }

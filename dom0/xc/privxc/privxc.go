@@ -29,6 +29,10 @@ type Caller interface {
 	// Buffer returns n bytes of memory the hypervisor can read and write
 	// through dom0's page tables, and its release.
 	Buffer(n int) ([]byte, func(), error)
+	// Resident makes b's pages present in dom0's page tables, if it can,
+	// so a hypercall may read b in place; the hypervisor can still find
+	// a page gone (b is not locked) and fail with EFAULT.
+	Resident(b []byte) bool
 	MapForeign(dom uint16, gfns []uint64) ([]byte, error)
 	MapResource(dom uint16, typ, id, idx uint32, n int) ([]byte, error)
 	Unmap(b []byte) error
@@ -45,6 +49,7 @@ type Control interface {
 	SetMaxMem(dom uint32, kib uint64) error
 	SetMaxVCPUs(dom uint32, n int) error
 	SetVCPUContext(dom uint32, vcpu int, ctx xc.VCPUContext) error
+	WriteGuest(dom uint32, gpa uint64, data []byte) error
 	SchedParams(dom uint32) (xc.Sched, error)
 	SetSchedParams(dom uint32, s xc.Sched) error
 	VCPUs(dom uint32) ([]xc.VCPUInfo, error)
@@ -293,6 +298,8 @@ func putBuffer(pages int, b []byte) {
 	}
 	privcmd.Unmap(b)
 }
+
+func (d Dom0) Resident(b []byte) bool { return privcmd.Populate(b) == nil }
 
 func (d Dom0) MapForeign(dom uint16, gfns []uint64) ([]byte, error) { return d.P.MapForeign(dom, gfns) }
 func (d Dom0) MapResource(dom uint16, typ, id, idx uint32, n int) ([]byte, error) {

@@ -21,6 +21,28 @@ type fakeCaller struct {
 	params    map[uint32]uint64
 	shutdown  [2]uint32
 	unbound   [2]uint16
+	// resident: Resident succeeds, and the hypervisor may read the
+	// slices it was given (residents) in place.
+	resident  bool
+	residents [][]byte
+}
+
+func (f *fakeCaller) Resident(b []byte) bool {
+	if f.resident {
+		f.residents = append(f.residents, b)
+	}
+	return f.resident
+}
+
+// inResident reports whether [a, a+n) lies in a slice Resident was given.
+func (f *fakeCaller) inResident(a uint64, n int) bool {
+	for _, b := range f.residents {
+		base := uint64(uintptr(unsafe.Pointer(&b[0])))
+		if a >= base && a+uint64(n) <= base+uint64(len(b)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fakeCaller) Buffer(n int) ([]byte, func(), error) {
@@ -30,9 +52,10 @@ func (f *fakeCaller) Buffer(n int) ([]byte, func(), error) {
 	return b, func() { f.live-- }, nil
 }
 
-// mem returns the buffer bytes at address a.
+// mem returns the buffer bytes at address a (or, in place, of a slice
+// Resident was given).
 func (f *fakeCaller) mem(a uint64, n int) []byte {
-	for _, b := range f.bufs {
+	for _, b := range append(f.bufs, f.residents...) {
 		base := uint64(uintptr(unsafe.Pointer(&b[0])))
 		if a >= base && a+uint64(n) <= base+uint64(len(b)) {
 			return b[a-base : a-base+uint64(n)]

@@ -52,6 +52,11 @@ type Fake struct {
 	Populates    []PopulateCall
 	MappedFrames int
 	MapCalls     int
+	// NoWriteGuest makes WriteGuest ENOSYS (Xen without CONFIG_GDBSX);
+	// WriteCalls and WrittenBytes count the calls that succeeded.
+	NoWriteGuest bool
+	WriteCalls   int
+	WrittenBytes int
 }
 
 // PopulateCall is one Populate: its domain, extent order and extents.
@@ -371,6 +376,40 @@ func (f *Fake) MapForeign(id uint32, gfns []uint64) ([]byte, error) {
 	f.MappedFrames += len(gfns)
 	f.MapCalls++
 	return buf, nil
+}
+
+// WriteGuest copies data into the frames of a domain that has never run
+// (gdbsx_guestmemio: EOPNOTSUPP once it has, as GoZen answers); a frame
+// that is not populated stops it with EFAULT, the frames before it
+// written.
+func (f *Fake) WriteGuest(id uint32, gpa uint64, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, err := f.live("gdbsx_guestmemio", id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.NoWriteGuest:
+		return &xc.Error{Op: "gdbsx_guestmemio", Dom: id, Err: syscall.ENOSYS}
+	case id == 0:
+		return &xc.Error{Op: "gdbsx_guestmemio", Dom: id, Err: syscall.EINVAL}
+	case d.Running:
+		return &xc.Error{Op: "gdbsx_guestmemio", Dom: id, Err: syscall.EOPNOTSUPP}
+	}
+	n := len(data)
+	for len(data) > 0 {
+		off := int(gpa % xc.PageSize)
+		p := d.Pages[gpa/xc.PageSize]
+		if p == nil {
+			return &xc.Error{Op: fmt.Sprintf("gdbsx_guestmemio at %#x", gpa), Dom: id, Err: syscall.EFAULT}
+		}
+		k := copy(p[off:], data)
+		data, gpa = data[k:], gpa+uint64(k)
+	}
+	f.WriteCalls++
+	f.WrittenBytes += n
+	return nil
 }
 
 func (f *Fake) MapGrantTable(id uint32, frame int) ([]byte, error) {

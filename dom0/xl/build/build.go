@@ -20,8 +20,10 @@ package build
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,15 +50,24 @@ type Store interface {
 
 // Spec is a domain to build.
 type Spec struct {
-	Name      string
-	UUID      [16]byte // zero: a random one (libxl_uuid_generate)
-	Kernel    []byte   // a PVH ELF image or a bzImage holding one
-	Ramdisk   []byte   // nil for none
-	Cmdline   string
-	MemoryMiB uint64 // RAM at creation (memory=)
-	MaxMemMiB uint64 // ceiling (maxmem=); memory/static-max
-	VCPUs     int
-	Sched     *xc.Sched // nil: the hypervisor's default
+	Name   string
+	UUID   [16]byte // zero: a random one (libxl_uuid_generate)
+	Kernel []byte   // a PVH ELF image or a bzImage holding one
+	// Vmlinux, if set, is the ELF image decompressed from the bzImage
+	// in Kernel earlier (xl's kernel cache): Build parses it instead of
+	// decompressing Kernel again. Otherwise VmlinuxBuffer, if set, is
+	// asked for the n bytes to decompress a bzImage into (xl's cache
+	// gives a new entry's file mapping, so keeping the kernel costs no
+	// copy); nil from it, or no VmlinuxBuffer, and Build uses memory of
+	// its own. The caller keeps what it gave and releases it.
+	Vmlinux       []byte
+	VmlinuxBuffer func(n int) []byte
+	Ramdisk       []byte // nil for none
+	Cmdline       string
+	MemoryMiB     uint64 // RAM at creation (memory=)
+	MaxMemMiB     uint64 // ceiling (maxmem=); memory/static-max
+	VCPUs         int
+	Sched         *xc.Sched // nil: the hypervisor's default
 	// Paused leaves the domain paused at the end (xl create -p).
 	Paused bool
 	// Now stamps /vm/UUID/start_time (time.Now if nil).
@@ -95,7 +106,16 @@ const superOrder = 9
 // error says which step failed.
 func Build(x xc.Interface, st Store, s Spec) (*Domain, error) {
 	t0 := time.Now()
-	img, release, kernelErr := parseKernel(s.Kernel)
+	var (
+		img       *loader.Image
+		release   = func() {}
+		kernelErr error
+	)
+	if s.Vmlinux != nil {
+		img, kernelErr = loader.ParseELF(s.Vmlinux)
+	} else {
+		img, release, kernelErr = parseKernel(s.Kernel, s.VmlinuxBuffer)
+	}
 	if kernelErr != nil {
 		return nil, fmt.Errorf("kernel: %w", kernelErr)
 	}
@@ -147,21 +167,28 @@ func (s *Spec) logStep(step string, t0 time.Time) {
 }
 
 // parseKernel accepts an ELF with the PVH note or a bzImage around one.
-// A bzImage's vmlinux is decompressed into memory of its own, which
-// release gives back (the image's segments point into it).
-func parseKernel(k []byte) (img *loader.Image, release func(), err error) {
+// A bzImage's vmlinux is decompressed into buffer(n)'s memory if buffer
+// gives it (the caller's to release), else into memory of its own, which
+// release gives back; the image's segments point into it.
+func parseKernel(k []byte, buffer func(n int) []byte) (img *loader.Image, release func(), err error) {
 	release = func() {}
 	if loader.IsBzImage(k) {
 		n, err := loader.VmlinuxSize(k)
 		if err != nil {
 			return nil, release, err
 		}
-		buf, free := decodeBuffer(n)
-		if err := loader.ExtractVmlinuxInto(k, buf); err != nil {
-			free()
-			return nil, release, err
+		var buf []byte
+		if buffer != nil {
+			buf = buffer(n)
 		}
-		k, release = buf, free
+		if len(buf) != n {
+			buf, release = decodeBuffer(n)
+		}
+		if err := loader.ExtractVmlinuxInto(k, buf); err != nil {
+			release()
+			return nil, func() {}, err
+		}
+		k = buf
 	}
 	img, err = loader.ParseELF(k)
 	if err != nil {
@@ -369,24 +396,29 @@ func (b *builder) populateRange(order uint, from, to uint64) error {
 	return nil
 }
 
-// pageWrite is new contents for part of one guest frame: data (at most a
-// page, not crossing it) at byte off of frame gfn.
-type pageWrite struct {
-	gfn  uint64
-	off  int
+// extent is new contents for the domain's memory: data at guest-physical
+// gpa.
+type extent struct {
+	gpa  uint64
 	data []byte
 }
 
-// frameWriter gathers what load writes into the domain, page by page, and
-// writes it through foreign mappings of up to mapBatch frames. Frames the
-// domain was just given are zero (populate_physmap hands out scrubbed
-// frames: Xen scrubs them, and so does hv, rt's allocFrames), so parts
-// that are all zero (a kernel's bss and alignment padding, a zero-filled
-// ring) need no write, and a frame nothing non-zero goes to is never
-// mapped at all.
+// zeroGap is the longest run of all-zero pages an extent spans rather than
+// being split in two: writing a few zero pages costs less than a call.
+const zeroGap = 16 * xc.PageSize
+
+// frameWriter gathers what load writes into the domain and writes it. The
+// frames the domain was just given are zero (populate_physmap hands out
+// scrubbed frames: Xen scrubs them, and so does hv, rt's allocFrames), so
+// parts that are all zero (a kernel's bss and alignment padding, a
+// zero-filled ring) need no write: add keeps the non-zero parts as
+// extents, split where more than zeroGap of zeros lies between them.
+// flush writes each extent with xc's WriteGuest (one hypercall a few MiB,
+// no mapping at all); on a hypervisor without it, it maps the frames that
+// hold non-zero bytes, up to mapBatch a mapping, and copies through them.
 type frameWriter struct {
-	mem    uint64
-	writes []pageWrite
+	mem     uint64
+	extents []extent
 }
 
 // add queues data for guest-physical gpa; it must lie in the domain's
@@ -396,15 +428,34 @@ func (l *frameWriter) add(gpa uint64, data []byte) error {
 	if end < gpa || end > l.mem {
 		return fmt.Errorf("[%#x-%#x) is outside the domain's memory", gpa, end)
 	}
-	for len(data) > 0 {
-		off := int(gpa % xc.PageSize)
-		n := min(len(data), xc.PageSize-off)
-		if !allZero(data[:n]) {
-			l.writes = append(l.writes, pageWrite{gfn: gpa / xc.PageSize, off: off, data: data[:n]})
+	// [from, to) is the open extent's span of data; -1: none.
+	from, to := -1, -1
+	for i := 0; i < len(data); {
+		n := min(len(data)-i, xc.PageSize-int((gpa+uint64(i))%xc.PageSize))
+		if !allZero(data[i : i+n]) {
+			if from >= 0 && i-to > zeroGap {
+				l.extents = append(l.extents, extent{gpa + uint64(from), data[from:to]})
+				from = -1
+			}
+			if from < 0 {
+				from = i
+			}
+			to = i + n
 		}
-		data, gpa = data[n:], gpa+uint64(n)
+		i += n
+	}
+	if from >= 0 {
+		l.extents = append(l.extents, extent{gpa + uint64(from), data[from:to]})
 	}
 	return nil
+}
+
+// size is how many bytes the queued extents hold.
+func (l *frameWriter) size() (n int) {
+	for _, e := range l.extents {
+		n += len(e.data)
+	}
+	return n
 }
 
 // allZero reports whether p holds only zero bytes, eight at a time.
@@ -423,11 +474,48 @@ func allZero(p []byte) bool {
 	return true
 }
 
-// flush writes the queued parts, mapping each frame once per batch, the
-// frames of a batch in one MapForeign.
+// flush writes the queued extents: through WriteGuest while the
+// hypervisor has it, the rest through foreign mappings.
 func (l *frameWriter) flush(x xc.Interface, dom uint32) error {
-	ws := l.writes
-	l.writes = nil
+	es := l.extents
+	l.extents = nil
+	for len(es) > 0 {
+		err := x.WriteGuest(dom, es[0].gpa, es[0].data)
+		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		es = es[1:]
+	}
+	return mapAndWrite(x, dom, es)
+}
+
+// pageWrite is new contents for part of one guest frame: data (at most a
+// page, not crossing it) at byte off of frame gfn.
+type pageWrite struct {
+	gfn  uint64
+	off  int
+	data []byte
+}
+
+// mapAndWrite writes extents through foreign mappings, mapping each frame
+// that gets non-zero bytes once per batch, the frames of a batch in one
+// MapForeign.
+func mapAndWrite(x xc.Interface, dom uint32, es []extent) error {
+	var ws []pageWrite
+	for _, e := range es {
+		gpa, data := e.gpa, e.data
+		for len(data) > 0 {
+			off := int(gpa % xc.PageSize)
+			n := min(len(data), xc.PageSize-off)
+			if !allZero(data[:n]) {
+				ws = append(ws, pageWrite{gfn: gpa / xc.PageSize, off: off, data: data[:n]})
+			}
+			data, gpa = data[n:], gpa+uint64(n)
+		}
+	}
 	for len(ws) > 0 {
 		idx := map[uint64]int{}
 		var gfns []uint64
@@ -462,6 +550,7 @@ func (l *frameWriter) flush(x xc.Interface, dom uint32) error {
 // start zeroed, as fresh frames: libxc clears them, here populate did.
 func (b *builder) load() error {
 	l := &frameWriter{mem: b.mem}
+	tScan := time.Now()
 	for _, seg := range b.img.Segments {
 		if seg.Paddr+seg.Memsz < seg.Paddr || seg.Paddr+seg.Memsz > b.mem {
 			return fmt.Errorf("segment at %#x: [%#x-%#x) is outside the domain's memory", seg.Paddr, seg.Paddr, seg.Paddr+seg.Memsz)
@@ -500,7 +589,17 @@ func (b *builder) load() error {
 			return fmt.Errorf("ring page %#x is outside the domain's memory", g)
 		}
 	}
-	return l.flush(b.x, b.d.ID)
+	if b.s.Logf == nil {
+		return l.flush(b.x, b.d.ID)
+	}
+	t0 := time.Now()
+	n, bytes := len(l.extents), l.size()
+	if err := l.flush(b.x, b.d.ID); err != nil {
+		return err
+	}
+	b.s.Logf("loading: finding the non-zero pages %d ms, writing %d extents (%d KiB) %d ms",
+		t0.Sub(tScan).Milliseconds(), n, bytes>>10, time.Since(t0).Milliseconds())
+	return nil
 }
 
 // seedGrants is xc_dom_gnttab_seed: grant entry 0 (GNTTAB_RESERVED_CONSOLE)

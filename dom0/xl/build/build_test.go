@@ -207,9 +207,11 @@ func TestBuildPausedAndFailures(t *testing.T) {
 }
 
 func TestWriteGuestAcrossBatches(t *testing.T) {
-	// A segment longer than one mapping batch lands whole; its all-zero
-	// pages (every third page here) and its bss are never mapped: the
-	// frames are fresh, so already zero.
+	// A segment longer than one mapping batch lands whole, written with
+	// WriteGuest or, on a hypervisor without it, through foreign
+	// mappings; its all-zero pages (every third page here) are never
+	// mapped, and its bss is never written: the frames are fresh, so
+	// already zero.
 	k := xltest.DefaultKernel()
 	k.Code = make([]byte, (2*mapBatch+3)*4096+123)
 	nonzero := 0
@@ -224,32 +226,74 @@ func TestWriteGuestAcrossBatches(t *testing.T) {
 	}
 	binary.LittleEndian.PutUint32(k.Code[0x10:], 0xdeadbeef)
 	k.Memsz = uint64(len(k.Code)) + 2*4096
-	f := xcfake.New(1024, 256)
-	_, c0 := xltest.NewStore()
-	s := spec(k.ELF())
-	s.Ramdisk = nil
-	s.MemoryMiB, s.MaxMemMiB = 129, 129 // 64 extents of 2 MiB, then 256 frames
-	d, err := Build(f, c0, s)
-	if err != nil {
+	for _, mapped := range []bool{false, true} {
+		f := xcfake.New(1024, 256)
+		f.NoWriteGuest = mapped
+		_, c0 := xltest.NewStore()
+		s := spec(k.ELF())
+		s.Ramdisk = nil
+		s.MemoryMiB, s.MaxMemMiB = 129, 129 // 64 extents of 2 MiB, then 256 frames
+		d, err := Build(f, c0, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, f, d.ID, k.Paddr, len(k.Code)); !bytes.Equal(got, k.Code) {
+			t.Errorf("mapped %v: long segment differs", mapped)
+		}
+		if got := read(t, f, d.ID, k.Paddr+uint64(len(k.Code)), 2*4096); !bytes.Equal(got, make([]byte, 2*4096)) {
+			t.Errorf("mapped %v: bss is not zero", mapped)
+		}
+		if mapped {
+			// The kernel's non-zero pages, then the boot information
+			// and the ACPI tables: two frames more, in batches of
+			// mapBatch frames.
+			if calls := (nonzero + 2 + mapBatch - 1) / mapBatch; f.MappedFrames != nonzero+2 || f.MapCalls != calls || calls < 2 {
+				t.Errorf("%d frames mapped in %d calls, want %d in %d", f.MappedFrames, f.MapCalls, nonzero+2, calls)
+			}
+		} else if f.MapCalls != 0 || f.WriteCalls != 3 || f.WrittenBytes > len(k.Code)+2*4096 {
+			// One extent each: the segment (its zero pages are short
+			// gaps), the ACPI tables, the boot information.
+			t.Errorf("%d mappings, %d writes of %d bytes, want none, 3 of at most %d", f.MapCalls, f.WriteCalls, f.WrittenBytes, len(k.Code)+2*4096)
+		}
+		want := []xcfake.PopulateCall{{Dom: d.ID, Order: 9, Extents: 64}, {Dom: d.ID, Order: 0, Extents: 256}}
+		if len(f.Populates) != 2 || f.Populates[0] != want[0] || f.Populates[1] != want[1] {
+			t.Errorf("populate calls %+v, want %+v", f.Populates, want)
+		}
+		if got := uint64(len(f.Domain(d.ID).Pages)); got != 129<<8 {
+			t.Errorf("%d frames populated, want %d", got, 129<<8)
+		}
+	}
+}
+
+// TestFrameWriterExtents: add keeps the non-zero parts, one extent across
+// short zero runs, two across one longer than zeroGap.
+func TestFrameWriterExtents(t *testing.T) {
+	data := make([]byte, 64*xc.PageSize)
+	data[0x10] = 1                        // page 0
+	data[3*xc.PageSize+5] = 2             // page 3: a short gap
+	data[5*xc.PageSize+zeroGap+0x200] = 3 // past a gap longer than zeroGap
+	l := &frameWriter{mem: 1 << 30}
+	if err := l.add(0x7ff000, data); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, f, d.ID, k.Paddr, len(k.Code)); !bytes.Equal(got, k.Code) {
-		t.Error("long segment differs")
+	want := []struct{ gpa, n uint64 }{
+		{0x7ff000, 4 * xc.PageSize},
+		{0x7ff000 + 5*xc.PageSize + zeroGap, xc.PageSize},
 	}
-	if got := read(t, f, d.ID, k.Paddr+uint64(len(k.Code)), 2*4096); !bytes.Equal(got, make([]byte, 2*4096)) {
-		t.Error("bss is not zero")
+	if len(l.extents) != len(want) {
+		t.Fatalf("%d extents, want %d", len(l.extents), len(want))
 	}
-	// The kernel's non-zero pages, then the boot information and the
-	// ACPI tables: two frames more, in batches of mapBatch frames.
-	if calls := (nonzero + 2 + mapBatch - 1) / mapBatch; f.MappedFrames != nonzero+2 || f.MapCalls != calls || calls < 2 {
-		t.Errorf("%d frames mapped in %d calls, want %d in %d", f.MappedFrames, f.MapCalls, nonzero+2, calls)
+	for i, w := range want {
+		if e := l.extents[i]; e.gpa != w.gpa || uint64(len(e.data)) != w.n {
+			t.Errorf("extent %d at %#x of %#x bytes, want %#x of %#x", i, e.gpa, len(e.data), w.gpa, w.n)
+		}
 	}
-	want := []xcfake.PopulateCall{{Dom: d.ID, Order: 9, Extents: 64}, {Dom: d.ID, Order: 0, Extents: 256}}
-	if len(f.Populates) != 2 || f.Populates[0] != want[0] || f.Populates[1] != want[1] {
-		t.Errorf("populate calls %+v, want %+v", f.Populates, want)
+	if err := l.add(1<<30-4, data[:8]); err == nil {
+		t.Error("data past the domain's memory was queued")
 	}
-	if got := uint64(len(f.Domain(d.ID).Pages)); got != 129<<8 {
-		t.Errorf("%d frames populated, want %d", got, 129<<8)
+	l.extents = nil
+	if err := l.add(0x1000, make([]byte, 3*xc.PageSize)); err != nil || len(l.extents) != 0 {
+		t.Errorf("all zeros: %v, %d extents", err, len(l.extents))
 	}
 }
 

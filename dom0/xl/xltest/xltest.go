@@ -151,6 +151,9 @@ type Backends struct {
 	FrontendsAnswer bool
 	Stuck           bool
 	Log             []string
+	// OnWrite, if set, is called after each write, as a kernel's watch
+	// on the written path would fire at once (the fastest xenwatch).
+	OnWrite func(path, value string)
 }
 
 // Write writes, then lets back end and front end react to a back end's
@@ -160,6 +163,9 @@ func (b *Backends) Write(path, value string) error {
 		return err
 	}
 	b.Log = append(b.Log, "write "+path+"="+value)
+	if b.OnWrite != nil {
+		b.OnWrite(path, value)
+	}
 	be, ok := strings.CutSuffix(path, "/state")
 	if !ok || value != "5" || !strings.Contains(be, "/backend/") || b.Stuck || !b.FrontendsAnswer {
 		return nil
