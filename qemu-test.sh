@@ -1150,6 +1150,13 @@ report_fail() {
 		return
 	fi
 	local at
+	# A guest kernel's oops says most about a failure: its first lines
+	# (what, where: RIP, the registers) come before anything else.
+	at=$(grep -anE -m 1 '\] (BUG: |Oops|general protection fault|kernel BUG|Kernel panic)' "$log")
+	if [[ -n $at ]]; then
+		echo "    log: $log (a guest kernel's oops, 30 lines from its start; then the rest)"
+		tail -n "+${at%%:*}" "$log" | head -n 30 | sed 's/^/    | /'
+	fi
 	at=$(grep -an 'console input now goes to hv' "$log" | tail -n 1)
 	if [[ -n $at && $(tail -n 3 "$log") == *hv\>* ]]; then
 		# hv_dump asked the monitor: the lines just before, then its

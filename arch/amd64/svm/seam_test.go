@@ -76,3 +76,83 @@ func TestStartupEntry(t *testing.T) {
 		t.Errorf("NMI injection %+v", e)
 	}
 }
+
+// External interrupts go in as virtual interrupts (V_IRQ with the vector,
+// no VINTR intercept), never through EVENTINJ (see InjectInterrupt); one
+// posted and not yet taken blocks the next and survives a window request;
+// exit sees it taken, and posts again one whose delivery an exit cut
+// short, as QEMU and the APM each report it.
+func TestInterruptPosting(t *testing.T) {
+	v := &VCPU{vmcb: new(VMCB), b: new(Backend)}
+	c := v.vmcb
+	c.RFLAGS = amd64.RFLAGSIF | amd64.RFLAGSReserved
+	if !v.Interruptible() {
+		t.Fatal("IF set, nothing queued: not interruptible")
+	}
+	posted := func(vec uint8) bool {
+		return c.VIntr&VIntrIRQ != 0 && c.VIntr&VIntrIgnTPR != 0 && c.VIntr&VIntrPrioMask == VIntrPrioMask &&
+			uint8(c.VIntr>>VIntrVectorShift) == vec && c.InterceptMisc1&(1<<Misc1VINTR) == 0 && c.EventInj == 0
+	}
+	v.InjectInterrupt(0xf3)
+	if !posted(0xf3) {
+		t.Fatalf("VIntr %#x intercepts %#x EventInj %#x: want vector 0xf3 posted in V_IRQ", c.VIntr, c.InterceptMisc1, c.EventInj)
+	}
+	if v.Interruptible() {
+		t.Error("a posted interrupt does not block the next")
+	}
+	v.RequestInterruptWindow()
+	if !posted(0xf3) {
+		t.Error("a window request disturbed the posted interrupt")
+	}
+	// An exit before the guest took it (V_IRQ still set): still posted.
+	c.ExitCode = ExitINTR
+	v.exitNow()
+	if !posted(0xf3) || v.Interruptible() {
+		t.Error("a posted interrupt was dropped at an exit before the guest took it")
+	}
+	// The guest took it: V_IRQ clear at the exit.
+	c.VIntr &^= VIntrIRQ
+	v.exitNow()
+	if !v.Interruptible() {
+		t.Error("the interrupt was taken, yet the vCPU is not interruptible")
+	}
+	// A window request with nothing posted: V_IRQ with the intercept.
+	v.RequestInterruptWindow()
+	if c.VIntr&VIntrIRQ == 0 || c.InterceptMisc1&(1<<Misc1VINTR) == 0 {
+		t.Errorf("window request: VIntr %#x intercepts %#x", c.VIntr, c.InterceptMisc1)
+	}
+	c.ExitCode = ExitVINTR
+	if e := v.exitNow(); e.Reason != backend.ExitNone || c.VIntr&vIntrPost != 0 || c.InterceptMisc1&(1<<Misc1VINTR) != 0 {
+		t.Errorf("VINTR exit: reason %v VIntr %#x intercepts %#x", e.Reason, c.VIntr, c.InterceptMisc1)
+	}
+	// Deliveries cut short by an exit.
+	for _, tc := range []struct {
+		name     string
+		info     uint64
+		post     uint8
+		eventInj uint64
+	}{
+		{"interrupt (APM)", EventInjection(0x31, EventExtIntr, 0, false), 0x31, 0},
+		{"interrupt (QEMU: an exception above 31)", EventInjection(0xf3, EventException, 0, false), 0xf3, 0},
+		{"page fault", EventInjection(14, EventException, 2, true), 0, EventInjection(14, EventException, 2, true)},
+		{"NMI", EventInjection(2, EventNMI, 0, false), 0, EventInjection(2, EventNMI, 0, false)},
+	} {
+		v := &VCPU{vmcb: new(VMCB), b: new(Backend)}
+		c := v.vmcb
+		c.ExitCode = ExitNPF
+		c.ExitIntInfo = tc.info
+		v.exitNow()
+		if tc.post != 0 && !(c.VIntr&VIntrIRQ != 0 && uint8(c.VIntr>>VIntrVectorShift) == tc.post && c.EventInj == 0 && v.posted) {
+			t.Errorf("%s: VIntr %#x EventInj %#x, want vector %#x posted again", tc.name, c.VIntr, c.EventInj, tc.post)
+		}
+		if tc.post == 0 && (c.EventInj != tc.eventInj || c.VIntr&VIntrIRQ != 0) {
+			t.Errorf("%s: EventInj %#x VIntr %#x, want EventInj %#x", tc.name, c.EventInj, c.VIntr, tc.eventInj)
+		}
+	}
+	// INIT drops a posted interrupt.
+	v.InjectInterrupt(0x40)
+	v.SetStartupEntry(0x10)
+	if c.VIntr&vIntrPost != 0 || v.posted {
+		t.Errorf("after INIT: VIntr %#x posted %v", c.VIntr, v.posted)
+	}
+}

@@ -197,6 +197,9 @@ type VCPU struct {
 	// iopmPA is the vCPU's own I/O permission map (PassIOPorts), 0 while
 	// it uses the backend's shared one.
 	iopmPA uint64
+	// posted: an external interrupt waits in V_IRQ/V_INTR_VECTOR for the
+	// guest to take it (InjectInterrupt); cleared when the CPU has.
+	posted bool
 }
 
 // drIntercepts intercepts reads and writes of DR0-DR7 (InterceptDR bits
@@ -328,8 +331,9 @@ func (v *VCPU) SetStartupEntry(vector uint8) {
 	c.GPAT = 0x0007040600070406
 	c.EventInj = 0
 	c.InterruptShadow = 0
-	c.VIntr &^= 1<<8 | 0xf<<16 | 1<<20
+	c.VIntr &^= vIntrPost
 	c.InterceptMisc1 &^= 1 << Misc1VINTR
+	v.posted = false
 	v.regs = x86.Regs{}
 	v.flush = true
 }
@@ -379,16 +383,26 @@ func (v *VCPU) Run(e *backend.Exit) {
 func (v *VCPU) exit(e *backend.Exit) {
 	c := v.vmcb
 	*e = backend.Exit{Code: c.ExitCode}
+	if v.posted && c.VIntr&VIntrIRQ == 0 {
+		v.posted = false // the guest took the posted interrupt
+	}
 	if c.ExitIntInfo&(1<<31) != 0 {
 		// An event was being delivered when the exit happened: deliver it
-		// again on the next entry (APM §15.7.2).
-		c.EventInj = c.ExitIntInfo
+		// again on the next entry (APM §15.7.2), an external interrupt as
+		// a virtual one again (see InjectInterrupt). QEMU reports a virtual
+		// interrupt cut short as an exception with its vector (above 31,
+		// which no exception has, and which EVENTINJ refuses).
+		if ev := DecodeEvent(c.ExitIntInfo); ev.Type == EventExtIntr || ev.Type == EventException && ev.Vector > 31 {
+			v.InjectInterrupt(ev.Vector)
+		} else {
+			c.EventInj = c.ExitIntInfo
+		}
 	}
 	switch code := c.ExitCode; {
 	case code == ExitVINTR:
 		// The interrupt window opened: drop the virtual interrupt; the core
 		// injects the real event.
-		c.VIntr &^= 1<<8 | 0xf<<16 | 1<<20
+		c.VIntr &^= vIntrPost
 		c.InterceptMisc1 &^= 1 << Misc1VINTR
 		e.Reason = backend.ExitNone
 	case code == ExitINTR, code == ExitNMI, code == ExitSMI, code == ExitINIT:
@@ -510,20 +524,46 @@ func (v *VCPU) InjectException(vector uint8, errCode uint32, hasErr bool) {
 // Interruptible implements backend.VCPU.
 func (v *VCPU) Interruptible() bool {
 	c := v.vmcb
-	return c.RFLAGS&amd64.RFLAGSIF != 0 && c.InterruptShadow&1 == 0 && c.EventInj&(1<<31) == 0
+	return c.RFLAGS&amd64.RFLAGSIF != 0 && c.InterruptShadow&1 == 0 && c.EventInj&(1<<31) == 0 && !v.posted
 }
 
-// InjectInterrupt implements backend.VCPU.
+// vIntrPost are the VIntr bits of a virtual interrupt: V_IRQ, priority 15,
+// V_IGN_TPR, and its vector.
+const vIntrPost = VIntrIRQ | VIntrPrioMask | VIntrIgnTPR | VIntrVectorMask
+
+// InjectInterrupt implements backend.VCPU. The interrupt goes in as a
+// virtual interrupt (V_IRQ with its vector, priority 15, ignoring V_TPR,
+// no VINTR intercept), not through EVENTINJ. The core injects only when
+// Interruptible, so the CPU takes it at the first instruction boundary
+// after VMRUN, before any guest instruction, as it would an EVENTINJ
+// interrupt (APM vol. 2 §15.21.4). exit notes when V_IRQ has been taken.
+//
+// Why not EVENTINJ: QEMU's TCG VMRUN (helper_vmrun, 7.2) delivers an
+// EVENTINJ external interrupt but leaves its vector as the vCPU's pending
+// exception; if QEMU's vCPU thread is kicked before the guest's next
+// exception or #VMEXIT, it delivers that vector a second time, whatever
+// the guest's IF. Dom0 Linux took such a second callback vector inside
+// its entry code and overran its 4 KiB entry stack ("BUG:
+// ENTRY_TRAMPOLINE stack guard page was hit", CI, xl-hostile-io's event
+// flood). QEMU's virtual-interrupt path clears that slot.
 func (v *VCPU) InjectInterrupt(vector uint8) {
-	v.vmcb.EventInj = EventInjection(vector, EventExtIntr, 0, false)
+	c := v.vmcb
+	c.VIntr = c.VIntr&^vIntrPost | VIntrIRQ | VIntrPrioMask | VIntrIgnTPR | uint64(vector)<<VIntrVectorShift
+	c.InterceptMisc1 &^= 1 << Misc1VINTR
+	v.posted = true
 }
 
 // RequestInterruptWindow implements backend.VCPU: a virtual interrupt
 // (V_IRQ, priority 15, ignoring V_TPR) with the VINTR intercept makes the
-// CPU exit exactly when the guest could take it (APM §15.21.4).
+// CPU exit exactly when the guest could take it (APM §15.21.4). While an
+// interrupt is posted (InjectInterrupt) it is left alone: the guest takes
+// it when the window opens, and the core goes on at the next exit.
 func (v *VCPU) RequestInterruptWindow() {
+	if v.posted {
+		return
+	}
 	c := v.vmcb
-	c.VIntr |= 1<<8 | 0xf<<16 | 1<<20
+	c.VIntr = c.VIntr&^vIntrPost | VIntrIRQ | VIntrPrioMask | VIntrIgnTPR
 	c.InterceptMisc1 |= 1 << Misc1VINTR
 }
 
@@ -534,10 +574,10 @@ func (v *VCPU) TLBFlush() { v.flush = true }
 func (v *VCPU) Dump() string {
 	c := v.vmcb
 	r := &v.regs
-	return fmt.Sprintf("exit %s (%#x) info1=%#x info2=%#x intinfo=%#x\n"+
+	return fmt.Sprintf("exit %s (%#x) info1=%#x info2=%#x intinfo=%#x eventinj=%#x vintr=%#x\n"+
 		"rip=%#x rsp=%#x rflags=%#x cpl=%d cs=%#x/%#x cr0=%#x cr3=%#x cr4=%#x efer=%#x\n"+
 		"rax=%#x rbx=%#x rcx=%#x rdx=%#x rsi=%#x rdi=%#x rbp=%#x",
-		ExitName(c.ExitCode), c.ExitCode, c.ExitInfo1, c.ExitInfo2, c.ExitIntInfo,
+		ExitName(c.ExitCode), c.ExitCode, c.ExitInfo1, c.ExitInfo2, c.ExitIntInfo, c.EventInj, c.VIntr,
 		c.RIP, c.RSP, c.RFLAGS, c.CPL, c.CS.Selector, c.CS.Attrib, c.CR0, c.CR3, c.CR4, c.EFER,
 		r[x86.RAX], r[x86.RBX], r[x86.RCX], r[x86.RDX], r[x86.RSI], r[x86.RDI], r[x86.RBP])
 }
