@@ -61,6 +61,32 @@ OVMF=/usr/share/ovmf/OVMF.fd    # Debian's ovmf: UEFI firmware for QEMU (-bios)
 # 1G unless QEMU-ARGS set it. Files under out/ used as inputs can be made in
 # make_inputs below.
 # ---------------------------------------------------------------------------
+# guest-irqonce: tools/monkick stops and continues QEMU from its monitor
+# until QEMU exits, in the background; irqonce_check reads its report.
+irqonce_kick() {
+	rm -f "$OUT/irqonce.mon" "$OUT/irqonce.kicks"
+	go build -o "$OUT/monkick" ./tools/monkick || return 1
+	"$OUT/monkick" -socket "$OUT/irqonce.mon" -o "$OUT/irqonce.kicks" >/dev/null 2>&1 &
+}
+
+irqonce_check() {
+	local i pairs ms
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $OUT/irqonce.kicks ]] && break
+		sleep 0.1
+	done
+	if ! read -r _ pairs _ ms <"$OUT/irqonce.kicks" 2>/dev/null; then
+		echo "monkick left no report"
+		return
+	fi
+	if ((pairs < 20)); then
+		echo "QEMU's monitor finished only $pairs stop/cont pairs"
+	fi
+	if ((ms > 3000)); then
+		echo "a stop or cont took $ms ms: QEMU's vCPU thread did not answer its kick"
+	fi
+}
+
 define_scenarios() {
 	scenario selftest-kernel 60 0 '^SELFTEST: PASS' '!^SELFTEST: FAIL' -kernel "$HV" -append "selftest"
 	iso_scenario selftest-iso 120 0 '^SELFTEST: PASS' '!^SELFTEST: FAIL' -hv "$HV" -cmdline "selftest"
@@ -95,6 +121,12 @@ define_scenarios() {
 	scenario guest-mmio 60 0 '^\(t1\) mmio reads all-ones OK' '!FAIL' -kernel "$HV" -append "$one" -initrd "$GUEST mmio"
 	scenario guest-apic 60 0 '^\(t1\) apic: OK' '+^\(t1\) apic: ESR after an illegal vector 0x0*20$' '+shut down: poweroff' '!FAIL' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST apic"
+	# Each self-IPI is taken once, and QEMU's monitor can stop and continue
+	# the machine meanwhile (tools/monkick; InjectInterrupt in arch/amd64/svm).
+	scenario guest-irqonce 120 0 '^\(t1\) irqonce: 600 deliveries for 600 self-IPIs$' '+^\(t1\) irqonce: OK' \
+		'+shut down: poweroff' '!FAIL' @before=irqonce_kick @after=irqonce_check \
+		-monitor "unix:$OUT/irqonce.mon,server=on,wait=off" \
+		-kernel "$HV" -append "$one" -initrd "$GUEST irqonce 600"
 	scenario guest-hostile 120 0 '^\(t1\) hostile: done' '+hostile: gp=[1-9]' '+shut down: poweroff' \
 		-kernel "$HV" -append "$one" -initrd "$GUEST hostile 2000"
 	scenario two-guests 90 0 '^\(a\) alpha 1$' '+^\(b\) beta 1$' '+^\(a\) alpha 8$' '+^\(b\) beta 8$' \

@@ -66,3 +66,83 @@ mode_apic:
 	.data
 	.balign 4
 apic_failures:	.long 0
+
+# ---- irqonce -----------------------------------------------------------------------
+# The irqonce mode: every fixed self-IPI is taken exactly once. The handler spins with
+# interrupts off, making no exit, before its EOI; an emulator that delivers an injected
+# interrupt a second time (QEMU's TCG VMRUN with an EVENTINJ interrupt, when its vCPU
+# thread is kicked meanwhile: see InjectInterrupt in arch/amd64/svm) enters it twice.
+# qemu-test's guest-irqonce stops and continues QEMU from its monitor while this runs.
+	.set APIC_EOI, 0xb0
+	.set IRQ_VEC, 0x40
+	.set IRQ_SPIN, 4000000
+
+	.text
+	.globl mode_irqonce
+mode_irqonce:
+	call parse_dec				# rounds (default 200)
+	jnc 1f
+	movl $200, %eax
+1:	movl %eax, irq_rounds
+	sidt irq_sidt				# copy the exception gates, add IRQ_VEC
+	movl irq_sidt+2, %esi
+	movl $irq_idt, %edi
+	movl $(NR_EXC * 2), %ecx
+	rep movsl
+	movl $irq_handler, %eax
+	movw %ax, irq_idt + IRQ_VEC * 8
+	movw $SEL_CODE32, irq_idt + IRQ_VEC * 8 + 2
+	movw $0x8e00, irq_idt + IRQ_VEC * 8 + 4	# 32-bit interrupt gate: IF off inside
+	shrl $16, %eax
+	movw %ax, irq_idt + IRQ_VEC * 8 + 6
+	lidt irq_idt_desc
+	movl $0x1ff, APIC + APIC_SVR
+	PUTS "irqonce: start\n"
+	sti
+	xorl %ebx, %ebx				# EBX = self-IPIs sent
+2:	movl irq_done, %edx
+	movl $0, APIC + APIC_ICR_HIGH
+	movl $(0x00040000 | IRQ_VEC), APIC + APIC_ICR_LOW	# fixed, to self
+	incl %ebx
+3:	cmpl %edx, irq_done			# wait for a handler to finish
+	je 3b
+	cmpl irq_rounds, %ebx
+	jb 2b
+	cli
+	PUTS "irqonce: "
+	movl irq_count, %eax
+	call putdec
+	PUTS " deliveries for "
+	movl %ebx, %eax
+	call putdec
+	PUTS " self-IPIs\n"
+	cmpl %ebx, irq_count
+	jne fail
+	PUTS "irqonce: OK\n"
+	jmp poweroff
+
+irq_handler:
+	pushl %ecx
+	incl irq_count
+	movl $IRQ_SPIN, %ecx
+1:	decl %ecx
+	jnz 1b
+	movl $0, APIC + APIC_EOI
+	incl irq_done
+	popl %ecx
+	iret
+
+	.section .rodata
+	.balign 8
+irq_idt_desc:
+	.word (IRQ_VEC + 1) * 8 - 1
+	.long irq_idt
+
+	.bss
+	.balign 8
+irq_idt:	.skip (IRQ_VEC + 1) * 8
+irq_sidt:	.skip 8
+	.balign 4
+irq_rounds:	.long 0
+irq_count:	.long 0		# handler entries
+irq_done:	.long 0		# handler exits

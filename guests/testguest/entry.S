@@ -150,6 +150,7 @@ mode_table:				# {name, handler}, ended by a zero name
 	.long name_unpop,   mode_unpop
 	.long name_privop,  mode_privop
 	.long name_apic,    mode_apic	# apic.S
+	.long name_irqonce, mode_irqonce
 	.long name_toolstack, mode_toolstack	# toolstack.S (as dom0: testguest-dom0.elf)
 	.long name_xshostile, mode_xshostile	# xsattack.S (domUs dom0's xl creates)
 	.long name_xsgood,  mode_xsgood
@@ -180,6 +181,7 @@ name_debug:	.asciz "debug"
 name_unpop:	.asciz "unpop"
 name_privop:	.asciz "privop"
 name_apic:	.asciz "apic"
+name_irqonce:	.asciz "irqonce"
 name_toolstack:	.asciz "toolstack"
 name_xshostile:	.asciz "xshostile"
 name_xsgood:	.asciz "xsgood"
