@@ -542,9 +542,10 @@ const vIntrPost = VIntrIRQ | VIntrPrioMask | VIntrIgnTPR | VIntrVectorMask
 // EVENTINJ external interrupt but leaves its vector as the vCPU's pending
 // exception; if QEMU's vCPU thread is kicked before the guest's next
 // exception or #VMEXIT, it delivers that vector a second time, whatever
-// the guest's IF. Dom0 Linux took such a second callback vector inside
-// its entry code and overran its 4 KiB entry stack ("BUG:
-// ENTRY_TRAMPOLINE stack guard page was hit", CI, xl-hostile-io's event
+// the guest's IF (qemu-test's guest-irqonce catches it inside its handler,
+// interrupts off). Such a delivery inside dom0 Linux's entry code would
+// explain the overrun of its 4 KiB entry stack seen once in CI ("BUG:
+// ENTRY_TRAMPOLINE stack guard page was hit", xl-hostile-io's event
 // flood). QEMU's virtual-interrupt path clears that slot.
 func (v *VCPU) InjectInterrupt(vector uint8) {
 	c := v.vmcb
