@@ -759,6 +759,11 @@ iso_scenario() { register iso "$@"; }
 
 # Strip carriage returns and terminal control sequences (SeaBIOS and GRUB
 # draw on the serial line) so ^ and $ work on what hv prints.
+# dom0's daemons (xenconsoled, xenstored) and its kernel write whole lines
+# to its console, but the shell's echo writes its text and its newline
+# separately, so such a line can land in the middle of one the chat waits
+# for ("(dom0) XL-DESTROY-OKxenconsoled: ..."). The last expression splits it
+# back into two dom0 lines.
 sanitize() {
 	LC_ALL=C sed \
 		-e $'s/\x1b\\[[0-9;?]*[ -/]*[@-~]//g' \
@@ -766,7 +771,8 @@ sanitize() {
 		-e $'s/\x1b[@-Z\\\\^_=>c]//g' \
 		-e $'s/\r*$//' |
 		LC_ALL=C tr '\r' '\n' |
-		LC_ALL=C tr -d '\000-\010\013-\037\177'
+		LC_ALL=C tr -d '\000-\010\013-\037\177' |
+		LC_ALL=C sed -E 's/^(\(dom0\) )(.+)(xenconsoled: |xenstored: |\[ *[0-9]+\.[0-9]{6}\] )/\1\2\n\1\3/'
 }
 
 now_ms() {
