@@ -61,32 +61,6 @@ OVMF=/usr/share/ovmf/OVMF.fd    # Debian's ovmf: UEFI firmware for QEMU (-bios)
 # 1G unless QEMU-ARGS set it. Files under out/ used as inputs can be made in
 # make_inputs below.
 # ---------------------------------------------------------------------------
-# guest-irqonce: tools/monkick stops and continues QEMU from its monitor
-# until QEMU exits, in the background; irqonce_check reads its report.
-irqonce_kick() {
-	rm -f "$OUT/irqonce.mon" "$OUT/irqonce.kicks"
-	go build -o "$OUT/monkick" ./tools/monkick || return 1
-	"$OUT/monkick" -socket "$OUT/irqonce.mon" -o "$OUT/irqonce.kicks" >/dev/null 2>&1 &
-}
-
-irqonce_check() {
-	local i pairs ms
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $OUT/irqonce.kicks ]] && break
-		sleep 0.1
-	done
-	if ! read -r _ pairs _ ms <"$OUT/irqonce.kicks" 2>/dev/null; then
-		echo "monkick left no report"
-		return
-	fi
-	if ((pairs < 20)); then
-		echo "QEMU's monitor finished only $pairs stop/cont pairs"
-	fi
-	if ((ms > 3000)); then
-		echo "a stop or cont took $ms ms: QEMU's vCPU thread did not answer its kick"
-	fi
-}
-
 define_scenarios() {
 	scenario selftest-kernel 60 0 '^SELFTEST: PASS' '!^SELFTEST: FAIL' -kernel "$HV" -append "selftest"
 	iso_scenario selftest-iso 120 0 '^SELFTEST: PASS' '!^SELFTEST: FAIL' -hv "$HV" -cmdline "selftest"
@@ -755,6 +729,32 @@ xl_cycles_check() {
 		echo "xl-cycles: guest-pool frames leaked: before '${lines[0]}', half way '${lines[1]}', after '${lines[2]}'"
 	fi
 }
+# guest-irqonce: tools/monkick stops and continues QEMU from its monitor
+# until QEMU exits, in the background; irqonce_check reads its report.
+irqonce_kick() {
+	rm -f "$OUT/irqonce.mon" "$OUT/irqonce.kicks"
+	go build -o "$OUT/monkick" ./tools/monkick || return 1
+	"$OUT/monkick" -socket "$OUT/irqonce.mon" -o "$OUT/irqonce.kicks" >/dev/null 2>&1 &
+}
+
+irqonce_check() {
+	local i pairs ms
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $OUT/irqonce.kicks ]] && break
+		sleep 0.1
+	done
+	if ! read -r _ pairs _ ms <"$OUT/irqonce.kicks" 2>/dev/null; then
+		echo "monkick left no report"
+		return
+	fi
+	if ((pairs < 20)); then
+		echo "QEMU's monitor finished only $pairs stop/cont pairs"
+	fi
+	if ((ms > 3000)); then
+		echo "a stop or cont took $ms ms: QEMU's vCPU thread was slow to answer its kick"
+	fi
+}
+
 iso_scenario() { register iso "$@"; }
 
 # Strip carriage returns and terminal control sequences (SeaBIOS and GRUB

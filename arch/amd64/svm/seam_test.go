@@ -142,7 +142,7 @@ func TestInterruptPosting(t *testing.T) {
 		c.ExitCode = ExitNPF
 		c.ExitIntInfo = tc.info
 		v.exitNow()
-		if tc.post != 0 && !(c.VIntr&VIntrIRQ != 0 && uint8(c.VIntr>>VIntrVectorShift) == tc.post && c.EventInj == 0 && v.posted) {
+		if tc.post != 0 && !(c.VIntr&VIntrIRQ != 0 && uint8(c.VIntr>>VIntrVectorShift) == tc.post && c.EventInj == 0 && v.posted()) {
 			t.Errorf("%s: VIntr %#x EventInj %#x, want vector %#x posted again", tc.name, c.VIntr, c.EventInj, tc.post)
 		}
 		if tc.post == 0 && (c.EventInj != tc.eventInj || c.VIntr&VIntrIRQ != 0) {
@@ -152,7 +152,7 @@ func TestInterruptPosting(t *testing.T) {
 	// INIT drops a posted interrupt.
 	v.InjectInterrupt(0x40)
 	v.SetStartupEntry(0x10)
-	if c.VIntr&vIntrPost != 0 || v.posted {
-		t.Errorf("after INIT: VIntr %#x posted %v", c.VIntr, v.posted)
+	if c.VIntr&vIntrPost != 0 || v.posted() {
+		t.Errorf("after INIT: VIntr %#x posted %v", c.VIntr, v.posted())
 	}
 }

@@ -197,9 +197,6 @@ type VCPU struct {
 	// iopmPA is the vCPU's own I/O permission map (PassIOPorts), 0 while
 	// it uses the backend's shared one.
 	iopmPA uint64
-	// posted: an external interrupt waits in V_IRQ/V_INTR_VECTOR for the
-	// guest to take it (InjectInterrupt); cleared when the CPU has.
-	posted bool
 }
 
 // drIntercepts intercepts reads and writes of DR0-DR7 (InterceptDR bits
@@ -333,7 +330,6 @@ func (v *VCPU) SetStartupEntry(vector uint8) {
 	c.InterruptShadow = 0
 	c.VIntr &^= vIntrPost
 	c.InterceptMisc1 &^= 1 << Misc1VINTR
-	v.posted = false
 	v.regs = x86.Regs{}
 	v.flush = true
 }
@@ -383,9 +379,6 @@ func (v *VCPU) Run(e *backend.Exit) {
 func (v *VCPU) exit(e *backend.Exit) {
 	c := v.vmcb
 	*e = backend.Exit{Code: c.ExitCode}
-	if v.posted && c.VIntr&VIntrIRQ == 0 {
-		v.posted = false // the guest took the posted interrupt
-	}
 	if c.ExitIntInfo&(1<<31) != 0 {
 		// An event was being delivered when the exit happened: deliver it
 		// again on the next entry (APM §15.7.2), an external interrupt as
@@ -524,19 +517,31 @@ func (v *VCPU) InjectException(vector uint8, errCode uint32, hasErr bool) {
 // Interruptible implements backend.VCPU.
 func (v *VCPU) Interruptible() bool {
 	c := v.vmcb
-	return c.RFLAGS&amd64.RFLAGSIF != 0 && c.InterruptShadow&1 == 0 && c.EventInj&(1<<31) == 0 && !v.posted
+	return c.RFLAGS&amd64.RFLAGSIF != 0 && c.InterruptShadow&1 == 0 && c.EventInj&(1<<31) == 0 && !v.posted()
 }
 
-// vIntrPost are the VIntr bits of a virtual interrupt: V_IRQ, priority 15,
-// V_IGN_TPR, and its vector.
-const vIntrPost = VIntrIRQ | VIntrPrioMask | VIntrIgnTPR | VIntrVectorMask
+// vIntrPending makes a virtual interrupt pending: V_IRQ, priority 15,
+// V_IGN_TPR; vIntrPost is those bits and its vector.
+const (
+	vIntrPending = VIntrIRQ | VIntrPrioMask | VIntrIgnTPR
+	vIntrPost    = vIntrPending | VIntrVectorMask
+)
+
+// posted reports whether an external interrupt waits in V_IRQ for the
+// guest to take it (InjectInterrupt): V_IRQ without the VINTR intercept,
+// which only an interrupt-window request sets. The CPU clears V_IRQ when
+// the guest takes it.
+func (v *VCPU) posted() bool {
+	c := v.vmcb
+	return c.VIntr&VIntrIRQ != 0 && c.InterceptMisc1&(1<<Misc1VINTR) == 0
+}
 
 // InjectInterrupt implements backend.VCPU. The interrupt goes in as a
 // virtual interrupt (V_IRQ with its vector, priority 15, ignoring V_TPR,
 // no VINTR intercept), not through EVENTINJ. The core injects only when
 // Interruptible, so the CPU takes it at the first instruction boundary
 // after VMRUN, before any guest instruction, as it would an EVENTINJ
-// interrupt (APM vol. 2 §15.21.4). exit notes when V_IRQ has been taken.
+// interrupt (APM vol. 2 §15.21.4).
 //
 // Why not EVENTINJ: QEMU's TCG VMRUN (helper_vmrun, 7.2) delivers an
 // EVENTINJ external interrupt but leaves its vector as the vCPU's pending
@@ -549,9 +554,8 @@ const vIntrPost = VIntrIRQ | VIntrPrioMask | VIntrIgnTPR | VIntrVectorMask
 // flood). QEMU's virtual-interrupt path clears that slot.
 func (v *VCPU) InjectInterrupt(vector uint8) {
 	c := v.vmcb
-	c.VIntr = c.VIntr&^vIntrPost | VIntrIRQ | VIntrPrioMask | VIntrIgnTPR | uint64(vector)<<VIntrVectorShift
+	c.VIntr = c.VIntr&^vIntrPost | vIntrPending | uint64(vector)<<VIntrVectorShift
 	c.InterceptMisc1 &^= 1 << Misc1VINTR
-	v.posted = true
 }
 
 // RequestInterruptWindow implements backend.VCPU: a virtual interrupt
@@ -560,11 +564,11 @@ func (v *VCPU) InjectInterrupt(vector uint8) {
 // interrupt is posted (InjectInterrupt) it is left alone: the guest takes
 // it when the window opens, and the core goes on at the next exit.
 func (v *VCPU) RequestInterruptWindow() {
-	if v.posted {
+	if v.posted() {
 		return
 	}
 	c := v.vmcb
-	c.VIntr = c.VIntr&^vIntrPost | VIntrIRQ | VIntrPrioMask | VIntrIgnTPR
+	c.VIntr = c.VIntr&^vIntrPost | vIntrPending
 	c.InterceptMisc1 |= 1 << Misc1VINTR
 }
 
