@@ -18,6 +18,12 @@
 # dom0's clock is only as good as hv's TSC calibration, which QEMU's TCG
 # makes noisy under load (hv has measured 381 to 4160 MHz for the same
 # 2.1 GHz host), so the host's clock is the one to believe.
+#
+# XL_CREATE_LOG=FILE keeps the stamped serial log (for lining it up with a
+# profile of QEMU taken meanwhile, e.g. perf record -k CLOCK_REALTIME).
+# XL_CREATE_QEMU_ARGS adds QEMU arguments, e.g. -mem-prealloc: QEMU then
+# backs all guest RAM before hv starts, so no create pays for the host's
+# first touch of RAM QEMU never used (BENCHMARKS.md says what that costs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-3}
@@ -27,12 +33,12 @@ go run ./tools/mkguest -o out/guests >/dev/null
 go run ./tools/mkdomu -o "$lx" -vmlinux >/dev/null
 go run ./tools/mkdom0 -o "$lx" >/dev/null
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[[ -n ${XL_CREATE_LOG:-} ]] && cp "$tmp/serial.log" "$XL_CREATE_LOG"; rm -rf "$tmp"' EXIT
 log=$tmp/serial.log
 mkfifo "$tmp/in"
 # Each line as "SECONDS.MICROS LINE", stamped when it arrives.
 qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -machine pc -m 2G -kernel out/hv.bin \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -machine pc -m 2G ${XL_CREATE_QEMU_ARGS:-} -kernel out/hv.bin \
 	-append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 	-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio" <"$tmp/in" 2>&1 |
 	while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done >"$log" &

@@ -1,6 +1,11 @@
 package hv
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+
+	"gozen/abi/xen"
+)
 
 // conring keeps the newest conringSize bytes of hv's console output for
 // XEN_SYSCTL_readconsole (`xl dmesg`), as Xen's console ring does: prod
@@ -12,6 +17,9 @@ type conring struct {
 	buf    [conringSize]byte
 	prod   uint32 // bytes written so far (mod 2^32)
 	oldest uint32 // index of the oldest byte kept (moves on clear)
+	// fresh says bytes came since the run loop last raised VIRQ_CON_RING
+	// (announceConsole).
+	fresh atomic.Bool
 }
 
 // conringSize is the ring's size: Xen's default (conring_size 16 KiB) times
@@ -27,6 +35,20 @@ func (r *conring) write(p []byte) {
 	}
 	if r.prod-r.oldest > conringSize {
 		r.oldest = r.prod - conringSize
+	}
+	r.fresh.Store(true)
+}
+
+// announceConsole raises VIRQ_CON_RING when the console ring took bytes
+// since its last call, as Xen's console does on every write, so a reader
+// in dom0 (createbench, a hypervisor-log daemon) can wait for output on an
+// event channel instead of polling XEN_SYSCTL_readconsole. The run loop
+// calls it: hv's log is written from places that hold the event system's
+// lock, so the write itself cannot raise the VIRQ. A bound port stays
+// pending until dom0 clears it, so one event may stand for many writes.
+func (h *Hypervisor) announceConsole() {
+	if h.con.out.ring.fresh.Swap(false) {
+		h.events.RaiseGlobalVIRQ(xen.VIRQConRing)
 	}
 }
 

@@ -213,6 +213,7 @@ func (h *Hypervisor) Run() {
 		h.pollIOMMU(now)
 		h.pollInput()
 		partial := h.flushStaleConsoles(now)
+		h.announceConsole()
 		v, ok := h.rq.Pick(now)
 		if !ok {
 			if !h.anyAlive() {

@@ -154,9 +154,12 @@ func (s *ts) freePages() uint64 {
 }
 
 // bindDomExc binds VIRQ_DOM_EXC on dom0 and returns the port.
-func (s *ts) bindDomExc() uint32 {
+func (s *ts) bindDomExc() uint32 { return s.bindVIRQ(xen.VIRQDomExc) }
+
+// bindVIRQ binds virq on dom0's vCPU 0 and returns the port.
+func (s *ts) bindVIRQ(virq uint32) uint32 {
 	b := make([]byte, xen.EvtchnBindVirqSize)
-	(&xen.EvtchnBindVirq{Virq: xen.VIRQDomExc}).Encode(b)
+	(&xen.EvtchnBindVirq{Virq: virq}).Encode(b)
 	s.put(tsArg, b)
 	if r := s.call(xen.HypercallEventChannelOp, xen.EvtchnOpBindVirq, tsArg); r != 0 {
 		s.t.Fatalf("bind_virq = %d", r)
@@ -716,6 +719,29 @@ func TestToolstackReadconsoleAndCrashEvent(t *testing.T) {
 	read(0, false, true)
 	if rest, _ := read(0, false, false); rest != "" {
 		t.Errorf("after clear: %q", rest)
+	}
+}
+
+// TestConsoleRingVIRQ: a line on hv's console raises VIRQ_CON_RING in dom0
+// on the run loop's next turn, once for what came since the last turn.
+func TestConsoleRingVIRQ(t *testing.T) {
+	s := newTS(t)
+	port := s.bindVIRQ(xen.VIRQConRing)
+	s.h.announceConsole() // what the boot wrote
+	clearPending(t, s.d0, port)
+	s.h.announceConsole()
+	if s.d0.ev.IsPending(port) {
+		t.Fatal("VIRQ_CON_RING raised with nothing new on the console")
+	}
+	s.h.logf("a line for dom0's reader")
+	s.h.announceConsole()
+	if !s.d0.ev.IsPending(port) {
+		t.Fatal("no VIRQ_CON_RING after a console line")
+	}
+	clearPending(t, s.d0, port)
+	s.h.announceConsole()
+	if s.d0.ev.IsPending(port) {
+		t.Error("VIRQ_CON_RING raised twice for one line")
 	}
 }
 

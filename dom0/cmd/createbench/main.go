@@ -10,9 +10,12 @@
 // on hv's console (`(dN) ...`, what a guest writes with console_io or to
 // port 0xE9, read like `xl dmesg` with XEN_SYSCTL_readconsole, following
 // the ring), or in xenconsoled's log of its console ring
-// (/var/log/xen/console/guest-NAME.log, what `xl console` shows). Both
-// are polled every -poll. Then the domain is destroyed (if it has not
-// ended itself) and gone before the next run. Last, the medians. With -v
+// (/var/log/xen/console/guest-NAME.log, what `xl console` shows). It
+// waits for either to grow without using the CPU the new domain needs:
+// hv raises VIRQ_CON_RING when its console takes bytes, and inotify
+// reports writes to the log directory; where one of them cannot be set up
+// it polls every -poll instead (and says so). Then the domain is destroyed
+// (if it has not ended itself) and gone before the next run. Last, the medians. With -v
 // it runs `xl -v create` and prints how long xl's steps took.
 package main
 
@@ -32,19 +35,23 @@ import (
 	"syscall"
 	"time"
 
+	"gozen/abi/xen"
 	"gozen/dom0/privcmd"
 	"gozen/dom0/xc"
 	"gozen/dom0/xc/privxc"
+	"gozen/dom0/xendev"
 	"gozen/dom0/xl"
 )
 
 func main() {
 	n := flag.Int("n", 3, "runs per config")
 	timeout := flag.Duration("timeout", 300*time.Second, "how long to wait for a run's first console line")
-	poll := flag.Duration("poll", 5*time.Millisecond, "how often to look for the first line")
+	poll := flag.Duration("poll", 5*time.Millisecond, "how often to look for the first line without events")
 	xlPath := flag.String("xl", "/bin/xl", "the xl program")
 	logDir := flag.String("logdir", "/var/log/xen/console", "xenconsoled's log directory")
 	verbose := flag.Bool("v", false, "run xl -v create and print its step timings")
+	procs := flag.Bool("procs", false, "print which dom0 processes ran between xl's exit and the first line "+
+		"(reading /proc takes dom0 ~0.2 s under TCG: the figures then include it)")
 	flag.Parse()
 	if flag.NArg() == 0 || *n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: createbench [-n RUNS] [-timeout D] CFG...")
@@ -55,7 +62,10 @@ func main() {
 		fail(err)
 	}
 	b := &bench{hv: privxc.NewControl(privxc.Dom0{P: p}), xl: *xlPath, logDir: *logDir, poll: *poll, timeout: *timeout,
-		verbose: *verbose}
+		verbose: *verbose, procs: *procs, wake: watch(*logDir)}
+	if b.wake == nil {
+		fmt.Fprintf(os.Stderr, "createbench: polling every %v\n", *poll)
+	}
 	for _, file := range flag.Args() {
 		c, err := xl.LoadConfig(file, nil)
 		if err != nil {
@@ -73,6 +83,11 @@ func main() {
 			}
 			fmt.Printf("createbench: %s run %d: xl create %d ms, first console line %d ms: %q\n",
 				c.Name, i, r.create.Milliseconds(), r.first.Milliseconds(), r.line)
+			fmt.Printf("createbench: %s run %d: xl exit -> first line %d ms: CPU dom0 %d ms, %s %d ms\n",
+				c.Name, i, r.after.Milliseconds(), r.dom0CPU.Milliseconds(), c.Name, r.domUCPU.Milliseconds())
+			if r.procs != "" {
+				fmt.Printf("createbench: %s run %d: CPU ticks (1/100 s) since xl's exit: %s\n", c.Name, i, r.procs)
+			}
 			for _, l := range r.steps {
 				fmt.Printf("createbench: %s run %d:   %s\n", c.Name, i, l)
 			}
@@ -99,12 +114,150 @@ type bench struct {
 	poll    time.Duration
 	timeout time.Duration
 	verbose bool // xl -v: its step timings go in result.steps
+	procs   bool // fill in result.procs
+	// wake receives when a source may have grown (watch); nil: poll.
+	wake <-chan struct{}
+}
+
+// watch returns a channel that receives when hv's console or a file in
+// logDir may have grown: VIRQ_CON_RING through /dev/xen/evtchn, and
+// inotify on logDir. It returns nil, after saying why, if either cannot be
+// set up. The watchers live as long as the process.
+func watch(logDir string) <-chan struct{} {
+	c := make(chan struct{}, 1)
+	kick := func() {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+	e, err := xendev.OpenEvtchn()
+	if err == nil {
+		_, err = e.BindVIRQ(xen.VIRQConRing)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "createbench: hv's console: %v\n", err)
+		return nil
+	}
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+	if err == nil {
+		err = os.MkdirAll(logDir, 0o755) // xenconsoled makes it with its first log
+	}
+	if err == nil {
+		_, err = syscall.InotifyAddWatch(fd, logDir, syscall.IN_MODIFY|syscall.IN_CREATE)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "createbench: inotify on %s: %v\n", logDir, err)
+		return nil
+	}
+	go func() {
+		for {
+			ports, err := e.Wait()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "createbench: VIRQ_CON_RING: %v\n", err)
+				return
+			}
+			kick()
+			e.Unmask(ports...)
+		}
+	}()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := syscall.Read(fd, buf); err != nil && err != syscall.EINTR {
+				fmt.Fprintf(os.Stderr, "createbench: inotify: %v\n", err)
+				return
+			}
+			kick()
+		}
+	}()
+	return c
+}
+
+// sleep waits for the next look at the sources: a wake-up, or the poll
+// interval without watchers (a second with them, in case one is missed).
+func (b *bench) sleep() {
+	if b.wake == nil {
+		time.Sleep(b.poll)
+		return
+	}
+	select {
+	case <-b.wake:
+	case <-time.After(time.Second):
+	}
 }
 
 type result struct {
 	create, first time.Duration
 	line          string
 	steps         []string // xl -v's timing lines
+	// After xl exited until the first line: the CPU time dom0 and the new
+	// domain had from hv (XEN_DOMCTL_getdomaininfo), against the wall time.
+	after, dom0CPU, domUCPU time.Duration
+	procs                   string
+}
+
+// procTimes reads every dom0 process's CPU time (utime+stime, in clock
+// ticks) by "pid comm", and the kernel's totals as "cpu user", "cpu
+// system"... from /proc/stat.
+func procTimes() map[string]uint64 {
+	m := map[string]uint64{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		j := bytes.IndexByte(b, '(')
+		if i < 0 || j < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		st, _ := strconv.ParseUint(f[12], 10, 64)
+		m[e.Name()+" "+string(b[j+1:i])] = u + st
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		l, _, _ := strings.Cut(string(b), "\n")
+		names := []string{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"}
+		for k, v := range strings.Fields(l)[1:] {
+			if k < len(names) {
+				n, _ := strconv.ParseUint(v, 10, 64)
+				m["cpu "+names[k]] = n
+			}
+		}
+	}
+	return m
+}
+
+// topProcs lists the n largest CPU-time deltas from a to b, in ticks.
+func topProcs(a, b map[string]uint64, n int) string {
+	type d struct {
+		k string
+		v uint64
+	}
+	var ds []d
+	for k, v := range b {
+		if v > a[k] {
+			ds = append(ds, d{k, v - a[k]})
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].v > ds[j].v })
+	var out []string
+	for i, x := range ds {
+		if i == n {
+			break
+		}
+		out = append(out, fmt.Sprintf("%s=%d", x.k, x.v))
+	}
+	return strings.Join(out, ", ")
 }
 
 var startedRE = regexp.MustCompile(`Started domain .* \(id=([0-9]+)\)`)
@@ -149,6 +302,26 @@ func (b *bench) once(file, name string, seen func()) (result, error) {
 		}
 	}
 	defer b.destroy(name, id)
+	tExit := time.Now()
+	var procStart map[string]uint64
+	if b.procs {
+		procStart = procTimes()
+	}
+	dom0Start, _ := b.hv.DomainInfo(0)
+	domUStart, _ := b.hv.DomainInfo(uint32(id))
+	// cpuSince fills in what dom0 and the domain ran since xl exited.
+	cpuSince := func() {
+		r.after = time.Since(tExit)
+		if b.procs {
+			r.procs = topProcs(procStart, procTimes(), 10)
+		}
+		if d, err := b.hv.DomainInfo(0); err == nil {
+			r.dom0CPU = time.Duration(d.CPUTimeNS - dom0Start.CPUTimeNS)
+		}
+		if d, err := b.hv.DomainInfo(uint32(id)); err == nil {
+			r.domUCPU = time.Duration(d.CPUTimeNS - domUStart.CPUTimeNS)
+		}
+	}
 
 	hvLines := &lineWatcher{prefix: fmt.Sprintf("(d%d) ", id)}
 	conLines := &lineWatcher{}
@@ -160,12 +333,14 @@ func (b *bench) once(file, name string, seen func()) (result, error) {
 		pos = next
 		if line, ok := hvLines.feed(text); ok {
 			r.first, r.line = time.Since(t0), line
+			cpuSince()
 			seen()
 			return r, nil
 		}
 		if text, err := readFrom(logPath, &logOff); err == nil {
 			if line, ok := conLines.feed(text); ok {
 				r.first, r.line = time.Since(t0), line
+				cpuSince()
 				seen()
 				return r, nil
 			}
@@ -173,7 +348,7 @@ func (b *bench) once(file, name string, seen func()) (result, error) {
 		if time.Since(t0) > b.timeout {
 			return r, fmt.Errorf("domain %d (%s): no console line after %v", id, name, b.timeout)
 		}
-		time.Sleep(b.poll)
+		b.sleep()
 	}
 }
 
