@@ -458,8 +458,20 @@ func (l *frameWriter) size() (n int) {
 	return n
 }
 
-// allZero reports whether p holds only zero bytes, eight at a time.
+// allZero reports whether p holds only zero bytes: 64 at a time, the
+// eight words OR-ed before one test (a branch per 64 bytes rather than per
+// 8: under QEMU's TCG, scanning Debian's 73 MB of kernel and ramdisk is a
+// visible part of xl create), then eight at a time.
 func allZero(p []byte) bool {
+	le := binary.LittleEndian
+	for len(p) >= 64 {
+		q := p[:64:64]
+		if le.Uint64(q[0:])|le.Uint64(q[8:])|le.Uint64(q[16:])|le.Uint64(q[24:])|
+			le.Uint64(q[32:])|le.Uint64(q[40:])|le.Uint64(q[48:])|le.Uint64(q[56:]) != 0 {
+			return false
+		}
+		p = p[64:]
+	}
 	for len(p) >= 8 {
 		if binary.LittleEndian.Uint64(p) != 0 {
 			return false

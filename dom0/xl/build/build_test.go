@@ -347,3 +347,31 @@ func TestBuildRealKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestAllZero: one non-zero byte anywhere, in the 64-byte part or the
+// tails, is found; all-zero slices of every length up to 200 are zero.
+func TestAllZero(t *testing.T) {
+	for n := 0; n <= 200; n++ {
+		p := make([]byte, n)
+		if !allZero(p) {
+			t.Fatalf("zero slice of %d bytes: not zero", n)
+		}
+		for i := range p {
+			p[i] = 0x80
+			if allZero(p) {
+				t.Fatalf("%d bytes with byte %d set: zero", n, i)
+			}
+			p[i] = 0
+		}
+	}
+}
+
+func BenchmarkAllZero(b *testing.B) {
+	p := make([]byte, 4<<20)
+	b.SetBytes(int64(len(p)))
+	for range b.N {
+		if !allZero(p) {
+			b.Fatal("not zero")
+		}
+	}
+}
