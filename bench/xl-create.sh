@@ -21,9 +21,16 @@
 #
 # XL_CREATE_LOG=FILE keeps the stamped serial log (for lining it up with a
 # profile of QEMU taken meanwhile, e.g. perf record -k CLOCK_REALTIME).
-# XL_CREATE_QEMU_ARGS adds QEMU arguments, e.g. -mem-prealloc: QEMU then
-# backs all guest RAM before hv starts, so no create pays for the host's
-# first touch of RAM QEMU never used (BENCHMARKS.md says what that costs).
+#
+# QEMU runs with -mem-prealloc: it backs all of its guest RAM before hv
+# starts. Otherwise the first write to each page of it costs the host a
+# page fault and a page of zeroing, and a domain built on RAM QEMU never
+# used pays that while xl writes its kernel and while its Linux boots
+# (0.2-0.3 s per Debian create here, BENCHMARKS.md). Hardware has no such
+# cost, and neither had Xen's figures: Xen clears all free RAM at or soon
+# after boot by default (its bootscrub option), so every page QEMU gives
+# it is backed before the first xl create. XL_CREATE_QEMU_ARGS replaces
+# the option (XL_CREATE_QEMU_ARGS= for none).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-3}
@@ -38,7 +45,7 @@ log=$tmp/serial.log
 mkfifo "$tmp/in"
 # Each line as "SECONDS.MICROS LINE", stamped when it arrives.
 qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt,+rdrand -nographic -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -machine pc -m 2G ${XL_CREATE_QEMU_ARGS:-} -kernel out/hv.bin \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -machine pc -m 2G ${XL_CREATE_QEMU_ARGS--mem-prealloc} -kernel out/hv.bin \
 	-append "hvmem=200M bootscrub=off dom0=mem=512M,module=0,ramdisk=1" \
 	-initrd "$lx/vmlinux console=hvc0 pci=nomsi no_timer_check,$lx/dom0/initramfs.cpio" <"$tmp/in" 2>&1 |
 	while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done >"$log" &
@@ -65,6 +72,7 @@ wait_for 'hv: dom0 turned the machine off' 120 || true
 exec 3>&-
 wait || true
 
+echo "QEMU: -machine pc -m 2G ${XL_CREATE_QEMU_ARGS--mem-prealloc}"
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for name in hello debian; do
 	ms=()
