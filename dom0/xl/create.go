@@ -125,6 +125,11 @@ func (e *Env) create(args []string) error {
 				id, c.Name, err)
 		}
 	}
+	if e.Verbose > 0 && e.Started != nil {
+		if d, err := e.Started(); err == nil {
+			fmt.Fprintf(e.Stderr, "xl: domain %q: xl's run, exec to here: %d ms\n", c.Name, d.Milliseconds())
+		}
+	}
 	if _, ok := opts['c']; ok {
 		return e.attach(id)
 	}
