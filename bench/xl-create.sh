@@ -26,12 +26,17 @@
 # starts. Otherwise the first write to each page of it costs the host a
 # page fault and a page of zeroing, and a domain built on RAM QEMU never
 # used pays that while xl writes its kernel and while its Linux boots
-# (0.2-0.3 s per Debian create here, BENCHMARKS.md). Hardware has no such
+# (Debian's create took 1.05-1.31 s without it, 0.63-0.68 s with it, in
+# back-to-back runs: BENCHMARKS.md). It makes QEMU take all 2 GiB of host
+# RAM at start, so mind small or shared hosts. Hardware has no such
 # cost, and neither had Xen's figures: Xen clears all free RAM at or soon
 # after boot by default (its bootscrub option), so every page QEMU gives
 # it is backed before the first xl create. XL_CREATE_QEMU_ARGS replaces
 # the option (XL_CREATE_QEMU_ARGS= for none).
 set -euo pipefail
+if [[ -n ${XL_CREATE_LOG:-} && $XL_CREATE_LOG != /* ]]; then
+	XL_CREATE_LOG=$PWD/$XL_CREATE_LOG # the caller's directory, not the repository's
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-3}
 lx=out/linux
@@ -40,7 +45,13 @@ go run ./tools/mkguest -o out/guests >/dev/null
 go run ./tools/mkdomu -o "$lx" -vmlinux >/dev/null
 go run ./tools/mkdom0 -o "$lx" >/dev/null
 tmp=$(mktemp -d)
-trap '[[ -n ${XL_CREATE_LOG:-} ]] && cp "$tmp/serial.log" "$XL_CREATE_LOG"; rm -rf "$tmp"' EXIT
+keep_log() {
+	if [[ -n ${XL_CREATE_LOG:-} ]]; then
+		cp "$tmp/serial.log" "$XL_CREATE_LOG" || echo "xl-create: could not keep the log as $XL_CREATE_LOG" >&2
+	fi
+	rm -rf "$tmp"
+}
+trap keep_log EXIT
 log=$tmp/serial.log
 mkfifo "$tmp/in"
 # Each line as "SECONDS.MICROS LINE", stamped when it arrives.

@@ -40,12 +40,13 @@ func (r *conring) write(p []byte) {
 }
 
 // announceConsole raises VIRQ_CON_RING when the console ring took bytes
-// since its last call, as Xen's console does on every write, so a reader
-// in dom0 (createbench, a hypervisor-log daemon) can wait for output on an
-// event channel instead of polling XEN_SYSCTL_readconsole. The run loop
-// calls it: hv's log is written from places that hold the event system's
-// lock, so the write itself cannot raise the VIRQ. A bound port stays
-// pending until dom0 clears it, so one event may stand for many writes.
+// since its last call, so a reader in dom0 (createbench, a hypervisor-log
+// daemon) can wait for output on an event channel instead of polling
+// XEN_SYSCTL_readconsole. The run loop calls it once a turn, as Xen
+// defers the raise to a tasklet: console writes come from the middle of
+// hypercalls and scheduler steps, while raising an event and waking a
+// vCPU belong on the run loop. A bound port stays pending until dom0
+// clears it, so one event may stand for many writes.
 func (h *Hypervisor) announceConsole() {
 	if h.con.out.ring.fresh.Swap(false) {
 		h.events.RaiseGlobalVIRQ(xen.VIRQConRing)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gozen/abi/xen"
+	"gozen/hv/backend"
 	"gozen/hv/x86"
 	"gozen/mm/npt"
 )
@@ -992,5 +993,50 @@ func TestXenstoreInDom0(t *testing.T) {
 	s.h.shutdownDomain(o, xen.ShutdownPoweroff)
 	if !o.released {
 		t.Error("hv domain kept after shutdown")
+	}
+}
+
+// TestRunRaisesConsoleRingVIRQ: the run loop raises VIRQ_CON_RING for
+// output that came while a guest ran. dom0, with the VIRQ bound, writes a
+// line with console_io and yields; when it runs again its port is pending.
+func TestRunRaisesConsoleRingVIRQ(t *testing.T) {
+	h, be, c := dom0HV(t)
+	code := append(append(append([]byte{}, insnVMMCALL...), insnVMMCALL...), insnVMMCALL...)
+	msg := uint64(0x100000 + len(code))
+	code = append(code, "hello\n"...)
+	reason := uint64(0x100000 + len(code))
+	code = append(code, 0, 0, 0, 0) // poweroff
+	var d0 *Domain
+	var port uint32
+	var pendingAfterYield bool
+	be.scripts = [][]step{{
+		callXen(xen.HypercallConsoleIO, xen.ConsoleIOWrite, 6, msg),
+		callXen(xen.HypercallSchedOp, xen.SchedOpYield, 0),
+		func(v *fakeVCPU) backend.Exit {
+			pendingAfterYield = d0.ev.IsPending(port)
+			return callXen(xen.HypercallSchedOp, xen.SchedOpShutdown, reason)(v)
+		},
+	}}
+	d0, err := h.CreateDomain(DomainConfig{Name: "dom0", Kernel: pvhELF(code), Dom0: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	be.vcpus[0].mode = x86.Mode64 // the hypercalls below take 64-bit layouts
+	s := &ts{t: t, h: h, d0: d0, g: (*guest)(d0.vcpus[0])}
+	if r, _ := s.memop(xen.XenmemAddToPhysmap, &xen.XenAddToPhysmap{DomID: xen.DomIDSelf, Space: xen.XenmapspaceSharedInfo, GPFN: tsShared}, xen.XenAddToPhysmapSize); r != 0 {
+		t.Fatalf("dom0's shared_info: %d", r)
+	}
+	port = s.bindVIRQ(xen.VIRQConRing)
+	h.announceConsole() // what the build logged
+	clearPending(t, d0, port)
+	be.vcpus[0].mode = x86.Mode32 // flat and unpaged: the fake fetches the code at RIP
+	h.Run()
+	buf := make([]byte, conringSize)
+	n, _ := h.con.out.ring.read(buf, 0, false, false)
+	if !bytes.Contains(buf[:n], []byte("hello\n")) {
+		t.Fatalf("dom0's line is not in the console ring:\n%s", buf[:n])
+	}
+	if !pendingAfterYield {
+		t.Error("no VIRQ_CON_RING after dom0 wrote a line and the run loop came round")
 	}
 }

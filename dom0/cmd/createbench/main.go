@@ -11,12 +11,13 @@
 // port 0xE9, read like `xl dmesg` with XEN_SYSCTL_readconsole, following
 // the ring), or in xenconsoled's log of its console ring
 // (/var/log/xen/console/guest-NAME.log, what `xl console` shows). It
-// waits for either to grow without using the CPU the new domain needs:
+// waits for either to grow without taking the CPU the new domain needs:
 // hv raises VIRQ_CON_RING when its console takes bytes, and inotify
-// reports writes to the log directory; where one of them cannot be set up
-// it polls every -poll instead (and says so). Then the domain is destroyed
-// (if it has not ended itself) and gone before the next run. Last, the medians. With -v
-// it runs `xl -v create` and prints how long xl's steps took.
+// reports writes to the log directory. If either cannot be set up, or
+// fails later, it looks at both every -poll instead, and says so. Then
+// the domain is destroyed (if it has not ended itself) and gone before
+// the next run. Last, the medians. With -v it runs `xl -v create` and
+// prints how long xl's steps took.
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,8 +64,8 @@ func main() {
 		fail(err)
 	}
 	b := &bench{hv: privxc.NewControl(privxc.Dom0{P: p}), xl: *xlPath, logDir: *logDir, poll: *poll, timeout: *timeout,
-		verbose: *verbose, procs: *procs, wake: watch(*logDir)}
-	if b.wake == nil {
+		verbose: *verbose, procs: *procs, w: watch(*logDir)}
+	if b.w == nil {
 		fmt.Fprintf(os.Stderr, "createbench: polling every %v\n", *poll)
 	}
 	for _, file := range flag.Args() {
@@ -83,8 +85,8 @@ func main() {
 			}
 			fmt.Printf("createbench: %s run %d: xl create %d ms, first console line %d ms: %q\n",
 				c.Name, i, r.create.Milliseconds(), r.first.Milliseconds(), r.line)
-			fmt.Printf("createbench: %s run %d: xl exit -> first line %d ms: CPU dom0 %d ms, %s %d ms\n",
-				c.Name, i, r.after.Milliseconds(), r.dom0CPU.Milliseconds(), c.Name, r.domUCPU.Milliseconds())
+			fmt.Printf("createbench: %s run %d: xl exit -> first line %d ms: CPU dom0 %s ms, %s %s ms\n",
+				c.Name, i, r.after.Milliseconds(), ms(r.dom0CPU), c.Name, ms(r.domUCPU))
 			if r.procs != "" {
 				fmt.Printf("createbench: %s run %d: CPU ticks (1/100 s) since xl's exit: %s\n", c.Name, i, r.procs)
 			}
@@ -113,76 +115,101 @@ type bench struct {
 	logDir  string
 	poll    time.Duration
 	timeout time.Duration
-	verbose bool // xl -v: its step timings go in result.steps
-	procs   bool // fill in result.procs
-	// wake receives when a source may have grown (watch); nil: poll.
-	wake <-chan struct{}
+	verbose bool     // xl -v: its step timings go in result.steps
+	procs   bool     // fill in result.procs
+	w       *watcher // nil: poll from the start
 }
 
-// watch returns a channel that receives when hv's console or a file in
-// logDir may have grown: VIRQ_CON_RING through /dev/xen/evtchn, and
-// inotify on logDir. It returns nil, after saying why, if either cannot be
-// set up. The watchers live as long as the process.
-func watch(logDir string) <-chan struct{} {
-	c := make(chan struct{}, 1)
-	kick := func() {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
+// watcher wakes the wait for a first line when one of its sources may
+// have grown: VIRQ_CON_RING through /dev/xen/evtchn, and inotify on
+// xenconsoled's log directory.
+type watcher struct {
+	wake chan struct{} // one slot: a wake-up that comes while nobody waits is kept
+	dead atomic.Bool   // a source failed: poll from then on
+}
+
+func (w *watcher) kick() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
+}
+
+// fail ends waiting on events: the sources are polled from then on.
+func (w *watcher) fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "createbench: "+format+"\n", args...)
+	w.dead.Store(true)
+	w.kick()
+}
+
+// watch sets up both sources; nil, after saying why, if either cannot be.
+// The watchers live as long as the process.
+func watch(logDir string) *watcher {
 	e, err := xendev.OpenEvtchn()
-	if err == nil {
-		_, err = e.BindVIRQ(xen.VIRQConRing)
-	}
 	if err != nil {
+		fmt.Fprintf(os.Stderr, "createbench: hv's console: %v\n", err)
+		return nil
+	}
+	if _, err := e.BindVIRQ(xen.VIRQConRing); err != nil {
+		e.Close()
 		fmt.Fprintf(os.Stderr, "createbench: hv's console: %v\n", err)
 		return nil
 	}
 	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
 	if err == nil {
 		err = os.MkdirAll(logDir, 0o755) // xenconsoled makes it with its first log
-	}
-	if err == nil {
-		_, err = syscall.InotifyAddWatch(fd, logDir, syscall.IN_MODIFY|syscall.IN_CREATE)
+		if err == nil {
+			_, err = syscall.InotifyAddWatch(fd, logDir, syscall.IN_MODIFY|syscall.IN_CREATE)
+		}
+		if err != nil {
+			syscall.Close(fd)
+		}
 	}
 	if err != nil {
+		e.Close()
 		fmt.Fprintf(os.Stderr, "createbench: inotify on %s: %v\n", logDir, err)
 		return nil
 	}
+	w := &watcher{wake: make(chan struct{}, 1)}
 	go func() {
 		for {
 			ports, err := e.Wait()
+			if err == nil {
+				w.kick()
+				err = e.Unmask(ports...)
+			}
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "createbench: VIRQ_CON_RING: %v\n", err)
+				w.fail("VIRQ_CON_RING: %v", err)
 				return
 			}
-			kick()
-			e.Unmask(ports...)
 		}
 	}()
 	go func() {
 		buf := make([]byte, 4096)
 		for {
 			if _, err := syscall.Read(fd, buf); err != nil && err != syscall.EINTR {
-				fmt.Fprintf(os.Stderr, "createbench: inotify: %v\n", err)
+				w.fail("inotify: %v", err)
 				return
 			}
-			kick()
+			w.kick()
 		}
 	}()
-	return c
+	return w
 }
 
-// sleep waits for the next look at the sources: a wake-up, or the poll
-// interval without watchers (a second with them, in case one is missed).
+// sleep waits for the next look at the sources: a wake-up (or a second,
+// in case one is missed), or the poll interval without working watchers.
 func (b *bench) sleep() {
-	if b.wake == nil {
+	if b.w != nil && b.w.dead.Load() {
+		fmt.Fprintf(os.Stderr, "createbench: polling every %v\n", b.poll)
+		b.w = nil
+	}
+	if b.w == nil {
 		time.Sleep(b.poll)
 		return
 	}
 	select {
-	case <-b.wake:
+	case <-b.w.wake:
 	case <-time.After(time.Second):
 	}
 }
@@ -192,7 +219,8 @@ type result struct {
 	line          string
 	steps         []string // xl -v's timing lines
 	// After xl exited until the first line: the CPU time dom0 and the new
-	// domain had from hv (XEN_DOMCTL_getdomaininfo), against the wall time.
+	// domain had from hv (XEN_DOMCTL_getdomaininfo; -1 if it could not be
+	// read), against the wall time.
 	after, dom0CPU, domUCPU time.Duration
 	procs                   string
 }
@@ -302,24 +330,25 @@ func (b *bench) once(file, name string, seen func()) (result, error) {
 		}
 	}
 	defer b.destroy(name, id)
+	// What dom0 and the domain ran from here to the first line: hv's
+	// counts first, then (-procs) dom0's processes, read last at the end
+	// too, so the wall time and hv's counts cover the same span.
 	tExit := time.Now()
+	dom0Start, err0 := b.hv.DomainInfo(0)
+	domUStart, errU := b.hv.DomainInfo(uint32(id))
 	var procStart map[string]uint64
 	if b.procs {
 		procStart = procTimes()
 	}
-	dom0Start, _ := b.hv.DomainInfo(0)
-	domUStart, _ := b.hv.DomainInfo(uint32(id))
-	// cpuSince fills in what dom0 and the domain ran since xl exited.
-	cpuSince := func() {
+	found := func(line string) {
+		r.first, r.line = time.Since(t0), line
 		r.after = time.Since(tExit)
+		seen()
+		d0, e0 := b.hv.DomainInfo(0)
+		dU, eU := b.hv.DomainInfo(uint32(id))
+		r.dom0CPU, r.domUCPU = cpuDelta(dom0Start, err0, d0, e0), cpuDelta(domUStart, errU, dU, eU)
 		if b.procs {
 			r.procs = topProcs(procStart, procTimes(), 10)
-		}
-		if d, err := b.hv.DomainInfo(0); err == nil {
-			r.dom0CPU = time.Duration(d.CPUTimeNS - dom0Start.CPUTimeNS)
-		}
-		if d, err := b.hv.DomainInfo(uint32(id)); err == nil {
-			r.domUCPU = time.Duration(d.CPUTimeNS - domUStart.CPUTimeNS)
 		}
 	}
 
@@ -332,16 +361,12 @@ func (b *bench) once(file, name string, seen func()) (result, error) {
 		}
 		pos = next
 		if line, ok := hvLines.feed(text); ok {
-			r.first, r.line = time.Since(t0), line
-			cpuSince()
-			seen()
+			found(line)
 			return r, nil
 		}
 		if text, err := readFrom(logPath, &logOff); err == nil {
 			if line, ok := conLines.feed(text); ok {
-				r.first, r.line = time.Since(t0), line
-				cpuSince()
-				seen()
+				found(line)
 				return r, nil
 			}
 		}
@@ -350,6 +375,23 @@ func (b *bench) once(file, name string, seen func()) (result, error) {
 		}
 		b.sleep()
 	}
+}
+
+// cpuDelta is the CPU time from a to b, -1 if either could not be read
+// (the test guest may be gone by the time its line is found).
+func cpuDelta(a xc.DomainInfo, errA error, b xc.DomainInfo, errB error) time.Duration {
+	if errA != nil || errB != nil {
+		return -1
+	}
+	return time.Duration(b.CPUTimeNS - a.CPUTimeNS)
+}
+
+// ms formats a duration in whole milliseconds, "?" if negative (unknown).
+func ms(d time.Duration) string {
+	if d < 0 {
+		return "?"
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
 }
 
 // destroy ends domain id unless it already went (the test guest powers

@@ -473,7 +473,7 @@ func allZero(p []byte) bool {
 		p = p[64:]
 	}
 	for len(p) >= 8 {
-		if binary.LittleEndian.Uint64(p) != 0 {
+		if le.Uint64(p) != 0 {
 			return false
 		}
 		p = p[8:]

@@ -369,7 +369,7 @@ func TestAllZero(t *testing.T) {
 func BenchmarkAllZero(b *testing.B) {
 	p := make([]byte, 4<<20)
 	b.SetBytes(int64(len(p)))
-	for range b.N {
+	for b.Loop() {
 		if !allZero(p) {
 			b.Fatal("not zero")
 		}
