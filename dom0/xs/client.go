@@ -74,12 +74,21 @@ func (c *Client) call(typ uint32, path string, payload []byte) ([]byte, error) {
 
 // send writes one request.
 func (c *Client) send(typ uint32, path string, payload []byte) error {
-	if len(payload) > xen.XenstorePayloadMax {
-		return fmt.Errorf("xenstore %s %s: request of %d bytes is over the %d-byte limit",
-			xen.XSTypeName(typ), path, len(payload), xen.XenstorePayloadMax)
+	if err := checkSize(typ, path, payload); err != nil {
+		return err
 	}
 	if _, err := c.rw.Write(c.encode(nil, typ, payload)); err != nil {
 		return fmt.Errorf("xenstore %s %s: %w", xen.XSTypeName(typ), path, err)
+	}
+	return nil
+}
+
+// checkSize refuses a request whose payload is over XENSTORE_PAYLOAD_MAX,
+// before anything is sent.
+func checkSize(typ uint32, path string, payload []byte) error {
+	if len(payload) > xen.XenstorePayloadMax {
+		return fmt.Errorf("xenstore %s %s: request of %d bytes is over the %d-byte limit",
+			xen.XSTypeName(typ), path, len(payload), xen.XenstorePayloadMax)
 	}
 	return nil
 }
@@ -125,9 +134,8 @@ func (c *Client) WriteBatch(ws []Write) error {
 	}
 	var first error
 	for _, r := range reqs {
-		if len(r.body) > xen.XenstorePayloadMax {
-			return fmt.Errorf("xenstore %s %s: request of %d bytes is over the %d-byte limit",
-				xen.XSTypeName(r.typ), r.path, len(r.body), xen.XenstorePayloadMax)
+		if err := checkSize(r.typ, r.path, r.body); err != nil {
+			return err
 		}
 	}
 	for len(reqs) > 0 {
