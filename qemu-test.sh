@@ -797,7 +797,11 @@ describe_status() {
 	5) echo "hv exit code 2 (bad boot input)" ;;
 	7) echo "hv exit code 3 (fatal exception/panic)" ;;
 	124 | 137) echo "timeout" ;;
-	*) if (($1 & 1)); then
+	*) if (($1 > 128 && $1 < 160)); then
+		# GNU time (around QEMU) exits 128+N when a signal N killed it;
+		# hv's codes stop at 3.
+		echo "QEMU killed by signal $(($1 - 128)) (SIG$(kill -l $(($1 - 128)) 2>/dev/null))"
+	elif (($1 & 1)); then
 		echo "hv exit code $((($1 - 1) / 2)) (not a defined code)"
 	else
 		echo "QEMU exited with status $1"
