@@ -2,10 +2,11 @@
 // module's packages against them. Its test runs the check on the real
 // module (go list), so `go test ./...` fails when a package breaks a rule:
 //
-//   - abi/xen, the Xen ABI leaf shared with future dom0 tools, imports
+//   - abi/xen, the Xen ABI leaf hv and the dom0 tools share, imports
 //     only the standard library;
-//   - the pure packages (event, grant, sched, mm/..., loader, bootparam,
-//     boot/multiboot, hypercall, hv/x86, hv/backend) import nothing from
+//   - the pure packages (Pure: event, grant, sched, mm/..., loader,
+//     bootparam, boot/multiboot, hypercall, hv/x86, hv/backend, hv/vioapic,
+//     xenstore, iommu/..., acpi, hv/vlapic) import nothing from
 //     arch/..., rt/... or hv (hv/x86 and hv/backend are libraries they may
 //     use);
 //   - hv, the arch-neutral core, imports nothing from arch/... (so no
