@@ -20,7 +20,8 @@
 #                               (printf 'text\r' >FIFO; Ctrl-] x3 reaches hv)
 #   QEMU_TEST_RETRIES=N         scenarios that stall (a chat gives up, or the
 #                               timeout ends QEMU) run once more, up to N of
-#                               them a run (default 2; 0 turns retries off)
+#                               them a run (default 2; 0, or QEMU_TEST_HOLD=1,
+#                               turns retries off)
 #   QEMU=...                    QEMU binary (default qemu-system-x86_64)
 #
 # hv reports a result by writing a code to I/O port 0xf4, which QEMU's
@@ -1299,6 +1300,7 @@ main() {
 	# scenario that passed only the second time, so a flaky one shows.
 	local passed=0 failed=0 retries=${QEMU_TEST_RETRIES:-2} again=()
 	[[ $retries =~ ^[0-9]+$ ]] || die "QEMU_TEST_RETRIES must be a count, not '$retries'"
+	[[ ${QEMU_TEST_HOLD:-} == 1 ]] && retries=0 # a held QEMU is for looking at, not for a second run
 	for name in "${SELECTED[@]}"; do
 		STALLED=0
 		if run_scenario "$name"; then
