@@ -110,6 +110,10 @@ type Domain struct {
 	// has not run is still being built: toolstack.go, Unstarted).
 	toolstack bool
 	ran       bool
+	// handle is the toolstack's UUID for the domain (xen_domain_handle_t),
+	// which getdomaininfo reports: createdomain's, or the last
+	// setdomainhandle's; zero for a domain hv built until dom0 names it.
+	handle [xen.XenDomainHandleLen]byte
 	// storeDom0: built by hv with XenstoreInDom0 (dom0's toolstack
 	// manages it once dom0 introduces it).
 	storeDom0 bool

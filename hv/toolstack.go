@@ -104,7 +104,7 @@ func (h *Hypervisor) createEmptyDomain(domid uint16, c *xen.XenDomctlCreateDomai
 	}
 	mem.SetLimit(h.guestPhysLimit())
 	d := &Domain{hv: h, id: domid, name: fmt.Sprintf("d%d", domid), mem: mem, state: DomainBuilding,
-		reports: map[uint32][]uint32{}, toolstack: true, weight: sched.DefaultWeight}
+		reports: map[uint32][]uint32{}, toolstack: true, weight: sched.DefaultWeight, handle: c.Handle}
 	d.xen.consoleGFN = invalidGFN
 	fail := func(what string, err error) (*Domain, xen.Errno) {
 		h.logf("createdomain %d: %s: %v", domid, what, err)
@@ -209,7 +209,7 @@ func (t toolstack) DomainInfo(id uint16) (xen.XenDomctlGetDomainInfo, bool) {
 func (d *Domain) domainInfo() xen.XenDomctlGetDomainInfo {
 	i := xen.XenDomctlGetDomainInfo{Domain: d.id, Flags: xen.DominfHVMGuest | xen.DominfHAP,
 		MaxPages: d.maxPages(), CPUTime: uint64(d.cpuTime), MaxVCPUID: uint32(len(d.vcpus)) - 1,
-		EmulationFlags: xen.X86EmuLAPIC}
+		EmulationFlags: xen.X86EmuLAPIC, Handle: d.handle}
 	if len(d.vcpus) == 0 {
 		i.MaxVCPUID = xen.XenInvalidMaxVCPUID
 	}
@@ -267,6 +267,15 @@ func (t toolstack) SetMaxMem(id uint16, kb uint64) xen.Errno {
 	// gives the rest back); populate_physmap then fails until it has.
 	d.maxMem = kb * 1024 &^ (pageSize - 1)
 	d.maxMemSet = true
+	return 0
+}
+
+func (t toolstack) SetHandle(id uint16, handle [xen.XenDomainHandleLen]byte) xen.Errno {
+	d := t.h.byID(id)
+	if d == nil {
+		return xen.ESRCH
+	}
+	d.handle = handle
 	return 0
 }
 

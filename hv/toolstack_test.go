@@ -1040,3 +1040,38 @@ func TestRunRaisesConsoleRingVIRQ(t *testing.T) {
 		t.Error("no VIRQ_CON_RING after dom0 wrote a line and the run loop came round")
 	}
 }
+
+// TestDomainHandle: createdomain's handle (the toolstack's UUID) is what
+// getdomaininfo reports; setdomainhandle replaces it, and gives one to a
+// domain hv built at boot, as init-dom0less does.
+func TestDomainHandle(t *testing.T) {
+	s := newTS(t)
+	c := tsConfig
+	c.Handle = [16]byte{0x11, 15: 0x22}
+	r, op := s.domctl(xen.DomctlCreateDomain, 0, &c)
+	if r != 0 {
+		t.Fatalf("createdomain = %d", r)
+	}
+	if got := s.info(op.Domain).Handle; got != c.Handle {
+		t.Errorf("created domain's handle %x, want createdomain's %x", got, c.Handle)
+	}
+	boot, err := s.h.CreateDomain(DomainConfig{Name: "u", Mem: 4 << 20, Kernel: pvhELF(insnHLT)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.info(boot.id).Handle; got != [16]byte{} {
+		t.Errorf("hv-built domain's handle %x, want zero until dom0 sets one", got)
+	}
+	for _, id := range []uint16{op.Domain, boot.id} {
+		h := xen.XenDomctlSetDomainHandle{Handle: [16]byte{byte(id), 8: 0x40, 15: 0x99}}
+		if r, _ := s.domctl(xen.DomctlSetDomainHandle, id, &h); r != 0 {
+			t.Fatalf("setdomainhandle on %d = %d", id, r)
+		}
+		if got := s.info(id).Handle; got != h.Handle {
+			t.Errorf("domain %d: handle %x after setdomainhandle %x", id, got, h.Handle)
+		}
+	}
+	if r, _ := s.domctl(xen.DomctlSetDomainHandle, 777, &xen.XenDomctlSetDomainHandle{}); r != -int64(xen.ESRCH) {
+		t.Errorf("setdomainhandle on no domain = %d, want -ESRCH", r)
+	}
+}

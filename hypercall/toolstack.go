@@ -30,6 +30,9 @@ type Toolstack interface {
 	DomainInfo(domid uint16) (xen.XenDomctlGetDomainInfo, bool)
 	// SetMaxMem sets domid's memory limit to kb KiB (XEN_DOMCTL_max_mem).
 	SetMaxMem(domid uint16, kb uint64) xen.Errno
+	// SetHandle gives domid the toolstack's UUID, which DomainInfo then
+	// reports (XEN_DOMCTL_setdomainhandle; any value, as Xen takes it).
+	SetHandle(domid uint16, handle [xen.XenDomainHandleLen]byte) xen.Errno
 	// CheckMaxVCPUs is XEN_DOMCTL_max_vcpus, which since Xen 4.13 only
 	// confirms the count createdomain set: -EINVAL if n differs.
 	CheckMaxVCPUs(domid uint16, n uint32) xen.Errno
@@ -229,6 +232,10 @@ func domctl(g Guest, arg uint64) int64 {
 			return errno(xen.EINVAL) // beyond any guest-physical space
 		}
 		return errno(ts.SetMaxMem(dom, m.MaxMemKB))
+	case xen.DomctlSetDomainHandle:
+		var s xen.XenDomctlSetDomainHandle
+		s.Decode(op.U[:])
+		return errno(ts.SetHandle(dom, s.Handle))
 	case xen.DomctlMaxVCPUs:
 		var m xen.XenDomctlMaxVCPUs
 		m.Decode(op.U[:])

@@ -102,6 +102,14 @@ func (ts *fakeToolstack) SetMaxMem(id uint16, kb uint64) xen.Errno {
 	return 0
 }
 
+func (ts *fakeToolstack) SetHandle(id uint16, h [xen.XenDomainHandleLen]byte) xen.Errno {
+	if _, e := ts.dom(id); e != 0 {
+		return e
+	}
+	ts.g.record("handle %d %x", id, h)
+	return 0
+}
+
 func (ts *fakeToolstack) CheckMaxVCPUs(id uint16, n uint32) xen.Errno {
 	d, e := ts.dom(id)
 	if e != 0 {
@@ -389,6 +397,8 @@ func TestDomctlLifecycle(t *testing.T) {
 		{xen.DomctlMaxMem, 9, &xen.XenDomctlMaxMem{MaxMemKB: 1 << 40}, xen.EINVAL},
 		{xen.DomctlMaxVCPUs, 9, &xen.XenDomctlMaxVCPUs{Max: 2}, 0},
 		{xen.DomctlMaxVCPUs, 9, &xen.XenDomctlMaxVCPUs{Max: 3}, xen.EINVAL},
+		{xen.DomctlSetDomainHandle, 9, &xen.XenDomctlSetDomainHandle{Handle: [16]byte{0xab, 15: 0xcd}}, 0},
+		{xen.DomctlSetDomainHandle, 4, &xen.XenDomctlSetDomainHandle{}, xen.ESRCH},
 		{xen.DomctlSetVCPUAffinity, 9, &xen.XenDomctlVCPUAffinity{VCPU: 1, Flags: xen.VCPUAffinityHard}, 0},
 		{xen.DomctlSetVCPUAffinity, 9, &xen.XenDomctlVCPUAffinity{VCPU: 2, Flags: xen.VCPUAffinityHard}, xen.EINVAL},
 		{xen.DomctlSetVCPUAffinity, 9, &xen.XenDomctlVCPUAffinity{VCPU: 0}, xen.EINVAL},
@@ -403,7 +413,7 @@ func TestDomctlLifecycle(t *testing.T) {
 			t.Errorf("domctl %d on %d: %d, want %d", c.cmd, c.dom, got, -int64(c.want))
 		}
 	}
-	want := "create 9 vcpus 2;pause 9;unpause 9;maxmem 9 16384;destroy 9"
+	want := "create 9 vcpus 2;pause 9;unpause 9;maxmem 9 16384;handle 9 ab0000000000000000000000000000cd;destroy 9"
 	if got := strings.Join(g.calls, ";"); got != want {
 		t.Errorf("calls %q\nwant  %q", got, want)
 	}

@@ -31,7 +31,7 @@ const (
 	DomctlGetVCPUInfo          = 14 // XEN_DOMCTL_getvcpuinfo
 	DomctlMaxVCPUs             = 15 // XEN_DOMCTL_max_vcpus: XenDomctlMaxVCPUs
 	DomctlSchedulerOp          = 16 // XEN_DOMCTL_scheduler_op: XenDomctlSchedulerOp
-	DomctlSetDomainHandle      = 17 // XEN_DOMCTL_setdomainhandle
+	DomctlSetDomainHandle      = 17 // XEN_DOMCTL_setdomainhandle: XenDomctlSetDomainHandle
 	DomctlSetTimeOffset        = 24 // XEN_DOMCTL_settimeoffset
 	DomctlGetVCPUAffinity      = 25 // XEN_DOMCTL_getvcpuaffinity
 	DomctlGetHVMContext        = 33 // XEN_DOMCTL_gethvmcontext: XenDomctlHVMContext
@@ -122,17 +122,18 @@ const (
 
 // Sizes of the domctl structures (x86-64 and x86-32 alike).
 const (
-	XenDomctlSize              = 144 // struct xen_domctl
-	XenDomctlUnionSize         = 128 // xen_domctl.u
-	XenDomctlCreateDomainSize  = 64  // struct xen_domctl_createdomain (4.17–4.18)
-	XenDomctlGetDomainInfoSize = 112 // struct xen_domctl_getdomaininfo
-	XenDomctlMaxMemSize        = 8   // struct xen_domctl_max_mem
-	XenDomctlMaxVCPUsSize      = 4   // struct xen_domctl_max_vcpus
-	XenctlBitmapSize           = 16  // struct xenctl_bitmap
-	XenDomctlVCPUAffinitySize  = 40  // struct xen_domctl_vcpuaffinity
-	XenDomctlSchedulerOpSize   = 24  // struct xen_domctl_scheduler_op
-	XenDomctlHVMContextSize    = 16  // struct xen_domctl_hvmcontext
-	XenDomctlGdbsxMemIOSize    = 40  // struct xen_domctl_gdbsx_memio
+	XenDomctlSize                = 144 // struct xen_domctl
+	XenDomctlUnionSize           = 128 // xen_domctl.u
+	XenDomctlCreateDomainSize    = 64  // struct xen_domctl_createdomain (4.17–4.18)
+	XenDomctlGetDomainInfoSize   = 112 // struct xen_domctl_getdomaininfo
+	XenDomctlMaxMemSize          = 8   // struct xen_domctl_max_mem
+	XenDomctlMaxVCPUsSize        = 4   // struct xen_domctl_max_vcpus
+	XenDomctlSetDomainHandleSize = 16  // struct xen_domctl_setdomainhandle
+	XenctlBitmapSize             = 16  // struct xenctl_bitmap
+	XenDomctlVCPUAffinitySize    = 40  // struct xen_domctl_vcpuaffinity
+	XenDomctlSchedulerOpSize     = 24  // struct xen_domctl_scheduler_op
+	XenDomctlHVMContextSize      = 16  // struct xen_domctl_hvmcontext
+	XenDomctlGdbsxMemIOSize      = 40  // struct xen_domctl_gdbsx_memio
 )
 
 // XenDomctl is struct xen_domctl (144 bytes), the argument of
@@ -337,6 +338,45 @@ func (x *XenDomctlGetDomainInfo) MarshalBinary() ([]byte, error) { return x.Appe
 // UnmarshalBinary decodes x from exactly XenDomctlGetDomainInfoSize bytes.
 func (x *XenDomctlGetDomainInfo) UnmarshalBinary(b []byte) error {
 	if err := exactLength("xen_domctl_getdomaininfo", XenDomctlGetDomainInfoSize, b); err != nil {
+		return err
+	}
+	return x.Decode(b)
+}
+
+// XenDomctlSetDomainHandle is struct xen_domctl_setdomainhandle (16
+// bytes): XEN_DOMCTL_setdomainhandle gives a domain the toolstack's UUID,
+// which getdomaininfo then reports (init-dom0less sets it on the domains
+// the hypervisor built at boot).
+type XenDomctlSetDomainHandle struct {
+	Handle [XenDomainHandleLen]byte // handle: xen_domain_handle_t
+}
+
+// Encode writes x into b[:XenDomctlSetDomainHandleSize]. It panics if b is shorter.
+func (x *XenDomctlSetDomainHandle) Encode(b []byte) {
+	copy(b[:XenDomctlSetDomainHandleSize], x.Handle[:])
+}
+
+// Decode reads x from b, or returns an error if b is shorter than
+// XenDomctlSetDomainHandleSize.
+func (x *XenDomctlSetDomainHandle) Decode(b []byte) error {
+	if len(b) < XenDomctlSetDomainHandleSize {
+		return shortError("xen_domctl_setdomainhandle", XenDomctlSetDomainHandleSize, len(b))
+	}
+	copy(x.Handle[:], b)
+	return nil
+}
+
+// AppendBinary appends the encoding of x to b (encoding.BinaryAppender).
+func (x *XenDomctlSetDomainHandle) AppendBinary(b []byte) ([]byte, error) {
+	return appendEncoded(b, XenDomctlSetDomainHandleSize, x), nil
+}
+
+// MarshalBinary returns the XenDomctlSetDomainHandleSize-byte encoding of x.
+func (x *XenDomctlSetDomainHandle) MarshalBinary() ([]byte, error) { return x.AppendBinary(nil) }
+
+// UnmarshalBinary decodes x from exactly XenDomctlSetDomainHandleSize bytes.
+func (x *XenDomctlSetDomainHandle) UnmarshalBinary(b []byte) error {
+	if err := exactLength("xen_domctl_setdomainhandle", XenDomctlSetDomainHandleSize, b); err != nil {
 		return err
 	}
 	return x.Decode(b)

@@ -173,6 +173,15 @@ func TestSmallDomctlLayouts(t *testing.T) {
 	checkLayout(t, "xen_domctl_max_vcpus", unsafe.Sizeof(c), 4, nil)
 	c.Decode(seqPattern(4))
 	checkEncoding(t, &c, &XenDomctlMaxVCPUs{}, seqPattern(4))
+	var dh XenDomctlSetDomainHandle
+	checkLayout(t, "xen_domctl_setdomainhandle", unsafe.Sizeof(dh), 16, []fieldOff{
+		{"handle", unsafe.Offsetof(dh.Handle), 0},
+	})
+	dh.Decode(seqPattern(16))
+	if dh.Handle[0] != 1 || dh.Handle[15] != 16 {
+		t.Errorf("decoded handle %x", dh.Handle)
+	}
+	checkEncoding(t, &dh, &XenDomctlSetDomainHandle{}, seqPattern(16))
 
 	var a XenDomctlVCPUAffinity
 	checkLayout(t, "xen_domctl_vcpuaffinity", unsafe.Sizeof(a), 40, []fieldOff{

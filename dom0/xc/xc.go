@@ -45,6 +45,9 @@ type Interface interface {
 	// (XEN_SYSCTL_getdomaininfolist).
 	ListDomains() ([]DomainInfo, error)
 
+	// SetHandle gives dom the UUID its DomainInfo reports
+	// (XEN_DOMCTL_setdomainhandle; xc_domain_sethandle).
+	SetHandle(dom uint32, uuid [16]byte) error
 	// SetMaxMem sets dom's memory ceiling in KiB (XEN_DOMCTL_max_mem).
 	SetMaxMem(dom uint32, kib uint64) error
 	// SetMaxVCPUs sets dom's vCPU count (XEN_DOMCTL_max_vcpus).

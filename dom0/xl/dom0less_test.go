@@ -7,6 +7,7 @@ import (
 	"gozen/abi/xen"
 	"gozen/dom0/xc"
 	"gozen/dom0/xc/xcfake"
+	"gozen/dom0/xl/build"
 	"gozen/loader"
 )
 
@@ -44,6 +45,15 @@ func TestInitDom0less(t *testing.T) {
 	}
 	if got := h.ok("list", "-l"); !strings.Contains(got, `"domid": 1`) || !strings.Contains(got, `"name": "dom0less-1"`) {
 		t.Errorf("xl list -l:\n%s", got)
+	}
+	// The UUID init-dom0less gave it is the hypervisor's handle too.
+	rec := h.env.loadRecord(id)
+	if rec == nil || rec.UUID == "" || rec.UUID == build.UUIDString([16]byte{}) {
+		t.Fatalf("record %+v", rec)
+	}
+	if got := h.ok("list", "-v", "dom0less-1"); !strings.Contains(got, "\ndom0less-1 ") || !strings.Contains(got, " "+rec.UUID+"        - ") ||
+		!strings.HasPrefix(got, strings.TrimSuffix(ListHeader, "\n")+ListVerboseHeader+"\n") {
+		t.Errorf("xl list -v dom0less-1:\n%s\nwant its UUID %s", got, rec.UUID)
 	}
 	if out := h.ok(InitDom0lessVerb); !strings.Contains(out, "no domain waits") {
 		t.Errorf("second run printed %q", out)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gozen/dom0/xc"
+	"gozen/dom0/xl/build"
 	"gozen/dom0/xl/cfg"
 )
 
@@ -22,8 +23,24 @@ func ListLine(name string, d xc.DomainInfo) string {
 		d.OnlineVCPUs, d.StateString(), float64(d.CPUTimeNS)/1e9)
 }
 
+// ListVerboseHeader is what xl list -v adds to the header's end: the
+// UUID (the hypervisor's domain handle), the shutdown reason code and the
+// security label (GoZen has no XSM labels: "-").
+const ListVerboseHeader = "   UUID                            Reason-Code\tSecurity Label"
+
+// ListVerbose is what xl list -v adds to a domain's line: its handle as a
+// UUID, its SHUTDOWN_* code in hex once it has shut down ("-" before),
+// and its security label.
+func ListVerbose(d xc.DomainInfo) string {
+	reason := "-"
+	if d.IsShutdown() {
+		reason = fmt.Sprintf("%x", d.ShutdownReason())
+	}
+	return fmt.Sprintf(" %s %8s %16s", build.UUIDString(d.Handle), reason, "-")
+}
+
 func (e *Env) list(args []string) error {
-	opts, rest, err := flags("list", args, "l")
+	opts, rest, err := flags("list", args, "lv")
 	if err != nil {
 		return err
 	}
@@ -50,10 +67,19 @@ func (e *Env) list(args []string) error {
 	if _, long := opts['l']; long {
 		return e.listLong(doms)
 	}
+	_, verbose := opts['v']
 	var b strings.Builder
-	b.WriteString(ListHeader)
+	if verbose {
+		b.WriteString(strings.TrimSuffix(ListHeader, "\n") + ListVerboseHeader + "\n")
+	} else {
+		b.WriteString(ListHeader)
+	}
 	for _, d := range doms {
-		b.WriteString(ListLine(e.name(d.ID), d))
+		line := ListLine(e.name(d.ID), d)
+		if verbose {
+			line = strings.TrimSuffix(line, "\n") + ListVerbose(d) + "\n"
+		}
+		b.WriteString(line)
 	}
 	_, err = fmt.Fprint(e.Stdout, b.String())
 	return err

@@ -4,7 +4,7 @@
 // against fakes. dom0/cmd/xl is its thin main.
 //
 //	xl create [-c] [-p] FILE [KEY=VALUE...]
-//	xl list [-l] [DOMAIN]          xl vcpu-list [DOMAIN...]
+//	xl list [-l|-v] [DOMAIN]       xl vcpu-list [DOMAIN...]
 //	xl destroy DOMAIN              xl shutdown [-w] DOMAIN     xl reboot [-w] DOMAIN
 //	xl pause DOMAIN                xl unpause DOMAIN           xl console DOMAIN
 //	xl mem-set DOMAIN SIZE         xl sched-credit [-d DOMAIN [-w WEIGHT] [-c CAP]]
@@ -128,7 +128,7 @@ var verbs []verb
 func init() {
 	verbs = []verb{
 		{"create", "[-c] [-p] FILE [KEY=VALUE...]", "Create a domain from a config file", (*Env).create},
-		{"list", "[-l] [DOMAIN]", "List information about all/some domains", (*Env).list},
+		{"list", "[-l|-v] [DOMAIN]", "List information about all/some domains", (*Env).list},
 		{"destroy", "DOMAIN", "Terminate a domain immediately", (*Env).destroy},
 		{"shutdown", "[-w] DOMAIN", "Issue a shutdown signal to a domain", (*Env).shutdownVerb},
 		{"reboot", "[-w] DOMAIN", "Issue a reboot signal to a domain", (*Env).rebootVerb},

@@ -159,6 +159,11 @@ func (h *Hypervisor) ListDomains() ([]xc.DomainInfo, error) {
 	return out, nil
 }
 
+func (h *Hypervisor) SetHandle(dom uint32, uuid [16]byte) error {
+	m := xen.XenDomctlSetDomainHandle{Handle: uuid}
+	return h.domctl("setdomainhandle", dom, xen.DomctlSetDomainHandle, m.Encode, nil)
+}
+
 func (h *Hypervisor) SetMaxMem(dom uint32, kib uint64) error {
 	m := xen.XenDomctlMaxMem{MaxMemKB: kib}
 	return h.domctl("max_mem", dom, xen.DomctlMaxMem, m.Encode, nil)

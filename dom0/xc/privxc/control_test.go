@@ -122,6 +122,10 @@ func (f *ctlFake) domctl(arg uint64) (int, error) {
 		d.Domain = ids[0]
 		d.U = [xen.XenDomctlUnionSize]byte{}
 		info.Encode(d.U[:])
+	case xen.DomctlSetDomainHandle:
+		// xen_domctl_setdomainhandle: handle @0, 16 bytes.
+		copy(dom.create.Handle[:], u[:16])
+		return 0, nil
 	case xen.DomctlMaxMem:
 		// xen_domctl_max_mem: max_memkb @0.
 		dom.maxKB = le.Uint64(u[0:])
@@ -305,6 +309,12 @@ func TestControl(t *testing.T) {
 	if err != nil || info.ID != 1 || !info.Paused() || info.MaxPages != 263168/4 || info.OnlineVCPUs != 2 ||
 		info.MaxVCPUID != 1 || info.Handle != uuid || info.TotPages != 1024 || info.CPUTimeNS != 5e9 {
 		t.Errorf("getdomaininfo: %+v %v", info, err)
+	}
+	uuid2 := [16]byte{0xfe, 15: 0xef}
+	if err := h.SetHandle(id, uuid2); err != nil {
+		t.Error(err)
+	} else if info, _ := h.DomainInfo(id); info.Handle != uuid2 {
+		t.Errorf("setdomainhandle: getdomaininfo's handle %x, want %x", info.Handle, uuid2)
 	}
 	if err := h.Unpause(id); err != nil || f.doms[1].paused {
 		t.Errorf("unpause: %v", err)

@@ -46,6 +46,7 @@ type Control interface {
 	Unpause(dom uint32) error
 	DomainInfo(dom uint32) (xc.DomainInfo, error)
 	ListDomains() ([]xc.DomainInfo, error)
+	SetHandle(dom uint32, uuid [16]byte) error
 	SetMaxMem(dom uint32, kib uint64) error
 	SetMaxVCPUs(dom uint32, n int) error
 	SetVCPUContext(dom uint32, vcpu int, ctx xc.VCPUContext) error

@@ -283,6 +283,16 @@ func (f *Fake) ListDomains() ([]xc.DomainInfo, error) {
 	return out, nil
 }
 
+func (f *Fake) SetHandle(id uint32, uuid [16]byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, err := f.live("setdomainhandle", id)
+	if err == nil {
+		d.Config.UUID = uuid
+	}
+	return err
+}
+
 func (f *Fake) SetMaxMem(id uint32, kib uint64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -95,6 +95,10 @@ func ConnectLate(x xc.Interface, st Store, info xc.DomainInfo, name string) (*Do
 		{"zeroing the xenstore ring", func() error { return zeroFrame(x, id, loader.StoreGFN) }},
 		{"seeding the grant table", b.seedGrants},
 		{"build_post", b.postNodes},
+		// The UUID in /vm/<uuid> becomes the domain's handle in the
+		// hypervisor too, so getdomaininfo agrees with xenstore, as
+		// init-dom0less does with xc_domain_sethandle.
+		{"XEN_DOMCTL_setdomainhandle", func() error { return x.SetHandle(id, d.UUID) }},
 		{"HVM_PARAM_STORE_PFN", func() error { return x.SetParam(id, xen.HVMParamStorePFN, loader.StoreGFN) }},
 		{"XS_INTRODUCE", func() error { return st.Introduce(id, loader.StoreGFN, d.StorePort) }},
 	}

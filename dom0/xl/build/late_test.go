@@ -86,6 +86,12 @@ func TestConnectLate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got, _ := f.DomainInfo(id); got.Handle != d.UUID || d.UUID == ([16]byte{}) || d.UUID[6]>>4 != 4 {
+		t.Errorf("domain handle %x, UUID %x: want the same random (version 4) UUID", got.Handle, d.UUID)
+	}
+	if v, err := c0.Read("/vm/" + UUIDString(d.UUID) + "/name"); err != nil || v != LateName(id) {
+		t.Errorf("/vm/<uuid>/name = %q, %v", v, err)
+	}
 	if os.pfnAtIntro != loader.StoreGFN {
 		t.Errorf("HVM_PARAM_STORE_PFN at XS_INTRODUCE = %#x, want %#x (set before)", os.pfnAtIntro, loader.StoreGFN)
 	}
