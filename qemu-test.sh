@@ -1025,10 +1025,10 @@ run_chat() {
 				sanitize <"$raw" >"$snap"
 				hit=$(first_match "$from" "$arg" "$snap") && break
 				if ((last)); then
-					local state="QEMU had ended"
-					kill -0 "$pid" 2>/dev/null && state="QEMU still running"
+					local state="QEMU had ended" alive=0
+					kill -0 "$pid" 2>/dev/null && alive=1 state="QEMU still running"
 					echo "chat: gave up at \"$op $arg\" after $((SECONDS - t0))s ($state)" >>"$fail"
-					kill -0 "$pid" 2>/dev/null && hv_dump "$raw" "$snap"
+					((alive)) && hv_dump "$raw" "$snap"
 					break 2
 				fi
 				sleep 0.5
